@@ -1,0 +1,39 @@
+"""segrule: classify and tier customers by rules, in one lazy Polars plan.
+
+>>> import segrule
+>>> df = segrule.score("taobao-5-tier", data="data/", as_of="2026-11-01")
+"""
+
+from segrule.api import RunResult, collect, compile, load_ruleset, run, score, sink, summarize
+from segrule.errors import (
+    DataError,
+    PluginConflictError,
+    PluginError,
+    RuleSetError,
+    SegruleError,
+    UsageError,
+)
+from segrule.hookspecs import hookimpl
+from segrule.registry import Engine
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "Engine",
+    "PluginConflictError",
+    "PluginError",
+    "RuleSetError",
+    "RunResult",
+    "SegruleError",
+    "UsageError",
+    "__version__",
+    "collect",
+    "compile",
+    "hookimpl",
+    "load_ruleset",
+    "run",
+    "score",
+    "sink",
+    "summarize",
+]

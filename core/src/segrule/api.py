@@ -1,0 +1,234 @@
+"""The Python API: everything the CLI does is a function here first."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from segrule.compiler import Plan, TableInput, compile_plan
+from segrule.errors import SegruleError, UsageError
+from segrule.registry import Engine
+from segrule.ruleset import RuleSet, compose
+from segrule.ruleset import load_ruleset as _load_one
+
+FORMATS = {".parquet": "parquet", ".csv": "csv", ".arrow": "ipc", ".ipc": "ipc",
+           ".feather": "ipc", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+
+
+def load_ruleset(*refs: str | Path, engine: Engine | None = None) -> RuleSet:
+    """Load one or more rule sets (files or preset names) and compose them into one."""
+    if not refs:
+        raise UsageError("give at least one rule set (a YAML file or a preset name)")
+    engine = engine or Engine()
+    return compose([_load_one(r, engine) for r in refs])
+
+
+def compile(  # noqa: A001 - the verb users expect
+    ruleset: RuleSet | str | Path | Sequence[str | Path],
+    tables: Mapping[str, TableInput] | None = None,
+    *,
+    as_of: Any = None,
+    data: str | Path | None = None,
+    tz: str | None = None,
+    outputs: list[str] | None = None,
+    engine: Engine | None = None,
+    plugins: Sequence[str] = (),
+) -> Plan:
+    """Compile rule sets into one lazy plan without reading data (schemas only)."""
+    engine = engine or Engine(plugins=list(plugins))
+    rs = _as_ruleset(ruleset, engine)
+    return compile_plan(engine, rs, as_of=as_of, tz=tz, tables=tables, data_dir=data,
+                        outputs=outputs)
+
+
+def score(
+    ruleset: RuleSet | str | Path | Sequence[str | Path],
+    tables: Mapping[str, TableInput] | None = None,
+    *,
+    as_of: Any = None,
+    data: str | Path | None = None,
+    tz: str | None = None,
+    outputs: list[str] | None = None,
+    lazy: bool = False,
+    engine: Engine | None = None,
+    plugins: Sequence[str] = (),
+) -> pl.DataFrame | pl.LazyFrame:
+    """Score customers: one row per customer of the universe, sorted by customer_id.
+
+    ``tables`` maps table names to paths, LazyFrames or DataFrames; ``data`` is a
+    folder holding ``<table>.parquet`` files. Returns a DataFrame (collected with the
+    streaming engine), or the LazyFrame when ``lazy=True``.
+    """
+    plan = compile(ruleset, tables, as_of=as_of, data=data, tz=tz, outputs=outputs, engine=engine,
+                   plugins=plugins)
+    if lazy:
+        return plan.frame
+    return collect(plan.frame)
+
+
+def collect(frame: pl.LazyFrame) -> pl.DataFrame:
+    """Collect a plan with the streaming engine (this function collects)."""
+    try:
+        return frame.collect(engine="streaming")
+    except pl.exceptions.PolarsError as exc:
+        raise SegruleError(f"the run failed while reading data: {_first_line(exc)}") from exc
+
+
+@dataclass
+class RunResult:
+    """What a run wrote and measured."""
+
+    output: Path
+    rows: int
+    plan: Plan
+    seconds: dict[str, float] = field(default_factory=dict)
+    summary: list[dict[str, Any]] = field(default_factory=list)
+
+
+def output_format(path: Path, fmt: str | None = None) -> str:
+    if fmt:
+        if fmt not in ("parquet", "csv", "ipc", "ndjson"):
+            raise UsageError(f"unknown output format '{fmt}'; use parquet, csv, ipc or ndjson")
+        return fmt
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise UsageError(f"cannot tell the format of '{path}' from its extension; use .parquet, "
+                         ".csv, .arrow/.ipc or .ndjson, or pass --format") from None
+
+
+def sink(frame: pl.LazyFrame, out: str | Path, fmt: str | None = None) -> Path:
+    """Write a plan straight to ``out`` with the streaming engine, atomically: to a
+    temporary file beside it, then renamed (a failed run leaves no half file)."""
+    target = Path(out)
+    kind = output_format(target, fmt)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if kind == "parquet":
+            frame.sink_parquet(tmp, compression="zstd", statistics=True)
+        elif kind == "csv":
+            frame.sink_csv(tmp)
+        elif kind == "ipc":
+            frame.sink_ipc(tmp)
+        else:
+            frame.sink_ndjson(tmp)
+        os.replace(tmp, target)
+    except pl.exceptions.PolarsError as exc:
+        raise SegruleError(f"the run failed: {_first_line(exc)}") from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def run(
+    rulesets: RuleSet | str | Path | Sequence[str | Path],
+    out: str | Path,
+    tables: Mapping[str, TableInput] | None = None,
+    *,
+    as_of: Any = None,
+    data: str | Path | None = None,
+    tz: str | None = None,
+    fmt: str | None = None,
+    outputs: list[str] | None = None,
+    engine: Engine | None = None,
+    plugins: Sequence[str] = (),
+) -> RunResult:
+    """Compile, run with the streaming engine and write ``out``; then summarize it."""
+    t0 = time.perf_counter()
+    plan = compile(rulesets, tables, as_of=as_of, data=data, tz=tz, outputs=outputs,
+                   engine=engine, plugins=plugins)
+    t1 = time.perf_counter()
+    path = sink(plan.frame, out, fmt)
+    t2 = time.perf_counter()
+    kind = output_format(path, fmt)
+    written = _scan_output(path, kind)
+    summary = summarize(written, plan)
+    rows = int(written.select(pl.len()).collect().item())
+    t3 = time.perf_counter()
+    return RunResult(path, rows, plan, {"compile": t1 - t0, "run": t2 - t1, "summary": t3 - t2},
+                     summary)
+
+
+def _scan_output(path: Path, kind: str) -> pl.LazyFrame:
+    if kind == "parquet":
+        return pl.scan_parquet(path)
+    if kind == "ipc":
+        return pl.scan_ipc(path)
+    if kind == "csv":
+        return pl.scan_csv(path)
+    return pl.scan_ndjson(path)
+
+
+def revenue_column(plan: Plan) -> str | None:
+    """The money output that revenue shares are computed on."""
+    for name in ("monetary_lifetime", "monetary_365d"):
+        if name in plan.outputs:
+            return name
+    return next((n for n in plan.outputs if plan.nodes.get(n) and plan.nodes[n].cents), None)
+
+
+def summarize(frame: pl.LazyFrame | pl.DataFrame, plan: Plan) -> list[dict[str, Any]]:
+    """Counts and revenue share per label of every segment and tier in the output.
+
+    One row per (column, label): column, label, zh, en, customers, share, revenue_share.
+    """
+    lf = frame.lazy()
+    cols = [n for n in plan.outputs if n in plan.nodes and plan.nodes[n].role in
+            ("segment", "tier")]
+    money = revenue_column(plan)
+    if not cols:
+        return []
+    aggs = [pl.len().alias("customers")]
+    if money:
+        aggs.append(pl.col(money).sum().alias("revenue"))
+    queries = [lf.group_by(pl.col(c).cast(pl.String).alias("label")).agg(aggs)
+               .with_columns(pl.lit(c).alias("column")) for c in cols]
+    totals = lf.select(pl.len().alias("n"), *( [pl.col(money).sum().alias("rev")] if money else []))
+    results = pl.collect_all([*queries, totals])
+    total = results[-1]
+    n = total["n"][0]
+    rev = total["rev"][0] if money else None
+    rows: list[dict[str, Any]] = []
+    for c, res in zip(cols, results[:-1], strict=True):
+        node = plan.nodes[c]
+        order = list(node.labels) if node.labels else []
+        res = res.sort("label", nulls_last=True)
+        for rec in res.iter_rows(named=True):
+            lab = rec["label"]
+            info = node.labels.get(lab) if lab is not None else None
+            rows.append({
+                "column": c, "label": lab,
+                "zh": info.zh if info else None, "en": info.en if info else None,
+                "customers": rec["customers"],
+                "share": rec["customers"] / n if n else 0.0,
+                "revenue_share": (rec["revenue"] or 0) / rev if money and rev else None,
+                "_order": order.index(lab) if lab in order else len(order),
+            })
+    rows.sort(key=lambda r: (cols.index(r["column"]), r["_order"], str(r["label"])))
+    for r in rows:
+        del r["_order"]
+    return rows
+
+
+def _as_ruleset(ruleset: RuleSet | str | Path | Sequence[str | Path], engine: Engine) -> RuleSet:
+    if isinstance(ruleset, RuleSet):
+        return ruleset
+    if isinstance(ruleset, (str, Path)):
+        return load_ruleset(ruleset, engine=engine)
+    return load_ruleset(*ruleset, engine=engine)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""segrule's own features, registered through the same hooks as any plugin."""

@@ -1,0 +1,17 @@
+"""Core presets: the YAML rule sets in segrule/presets/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from segrule.hookspecs import hookimpl
+from segrule.presets import Preset
+from segrule.registry import Register
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+@hookimpl
+def segrule_register_presets(register: Register) -> None:
+    for path in sorted(PRESET_DIR.glob("*.yaml")):
+        register(Preset.from_file(path))

@@ -1,0 +1,709 @@
+"""From a rule set to one lazy polars plan.
+
+1. Nodes: the rule set's own dimensions, segments and scores, plus every registered
+   dimension the outputs reach (name patterns such as ``orders_<window>`` included).
+2. Checks before any data is read: unknown names (with suggestions), cycles, missing
+   tables and columns, and types (each node is evaluated on a one-row all-null frame
+   of the real schema, since polars reports type errors only when a plan runs).
+3. The plan: per table one scan (projection and ``ts < as_of`` pushed down) and one
+   ``group_by(customer_id).agg(...)`` holding every aggregate; joined onto the
+   customer universe; derived and population-relative columns in dependency layers;
+   sorted by customer_id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from segrule.errors import DataError, RuleSetError, RuleSetErrors, SegruleError, did_you_mean
+from segrule.nodes import BuildContext, Label, Node, parse_window
+from segrule.registry import Engine
+from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
+from segrule.sql import parse_sql, referenced_names
+from segrule.tables import TableContract, find_table_source, read_schema, scan_source
+
+BASE = "customer_id"
+TableInput = str | Path | pl.LazyFrame | pl.DataFrame
+
+
+# -- as-of and time zone ---------------------------------------------------------
+def parse_as_of(value: str | dt.date | dt.datetime | None, tz: str) -> dt.datetime:
+    """The as-of instant as a naive wall-clock time in ``tz``.
+
+    A date means midnight at its start in the business time zone; an aware datetime
+    is converted into it. None means today's midnight in ``tz``.
+    """
+    zone = check_tz(tz)
+    if value is None:
+        now = dt.datetime.now(zone)
+        return dt.datetime(now.year, now.month, now.day)
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        try:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise SegruleError(
+                f"as-of '{value}' is not a date or time; write e.g. 2026-11-01 or "
+                "2026-11-01T08:00:00+08:00") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(zone).replace(tzinfo=None)
+    return parsed
+
+
+def check_tz(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SegruleError(
+            f"unknown time zone '{tz}'; use an IANA name such as UTC or Asia/Shanghai") from None
+
+
+# -- the compiled plan -----------------------------------------------------------
+@dataclass
+class Plan:
+    """A compiled run: its nodes, layers, the lazy frame and what it reads."""
+
+    ruleset: RuleSet
+    ctx: BuildContext
+    nodes: dict[str, Node]
+    layers: list[list[str]]
+    outputs: list[str]
+    frame: pl.LazyFrame
+    tables: dict[str, str] = field(default_factory=dict)  # table -> source description
+
+    def graph_lines(self) -> list[str]:
+        """The dependency graph, one node per line, in evaluation order."""
+        lines = []
+        for table in sorted({n.table for n in self.nodes.values() if n.kind == "aggregate"}):
+            aggs = [n for n in self.nodes.values() if n.kind == "aggregate" and n.table == table]
+            lines.append(f"scan {table} ({self.tables.get(table, '?')}) -> group_by(customer_id): "
+                         + ", ".join(a.name for a in aggs))
+        attrs = [n.name for n in self.nodes.values() if n.kind == "attribute"]
+        if attrs:
+            lines.append(f"customers attributes: {', '.join(attrs)}")
+        for i, layer in enumerate(self.layers):
+            parts = []
+            for name in layer:
+                node = self.nodes[name]
+                deps = ", ".join(node.deps)
+                parts.append(f"{name} <- [{deps}]" + (" (population)" if node.kind == "population"
+                                                       else ""))
+            lines.append(f"layer {i + 1}: " + "; ".join(parts))
+        lines.append("outputs: " + ", ".join(self.outputs))
+        return lines
+
+
+class Compiler:
+    """Compiles a (composed) rule set against an engine's registries."""
+
+    def __init__(self, engine: Engine, ruleset: RuleSet, ctx: BuildContext):
+        self.engine = engine
+        self.rs = ruleset
+        self.ctx = ctx
+        self.defined: dict[str, Node] = {}
+        self.errors: list[RuleSetError] = []
+        self.conditions: list[tuple[str, str, pl.Expr, str]] = []  # node, label, cond, where
+
+    # -- definitions from the rule set ----------------------------------------
+    def define(self) -> None:
+        m = self.rs.model
+        for name, spec in m.dimensions.items():
+            self._guard(lambda n=name, s=spec: self._add(self._dimension(n, s)))
+        for name, seg in m.segments.items():
+            self._guard(lambda n=name, s=seg: self._add([self._segment(n, s)]))
+        for name, score in m.scores.items():
+            where = self.rs.where("scores", name)
+
+            def build(n: str = name, s: Any = score, w: str = where) -> None:
+                strategy = self.engine.strategy(s.strategy, w)
+                nodes = strategy.build(self.ctx, n, dict(s.params), w)
+                for node in nodes:
+                    node.origin = node.origin or w
+                    if s.zh or s.en:
+                        node.title = node.title or {"zh": s.zh or "", "en": s.en or ""}
+                self._add(nodes)
+
+            self._guard(build)
+
+    def _guard(self, fn: Any) -> None:
+        try:
+            fn()
+        except RuleSetErrors as exc:
+            self.errors.extend(exc.errors)
+        except RuleSetError as exc:
+            self.errors.append(exc)
+
+    def _add(self, nodes: list[Node]) -> None:
+        for node in nodes:
+            if node.name == BASE:
+                raise RuleSetError("'customer_id' is the key and cannot be redefined",
+                                   where=node.origin)
+            if node.name in self.defined and self.defined[node.name].origin != node.origin:
+                prev = self.defined[node.name]
+                raise RuleSetError(
+                    f"'{node.name}' is defined twice: at {prev.origin} and here; rename one",
+                    where=node.origin)
+            self.defined[node.name] = node
+
+    def _labels(self, specs: Mapping[str, Any]) -> dict[str, Label]:
+        return {str(k): Label(str(k), v.zh, v.en, v.description, tuple(v.actions))
+                for k, v in specs.items()}
+
+    def _dimension(self, name: str, spec: DimensionSpec) -> list[Node]:
+        where = self.rs.where("dimensions", name)
+        title = {k: v for k, v in (("zh", spec.zh), ("en", spec.en)) if v}
+        desc = spec.description or ""
+        if spec.use:
+            found = self.engine.find_dimension(spec.use)
+            if found is None:
+                raise RuleSetError(f"use: unknown dimension '{spec.use}'"
+                                   f"{did_you_mean(spec.use, self.known_names())}", where=where,
+                                   name=name)
+            dim, groups = found
+            nodes = dim.build(self.ctx, name, groups, dict(spec.params))
+            for n in nodes:
+                n.origin = where
+            nodes[0].title = title or nodes[0].title
+            nodes[0].labels = self._labels(spec.labels) or nodes[0].labels
+            return nodes
+        if spec.attribute:
+            return [Node(name, "attribute", pl.col(spec.attribute).alias(name), table="customers",
+                         columns=(spec.attribute,), origin=where, description=desc, title=title,
+                         labels=self._labels(spec.labels))]
+        if spec.expr:
+            expr = parse_sql(spec.expr, where=self.rs.where("dimensions", name, "expr"), name=name)
+            return [Node(name, "derived", expr.alias(name), deps=self._deps(expr), origin=where,
+                         description=desc or spec.expr, title=title,
+                         labels=self._labels(spec.labels))]
+        # aggregate
+        assert spec.aggregate is not None
+        agg_where = self.rs.where("dimensions", name, "aggregate")
+        contract = self._contract(spec.table, where, name)
+        conds: list[pl.Expr] = []
+        if spec.where:
+            conds.append(parse_sql(spec.where, where=self.rs.where("dimensions", name, "where"),
+                                   name=name))
+        if spec.window:
+            try:
+                parse_window(spec.window)
+            except RuleSetError as exc:
+                raise RuleSetError(exc.detail, where=self.rs.where("dimensions", name, "window"),
+                                   name=name) from None
+            if contract.ts_column is None:
+                raise RuleSetError(f"table '{spec.table}' has no time column, so no window",
+                                   where=where, name=name)
+            conds.append(self.ctx.in_window(contract.ts_column, spec.window))
+        cond = None
+        for c in conds:
+            cond = c if cond is None else cond & c
+        agg, columns, fill = build_aggregate(spec.aggregate, cond, where=agg_where, name=name)
+        if spec.fill is not None:
+            fill = spec.fill
+        return [Node(name, "aggregate", agg.alias(name), table=spec.table, columns=columns,
+                     fill=fill, origin=where, description=desc or spec.aggregate, title=title,
+                     labels=self._labels(spec.labels))]
+
+    def _segment(self, name: str, seg: SegmentSpec) -> Node:
+        where = self.rs.where("segments", name)
+        title = {k: v for k, v in (("zh", seg.zh), ("en", seg.en)) if v}
+        if seg.flag is not None:
+            cw = self.rs.where("segments", name, "flag")
+            cond = parse_sql(seg.flag, where=cw, name=name)
+            self.conditions.append((name, "flag", cond, cw))
+            labels = self._labels(seg.labels)
+            return Node(name, "derived", cond.fill_null(False).alias(name), deps=self._deps(cond),
+                        origin=where, role="segment", title=title, labels=labels,
+                        description=seg.description or seg.flag,
+                        condition_sources=(("true", seg.flag),))
+        if seg.default is None:
+            raise RuleSetError("a segment with cases needs a default label", where=where, name=name)
+        expr: Any = pl
+        deps: dict[str, None] = {}
+        sources = []
+        assert seg.cases is not None
+        if not seg.cases:
+            raise RuleSetError("cases is empty: give at least one case", where=where, name=name)
+        for i, case in enumerate(seg.cases):
+            cw = self.rs.where("segments", name, "cases", i, "when")
+            cond = parse_sql(case.when, where=cw, name=f"{name} case {i + 1}")
+            self.conditions.append((name, case.label, cond, cw))
+            deps.update(dict.fromkeys(self._deps(cond)))
+            expr = expr.when(cond).then(pl.lit(case.label, dtype=pl.String))
+            sources.append((case.label, case.when))
+        labels = self._labels(seg.labels)
+        expr = expr.otherwise(pl.lit(seg.default, dtype=pl.String)).alias(name)
+        return Node(name, "derived", expr, deps=tuple(deps), origin=where, role="segment",
+                    title=title, labels=labels, description=seg.description or "",
+                    condition_sources=tuple(sources))
+
+    def _deps(self, expr: pl.Expr) -> tuple[str, ...]:
+        return tuple(n for n in referenced_names(expr) if n != BASE)
+
+    def _contract(self, table: str, where: str, name: str) -> TableContract:
+        contract = self.engine.tables.items.get(table)
+        if contract is None:
+            raise RuleSetError(f"unknown table '{table}'"
+                               f"{did_you_mean(table, self.engine.tables.items)}", where=where,
+                               name=name)
+        return contract
+
+    def known_names(self) -> list[str]:
+        names = list(self.defined)
+        for dim in self.engine.dimensions.items.values():
+            names.extend(dim.examples or (dim.name,))
+        return names
+
+    # -- resolution --------------------------------------------------------------
+    def resolve(self, roots: list[str], root_where: str) -> dict[str, Node]:
+        nodes: dict[str, Node] = {}
+        pending = [(r, root_where, None) for r in roots if r != BASE]
+        deferred: list[tuple[str, str, str | None]] = []
+        while pending or deferred:
+            if not pending:
+                # Helper nodes (``_x_cents``) come with the dimension that builds them.
+                pending, deferred = [d for d in deferred if d[0] not in nodes], []
+                if not pending:
+                    break
+                retry = True
+            else:
+                retry = False
+            name, where, needed_by = pending.pop()
+            if name in nodes or name == BASE:
+                continue
+            if name.startswith("_") and name not in self.defined and not retry:
+                deferred.append((name, where, needed_by))
+                continue
+            node_list: list[Node] | None = None
+            if name in self.defined:
+                node_list = [self.defined[name]]
+            else:
+                found = self.engine.find_dimension(name)
+                if found is not None:
+                    dim, groups = found
+                    try:
+                        node_list = dim.build(self.ctx, name, groups, {})
+                    except RuleSetError as exc:
+                        self.errors.append(RuleSetError(exc.detail, where=where, name=name))
+                        continue
+                    for n in node_list:
+                        n.origin = n.origin or (f"{dim.owner}" if dim.owner else "builtin")
+            if node_list is None:
+                what = f"used by '{needed_by}'" if needed_by else "in outputs"
+                self.errors.append(RuleSetError(
+                    f"unknown dimension or segment '{name}' ({what})"
+                    f"{did_you_mean(name, self.known_names())}", where=where))
+                continue
+            for n in node_list:
+                if n.name in nodes:
+                    continue
+                nodes[n.name] = n
+                for d in n.deps:
+                    if d not in nodes:
+                        pending.append((d, n.origin or where, n.name))
+        return nodes
+
+    def layers(self, nodes: dict[str, Node]) -> list[list[str]]:
+        """Topological layers of the derived/population/constant nodes; cycles are errors."""
+        depth: dict[str, int] = {}
+        state: dict[str, int] = {}
+
+        def visit(name: str, stack: list[str]) -> int:
+            node = nodes.get(name)
+            if node is None or node.kind in ("aggregate", "attribute"):
+                return 0
+            if state.get(name) == 2:
+                return depth[name]
+            if state.get(name) == 1:
+                cycle = [*stack[stack.index(name):], name]
+                raise RuleSetError("cyclic definition: " + " -> ".join(cycle),
+                                   where=nodes[name].origin, name=name)
+            state[name] = 1
+            d = 1 + max((visit(x, [*stack, name]) for x in node.deps), default=0)
+            state[name] = 2
+            depth[name] = d
+            return d
+
+        for name in nodes:
+            visit(name, [])
+        out: dict[int, list[str]] = {}
+        for name, d in depth.items():
+            out.setdefault(d, []).append(name)
+        return [sorted(out[d]) for d in sorted(out)]
+
+
+AGG_RE = re.compile(r"^\s*([A-Za-z_]+)\s*\(\s*(DISTINCT\s+)?(.*?)\s*\)\s*$", re.I | re.S)
+AGG_FUNCS = ("count", "sum", "avg", "mean", "min", "max", "median", "n_unique", "any", "all")
+
+
+def build_aggregate(sql: str, cond: pl.Expr | None, *, where: str, name: str) -> tuple[
+        pl.Expr, tuple[str, ...], Any]:
+    """``FUNC(expr)`` / ``count(*)`` / ``count(DISTINCT expr)`` with a row condition.
+
+    Returns the aggregate expression, the table columns read and the fill value for
+    customers without rows. ``sum(amount)`` and ``avg(amount)`` run on integer cents,
+    so they are exact.
+    """
+    m = AGG_RE.match(sql)
+    if not m or m.group(1).lower() not in AGG_FUNCS:
+        raise RuleSetError(
+            f"aggregate '{sql}' is not understood: write FUNC(expression) with FUNC one of "
+            + ", ".join(AGG_FUNCS) + ", or count(*), or count(DISTINCT expression)",
+            where=where, name=name)
+    func, distinct, inner_sql = m.group(1).lower(), bool(m.group(2)), m.group(3)
+    mask = cond.fill_null(False) if cond is not None else None
+    columns: set[str] = set(referenced_names(cond)) if cond is not None else set()
+    if inner_sql.strip() == "*":
+        if func != "count" or distinct:
+            raise RuleSetError(f"'{sql}': only count(*) takes *", where=where, name=name)
+        expr = (mask.sum() if mask is not None else pl.len()).cast(pl.Int64)
+        return expr, tuple(sorted(columns)), 0
+    inner = parse_sql(inner_sql, where=where, name=name)
+    columns |= set(referenced_names(inner))
+    money = inner_sql.strip() == "amount" and func in ("sum", "avg", "mean") and not distinct
+    if money:
+        inner = pl.col("amount_cents")
+        columns = (columns - {"amount"}) | {"amount_cents"}
+    value = inner.filter(mask) if mask is not None else inner
+    if distinct or func == "n_unique":
+        if func not in ("count", "n_unique"):
+            raise RuleSetError(f"'{sql}': DISTINCT works with count only", where=where, name=name)
+        return value.drop_nulls().n_unique().cast(pl.Int64), tuple(sorted(columns)), 0
+    if func == "count":
+        return value.count().cast(pl.Int64), tuple(sorted(columns)), 0
+    if func == "sum":
+        expr = value.sum()
+        return (expr / 100 if money else expr), tuple(sorted(columns)), 0
+    if func in ("avg", "mean"):
+        expr = value.sum() / value.count() if money else value.mean()
+        return (expr / 100 if money else expr), tuple(sorted(columns)), None
+    if func == "any":
+        return value.any(), tuple(sorted(columns)), False
+    if func == "all":
+        return value.all(), tuple(sorted(columns)), None
+    return getattr(value, func)(), tuple(sorted(columns)), None
+
+
+# -- tables ------------------------------------------------------------------------
+@dataclass
+class LoadedTable:
+    name: str
+    frame: pl.LazyFrame  # normalized: contract names, ts as naive wall time, ts < as_of
+    schema: pl.Schema
+    source: str
+
+
+def _describe(source: TableInput) -> str:
+    if isinstance(source, (pl.LazyFrame, pl.DataFrame)):
+        return f"<{type(source).__name__}>"
+    return str(source)
+
+
+def load_table(engine: Engine, rs: RuleSet, ctx: BuildContext, contract: TableContract,
+               source: TableInput, needed: dict[str, str]) -> LoadedTable:
+    """Scan, map columns, normalize types and filter ``ts < as_of``, all lazily.
+
+    ``needed`` maps each contract column the plan reads to the dimension that needs it,
+    for the error message when it is missing.
+    """
+    label = _describe(source)
+    if isinstance(source, pl.DataFrame):
+        lf = source.lazy()
+    elif isinstance(source, pl.LazyFrame):
+        lf = source
+    else:
+        lf = scan_source(source)
+    raw = read_schema(lf, label)
+    spec = rs.model.tables.get(contract.name)
+    mapping = dict(spec.columns) if spec else {}
+    for target, src in mapping.items():
+        if src not in raw:
+            raise DataError(
+                f"{label}: column '{src}' (mapped to {contract.name}.{target} in "
+                f"{rs.where('tables', contract.name, 'columns', target)}) is missing"
+                f"{did_you_mean(src, raw.names())}; columns are: {', '.join(raw.names()[:20])}")
+    rename = {src: target for target, src in mapping.items() if src != target}
+    # A column already named like a contract column that another one is mapped onto goes away.
+    clash = [t for t in rename.values() if t in raw and t not in rename]
+    if clash:
+        lf = lf.drop(clash)
+    lf = lf.rename(rename) if rename else lf
+    schema = {rename.get(k, k): v for k, v in raw.items() if k not in clash}
+    for col, user in needed.items():
+        if col not in schema and not (col == "amount_cents" and "amount" in schema):
+            hint = (f"; map it with tables.{contract.name}.columns.{col}: <your column>")
+            raise DataError(
+                f"{label}: table '{contract.name}' has no column '{col}' (needed by {user})"
+                f"{did_you_mean(col, schema)}{hint}")
+    if BASE not in schema:
+        raise DataError(f"{label}: table '{contract.name}' has no column 'customer_id'; map it with "
+                        f"tables.{contract.name}.columns.customer_id")
+    exprs: list[pl.Expr] = []
+    if schema[BASE] != pl.String:
+        exprs.append(pl.col(BASE).cast(pl.String))
+    ts = contract.ts_column
+    if ts and ts in schema:
+        lf, ts_expr = _normalize_ts(lf, ts, schema[ts], ctx, label, contract.name)
+        exprs.append(ts_expr)
+    for col in contract.columns:
+        if col.name in schema and col.name not in (BASE, ts):
+            e = _normalize_column(col.name, col.type, schema[col.name], label, contract.name)
+            if e is not None:
+                exprs.append(e)
+    if exprs:
+        lf = lf.with_columns(exprs)
+    if contract.name == "orders":
+        if "amount" in schema:
+            lf = lf.with_columns((pl.col("amount") * 100).round(0).cast(pl.Int64)
+                                 .alias("amount_cents"))
+        if spec and spec.status_values and "status" in schema:
+            lookup = {v: k for k, values in spec.status_values.items() for v in values}
+            lf = lf.with_columns(pl.col("status").cast(pl.String).replace(lookup))
+    if spec and spec.where:
+        cond = parse_sql(spec.where, where=rs.where("tables", contract.name, "where"),
+                         name=f"tables.{contract.name}.where")
+        missing = [c for c in referenced_names(cond) if c not in schema]
+        if missing:
+            raise RuleSetError(
+                f"where refers to column '{missing[0]}' that {label} does not have"
+                f"{did_you_mean(missing[0], schema)}",
+                where=rs.where("tables", contract.name, "where"))
+        lf = lf.filter(cond)
+    lf = engine.prepare_table(contract.name, lf, ctx)
+    try:
+        final_schema = lf.collect_schema()
+    except Exception as exc:
+        raise DataError(f"{label}: cannot prepare table '{contract.name}': "
+                        f"{str(exc).splitlines()[0]}") from None
+    return LoadedTable(contract.name, lf, final_schema, label)
+
+
+def _normalize_ts(lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildContext, label: str,
+                  table: str) -> tuple[pl.LazyFrame, pl.Expr]:
+    """Filter ``ts < as_of`` on the raw column (so it pushes down) and return the
+    expression turning it into a naive wall-clock time in the business time zone."""
+    as_of = ctx.as_of
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        aware = as_of.replace(tzinfo=check_tz(ctx.tz))
+        lf = lf.filter(pl.col(ts) < pl.lit(aware))
+        expr = pl.col(ts).dt.convert_time_zone(ctx.tz).dt.replace_time_zone(None).cast(
+            pl.Datetime("us"))
+        return lf, expr
+    if isinstance(dtype, pl.Datetime):
+        lf = lf.filter(pl.col(ts) < pl.lit(as_of, dtype=pl.Datetime(dtype.time_unit)))
+        return lf, pl.col(ts).cast(pl.Datetime("us"))
+    if dtype == pl.Date:
+        lf = lf.filter(pl.col(ts).cast(pl.Datetime("us")) < pl.lit(as_of))
+        return lf, pl.col(ts).cast(pl.Datetime("us"))
+    if dtype == pl.String:
+        parsed = pl.col(ts).str.to_datetime(time_unit="us", strict=False)
+        lf = lf.with_columns(parsed.alias(ts))
+        # Strings with an offset parse as aware (UTC); convert them like aware columns.
+        return lf.filter(pl.col(ts) < pl.lit(as_of)), pl.col(ts)
+    raise DataError(f"{label}: column '{table}.{ts}' is {dtype}, not a timestamp; give a datetime "
+                    "or an ISO-8601 string column")
+
+
+def _normalize_column(name: str, kind: str, dtype: pl.DataType, label: str,
+                      table: str) -> pl.Expr | None:
+    if kind == "number" and not dtype.is_numeric():
+        if dtype == pl.String:
+            return pl.col(name).str.strip_chars().cast(pl.Float64, strict=False)
+        raise DataError(f"{label}: column '{table}.{name}' is {dtype}, not a number; convert it")
+    if kind == "number" and isinstance(dtype, pl.Decimal):
+        return pl.col(name).cast(pl.Float64)
+    if kind == "integer" and not dtype.is_integer():
+        if dtype.is_numeric() or dtype == pl.String:
+            return pl.col(name).cast(pl.Int64, strict=False)
+        raise DataError(f"{label}: column '{table}.{name}' is {dtype}, not an integer; convert it")
+    if kind == "string" and dtype != pl.String:
+        return pl.col(name).cast(pl.String)
+    if kind == "datetime" and isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        return pl.col(name).dt.replace_time_zone(None)
+    return None
+
+
+# -- type checks on one-row frames ----------------------------------------------
+def _null_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame({k: pl.Series(k, [None], dtype=v) for k, v in schema.items()})
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:300]
+
+
+def type_check(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str, LoadedTable],
+               conditions: list[tuple[str, str, pl.Expr, str]]) -> dict[str, pl.DataType]:
+    """Evaluate every node on a one-row all-null frame of its inputs' schema.
+
+    Returns each node's dtype; raises all type problems at once, each at its rule.
+    """
+    dtypes: dict[str, pl.DataType] = {BASE: pl.String()}
+    errors: list[RuleSetError] = []
+    for name, node in nodes.items():
+        if node.kind == "aggregate":
+            t = tables[node.table or ""]
+            try:
+                out = (_null_frame(t.schema).lazy().group_by(BASE).agg(node.expr)
+                       .collect(engine="in-memory"))
+                dtypes[name] = out.schema[name]
+            except Exception as exc:
+                errors.append(RuleSetError(f"type error in aggregate over {node.table}: "
+                                           f"{_short(exc)}", where=node.origin, name=name))
+                dtypes[name] = pl.Null()
+        elif node.kind == "attribute":
+            t = tables["customers"]
+            try:
+                dtypes[name] = _null_frame(t.schema).select(node.expr).schema[name]
+            except Exception as exc:
+                errors.append(RuleSetError(f"{_short(exc)}", where=node.origin, name=name))
+                dtypes[name] = pl.Null()
+    for layer in layers:
+        for name in layer:
+            node = nodes[name]
+            frame = _null_frame({d: dtypes.get(d, pl.Null()) for d in (BASE, *node.deps)})
+            try:
+                dtypes[name] = frame.select(node.expr).schema[name]
+            except Exception as exc:
+                errors.append(RuleSetError(f"type error: {_short(exc)}", where=node.origin,
+                                           name=name))
+                dtypes[name] = pl.Null()
+    for node_name, label, cond, where in conditions:
+        if node_name not in nodes:
+            continue
+        deps = [n for n in referenced_names(cond) if n != BASE]
+        frame = _null_frame({d: dtypes.get(d, pl.Null()) for d in (BASE, *deps)})
+        try:
+            dt_ = frame.select(cond.alias("_c")).schema["_c"]
+        except Exception:
+            continue  # already reported with the node
+        if dt_ not in (pl.Boolean, pl.Null):
+            errors.append(RuleSetError(
+                f"condition for '{label}' is {dt_}, not true/false; compare it, e.g. "
+                "`x > 0`", where=where, name=node_name))
+    if errors:
+        raise RuleSetErrors(errors) if len(errors) > 1 else errors[0]
+    return dtypes
+
+
+# -- the whole compile -------------------------------------------------------------
+def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = None,
+                 tables: Mapping[str, TableInput] | None = None, data_dir: str | Path | None = None,
+                 outputs: list[str] | None = None) -> Plan:
+    """Compile ``rs`` into one lazy plan (nothing is collected)."""
+    tz = tz or rs.model.timezone or "UTC"
+    check_tz(tz)
+    ctx = BuildContext(as_of=parse_as_of(as_of, tz), tz=tz, engine=engine)
+    comp = Compiler(engine, rs, ctx)
+    comp.define()
+    out_names = list(outputs) if outputs else _outputs_of(rs)
+    if BASE in out_names:
+        out_names.remove(BASE)
+    out_names = [BASE, *dict.fromkeys(out_names)]
+    nodes = comp.resolve(out_names, rs.where("outputs"))
+    if comp.errors:
+        raise RuleSetErrors(comp.errors) if len(comp.errors) > 1 else comp.errors[0]
+    layers = comp.layers(nodes)
+
+    # Tables: which are needed, their sources, columns and the dimension asking.
+    needed: dict[str, dict[str, str]] = {}
+    for node in nodes.values():
+        if node.kind in ("aggregate", "attribute"):
+            cols = needed.setdefault(node.table or "", {})
+            for c in node.columns:
+                cols.setdefault(c, node.name)
+    needed.setdefault("orders", {}) if "customers" not in needed else None
+    sources = _table_sources(engine, rs, tables or {}, data_dir, needed)
+    loaded: dict[str, LoadedTable] = {}
+    for tname, cols in needed.items():
+        contract = engine.tables.items.get(tname)
+        if contract is None:
+            raise RuleSetError(f"unknown table '{tname}'{did_you_mean(tname, engine.tables.items)}")
+        loaded[tname] = load_table(engine, rs, ctx, contract, sources[tname], cols)
+    dtypes = type_check(nodes, layers, loaded, comp.conditions)
+    frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes)
+    return Plan(rs, ctx, nodes, layers, out_names, frame,
+                {k: v.source for k, v in loaded.items()})
+
+
+def _table_sources(engine: Engine, rs: RuleSet, given: Mapping[str, TableInput],
+                   data_dir: str | Path | None, needed: Mapping[str, Any]) -> dict[str, TableInput]:
+    out: dict[str, TableInput] = {}
+    for tname in needed:
+        if tname in given and given[tname] is not None:
+            out[tname] = given[tname]
+            continue
+        spec = rs.model.tables.get(tname)
+        if spec and spec.source:
+            out[tname] = spec.source
+            continue
+        if data_dir is not None:
+            found = find_table_source(data_dir, tname)
+            if found is not None:
+                out[tname] = found
+                continue
+        users = ", ".join(sorted(set(needed[tname].values()))[:5]) or "the customer universe"
+        where = f" in {data_dir}" if data_dir else ""
+        raise DataError(
+            f"table '{tname}' is needed (by {users}) but was not found{where}: put "
+            f"{tname}.parquet (or .arrow/.csv) in the data folder, pass --{tname} PATH, or set "
+            f"tables.{tname}.source in the rule set")
+    # Other given tables are ignored when not needed; the universe may still need customers.
+    return out
+
+
+def _build_frame(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str, LoadedTable],
+                 outputs: list[str], ctx: BuildContext, dtypes: dict[str, pl.DataType]
+                 ) -> pl.LazyFrame:
+    aggs: dict[str, list[Node]] = {}
+    for node in nodes.values():
+        if node.kind == "aggregate":
+            aggs.setdefault(node.table or "", []).append(node)
+    attrs = [n for n in nodes.values() if n.kind == "attribute"]
+
+    # The universe: the customers table when given, else the customers of orders.
+    if "customers" in tables:
+        cust = tables["customers"].frame.filter(pl.col(BASE).is_not_null())
+        universe = cust.select(BASE, *[n.expr for n in attrs]).unique(BASE, keep="first")
+        frame = universe
+        joined = set()
+    else:
+        orders = tables["orders"].frame.filter(pl.col(BASE).is_not_null())
+        frame = orders.group_by(BASE).agg([n.expr for n in aggs.get("orders", [])] or
+                                          [pl.len().alias("_rows")])
+        if not aggs.get("orders"):
+            frame = frame.drop("_rows")
+        joined = {"orders"}
+    for tname, tnodes in aggs.items():
+        if tname in joined:
+            continue
+        t = tables[tname].frame.filter(pl.col(BASE).is_not_null())
+        agg = t.group_by(BASE).agg([n.expr for n in tnodes])
+        frame = frame.join(agg, on=BASE, how="left")
+    fills = [pl.col(n.name).fill_null(n.fill) for n in nodes.values()
+             if n.kind == "aggregate" and n.fill is not None]
+    if fills:
+        frame = frame.with_columns(fills)
+    frame = frame.sort(BASE)
+    for layer in layers:
+        frame = frame.with_columns([nodes[name].expr for name in layer])
+    select = []
+    for name in outputs:
+        e = pl.col(name)
+        if isinstance(dtypes.get(name), pl.Datetime):
+            e = e.dt.replace_time_zone(ctx.tz, ambiguous="earliest", non_existent="null")
+        select.append(e)
+    return frame.select(select)

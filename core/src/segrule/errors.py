@@ -1,0 +1,74 @@
+"""The exception tree of segrule.
+
+Every error a user can cause is a :class:`SegruleError` whose message is one line
+that names the file, the rule or the column and says what to do. The CLI prints the
+message and exits 1; only ``--debug`` shows a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class SegruleError(Exception):
+    """Root of every error segrule raises on purpose."""
+
+    exit_code = 1
+
+
+class RuleSetError(SegruleError):
+    """A rule file is invalid: syntax, unknown key, unknown name, type mismatch, cycle.
+
+    ``where`` is ``file:line:col`` (or a preset/plugin name) and ``name`` the rule or
+    key at fault; both are put in front of the message.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None, name: str | None = None):
+        self.where = where
+        self.name = name
+        self.detail = message
+        prefix = ""
+        if where:
+            prefix += f"{where}: "
+        if name:
+            prefix += f"{name}: "
+        super().__init__(prefix + message)
+
+
+class RuleSetErrors(RuleSetError):
+    """Several rule-set problems found in one pass (validate reports all of them)."""
+
+    def __init__(self, errors: list[RuleSetError]):
+        self.errors = errors
+        first = str(errors[0])
+        more = f" (and {len(errors) - 1} more problem(s); run `segrule validate` to see all)"
+        super().__init__(first + (more if len(errors) > 1 else ""))
+
+
+class DataError(SegruleError):
+    """An input table is missing, unreadable, or lacks a column or type it needs."""
+
+
+class PluginError(SegruleError):
+    """A plugin failed to import or raised inside a hook."""
+
+
+class PluginConflictError(PluginError):
+    """Two plugins (builtins included) registered the same name."""
+
+
+class UsageError(SegruleError):
+    """Bad command-line usage (exit code 2)."""
+
+    exit_code = 2
+
+
+def did_you_mean(name: str, candidates: Iterable[str], *, n: int = 3) -> str:
+    """Return ``" — did you mean 'x'?"`` for the closest candidates, or ``""``."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=n, cutoff=0.6)
+    if not close:
+        return ""
+    if len(close) == 1:
+        return f" — did you mean '{close[0]}'?"
+    return " — did you mean " + ", ".join(f"'{c}'" for c in close) + "?"

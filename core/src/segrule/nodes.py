@@ -1,0 +1,157 @@
+"""Plan nodes, dimensions and the build context.
+
+A *node* is one named per-customer column of the plan with the polars expression
+that computes it. Kinds:
+
+- ``aggregate``: an expression over one table's rows, evaluated inside that table's
+  single ``group_by(customer_id).agg(...)`` (windows are filters inside it);
+- ``attribute``: a column of the customers table;
+- ``derived``: an expression over other nodes, row-wise per customer;
+- ``population``: an expression over whole columns of the per-customer frame
+  (ranks, quantiles, cumulative shares);
+- ``constant``: a literal such as the as-of instant.
+
+A :class:`Dimension` is what plugins register: a name (or a name pattern such as
+``orders_<window>``) and a builder that returns the nodes computing it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from segrule.errors import RuleSetError
+
+if TYPE_CHECKING:
+    from segrule.registry import Engine, Owner
+
+NodeKind = Literal["aggregate", "attribute", "derived", "population", "constant"]
+DimensionKind = Literal["aggregate", "attribute", "derived", "population"]
+
+WINDOW_RE = r"\d+[dw]|lifetime"
+
+
+@dataclass(frozen=True)
+class Label:
+    """Display names and the playbook for one label of a segment or tier."""
+
+    key: str
+    zh: str | None = None
+    en: str | None = None
+    description: str | None = None
+    actions: tuple[str, ...] = ()
+
+    def display(self, lang: str = "en") -> str:
+        return (self.zh if lang == "zh" else self.en) or self.en or self.zh or self.key
+
+
+@dataclass
+class Node:
+    """One per-customer column of the plan."""
+
+    name: str
+    kind: NodeKind
+    expr: pl.Expr
+    deps: tuple[str, ...] = ()
+    table: str | None = None
+    columns: tuple[str, ...] = ()
+    fill: Any = None
+    description: str = ""
+    title: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)
+    origin: str = ""
+    role: str = "dimension"  # dimension | segment | score | tier | helper
+    cents: str | None = None  # name of the exact integer-cents node behind a money value
+    condition_sources: tuple[tuple[str, str], ...] = ()  # (label, sql) for explanations
+
+    @property
+    def hidden(self) -> bool:
+        return self.name.startswith("_")
+
+
+@dataclass
+class BuildContext:
+    """What a dimension or strategy builder may know about the run.
+
+    ``as_of`` is the as-of instant as a naive wall-clock time in the business time
+    zone ``tz``; every timestamp column of every table is converted to the same
+    representation before use, so windows are read in that time zone.
+    """
+
+    as_of: dt.datetime
+    tz: str
+    engine: Engine | None = None
+    schemas: dict[str, pl.Schema] = field(default_factory=dict)
+
+    def window_start(self, window: str | None) -> dt.datetime | None:
+        """The first instant inside ``window`` (``30d``, ``12w``) or None for lifetime."""
+        delta = parse_window(window)
+        return None if delta is None else self.as_of - delta
+
+    def in_window(self, ts_column: str, window: str | None) -> pl.Expr:
+        start = self.window_start(window)
+        if start is None:
+            return pl.lit(True)
+        return pl.col(ts_column) >= pl.lit(start, dtype=pl.Datetime("us"))
+
+    def as_of_lit(self) -> pl.Expr:
+        return pl.lit(self.as_of, dtype=pl.Datetime("us"))
+
+
+def parse_window(window: str | None) -> dt.timedelta | None:
+    """``'30d'`` -> 30 days, ``'12w'`` -> 84 days, ``'lifetime'``/None -> None."""
+    if window is None or window == "lifetime":
+        return None
+    m = re.fullmatch(r"(\d+)([dw])", str(window).strip())
+    if not m:
+        raise RuleSetError(
+            f"window '{window}' is not understood: write '<n>d' (days), '<n>w' (weeks) or "
+            "'lifetime'"
+        )
+    n = int(m.group(1))
+    return dt.timedelta(days=n * (7 if m.group(2) == "w" else 1))
+
+
+Builder = Callable[[BuildContext, str, dict[str, str], dict[str, Any]], list[Node]]
+
+
+@dataclass
+class Dimension:
+    """A registered dimension (or family of dimensions, when ``pattern`` is set).
+
+    ``build(ctx, name, groups, params)`` returns the nodes computing ``name``; the
+    first node returned must be named ``name``. ``groups`` are the pattern's named
+    groups (e.g. ``{"window": "30d"}``), ``params`` the rule set's ``params:``.
+    """
+
+    name: str
+    build: Builder
+    kind: DimensionKind
+    description: str
+    dtype: str
+    pattern: str | None = None
+    tables: tuple[str, ...] = ()
+    title: dict[str, str] = field(default_factory=dict)
+    examples: tuple[str, ...] = ()
+    owner: Owner | None = None
+
+
+def money_nodes(name: str, cents_agg: pl.Expr, *, table: str, columns: tuple[str, ...],
+                description: str, title: dict[str, str] | None = None) -> list[Node]:
+    """A money dimension: an exact integer-cents aggregate plus its value in units.
+
+    Sums of integer cents are exact whatever the summation order, so a total of
+    exactly 10000.00 compares the same in every run.
+    """
+    cents = f"_{name}_cents"
+    return [
+        Node(name, "derived", (pl.col(cents) / 100).alias(name), deps=(cents,),
+             description=description, title=title or {}, cents=cents),
+        Node(cents, "aggregate", cents_agg.cast(pl.Int64).alias(cents), table=table,
+             columns=columns, fill=0, role="helper"),
+    ]

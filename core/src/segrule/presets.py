@@ -1,0 +1,40 @@
+"""Presets: rule sets shipped inside core or a plugin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+if TYPE_CHECKING:
+    from segrule.registry import Owner
+
+
+@dataclass
+class Preset:
+    """A packaged rule set: ``name`` (``plugin:name`` for plugins) and its YAML."""
+
+    name: str
+    path: Path | None = None
+    yaml_text: str | None = None
+    description: str = ""
+    owner: Owner | None = None
+    _cache: str | None = field(default=None, repr=False)
+
+    def text(self) -> str:
+        if self.yaml_text is not None:
+            return self.yaml_text
+        if self._cache is None:
+            assert self.path is not None
+            self._cache = self.path.read_text(encoding="utf-8")
+        return self._cache
+
+    @classmethod
+    def from_file(cls, path: Path, prefix: str = "") -> Preset:
+        """A preset named after the file stem; description from the file's ``description``."""
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) or {}
+        name = prefix + str(data.get("name") or path.stem).split(":")[-1]
+        return cls(name, path, None, str(data.get("description") or "").strip())

@@ -1,0 +1,243 @@
+"""Plugin loading and the registries that plugins fill.
+
+One :class:`Engine` per caller holds its own pluggy ``PluginManager`` (never a
+module global) and the registries built from it. Items are registered through a
+:class:`Register` callable that core owns and that stamps each item with its owner.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import re
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Protocol
+
+import pluggy
+
+from segrule import hookspecs
+from segrule.errors import PluginConflictError, PluginError, RuleSetError, did_you_mean
+
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "segrule.builtin.tables",
+    "segrule.builtin.dimensions",
+    "segrule.builtin.strategies",
+    "segrule.builtin.presets",
+)
+
+ENTRY_POINT_GROUP = "segrule"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who registered an item: plugin name and the distribution that ships it."""
+
+    plugin: str
+    distribution: str | None = None
+    version: str | None = None
+
+    def __str__(self) -> str:
+        if self.distribution:
+            return f"plugin '{self.plugin}' (distribution {self.distribution})"
+        return f"plugin '{self.plugin}'"
+
+
+class Registrable(Protocol):
+    name: str
+    owner: Owner | None
+
+
+class Register(Protocol):
+    def __call__(self, item: Any) -> None: ...
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module: ModuleType
+    distribution: str | None
+    version: str | None
+    builtin: bool
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.name, self.distribution, self.version)
+
+    def hooks(self) -> list[str]:
+        return sorted(n for n in dir(self.module) if n.startswith("segrule_"))
+
+
+class _Kind:
+    """One registry (dimensions, strategies, tables or presets)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.items: dict[str, Any] = {}
+
+    def add(self, item: Any, owner: Owner) -> None:
+        name = item.name
+        if name in self.items:
+            other = self.items[name].owner
+            raise PluginConflictError(
+                f"{self.kind[:-1]} '{name}' is registered twice: by {other} and by {owner}; "
+                "remove one of them or block a plugin with SEGRULE_PLUGINS"
+            )
+        item.owner = owner
+        self.items[name] = item
+
+
+class Engine:
+    """Plugins loaded and their registries filled.
+
+    ``plugins``: extra plugin modules or import paths to load after the builtins and
+    entry points. ``autoload``: read the ``segrule`` entry-point group (default: on
+    unless ``SEGRULE_DISABLE_PLUGIN_AUTOLOAD`` is set). ``SEGRULE_PLUGINS=a,b``
+    restricts autoloaded plugins to those names.
+    """
+
+    def __init__(
+        self,
+        plugins: list[str | ModuleType] | tuple[str | ModuleType, ...] = (),
+        *,
+        autoload: bool | None = None,
+    ) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self.dimensions = _Kind("dimensions")
+        self.strategies = _Kind("strategies")
+        self.tables = _Kind("tables")
+        self.presets = _Kind("presets")
+        for path in BUILTIN_PLUGINS:
+            self._add_module(importlib.import_module(path), path.rsplit(".", 1)[-1], None, None, True)
+        if autoload is None:
+            autoload = not os.environ.get("SEGRULE_DISABLE_PLUGIN_AUTOLOAD")
+        if autoload:
+            self._load_entry_points()
+        for plugin in plugins:
+            module = _import_plugin(plugin) if isinstance(plugin, str) else plugin
+            name = plugin if isinstance(plugin, str) else module.__name__
+            self._add_module(module, name, None, None, False)
+        self.pm.check_pending()
+        self._register_all()
+
+    # -- loading -------------------------------------------------------------
+    def _load_entry_points(self) -> None:
+        allowed = os.environ.get("SEGRULE_PLUGINS")
+        allow = {a.strip() for a in allowed.split(",") if a.strip()} if allowed else None
+        seen: dict[str, str] = {}
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist else None
+            version = ep.dist.version if ep.dist else None
+            if ep.name in seen:
+                raise PluginConflictError(
+                    f"plugin name '{ep.name}' is used by two distributions: {seen[ep.name]} "
+                    f"and {dist}; uninstall one of them"
+                )
+            seen[ep.name] = dist or "?"
+            if allow is not None and ep.name not in allow:
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken third-party plugin must not be a bare traceback
+                raise PluginError(
+                    f"plugin '{ep.name}' (distribution {dist}) failed to import: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            self._add_module(module, ep.name, dist, version, False)
+
+    def _add_module(
+        self, module: ModuleType, name: str, dist: str | None, version: str | None, builtin: bool
+    ) -> None:
+        if name in self.plugins:
+            raise PluginConflictError(f"plugin '{name}' is loaded twice")
+        self.pm.register(module, name=name)
+        self.plugins[name] = PluginInfo(name, module, dist, version, builtin)
+
+    def _register_all(self) -> None:
+        kinds = {
+            "segrule_register_tables": self.tables,
+            "segrule_register_dimensions": self.dimensions,
+            "segrule_register_strategies": self.strategies,
+            "segrule_register_presets": self.presets,
+        }
+        for hook_name, kind in kinds.items():
+            # Called per plugin so that a failure is attributed to its plugin.
+            for info in self.plugins.values():
+                impl = getattr(info.module, hook_name, None)
+                if impl is None:
+                    continue
+                names: list[str] = info.registered.setdefault(kind.kind, [])
+
+                def register(item: Any, _info: PluginInfo = info, _names: list[str] = names,
+                             _kind: _Kind = kind) -> None:
+                    _kind.add(item, _info.owner)
+                    _names.append(item.name)
+
+                try:
+                    impl(register=register)
+                except PluginConflictError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(
+                        f"{info.owner} raised in {hook_name}: {type(exc).__name__}: {exc}"
+                    ) from exc
+
+    # -- lookups -------------------------------------------------------------
+    def prepare_table(self, name: str, frame: Any, context: Any) -> Any:
+        for info in self.plugins.values():
+            impl = getattr(info.module, "segrule_prepare_table", None)
+            if impl is None:
+                continue
+            try:
+                out = impl(name=name, frame=frame, context=context)
+            except Exception as exc:
+                raise PluginError(
+                    f"{info.owner} raised in segrule_prepare_table for table '{name}': "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if out is not None:
+                frame = out
+        return frame
+
+    def strategy(self, name: str, where: str | None = None) -> Any:
+        try:
+            return self.strategies.items[name]
+        except KeyError:
+            raise RuleSetError(
+                f"unknown strategy '{name}'{did_you_mean(name, self.strategies.items)}",
+                where=where,
+            ) from None
+
+    def preset(self, name: str) -> Any:
+        try:
+            return self.presets.items[name]
+        except KeyError:
+            raise RuleSetError(
+                f"unknown preset '{name}'{did_you_mean(name, self.presets.items)}; "
+                "`segrule presets` lists them"
+            ) from None
+
+    def find_dimension(self, name: str) -> tuple[Any, dict[str, str]] | None:
+        """The registered dimension whose name or pattern matches ``name``, and the match groups."""
+        item = self.dimensions.items.get(name)
+        if item is not None and item.pattern is None:
+            return item, {}
+        for dim in self.dimensions.items.values():
+            if dim.pattern is not None:
+                m = re.fullmatch(dim.pattern, name)
+                if m:
+                    return dim, m.groupdict()
+        return None
+
+
+def _import_plugin(path: str) -> ModuleType:
+    try:
+        return importlib.import_module(path)
+    except Exception as exc:
+        raise PluginError(
+            f"plugin module '{path}' could not be imported: {type(exc).__name__}: {exc}"
+        ) from exc

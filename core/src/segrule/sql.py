@@ -1,0 +1,33 @@
+"""SQL expressions of rule files, parsed by polars' own SQL expression parser.
+
+Nothing in a rule file is evaluated as Python: text goes to ``pl.sql_expr`` only.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from segrule.errors import RuleSetError
+
+
+def parse_sql(text: object, *, where: str | None = None, name: str | None = None) -> pl.Expr:
+    """Parse one SQL expression (``orders_30d >= 3 AND monetary_365d > 10000``)."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise RuleSetError(f"expected a SQL expression (text), got {text!r}", where=where, name=name)
+    sql = str(text).strip()
+    if not sql:
+        raise RuleSetError("empty SQL expression", where=where, name=name)
+    try:
+        return pl.sql_expr(sql)
+    except Exception as exc:  # SQLInterfaceError, SQLSyntaxError, ComputeError, ...
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RuleSetError(f"cannot parse SQL '{sql}': {msg}", where=where, name=name) from None
+
+
+def referenced_names(expr: pl.Expr) -> tuple[str, ...]:
+    """The column names an expression reads, deduplicated, in first-use order."""
+    try:
+        names = expr.meta.root_names()
+    except Exception:
+        return ()
+    return tuple(dict.fromkeys(names))

@@ -1,0 +1,384 @@
+"""Tests for segrule.generate: determinism, shapes, schema, realism and streaming."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from segrule import generate as gen_mod
+from segrule.generate import TABLE_GENERATORS, GenContext, generate, register_table
+
+ORDERS = 50_000
+CUSTOMERS = 5_000
+SEED = 7
+END = datetime.date(2026, 11, 1)
+DAYS = 730
+TABLES = ("orders", "customers", "events", "feedback")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("gen")
+    return generate(out, orders=ORDERS, customers=CUSTOMERS, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def frames(dataset: dict[str, Path]) -> dict[str, pl.DataFrame]:
+    return {name: pl.read_parquet(path) for name, path in dataset.items()}
+
+
+def _paid_revenue(orders: pl.DataFrame) -> pl.DataFrame:
+    return (
+        orders.filter(pl.col("status") == "paid")
+        .group_by("customer_id")
+        .agg(revenue=pl.col("amount").sum())
+    )
+
+
+# --- files, determinism -------------------------------------------------------------------
+
+
+def test_returns_paths_for_all_tables(dataset: dict[str, Path]) -> None:
+    assert set(dataset) == set(TABLES)
+    for name, path in dataset.items():
+        assert path.name == f"{name}.parquet"
+        assert path.is_file()
+    # no temporary files left behind
+    assert sorted(p.name for p in next(iter(dataset.values())).parent.iterdir()) == sorted(
+        f"{t}.parquet" for t in TABLES
+    )
+
+
+def test_byte_identical_for_same_args_and_different_for_other_seed(tmp_path: Path) -> None:
+    kwargs = {"orders": 20_000, "customers": 2_000, "seed": 3}
+    a = generate(tmp_path / "a", **kwargs)
+    b = generate(tmp_path / "b", **kwargs)
+    c = generate(tmp_path / "c", **{**kwargs, "seed": 4})
+    for name in TABLES:
+        assert a[name].read_bytes() == b[name].read_bytes(), name
+        assert a[name].read_bytes() != c[name].read_bytes(), name
+
+
+def test_chunk_rows_changes_row_groups_not_data(tmp_path: Path) -> None:
+    # more rows than one internal block, so re-chunking across blocks is exercised
+    n = gen_mod.BLOCK_ROWS + 20_000
+    big = generate(tmp_path / "big", orders=n, customers=3_000, tables=("orders",))
+    small = generate(
+        tmp_path / "small", orders=n, customers=3_000, chunk_rows=30_000, tables=("orders",)
+    )
+    meta = pq.ParquetFile(small["orders"]).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sizes == [30_000] * (n // 30_000) + [n % 30_000]
+    assert pq.ParquetFile(big["orders"]).metadata.num_row_groups == 1
+    assert pl.read_parquet(big["orders"]).equals(pl.read_parquet(small["orders"]))
+
+
+def test_small_chunks_give_several_row_groups(tmp_path: Path) -> None:
+    paths = generate(tmp_path, orders=5_000, customers=500, chunk_rows=1_000)
+    meta = pq.ParquetFile(paths["orders"]).metadata
+    assert meta.num_row_groups == 5
+    assert all(meta.row_group(i).num_rows == 1_000 for i in range(5))
+    cmeta = pq.ParquetFile(paths["customers"]).metadata
+    assert cmeta.num_row_groups == 1
+
+
+def test_parquet_zstd_with_statistics(dataset: dict[str, Path]) -> None:
+    meta = pq.ParquetFile(dataset["orders"]).metadata
+    col = meta.row_group(0).column(3)  # amount
+    assert col.compression == "ZSTD"
+    assert col.is_stats_set
+    assert col.statistics.min > 0
+
+
+def test_progress_reports_totals(tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    generate(
+        tmp_path,
+        orders=3_000,
+        customers=300,
+        chunk_rows=1_000,
+        progress=lambda t, d, n: calls.append((t, d, n)),
+    )
+    orders_calls = [c for c in calls if c[0] == "orders"]
+    assert orders_calls == [("orders", i, 3_000) for i in (0, 1_000, 2_000, 3_000)]
+    assert ("customers", 300, 300) in calls
+    assert ("events", 600, 600) in calls
+    assert ("feedback", 900, 900) in calls
+
+
+# --- shapes and schema ----------------------------------------------------------------------
+
+
+def test_row_counts(frames: dict[str, pl.DataFrame]) -> None:
+    assert frames["orders"].height == ORDERS
+    assert frames["customers"].height == CUSTOMERS
+    assert frames["events"].height == 2 * CUSTOMERS
+    assert frames["feedback"].height == round(0.3 * ORDERS)
+
+
+def test_default_customers_is_orders_div_10(tmp_path: Path) -> None:
+    paths = generate(tmp_path, orders=1_234, tables=("customers",))
+    assert list(paths) == ["customers"]
+    assert pq.ParquetFile(paths["customers"]).metadata.num_rows == 123
+
+
+def test_schemas(frames: dict[str, pl.DataFrame]) -> None:
+    ts = pl.Datetime("us", None)
+    assert frames["orders"].schema == pl.Schema(
+        {
+            "order_id": pl.String,
+            "customer_id": pl.String,
+            "order_ts": ts,
+            "amount": pl.Float64,
+            "status": pl.String,
+            "quantity": pl.Int32,
+            "channel": pl.String,
+            "category": pl.String,
+            "coupon_used": pl.Boolean,
+            "discount": pl.Float64,
+        }
+    )
+    assert frames["customers"].schema == pl.Schema(
+        {
+            "customer_id": pl.String,
+            "birth_year": pl.Int32,
+            "gender": pl.String,
+            "city": pl.String,
+            "is_member": pl.Boolean,
+            "signup_ts": ts,
+            "tags": pl.String,
+        }
+    )
+    assert frames["events"].schema == pl.Schema(
+        {"customer_id": pl.String, "event_ts": ts, "event_type": pl.String}
+    )
+    assert frames["feedback"].schema == pl.Schema(
+        {"customer_id": pl.String, "ts": ts, "score": pl.Int32}
+    )
+
+
+def test_zero_orders_writes_empty_tables_with_schema(tmp_path: Path) -> None:
+    paths = generate(tmp_path, orders=0, customers=10)
+    orders = pl.read_parquet(paths["orders"])
+    assert orders.height == 0
+    assert orders.columns[:3] == ["order_id", "customer_id", "order_ts"]
+    assert pl.read_parquet(paths["feedback"]).height == 0
+    assert pl.read_parquet(paths["customers"]).height == 10
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+def test_order_ids_unique_and_formatted(frames: dict[str, pl.DataFrame]) -> None:
+    ids = frames["orders"]["order_id"]
+    assert ids.n_unique() == ORDERS
+    assert ids.str.contains(r"^O\d{10}$").all()
+    assert ids.sort()[0] == "O0000000000"
+    assert ids.sort()[-1] == f"O{ORDERS - 1:010d}"
+
+
+def test_customer_ids_complete(frames: dict[str, pl.DataFrame]) -> None:
+    ids = frames["customers"]["customer_id"]
+    assert ids.to_list() == [f"C{i:08d}" for i in range(CUSTOMERS)]
+
+
+def test_foreign_keys(frames: dict[str, pl.DataFrame]) -> None:
+    known = frames["customers"].select("customer_id")
+    for name in ("orders", "events", "feedback"):
+        orphans = frames[name].join(known, on="customer_id", how="anti")
+        assert orphans.height == 0, name
+    # feedback only from customers with orders
+    buyers = frames["orders"].select("customer_id").unique()
+    assert frames["feedback"].join(buyers, on="customer_id", how="anti").height == 0
+
+
+def test_some_customers_have_no_orders(frames: dict[str, pl.DataFrame]) -> None:
+    n_buyers = frames["orders"]["customer_id"].n_unique()
+    no_orders = 1 - n_buyers / CUSTOMERS
+    assert 0.10 <= no_orders <= 0.20
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+def test_categorical_values(frames: dict[str, pl.DataFrame]) -> None:
+    o = frames["orders"]
+    share = o["status"].value_counts(normalize=True)
+    share = dict(zip(share["status"], share["proportion"], strict=True))
+    assert set(share) == {"paid", "pending", "refunded", "cancelled"}
+    assert 0.82 < share["paid"] < 0.88
+    assert set(o["channel"].unique()) == {"app", "web", "mini_program", "store"}
+    assert set(o["category"].unique()) <= {
+        "dress",
+        "shirt",
+        "pants",
+        "shoes",
+        "accessories",
+        "kids",
+    }
+    ev = frames["events"]["event_type"].value_counts(sort=True)["event_type"].to_list()
+    assert set(ev) == {
+        "campaign",
+        "view",
+        "cart",
+        "favorite",
+        "inquiry",
+        "after_sales",
+        "complaint",
+    }
+    assert set(ev[:2]) == {"campaign", "view"}
+
+
+def test_amounts_and_discounts(frames: dict[str, pl.DataFrame]) -> None:
+    o = frames["orders"]
+    assert o["amount"].null_count() == 0
+    assert (o["amount"] > 0).all()
+    cents = o["amount"] * 100
+    assert ((cents - cents.round(0)).abs() < 1e-6).all()
+    assert o["discount"].is_between(0.0, 0.5).all()
+    d = o["discount"] * 100
+    assert ((d - d.round(0)).abs() < 1e-6).all()
+    assert (o["quantity"] >= 1).all()
+    # common price points exist (needed for ties)
+    assert (o["amount"] == 99.0).sum() > 100
+
+
+def test_timestamps_in_window_and_about_one_percent_after_end(
+    frames: dict[str, pl.DataFrame],
+) -> None:
+    start = datetime.datetime.combine(END - datetime.timedelta(days=DAYS), datetime.time())
+    end = datetime.datetime.combine(END, datetime.time())
+    ts = frames["orders"]["order_ts"]
+    assert ts.min() >= start
+    assert ts.max() < end + datetime.timedelta(days=31)
+    after = (ts >= end).mean()
+    assert 0.005 <= after <= 0.02
+    # orders are spread over the whole period
+    months = ts.filter(ts < end).dt.truncate("1mo").n_unique()
+    assert months == 24
+
+
+def test_end_and_days_parameters(tmp_path: Path) -> None:
+    end = datetime.date(2020, 3, 1)
+    paths = generate(tmp_path, orders=2_000, customers=200, end=end, days=30, tables=("orders",))
+    ts = pl.read_parquet(paths["orders"])["order_ts"]
+    assert ts.min() >= datetime.datetime(2020, 1, 31)
+    assert ts.max() < datetime.datetime(2020, 3, 31)
+
+
+def test_customers_attributes(frames: dict[str, pl.DataFrame]) -> None:
+    c = frames["customers"]
+    by = c["birth_year"]
+    assert by.drop_nulls().is_between(1950, 2012).all()
+    assert 0.02 < by.null_count() / c.height < 0.08
+    assert set(c["gender"].drop_nulls().unique()) == {"F", "M"}
+    assert 0.01 < c["city"].null_count() / c.height < 0.05
+    top = c["city"].drop_nulls().value_counts(sort=True)["city"].head(4).to_list()
+    assert set(top) <= {"上海", "北京", "深圳", "广州", "杭州", "成都"}
+    assert 0 < c["is_member"].mean() < 1
+    assert 0 < c["tags"].null_count() < c.height
+
+
+def test_signup_before_first_order(frames: dict[str, pl.DataFrame]) -> None:
+    first = frames["orders"].group_by("customer_id").agg(first=pl.col("order_ts").min())
+    j = first.join(frames["customers"], on="customer_id")
+    assert (j["signup_ts"] < j["first"]).mean() > 0.99
+
+
+def test_feedback_scores_skew_high(frames: dict[str, pl.DataFrame]) -> None:
+    s = frames["feedback"]["score"]
+    assert s.is_between(0, 100).all()
+    assert (s >= 70).mean() > 0.75
+    assert (s < 50).sum() > 0
+
+
+# --- realism --------------------------------------------------------------------------------
+
+
+def test_pareto_like_revenue(frames: dict[str, pl.DataFrame]) -> None:
+    rev = _paid_revenue(frames["orders"])["revenue"].sort(descending=True)
+    top = rev.head(int(0.2 * rev.len())).sum()
+    assert top / rev.sum() > 0.5
+
+
+def test_heterogeneous_activity(frames: dict[str, pl.DataFrame]) -> None:
+    counts = frames["orders"].group_by("customer_id").len()["len"]
+    assert (counts == 1).mean() > 0.15  # many one-time buyers
+    assert counts.max() > 20 * counts.median()  # a few heavy buyers
+    last = frames["orders"].group_by("customer_id").agg(pl.col("order_ts").max())["order_ts"]
+    recent = last >= datetime.datetime(2026, 8, 1)
+    assert 0.2 < recent.mean() < 0.8  # some active recently, some churned
+
+
+def test_same_day_orders_and_tied_totals(frames: dict[str, pl.DataFrame]) -> None:
+    o = frames["orders"]
+    same_day = o.group_by("customer_id", pl.col("order_ts").dt.date()).len()
+    assert (same_day["len"] > 1).any()
+    ties = _paid_revenue(o).group_by("revenue").len()
+    assert (ties["len"] > 1).any()
+
+
+# --- validation, atomicity, registry -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"orders": -1}, "orders"),
+        ({"orders": 10, "customers": 0}, "customers"),
+        ({"orders": 5}, "customers"),
+        ({"orders": 10, "chunk_rows": 0}, "chunk_rows"),
+        ({"orders": 10, "days": 0}, "days"),
+        ({"orders": 10, "seed": -1}, "seed"),
+        ({"orders": 10.5}, "orders"),
+        ({"orders": 10, "tables": ("nope",)}, "unknown table"),
+        ({"orders": 10, "tables": "orders"}, "tables"),
+    ],
+)
+def test_invalid_arguments(tmp_path: Path, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as info:
+        generate(tmp_path / "out", **kwargs)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_failed_table_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(ctx: GenContext) -> Iterator[pa.Table]:
+        yield pa.table({"x": [1]})
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(TABLE_GENERATORS, "broken", gen_mod.TableSpec(broken, lambda ctx: 2))
+    with pytest.raises(RuntimeError, match="boom"):
+        generate(tmp_path, orders=100, customers=10, tables=("broken",))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_register_plugin_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gen_mod, "TABLE_GENERATORS", dict(TABLE_GENERATORS))
+
+    def loyalty(ctx: GenContext) -> Iterator[pa.Table]:
+        for block, lo, hi in ctx.blocks(ctx.customers):
+            rng = ctx.rng("loyalty", block)
+            idx = ctx.sample_ordering(rng, hi - lo)
+            yield pa.table(
+                {
+                    "customer_id": GenContext.customer_ids(idx),
+                    "points": pa.array(rng.integers(0, 1000, hi - lo)),
+                }
+            )
+
+    register_table("loyalty", loyalty, rows=lambda ctx: ctx.customers)
+    with pytest.raises(ValueError, match="already registered"):
+        register_table("loyalty", loyalty)
+    paths = generate(tmp_path, orders=1_000, customers=100, tables=("orders", "loyalty"))
+    loyalty_df = pl.read_parquet(paths["loyalty"])
+    assert loyalty_df.height == 100
+    buyers = pl.read_parquet(paths["orders"]).select("customer_id").unique()
+    assert loyalty_df.join(buyers, on="customer_id", how="anti").height == 0
+    # registered into the patched copy only, not the registry other tests use
+    assert "loyalty" not in TABLE_GENERATORS
