@@ -1,1 +1,396 @@
-def main(): pass
+"""The ``segrule`` command: thin typer commands over the core API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from segrule_cli import output
+
+app = typer.Typer(
+    name="segrule",
+    help="Classify and tier customers by rules: rule sets over orders, scored in one lazy "
+    "Polars plan.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+console = Console()
+err_console = Console(stderr=True)
+_state: dict[str, Any] = {"debug": False, "verbose": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PluginOpt = Annotated[
+    list[str] | None,
+    typer.Option("--plugin", "-p", help="Load a plugin module (import path); repeatable."),
+]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", "-d", help="Folder holding <table>.parquet (or .arrow/.ipc/.csv, or a "
+                 "<table>/ hive folder) for orders, customers, events, feedback."),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="As-of date or time (2026-11-01, or ISO time with offset); only "
+                 "rows before it count. Default: today in the business time zone."),
+]
+TzOpt = Annotated[
+    str | None,
+    typer.Option("--tz", help="Business time zone (IANA name, e.g. Asia/Shanghai) in which as-of "
+                 "dates and windows are read. Default: the rule set's timezone, else UTC."),
+]
+TableOpt = Annotated[str | None, typer.Option(help="Path, glob or folder overriding this table.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        import polars as pl
+
+        import segrule
+
+        console.print(f"segrule {segrule.__version__} (polars {pl.__version__})")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """segrule turns orders into one row per customer: dimensions, segments, scores, tier."""
+    _state["debug"] = debug or bool(os.environ.get("SEGRULE_DEBUG"))
+    _state["verbose"] = verbose
+
+
+def handle_errors(fn: F) -> F:
+    """Print a SegruleError as one line and exit 1 (2 for usage); traceback only with --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from segrule.errors import RuleSetErrors, SegruleError
+
+        try:
+            return fn(*args, **kwargs)
+        except SegruleError as exc:
+            if _state["debug"]:
+                raise
+            if isinstance(exc, RuleSetErrors) and fn.__name__ == "validate":
+                for e in exc.errors:
+                    err_console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+            else:
+                err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[red]interrupted[/red]")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _engine(plugins: list[str] | None) -> Any:
+    from segrule import Engine
+
+    return Engine(plugins=list(plugins or []))
+
+
+def _tables(**paths: str | None) -> dict[str, str]:
+    return {k: v for k, v in paths.items() if v}
+
+
+# -- run ---------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def run(
+    rulesets: Annotated[list[str], typer.Argument(help="Rule files or preset names; all are "
+                                                  "computed in one plan.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet, .csv, "
+                                      ".arrow/.ipc or .ndjson (written atomically).")],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    orders: TableOpt = None,
+    customers: TableOpt = None,
+    events: TableOpt = None,
+    feedback: TableOpt = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="parquet, csv, ipc or ndjson "
+                                            "(default: from the extension).")] = None,
+    outputs: Annotated[str | None, typer.Option("--outputs", help="Comma-separated columns to "
+                                                "write instead of the rule sets' outputs.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
+    plugin: PluginOpt = None,
+) -> None:
+    """Score customers with one or more rule sets and write one row per customer.
+
+    Example: [bold]segrule run taobao-5-tier rfm pareto-80-20 --data data/ --as-of 2026-11-01
+    --out scores.parquet[/bold]
+    """
+    import segrule
+
+    engine = _engine(plugin)
+    tables = _tables(orders=orders, customers=customers, events=events, feedback=feedback)
+    cols = [c.strip() for c in outputs.split(",")] if outputs else None
+    with console.status("Scoring customers…", spinner="dots") if not quiet else _nullctx():
+        result = segrule.run(rulesets, out, tables, as_of=as_of, data=data, tz=tz, fmt=fmt,
+                             outputs=cols, engine=engine)
+    if not quiet:
+        output.print_summary(console, result)
+
+
+class _nullctx:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *a: Any) -> None:
+        return None
+
+
+# -- validate ----------------------------------------------------------------------
+@app.command()
+@handle_errors
+def validate(
+    rulesets: Annotated[list[str], typer.Argument(help="Rule files or preset names.",
+                                                  show_default=False)],
+    data: Annotated[Path | None, typer.Option("--data", "-d", help="Also check names and types "
+                                              "against the real tables in this folder.")] = None,
+    tz: TzOpt = None,
+    plugin: PluginOpt = None,
+) -> None:
+    """Check rule sets: syntax, keys, names, cycles, types; reads no rows.
+
+    Without --data, rules are checked against the table contracts; with it, against
+    the schemas of the real files (metadata only).
+    """
+    import segrule
+
+    engine = _engine(plugin)
+    plan = segrule.compile(rulesets, as_of="2000-01-01", data=data, tz=tz, engine=engine,
+                           check_only=True)
+    rs = plan.ruleset
+    counts = {r: sum(1 for n in plan.nodes.values() if n.role == r and not n.hidden)
+              for r in ("dimension", "segment", "score", "tier")}
+    console.print(f"[green]ok[/green] {rs.name}: {counts['dimension']} dimensions, "
+                  f"{counts['segment']} segments, {counts['score'] + counts['tier']} scores/tiers, "
+                  f"{len(plan.outputs)} output columns; tables: {', '.join(sorted(plan.tables))}",
+                  highlight=False)
+
+
+# -- plan --------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def plan(
+    rulesets: Annotated[list[str], typer.Argument(help="Rule files or preset names.",
+                                                  show_default=False)],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    optimized: Annotated[bool, typer.Option(help="Show polars' optimized plan (else the "
+                                            "unoptimized one).")] = True,
+    graph_only: Annotated[bool, typer.Option("--graph", help="Only the dependency graph.")] = False,
+    plugin: PluginOpt = None,
+) -> None:
+    """Show the dependency graph and the polars plan that a run would execute."""
+    import segrule
+
+    engine = _engine(plugin)
+    p = segrule.compile(rulesets, as_of=as_of, data=data, tz=tz, engine=engine,
+                        check_only=data is None)
+    console.print("[bold]Dependency graph[/bold]")
+    for line in p.graph_lines():
+        console.print("  " + line, highlight=False, soft_wrap=True)
+    if not graph_only:
+        console.print("\n[bold]Polars plan[/bold] (" + ("optimized" if optimized else "unoptimized")
+                      + ")")
+        text = p.frame.explain(optimized=optimized)
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+# -- generate ----------------------------------------------------------------------
+@app.command()
+@handle_errors
+def generate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write <table>.parquet into.")],
+    orders: Annotated[int, typer.Option(help="Number of orders.", min=0)] = 100_000,
+    customers: Annotated[int | None, typer.Option(help="Number of customers (default: orders/10)."
+                                                  )] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same arguments, identical files.")] = 0,
+    end: Annotated[str, typer.Option(help="Orders fall in the DAYS before this date (plus ~1% "
+                                     "after it).")] = "2026-11-01",
+    days: Annotated[int, typer.Option(help="Length of the period in days.", min=1)] = 730,
+    tables: Annotated[str, typer.Option(help="Comma-separated tables to write.")] =
+        "orders,customers,events,feedback",
+    chunk_rows: Annotated[int, typer.Option(help="Rows per written chunk (bounds memory).",
+                                            min=1)] = 1_000_000,
+) -> None:
+    """Generate seeded synthetic orders, customers, events and feedback as Parquet.
+
+    Streams in chunks, so 100M orders need no more memory than 1M.
+    """
+    from segrule.errors import UsageError
+    from segrule.generate import generate as gen
+
+    try:
+        end_date = dt.date.fromisoformat(end)
+    except ValueError:
+        raise UsageError(f"--end '{end}' is not a date like 2026-11-01") from None
+    names = [t.strip() for t in tables.split(",") if t.strip()]
+    t0 = time.perf_counter()
+    with output.progress(console) as prog:
+        tasks: dict[str, Any] = {}
+
+        def report(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = prog.add_task(table, total=max(total, 1))
+            prog.update(tasks[table], completed=done)
+
+        try:
+            paths = gen(out, orders=orders, customers=customers, seed=seed, end=end_date,
+                        days=days, chunk_rows=chunk_rows, tables=names, progress=report)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    secs = time.perf_counter() - t0
+    for name, path in paths.items():
+        console.print(f"  {name:<10} {path}  ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
+    console.print(f"[green]done[/green] in {secs:.1f}s", highlight=False)
+
+
+# -- demo --------------------------------------------------------------------------
+DEMO_PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("SEGRULE_CACHE_DIR")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "segrule"
+
+
+@app.command()
+@handle_errors
+def demo(
+    orders: Annotated[int, typer.Option(help="Orders to generate.", min=1)] = 200_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    lang: Annotated[str, typer.Option(help="Label language: zh or en.")] = "zh",
+) -> None:
+    """Generate a small data set, score it with taobao-5-tier, rfm and pareto-80-20, and
+    show the tiers and segments."""
+    import segrule
+    from segrule.generate import generate as gen
+
+    root = cache_dir() / "demo"
+    data = root / f"data-{orders}-{seed}"
+    if not (data / "orders.parquet").exists():
+        console.print(f"Generating {orders:,} orders into {data} …", highlight=False)
+        with output.progress(console) as prog:
+            tasks: dict[str, Any] = {}
+
+            def report(table: str, done: int, total: int) -> None:
+                if table not in tasks:
+                    tasks[table] = prog.add_task(table, total=max(total, 1))
+                prog.update(tasks[table], completed=done)
+
+            gen(data, orders=orders, seed=seed, end=dt.date(2026, 11, 1), progress=report)
+    else:
+        console.print(f"Using cached data in {data}", highlight=False)
+    out = root / "scores.parquet"
+    with console.status("Scoring customers…", spinner="dots"):
+        result = segrule.run(DEMO_PRESETS, out, as_of="2026-11-01", data=data)
+    output.print_summary(console, result, lang=lang,
+                         columns_shown=["lifecycle", "tier", "rfm_segment", "pareto_key"])
+    console.print(f"\nRule sets: {', '.join(DEMO_PRESETS)} (see `segrule presets`). Try:\n"
+                  f"  segrule run taobao-5-tier --data {data} --as-of 2026-11-01 --out out.csv",
+                  highlight=False)
+
+
+# -- catalogue ---------------------------------------------------------------------
+@app.command()
+@handle_errors
+def presets(
+    show: Annotated[str | None, typer.Option("--show", help="Print this preset's YAML.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    plugin: PluginOpt = None,
+) -> None:
+    """List the packaged rule sets (core's and plugins')."""
+    engine = _engine(plugin)
+    if show:
+        console.print(engine.preset(show).text(), highlight=False, markup=False)
+        return
+    items = sorted(engine.presets.items.values(), key=lambda p: p.name)
+    if as_json:
+        print(json.dumps([{"name": p.name, "plugin": p.owner.plugin,
+                           "distribution": p.owner.distribution, "description": p.description}
+                          for p in items], ensure_ascii=False, indent=2))
+        return
+    table = Table("preset", "from", "description", show_lines=False)
+    for p in items:
+        table.add_row(p.name, p.owner.plugin, p.description)
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def dimensions(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    plugin: PluginOpt = None,
+) -> None:
+    """List the registered dimensions and scoring strategies."""
+    engine = _engine(plugin)
+    dims = sorted(engine.dimensions.items.values(), key=lambda d: d.name)
+    strategies = sorted(engine.strategies.items.values(), key=lambda s: s.name)
+    if as_json:
+        print(json.dumps({
+            "dimensions": [{"name": d.name, "kind": d.kind, "type": d.dtype, "tables": d.tables,
+                            "examples": d.examples, "description": d.description,
+                            "plugin": d.owner.plugin} for d in dims],
+            "strategies": [{"name": s.name, "description": s.description,
+                            "params": s.params_doc, "plugin": s.owner.plugin}
+                           for s in strategies]}, ensure_ascii=False, indent=2))
+        return
+    table = Table("dimension", "kind", "type", "tables", "description", "examples")
+    for d in dims:
+        table.add_row(d.name, d.kind, d.dtype, ",".join(d.tables), d.description,
+                      ", ".join(d.examples))
+    console.print(table)
+    st = Table("strategy", "description", "parameters")
+    for s in strategies:
+        st.add_row(s.name, s.description, "\n".join(f"{k}: {v}" for k, v in s.params_doc.items()))
+    console.print(st)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of rule files (for editor validation and completion)."""
+    from segrule.ruleset import json_schema
+
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except BaseException:  # pragma: no cover - last resort, should not happen
+        if _state["debug"]:
+            raise
+        exc = sys.exc_info()[1]
+        err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+                          "(run with --debug for the traceback and please report it)")
+        sys.exit(1)

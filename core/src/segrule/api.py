@@ -40,12 +40,16 @@ def compile(  # noqa: A001 - the verb users expect
     outputs: list[str] | None = None,
     engine: Engine | None = None,
     plugins: Sequence[str] = (),
+    check_only: bool = False,
 ) -> Plan:
-    """Compile rule sets into one lazy plan without reading data (schemas only)."""
+    """Compile rule sets into one lazy plan without reading data (schemas only).
+
+    ``check_only=True`` checks against the table contracts where no data is given.
+    """
     engine = engine or Engine(plugins=list(plugins))
     rs = _as_ruleset(ruleset, engine)
     return compile_plan(engine, rs, as_of=as_of, tz=tz, tables=tables, data_dir=data,
-                        outputs=outputs)
+                        outputs=outputs, check_only=check_only)
 
 
 def score(

@@ -28,7 +28,13 @@ from segrule.nodes import BuildContext, Label, Node, parse_window
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
 from segrule.sql import parse_sql, referenced_names
-from segrule.tables import TableContract, find_table_source, read_schema, scan_source
+from segrule.tables import (
+    TableContract,
+    contract_frame,
+    find_table_source,
+    read_schema,
+    scan_source,
+)
 
 BASE = "customer_id"
 TableInput = str | Path | pl.LazyFrame | pl.DataFrame
@@ -602,8 +608,12 @@ def type_check(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str
 # -- the whole compile -------------------------------------------------------------
 def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = None,
                  tables: Mapping[str, TableInput] | None = None, data_dir: str | Path | None = None,
-                 outputs: list[str] | None = None) -> Plan:
-    """Compile ``rs`` into one lazy plan (nothing is collected)."""
+                 outputs: list[str] | None = None, check_only: bool = False) -> Plan:
+    """Compile ``rs`` into one lazy plan (nothing is collected).
+
+    ``check_only``: tables that are not given are replaced by empty frames of their
+    contract, so rules can be checked (names and types) without any data.
+    """
     tz = tz or rs.model.timezone or "UTC"
     check_tz(tz)
     ctx = BuildContext(as_of=parse_as_of(as_of, tz), tz=tz, engine=engine)
@@ -625,8 +635,12 @@ def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = No
             cols = needed.setdefault(node.table or "", {})
             for c in node.columns:
                 cols.setdefault(c, node.name)
-    needed.setdefault("orders", {}) if "customers" not in needed else None
-    sources = _table_sources(engine, rs, tables or {}, data_dir, needed)
+    # The universe is the customers table whenever one is available, else order customers.
+    if "customers" not in needed and _has_source(rs, tables or {}, data_dir, "customers"):
+        needed["customers"] = {}
+    if "customers" not in needed:
+        needed.setdefault("orders", {})
+    sources = _table_sources(engine, rs, tables or {}, data_dir, needed, check_only)
     loaded: dict[str, LoadedTable] = {}
     for tname, cols in needed.items():
         contract = engine.tables.items.get(tname)
@@ -639,8 +653,16 @@ def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = No
                 {k: v.source for k, v in loaded.items()})
 
 
+def _has_source(rs: RuleSet, given: Mapping[str, TableInput], data_dir: str | Path | None,
+                table: str) -> bool:
+    spec = rs.model.tables.get(table)
+    return (given.get(table) is not None or bool(spec and spec.source)
+            or (data_dir is not None and find_table_source(data_dir, table) is not None))
+
+
 def _table_sources(engine: Engine, rs: RuleSet, given: Mapping[str, TableInput],
-                   data_dir: str | Path | None, needed: Mapping[str, Any]) -> dict[str, TableInput]:
+                   data_dir: str | Path | None, needed: Mapping[str, Any],
+                   check_only: bool = False) -> dict[str, TableInput]:
     out: dict[str, TableInput] = {}
     for tname in needed:
         if tname in given and given[tname] is not None:
@@ -655,6 +677,9 @@ def _table_sources(engine: Engine, rs: RuleSet, given: Mapping[str, TableInput],
             if found is not None:
                 out[tname] = found
                 continue
+        if check_only and tname in engine.tables.items:
+            out[tname] = contract_frame(engine.tables.items[tname])
+            continue
         users = ", ".join(sorted(set(needed[tname].values()))[:5]) or "the customer universe"
         where = f" in {data_dir}" if data_dir else ""
         raise DataError(

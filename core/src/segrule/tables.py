@@ -108,3 +108,14 @@ def read_schema(frame: pl.LazyFrame, source: str) -> pl.Schema:
     except Exception as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{source}: cannot be read ({msg}); is it a complete, valid file?") from exc
+
+
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(), "datetime": pl.Datetime("us"), "number": pl.Float64(),
+    "integer": pl.Int64(), "boolean": pl.Boolean(),
+}
+
+
+def contract_frame(contract: TableContract) -> pl.DataFrame:
+    """An empty frame with the contract's columns, for checking rules without data."""
+    return pl.DataFrame(schema={c.name: _POLARS_TYPES[c.type] for c in contract.columns})
