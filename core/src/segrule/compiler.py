@@ -634,12 +634,16 @@ def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = No
         if node.kind in ("aggregate", "attribute"):
             cols = needed.setdefault(node.table or "", {})
             for c in node.columns:
-                cols.setdefault(c, node.name)
+                cols.setdefault(c, _user_facing(node.name, nodes))
     # The universe is the customers table whenever one is available, else order customers.
     if "customers" not in needed and _has_source(rs, tables or {}, data_dir, "customers"):
         needed["customers"] = {}
     if "customers" not in needed:
         needed.setdefault("orders", {})
+    order = ["orders", "customers", "events", "feedback"]
+    needed = dict(sorted(needed.items(), key=lambda kv: (kv[0] not in order,
+                                                         order.index(kv[0]) if kv[0] in order
+                                                         else 0, kv[0])))
     sources = _table_sources(engine, rs, tables or {}, data_dir, needed, check_only)
     loaded: dict[str, LoadedTable] = {}
     for tname, cols in needed.items():
@@ -651,6 +655,21 @@ def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = No
     frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes)
     return Plan(rs, ctx, nodes, layers, out_names, frame,
                 {k: v.source for k, v in loaded.items()})
+
+
+def _user_facing(name: str, nodes: Mapping[str, Node]) -> str:
+    """A helper node (``_x_cents``) is reported as the dimension that uses it."""
+    seen = {name}
+    frontier = [name]
+    while frontier:
+        current = frontier.pop()
+        if not current.startswith("_"):
+            return current
+        for n in nodes.values():
+            if current in n.deps and n.name not in seen:
+                seen.add(n.name)
+                frontier.append(n.name)
+    return name
 
 
 def _has_source(rs: RuleSet, given: Mapping[str, TableInput], data_dir: str | Path | None,
