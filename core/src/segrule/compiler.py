@@ -513,9 +513,15 @@ def _normalize_ts(lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildConte
         lf = lf.filter(pl.col(ts).cast(pl.Datetime("us")) < pl.lit(as_of))
         return lf, pl.col(ts).cast(pl.Datetime("us"))
     if dtype == pl.String:
-        parsed = pl.col(ts).str.to_datetime(time_unit="us", strict=False)
+        # Whether the strings carry an offset decides how they parse: look at one value
+        # (a tiny read) rather than guess.
+        sample = lf.select(pl.col(ts).drop_nulls().first()).collect().item()
+        if sample is not None and re.search(r"(Z|[+-]\d\d:?\d\d)$", str(sample).strip()):
+            parsed = (pl.col(ts).str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+                      .dt.convert_time_zone(ctx.tz).dt.replace_time_zone(None))
+        else:
+            parsed = pl.col(ts).str.to_datetime(time_unit="us", strict=False)
         lf = lf.with_columns(parsed.alias(ts))
-        # Strings with an offset parse as aware (UTC); convert them like aware columns.
         return lf.filter(pl.col(ts) < pl.lit(as_of)), pl.col(ts)
     raise DataError(f"{label}: column '{table}.{ts}' is {dtype}, not a timestamp; give a datetime "
                     "or an ISO-8601 string column")
@@ -624,6 +630,10 @@ def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = No
         out_names.remove(BASE)
     out_names = [BASE, *dict.fromkeys(out_names)]
     nodes = comp.resolve(out_names, rs.where("outputs"))
+    # Definitions that no output uses are not computed, but their names are checked too.
+    unused = [n for n in comp.defined if n not in nodes]
+    if unused:
+        comp.layers(comp.resolve(unused, rs.where("outputs")) | nodes)
     if comp.errors:
         raise RuleSetErrors(comp.errors) if len(comp.errors) > 1 else comp.errors[0]
     layers = comp.layers(nodes)

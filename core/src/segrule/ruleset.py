@@ -218,7 +218,9 @@ _MERGED_SECTIONS = ("tables", "dimensions", "segments", "scores")
 
 def _pydantic_error(exc: ValidationError, source: str,
                     positions: dict[tuple[Any, ...], tuple[int, int]]) -> RuleSetError:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelt key also makes the right key "missing": report the unknown key first.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
     path = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
     # Unions add the member type to loc; drop parts that are not keys of the data.
