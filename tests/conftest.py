@@ -60,8 +60,13 @@ def order_frame(rows: Iterable[Sequence[Any] | dict[str, Any]]) -> pl.DataFrame:
             rec = {"order_id": f"o{i}", "status": "paid", **row}
         else:
             cid, ts, amount, *rest = row
-            rec = {"order_id": f"o{i}", "customer_id": cid, "order_ts": ts, "amount": amount,
-                   "status": rest[0] if len(rest) > 0 else "paid"}
+            rec = {
+                "order_id": f"o{i}",
+                "customer_id": cid,
+                "order_ts": ts,
+                "amount": amount,
+                "status": rest[0] if len(rest) > 0 else "paid",
+            }
             if len(rest) > 1:
                 rec["category"] = rest[1]
             if len(rest) > 2:
@@ -82,9 +87,13 @@ def customer_frame(rows: Iterable[Sequence[Any] | dict[str, Any] | str]) -> pl.D
             rec = dict(row)
         else:
             cid, birth_year, city, *rest = row
-            rec = {"customer_id": cid, "birth_year": birth_year, "city": city,
-                   "is_member": rest[0] if len(rest) > 0 else None,
-                   "gender": rest[1] if len(rest) > 1 else None}
+            rec = {
+                "customer_id": cid,
+                "birth_year": birth_year,
+                "city": city,
+                "is_member": rest[0] if len(rest) > 0 else None,
+                "gender": rest[1] if len(rest) > 1 else None,
+            }
         records.append(rec)
     cols = {k: [r.get(k) for r in records] for k in CUSTOMER_SCHEMA}
     return pl.DataFrame(cols, schema=CUSTOMER_SCHEMA)
@@ -93,15 +102,17 @@ def customer_frame(rows: Iterable[Sequence[Any] | dict[str, Any] | str]) -> pl.D
 def event_frame(rows: Iterable[Sequence[Any]]) -> pl.DataFrame:
     """Events from rows ``(customer_id, event_ts, event_type)``."""
     rows = list(rows)
-    return pl.DataFrame({k: [r[i] for r in rows] for i, k in enumerate(EVENT_SCHEMA)},
-                        schema=EVENT_SCHEMA)
+    return pl.DataFrame(
+        {k: [r[i] for r in rows] for i, k in enumerate(EVENT_SCHEMA)}, schema=EVENT_SCHEMA
+    )
 
 
 def feedback_frame(rows: Iterable[Sequence[Any]]) -> pl.DataFrame:
     """Feedback from rows ``(customer_id, ts, score)``."""
     rows = list(rows)
-    return pl.DataFrame({k: [r[i] for r in rows] for i, k in enumerate(FEEDBACK_SCHEMA)},
-                        schema=FEEDBACK_SCHEMA)
+    return pl.DataFrame(
+        {k: [r[i] for r in rows] for i, k in enumerate(FEEDBACK_SCHEMA)}, schema=FEEDBACK_SCHEMA
+    )
 
 
 def make_tables(
@@ -116,11 +127,17 @@ def make_tables(
     """
     out: dict[str, pl.DataFrame] = {}
     builders: dict[str, Callable[[Any], pl.DataFrame]] = {
-        "orders": order_frame, "customers": customer_frame, "events": event_frame,
+        "orders": order_frame,
+        "customers": customer_frame,
+        "events": event_frame,
         "feedback": feedback_frame,
     }
-    for name, rows in (("orders", orders), ("customers", customers), ("events", events),
-                       ("feedback", feedback)):
+    for name, rows in (
+        ("orders", orders),
+        ("customers", customers),
+        ("events", events),
+        ("feedback", feedback),
+    ):
         if rows is None:
             continue
         out[name] = rows if isinstance(rows, pl.DataFrame) else builders[name](rows)

@@ -17,9 +17,22 @@ from segrule.ruleset import RuleSetModel, json_schema
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 
-TAOBAO_OUTPUTS = ["customer_id", "recency_days", "orders_30d", "orders_lifetime", "monetary_365d",
-                  "first_order_ts", "lifecycle", "freq_tier", "amount_tier", "interaction",
-                  "feedback_mean", "satisfaction", "score", "tier"]
+TAOBAO_OUTPUTS = [
+    "customer_id",
+    "recency_days",
+    "orders_30d",
+    "orders_lifetime",
+    "monetary_365d",
+    "first_order_ts",
+    "lifecycle",
+    "freq_tier",
+    "amount_tier",
+    "interaction",
+    "feedback_mean",
+    "satisfaction",
+    "score",
+    "tier",
+]
 
 
 def where_parts(err: RuleSetError) -> tuple[str, int, int]:
@@ -38,14 +51,17 @@ def load_error(path: Path | str) -> RuleSetError:
 
 # -- syntax and validation ---------------------------------------------------------
 def test_yaml_syntax_error_gives_file_line_col(rules) -> None:
-    path = rules("syntax.yaml", """
+    path = rules(
+        "syntax.yaml",
+        """
         name: syntax
         segments:
           big:
             flag: "orders_30d > 1"
             labels: {big: {zh: 大}
         outputs: [customer_id, big]
-        """)
+        """,
+    )
     err = load_error(path)
     file, line, col = where_parts(err)
     assert file == str(path)
@@ -65,12 +81,15 @@ def test_yaml_tab_indentation_is_a_syntax_error(rules) -> None:
 
 
 def test_unknown_top_level_key_names_key_line_and_suggestion(rules) -> None:
-    path = rules("unknown_top.yaml", """
+    path = rules(
+        "unknown_top.yaml",
+        """
         name: unknown-top
         segmnets:
           big:
             flag: "orders_30d > 1"
-        """)
+        """,
+    )
     err = load_error(path)
     _, line, col = where_parts(err)
     assert (line, col) == (rules.line(path, "segmnets"), 1)
@@ -79,14 +98,17 @@ def test_unknown_top_level_key_names_key_line_and_suggestion(rules) -> None:
 
 
 def test_unknown_key_in_a_segment_names_key_line_and_suggestion(rules) -> None:
-    path = rules("unknown_seg.yaml", """
+    path = rules(
+        "unknown_seg.yaml",
+        """
         name: unknown-seg
         segments:
           big:
             cases:
               - {when: "orders_30d > 1", label: big}
             defualt: small
-        """)
+        """,
+    )
     err = load_error(path)
     _, line, col = where_parts(err)
     assert (line, col) == (rules.line(path, "defualt"), 5)
@@ -96,7 +118,9 @@ def test_unknown_key_in_a_segment_names_key_line_and_suggestion(rules) -> None:
 
 
 def test_unknown_key_in_a_case_is_reported_as_unknown_not_as_missing(rules) -> None:
-    path = rules("unknown_case.yaml", """
+    path = rules(
+        "unknown_case.yaml",
+        """
         name: unknown-case
         segments:
           big:
@@ -104,7 +128,8 @@ def test_unknown_key_in_a_case_is_reported_as_unknown_not_as_missing(rules) -> N
               - when: "orders_30d > 1"
                 lable: big
             default: small
-        """)
+        """,
+    )
     err = load_error(path)
     _, line, _ = where_parts(err)
     assert line == rules.line(path, "lable")
@@ -113,12 +138,15 @@ def test_unknown_key_in_a_case_is_reported_as_unknown_not_as_missing(rules) -> N
 
 
 def test_unknown_key_in_a_dimension(rules) -> None:
-    path = rules("unknown_dim.yaml", """
+    path = rules(
+        "unknown_dim.yaml",
+        """
         name: unknown-dim
         dimensions:
           big_spend:
             agregate: "sum(amount)"
-        """)
+        """,
+    )
     err = load_error(path)
     _, line, _ = where_parts(err)
     assert line == rules.line(path, "agregate")
@@ -127,25 +155,31 @@ def test_unknown_key_in_a_dimension(rules) -> None:
 
 
 def test_duplicate_key_in_a_mapping(rules) -> None:
-    path = rules("dup.yaml", """
+    path = rules(
+        "dup.yaml",
+        """
         name: dup
         segments:
           big:
             flag: "orders_30d > 1"
           big:
             flag: "orders_30d > 2"
-        """)
+        """,
+    )
     err = load_error(path)
     _, line, col = where_parts(err)
     assert (line, col) == (rules.line(path, "big:", nth=2), 3)
     assert "'big' appears twice" in str(err)
 
 
-@pytest.mark.parametrize("body, kind", [
-    ("description: no kind given", "none"),
-    ('aggregate: "count(*)"\n    expr: "orders_30d + 1"', "two"),
-    ('attribute: city\n    use: age_band', "two"),
-])
+@pytest.mark.parametrize(
+    "body, kind",
+    [
+        ("description: no kind given", "none"),
+        ('aggregate: "count(*)"\n    expr: "orders_30d + 1"', "two"),
+        ("attribute: city\n    use: age_band", "two"),
+    ],
+)
 def test_dimension_needs_exactly_one_kind(rules, body: str, kind: str) -> None:
     path = rules(f"dim_{kind}.yaml", f"name: dims\ndimensions:\n  odd:\n    {body}\n")
     err = load_error(path)
@@ -156,7 +190,9 @@ def test_dimension_needs_exactly_one_kind(rules, body: str, kind: str) -> None:
 
 
 def test_segment_with_both_cases_and_flag(rules) -> None:
-    path = rules("seg_both.yaml", """
+    path = rules(
+        "seg_both.yaml",
+        """
         name: seg-both
         segments:
           both:
@@ -164,7 +200,8 @@ def test_segment_with_both_cases_and_flag(rules) -> None:
               - {when: "orders_30d > 1", label: big}
             default: small
             flag: "orders_30d > 1"
-        """)
+        """,
+    )
     err = load_error(path)
     _, line, _ = where_parts(err)
     assert line in (3, 4)
@@ -195,7 +232,9 @@ def test_missing_rule_file_and_unknown_preset_name() -> None:
 
 
 def test_origins_point_at_each_case(rules) -> None:
-    path = rules("origins.yaml", """
+    path = rules(
+        "origins.yaml",
+        """
         name: origins
         segments:
           size:
@@ -203,18 +242,24 @@ def test_origins_point_at_each_case(rules) -> None:
               - {when: "orders_30d > 5", label: big}
               - {when: "orders_30d > 1", label: mid}
             default: small
-        """)
+        """,
+    )
     rs = segrule.load_ruleset(path)
-    assert rs.where("segments", "size", "cases", 1, "when") == \
-        f"{path}:{rules.line(path, 'label: mid')}:{len('      - {when: ') + 1}"
+    assert (
+        rs.where("segments", "size", "cases", 1, "when")
+        == f"{path}:{rules.line(path, 'label: mid')}:{len('      - {when: ') + 1}"
+    )
     # An unknown path falls back to its closest known parent.
     assert rs.where("segments", "size", "cases", 0, "nope").startswith(
-        f"{path}:{rules.line(path, 'label: big')}:")
+        f"{path}:{rules.line(path, 'label: big')}:"
+    )
 
 
 # -- extends -------------------------------------------------------------------------
 def test_extends_preset_overrides_one_segment_and_inherits_the_rest(rules) -> None:
-    path = rules("child.yaml", """
+    path = rules(
+        "child.yaml",
+        """
         name: child
         extends: taobao-5-tier
         segments:
@@ -225,7 +270,8 @@ def test_extends_preset_overrides_one_segment_and_inherits_the_rest(rules) -> No
         tables:
           orders:
             columns: {order_ts: pay_time}
-        """)
+        """,
+    )
     rs = segrule.load_ruleset(path)
     seg = rs.model.segments["amount_tier"]
     assert [c.when for c in seg.cases or []] == ["monetary_365d > 20000"]
@@ -245,7 +291,9 @@ def test_extends_preset_overrides_one_segment_and_inherits_the_rest(rules) -> No
 
 
 def test_extends_relative_file_merges_tables_and_overrides(rules) -> None:
-    rules("base/base.yaml", """
+    rules(
+        "base/base.yaml",
+        """
         name: base
         tables:
           orders:
@@ -261,8 +309,11 @@ def test_extends_relative_file_merges_tables_and_overrides(rules) -> None:
           spender:
             flag: "monetary_lifetime > 100"
         outputs: [customer_id, buyer, spender]
-        """)
-    child = rules("teams/child.yaml", """
+        """,
+    )
+    child = rules(
+        "teams/child.yaml",
+        """
         name: child
         extends: ../base/base.yaml
         tables:
@@ -273,7 +324,8 @@ def test_extends_relative_file_merges_tables_and_overrides(rules) -> None:
         segments:
           spender:
             flag: "monetary_lifetime > 500"
-        """)
+        """,
+    )
     rs = segrule.load_ruleset(child)
     orders = rs.model.tables["orders"]
     assert orders.columns == {"order_ts": "pay_time"}  # from the base
@@ -288,10 +340,13 @@ def test_extends_relative_file_merges_tables_and_overrides(rules) -> None:
 
 
 def test_child_outputs_replace_the_base_outputs(rules) -> None:
-    path = rules("child_outputs.yaml", """
+    path = rules(
+        "child_outputs.yaml",
+        """
         extends: rfm
         outputs: [customer_id, rfm_segment]
-        """)
+        """,
+    )
     rs = segrule.load_ruleset(path)
     assert rs.model.outputs == ["customer_id", "rfm_segment"]
     assert rs.name == "rfm"  # the name is inherited too when the child gives none
@@ -322,10 +377,13 @@ def test_extends_self_is_a_loop(rules) -> None:
 
 
 def test_extends_unknown_preset_suggests_and_points_at_the_line(rules) -> None:
-    path = rules("bad_extends.yaml", """
+    path = rules(
+        "bad_extends.yaml",
+        """
         name: bad
         extends: taobao-5-teir
-        """)
+        """,
+    )
     err = load_error(path)
     file, line, _ = where_parts(err)
     assert (file, line) == (str(path), 2)
@@ -343,26 +401,39 @@ def test_extends_missing_file(rules) -> None:
 # -- compose -------------------------------------------------------------------------
 def test_compose_presets_outputs_are_the_union_in_order() -> None:
     rs = segrule.load_ruleset("taobao-5-tier", "rfm", "pareto-80-20")
-    assert rs.model.outputs == [*TAOBAO_OUTPUTS, "monetary_lifetime", "r_score", "f_score",
-                                "m_score", "rfm_segment", "pareto_key"]
+    assert rs.model.outputs == [
+        *TAOBAO_OUTPUTS,
+        "monetary_lifetime",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_segment",
+        "pareto_key",
+    ]
     assert set(rs.model.scores) == {"score", "rfm_segment", "pareto_key"}
     assert "tier" in rs.model.segments
     assert rs.name == "taobao-5-tier+rfm+pareto-80-20"
 
 
 def test_compose_same_segment_defined_differently_names_both(rules) -> None:
-    one = rules("one.yaml", """
+    one = rules(
+        "one.yaml",
+        """
         name: one
         segments:
           big:
             flag: "orders_30d > 1"
-        """)
-    two = rules("two.yaml", """
+        """,
+    )
+    two = rules(
+        "two.yaml",
+        """
         name: two
         segments:
           big:
             flag: "orders_30d > 2"
-        """)
+        """,
+    )
     with pytest.raises(RuleSetError) as info:
         segrule.load_ruleset(one, two)
     text = str(info.value)
@@ -385,13 +456,17 @@ def test_compose_identical_definitions_are_fine(rules) -> None:
 
 
 def test_compose_with_a_preset_redefining_a_preset_segment(rules) -> None:
-    path = rules("clash.yaml", """
+    path = rules(
+        "clash.yaml",
+        """
         segments:
           tier:
             flag: "orders_lifetime > 3"
-        """)
-    with pytest.raises(RuleSetError, match="segment 'tier' is defined differently in "
-                       "preset:taobao-5-tier"):
+        """,
+    )
+    with pytest.raises(
+        RuleSetError, match="segment 'tier' is defined differently in preset:taobao-5-tier"
+    ):
         segrule.load_ruleset("taobao-5-tier", path)
 
 
@@ -408,8 +483,9 @@ def test_load_ruleset_needs_a_reference() -> None:
 
 
 # -- JSON Schema ---------------------------------------------------------------------
-def _mini_validate(instance: Any, schema: dict[str, Any], root: dict[str, Any],
-                   path: str = "$") -> list[str]:
+def _mini_validate(
+    instance: Any, schema: dict[str, Any], root: dict[str, Any], path: str = "$"
+) -> list[str]:
     """The subset of JSON Schema that pydantic emits: $ref, anyOf, type, properties,
     additionalProperties, required, items. Returns the problems found."""
     if "$ref" in schema:
@@ -420,8 +496,15 @@ def _mini_validate(instance: Any, schema: dict[str, Any], root: dict[str, Any],
         options = [_mini_validate(instance, s, root, path) for s in schema["anyOf"]]
         return [] if any(not o for o in options) else [f"{path}: matches no anyOf branch"]
     kind = schema.get("type")
-    types = {"object": dict, "array": list, "string": str, "null": type(None),
-             "boolean": bool, "integer": int, "number": (int, float)}
+    types = {
+        "object": dict,
+        "array": list,
+        "string": str,
+        "null": type(None),
+        "boolean": bool,
+        "integer": int,
+        "number": (int, float),
+    }
     if kind is not None:
         ok = isinstance(instance, types[kind])
         if kind in ("integer", "number") and isinstance(instance, bool):
@@ -463,11 +546,9 @@ def test_json_schema_shape() -> None:
     assert schema["$id"].startswith("https://")
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
-    assert set(schema["properties"]) == {f.alias or n for n, f in
-                                         RuleSetModel.model_fields.items()}
+    assert set(schema["properties"]) == {f.alias or n for n, f in RuleSetModel.model_fields.items()}
     assert "$schema" in schema["properties"]  # a rule file may name its schema
-    for name in ("DimensionSpec", "SegmentSpec", "CaseSpec", "ScoreSpec", "TableSpec",
-                 "LabelSpec"):
+    for name in ("DimensionSpec", "SegmentSpec", "CaseSpec", "ScoreSpec", "TableSpec", "LabelSpec"):
         d = schema["$defs"][name]
         assert d["type"] == "object" and d["additionalProperties"] is False, name
     assert schema["$defs"]["CaseSpec"]["required"] == ["when", "label"]
@@ -482,8 +563,15 @@ def test_json_schema_validates_every_shipped_preset() -> None:
     schema = json_schema()
     engine = Engine(autoload=False)
     presets = engine.presets.items
-    assert {"taobao-5-tier", "rfm", "pareto-80-20", "value-tiers", "lifecycle", "generation",
-            "transaction-stage"} <= set(presets)
+    assert {
+        "taobao-5-tier",
+        "rfm",
+        "pareto-80-20",
+        "value-tiers",
+        "lifecycle",
+        "generation",
+        "transaction-stage",
+    } <= set(presets)
     for name, preset in presets.items():
         data = yaml.safe_load(preset.text())
         assert _validate(data, schema) == [], name
@@ -495,5 +583,6 @@ def test_json_schema_rejects_what_the_loader_rejects() -> None:
     assert _validate({"segments": {"s": {"cases": [{"when": "x > 1"}], "default": "a"}}}, schema)
     assert _validate({"scores": {"s": {"params": {}}}}, schema)
     assert _validate({"outputs": "customer_id"}, schema)
-    assert _validate({"segments": {"s": {"flag": "x > 1"}}, "outputs": ["customer_id"]},
-                     schema) == []
+    assert (
+        _validate({"segments": {"s": {"flag": "x > 1"}}, "outputs": ["customer_id"]}, schema) == []
+    )

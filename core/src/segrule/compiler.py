@@ -502,7 +502,8 @@ def _normalize_ts(lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildConte
     as_of = ctx.as_of
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         aware = as_of.replace(tzinfo=check_tz(ctx.tz))
-        lf = lf.filter(pl.col(ts) < pl.lit(aware))
+        # polars compares datetimes only within one time zone: use the column's.
+        lf = lf.filter(pl.col(ts) < pl.lit(aware).dt.convert_time_zone(dtype.time_zone))
         expr = pl.col(ts).dt.convert_time_zone(ctx.tz).dt.replace_time_zone(None).cast(
             pl.Datetime("us"))
         return lf, expr

@@ -82,7 +82,8 @@ class _Kind:
         if name in self.items:
             other = self.items[name].owner
             raise PluginConflictError(
-                f"{self.kind[:-1]} '{name}' is registered twice: by {other} and by {owner}; "
+                f"{'strategy' if self.kind == 'strategies' else self.kind[:-1]} '{name}' "
+                f"is registered twice: by {other} and by {owner}; "
                 "remove one of them or block a plugin with SEGRULE_PLUGINS"
             )
         item.owner = owner

@@ -76,7 +76,8 @@ def _avg_order_value(ctx: BuildContext, name: str, g: dict[str, str], p: dict[st
     w = g.get("window") or "lifetime"
     cents, n = f"_monetary_{w}_cents", f"orders_{w}"
     expr = (pl.when(pl.col(n) > 0).then(pl.col(cents) / pl.col(n) / 100)).round(2).alias(name)
-    return [Node(name, "derived", expr, deps=(cents, n),
+    # monetary_<w> builds the hidden cents node; naming it here makes it resolvable.
+    return [Node(name, "derived", expr, deps=(f"monetary_{w}", cents, n),
                  description="average paid order value (null without paid orders)")]
 
 

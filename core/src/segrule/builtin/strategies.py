@@ -72,6 +72,11 @@ def _ladder(value: pl.Expr, tiers: list[dict[str, Any]], default: Any, where: st
 
 
 # -- points -------------------------------------------------------------------
+def _label_key(key: Any) -> str:
+    """A label-map key as the value's text: YAML ``true:`` is a bool, a flag reads 'true'."""
+    return ("true" if key else "false") if isinstance(key, bool) else str(key)
+
+
 def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> pl.Expr:
     if not isinstance(part, dict):
         raise RuleSetError(f"parts[{i}] must be a mapping", where=where, name=name)
@@ -105,7 +110,7 @@ def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> pl.Expr
                 raise RuleSetError(f"parts[{i}].points must map labels to points", where=where,
                                    name=name)
             pts = value.cast(pl.String).replace_strict(
-                {str(k): v for k, v in mapping.items()}, default=default)
+                {_label_key(k): v for k, v in mapping.items()}, default=default)
         else:
             bins = part["bins"]
             pts = _ladder(value, bins, default, where, name, f"parts[{i}].bins")
