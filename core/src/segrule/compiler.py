@@ -121,14 +121,15 @@ class Compiler:
         self.defined: dict[str, Node] = {}
         self.errors: list[RuleSetError] = []
         self.conditions: list[tuple[str, str, pl.Expr, str]] = []  # node, label, cond, where
+        self.failed: set[str] = set()  # definitions that raised (not reported again as unknown)
 
     # -- definitions from the rule set ----------------------------------------
     def define(self) -> None:
         m = self.rs.model
         for name, spec in m.dimensions.items():
-            self._guard(lambda n=name, s=spec: self._add(self._dimension(n, s)))
+            self._guard(lambda n=name, s=spec: self._add(self._dimension(n, s)), name)
         for name, seg in m.segments.items():
-            self._guard(lambda n=name, s=seg: self._add([self._segment(n, s)]))
+            self._guard(lambda n=name, s=seg: self._add([self._segment(n, s)]), name)
         for name, score in m.scores.items():
             where = self.rs.where("scores", name)
 
@@ -141,15 +142,17 @@ class Compiler:
                         node.title = node.title or {"zh": s.zh or "", "en": s.en or ""}
                 self._add(nodes)
 
-            self._guard(build)
+            self._guard(build, name)
 
-    def _guard(self, fn: Any) -> None:
+    def _guard(self, fn: Any, name: str) -> None:
         try:
             fn()
         except RuleSetErrors as exc:
             self.errors.extend(exc.errors)
+            self.failed.add(name)
         except RuleSetError as exc:
             self.errors.append(exc)
+            self.failed.add(name)
 
     def _add(self, nodes: list[Node]) -> None:
         for node in nodes:
@@ -306,6 +309,8 @@ class Compiler:
                     for n in node_list:
                         n.origin = n.origin or (f"{dim.owner}" if dim.owner else "builtin")
             if node_list is None:
+                if name in self.failed or (self.failed and needed_by is None):
+                    continue  # its definition's own error says what is wrong
                 what = f"used by '{needed_by}'" if needed_by else "in outputs"
                 self.errors.append(RuleSetError(
                     f"unknown dimension or segment '{name}' ({what})"
@@ -584,9 +589,31 @@ def type_check(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str
             except Exception as exc:
                 errors.append(RuleSetError(f"{_short(exc)}", where=node.origin, name=name))
                 dtypes[name] = pl.Null()
+    by_node: dict[str, list[tuple[str, pl.Expr, str]]] = {}
+    for node_name, label, cond, where in conditions:
+        by_node.setdefault(node_name, []).append((label, cond, where))
     for layer in layers:
         for name in layer:
             node = nodes[name]
+            # Each case's condition first, so a problem is reported at the case's own line.
+            case_errors = []
+            for label, cond, where in by_node.get(name, []):
+                deps = [n for n in referenced_names(cond) if n != BASE]
+                frame = _null_frame({d: dtypes.get(d, pl.Null()) for d in (BASE, *deps)})
+                try:
+                    dt_ = frame.select(cond.alias("_c")).schema["_c"]
+                except Exception as exc:
+                    case_errors.append(RuleSetError(f"type error in the condition for '{label}': "
+                                                    f"{_short(exc)}", where=where, name=name))
+                    continue
+                if dt_ not in (pl.Boolean, pl.Null):
+                    case_errors.append(RuleSetError(
+                        f"condition for '{label}' is {dt_}, not true/false; compare it, e.g. "
+                        "`x > 0`", where=where, name=name))
+            if case_errors:
+                errors.extend(case_errors)
+                dtypes[name] = pl.String()
+                continue
             frame = _null_frame({d: dtypes.get(d, pl.Null()) for d in (BASE, *node.deps)})
             try:
                 dtypes[name] = frame.select(node.expr).schema[name]
@@ -594,19 +621,6 @@ def type_check(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str
                 errors.append(RuleSetError(f"type error: {_short(exc)}", where=node.origin,
                                            name=name))
                 dtypes[name] = pl.Null()
-    for node_name, label, cond, where in conditions:
-        if node_name not in nodes:
-            continue
-        deps = [n for n in referenced_names(cond) if n != BASE]
-        frame = _null_frame({d: dtypes.get(d, pl.Null()) for d in (BASE, *deps)})
-        try:
-            dt_ = frame.select(cond.alias("_c")).schema["_c"]
-        except Exception:
-            continue  # already reported with the node
-        if dt_ not in (pl.Boolean, pl.Null):
-            errors.append(RuleSetError(
-                f"condition for '{label}' is {dt_}, not true/false; compare it, e.g. "
-                "`x > 0`", where=where, name=node_name))
     if errors:
         raise RuleSetErrors(errors) if len(errors) > 1 else errors[0]
     return dtypes
@@ -754,7 +768,15 @@ def _build_frame(nodes: dict[str, Node], layers: list[list[str]], tables: dict[s
         frame = frame.with_columns(fills)
     frame = frame.sort(BASE)
     for layer in layers:
-        frame = frame.with_columns([nodes[name].expr for name in layer])
+        exprs = []
+        for name in layer:
+            expr = nodes[name].expr
+            if nodes[name].kind == "derived" and isinstance(dtypes.get(name), pl.Float64 |
+                                                            pl.Float32):
+                # SQL semantics: x / 0 is NULL, not NaN or inf (NaN would compare as largest).
+                expr = pl.when(expr.is_finite()).then(expr).alias(name)
+            exprs.append(expr)
+        frame = frame.with_columns(exprs)
     select = []
     for name in outputs:
         e = pl.col(name)

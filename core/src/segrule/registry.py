@@ -122,7 +122,13 @@ class Engine:
             module = _import_plugin(plugin) if isinstance(plugin, str) else plugin
             name = plugin if isinstance(plugin, str) else module.__name__
             self._add_module(module, name, None, None, False)
-        self.pm.check_pending()
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            info = next((i for i in self.plugins.values() if i.module is exc.plugin), None)
+            who = info.owner if info else f"plugin {exc.plugin!r}"
+            raise PluginError(f"{who} has an unknown hook: {exc}; hook names are listed in "
+                              "segrule.hookspecs") from None
         self._register_all()
 
     # -- loading -------------------------------------------------------------
@@ -155,7 +161,11 @@ class Engine:
     ) -> None:
         if name in self.plugins:
             raise PluginConflictError(f"plugin '{name}' is loaded twice")
-        self.pm.register(module, name=name)
+        try:
+            self.pm.register(module, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            owner = Owner(name, dist, version)
+            raise PluginError(f"{owner} cannot be registered: {exc}") from None
         self.plugins[name] = PluginInfo(name, module, dist, version, builtin)
 
     def _register_all(self) -> None:
