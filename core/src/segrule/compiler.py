@@ -92,7 +92,7 @@ class Plan:
     def graph_lines(self) -> list[str]:
         """The dependency graph, one node per line, in evaluation order."""
         lines = []
-        for table in sorted({n.table for n in self.nodes.values() if n.kind == "aggregate"}):
+        for table in sorted({n.table or "" for n in self.nodes.values() if n.kind == "aggregate"}):
             aggs = [n for n in self.nodes.values() if n.kind == "aggregate" and n.table == table]
             lines.append(f"scan {table} ({self.tables.get(table, '?')}) -> group_by(customer_id): "
                          + ", ".join(a.name for a in aggs))
@@ -277,7 +277,8 @@ class Compiler:
     # -- resolution --------------------------------------------------------------
     def resolve(self, roots: list[str], root_where: str) -> dict[str, Node]:
         nodes: dict[str, Node] = {}
-        pending = [(r, root_where, None) for r in roots if r != BASE]
+        pending: list[tuple[str, str, str | None]] = [(r, root_where, None) for r in roots
+                                                      if r != BASE]
         deferred: list[tuple[str, str, str | None]] = []
         while pending or deferred:
             if not pending:
@@ -467,9 +468,10 @@ def load_table(engine: Engine, rs: RuleSet, ctx: BuildContext, contract: TableCo
     if ts and ts in schema:
         lf, ts_expr = _normalize_ts(lf, ts, schema[ts], ctx, label, contract.name)
         exprs.append(ts_expr)
-    for col in contract.columns:
-        if col.name in schema and col.name not in (BASE, ts):
-            e = _normalize_column(col.name, col.type, schema[col.name], label, contract.name)
+    for column in contract.columns:
+        if column.name in schema and column.name not in (BASE, ts):
+            e = _normalize_column(column.name, column.type, schema[column.name], label,
+                                  contract.name)
             if e is not None:
                 exprs.append(e)
     if exprs:

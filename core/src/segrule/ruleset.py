@@ -247,9 +247,8 @@ def _pydantic_error(exc: ValidationError, source: str,
 
 
 def _allowed_keys(parent: tuple[Any, ...]) -> set[str]:
-    models: dict[int, type[BaseModel]] = {0: RuleSetModel}
-    model = RuleSetModel
-    depth_models = {"tables": TableSpec, "dimensions": DimensionSpec, "segments": SegmentSpec,
+    model: type[BaseModel] = RuleSetModel
+    depth_models: dict[str, type[BaseModel]] = {"tables": TableSpec, "dimensions": DimensionSpec, "segments": SegmentSpec,
                     "scores": ScoreSpec}
     if len(parent) == 0:
         model = RuleSetModel
@@ -263,7 +262,6 @@ def _allowed_keys(parent: tuple[Any, ...]) -> set[str]:
         model = Title
     else:
         return set()
-    del models
     return {f.alias or n for n, f in model.model_fields.items()}
 
 

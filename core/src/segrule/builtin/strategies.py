@@ -190,8 +190,8 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
         else:
             rank = (tie_rank if method == "ties" else row_number)(value, eligible, descending=desc)
             score = ntile(rank, eligible.sum().cast(pl.Int64), k)
-        expr = pl.when(eligible).then(score).cast(pl.Int64).alias(out_names[part])
-        nodes.append(Node(out_names[part], "population", expr, deps=_deps(value, buyers),
+        score_expr = pl.when(eligible).then(score).cast(pl.Int64).alias(out_names[part])
+        nodes.append(Node(out_names[part], "population", score_expr, deps=_deps(value, buyers),
                           origin=where, role="score",
                           description=f"{part[0].upper()} score 1..{k} ({method}) of {dims[part]}"))
     if params.get("segments", True):
