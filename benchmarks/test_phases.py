@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-
 import segrule
 
 PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
@@ -21,10 +20,12 @@ def test_floor_scan_group_by(benchmark, bench_data: Path) -> None:
     """The least any engine must do: read the columns and one group-by per customer."""
 
     def floor() -> pl.DataFrame:
-        return (pl.scan_parquet(bench_data / "orders.parquet")
-                .group_by("customer_id")
-                .agg(pl.len(), pl.col("amount").sum(), pl.col("order_ts").max())
-                .collect(engine="streaming"))
+        return (
+            pl.scan_parquet(bench_data / "orders.parquet")
+            .group_by("customer_id")
+            .agg(pl.len(), pl.col("amount").sum(), pl.col("order_ts").max())
+            .collect(engine="streaming")
+        )
 
     benchmark(floor)
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from typer.testing import CliRunner
-
 from segrule_cli.app import app
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -58,17 +57,47 @@ def test_generate_is_seeded(tmp_path: Path) -> None:
 
 def test_run_three_presets_one_row_per_customer(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "scores.parquet"
-    r = runner.invoke(app, ["run", "taobao-5-tier", "rfm", "pareto-80-20", "--data", str(data_dir),
-                            "--as-of", "2026-11-01", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "run",
+            "taobao-5-tier",
+            "rfm",
+            "pareto-80-20",
+            "--data",
+            str(data_dir),
+            "--as-of",
+            "2026-11-01",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     df = pl.read_parquet(out)
     customers = pl.read_parquet(data_dir / "customers.parquet")
     assert df.height == customers.height
     assert df["customer_id"].to_list() == sorted(customers["customer_id"].to_list())
-    for col in ("recency_days", "orders_30d", "orders_lifetime", "monetary_365d", "first_order_ts",
-                "lifecycle", "freq_tier", "amount_tier", "interaction", "feedback_mean",
-                "satisfaction", "score", "tier", "monetary_lifetime", "r_score", "f_score",
-                "m_score", "rfm_segment", "pareto_key"):
+    for col in (
+        "recency_days",
+        "orders_30d",
+        "orders_lifetime",
+        "monetary_365d",
+        "first_order_ts",
+        "lifecycle",
+        "freq_tier",
+        "amount_tier",
+        "interaction",
+        "feedback_mean",
+        "satisfaction",
+        "score",
+        "tier",
+        "monetary_lifetime",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_segment",
+        "pareto_key",
+    ):
         assert col in df.columns
     assert set(df["tier"].unique()) <= {"new", "prospect", "super_vip", "vip", "advanced", "normal"}
     assert "超级VIP" in r.output or "super_vip" in r.output
@@ -78,8 +107,10 @@ def test_run_three_presets_one_row_per_customer(data_dir: Path, tmp_path: Path) 
 @pytest.mark.parametrize("ext", ["csv", "arrow", "ndjson"])
 def test_run_other_formats(data_dir: Path, tmp_path: Path, ext: str) -> None:
     out = tmp_path / f"scores.{ext}"
-    r = runner.invoke(app, ["run", "rfm", "--data", str(data_dir), "--as-of", "2026-11-01",
-                            "--out", str(out), "-q"])
+    r = runner.invoke(
+        app,
+        ["run", "rfm", "--data", str(data_dir), "--as-of", "2026-11-01", "--out", str(out), "-q"],
+    )
     assert r.exit_code == 0, r.output
     reader = {"csv": pl.read_csv, "arrow": pl.read_ipc, "ndjson": pl.read_ndjson}[ext]
     assert reader(out).height == pl.read_parquet(data_dir / "customers.parquet").height
@@ -91,8 +122,22 @@ def test_run_table_override(data_dir: Path, tmp_path: Path) -> None:
     empty = tmp_path / "no_orders.parquet"
     pl.read_parquet(data_dir / "orders.parquet").head(0).write_parquet(empty)
     out = tmp_path / "o.parquet"
-    r = runner.invoke(app, ["run", "rfm", "--data", str(data_dir), "--orders", str(empty),
-                            "--as-of", "2026-11-01", "--out", str(out), "-q"])
+    r = runner.invoke(
+        app,
+        [
+            "run",
+            "rfm",
+            "--data",
+            str(data_dir),
+            "--orders",
+            str(empty),
+            "--as-of",
+            "2026-11-01",
+            "--out",
+            str(out),
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
     df = pl.read_parquet(out)
     assert df["orders_lifetime"].sum() == 0
@@ -101,7 +146,7 @@ def test_run_table_override(data_dir: Path, tmp_path: Path) -> None:
 
 def test_unknown_dimension_is_one_line_exit_1(tmp_path: Path) -> None:
     rules = tmp_path / "bad.yaml"
-    rules.write_text("segments:\n  busy:\n    flag: \"order_30d >= 3\"\n", encoding="utf-8")
+    rules.write_text('segments:\n  busy:\n    flag: "order_30d >= 3"\n', encoding="utf-8")
     r = runner.invoke(app, ["validate", str(rules)])
     assert r.exit_code == 1
     assert "order_30d" in r.output and "orders_30d" in r.output
@@ -119,16 +164,38 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
 
 
 def test_missing_data_names_table(tmp_path: Path) -> None:
-    r = runner.invoke(app, ["run", "taobao-5-tier", "--data", str(tmp_path), "--as-of",
-                            "2026-11-01", "--out", str(tmp_path / "o.parquet")])
+    r = runner.invoke(
+        app,
+        [
+            "run",
+            "taobao-5-tier",
+            "--data",
+            str(tmp_path),
+            "--as-of",
+            "2026-11-01",
+            "--out",
+            str(tmp_path / "o.parquet"),
+        ],
+    )
     assert r.exit_code == 1
     assert "orders" in r.output and "not found" in r.output
     assert not (tmp_path / "o.parquet").exists()
 
 
 def test_bad_as_of(data_dir: Path, tmp_path: Path) -> None:
-    r = runner.invoke(app, ["run", "rfm", "--data", str(data_dir), "--as-of", "yesterday",
-                            "--out", str(tmp_path / "o.parquet")])
+    r = runner.invoke(
+        app,
+        [
+            "run",
+            "rfm",
+            "--data",
+            str(data_dir),
+            "--as-of",
+            "yesterday",
+            "--out",
+            str(tmp_path / "o.parquet"),
+        ],
+    )
     assert r.exit_code == 1
     assert "yesterday" in r.output
 
@@ -140,7 +207,7 @@ def test_usage_error_exit_2() -> None:
 
 def test_debug_shows_traceback(tmp_path: Path) -> None:
     rules = tmp_path / "bad.yaml"
-    rules.write_text("segments:\n  busy:\n    flag: \"nope > 1\"\n", encoding="utf-8")
+    rules.write_text('segments:\n  busy:\n    flag: "nope > 1"\n', encoding="utf-8")
     r = runner.invoke(app, ["--debug", "validate", str(rules)])
     assert r.exit_code != 0
     assert r.exception is not None
@@ -152,8 +219,15 @@ def test_validate_ok_and_presets_listed() -> None:
     assert "ok" in r.output
     r = runner.invoke(app, ["presets", "--json"])
     names = {p["name"] for p in json.loads(r.output)}
-    assert {"taobao-5-tier", "rfm", "pareto-80-20", "lifecycle", "value-tiers",
-            "transaction-stage", "generation"} <= names
+    assert {
+        "taobao-5-tier",
+        "rfm",
+        "pareto-80-20",
+        "lifecycle",
+        "value-tiers",
+        "transaction-stage",
+        "generation",
+    } <= names
 
 
 def test_presets_show() -> None:
@@ -166,8 +240,16 @@ def test_dimensions_json() -> None:
     r = runner.invoke(app, ["dimensions", "--json"])
     data = json.loads(r.output)
     names = {d["name"] for d in data["dimensions"]}
-    assert {"orders_<window>", "monetary_<window>", "recency_days", "generation", "age_band",
-            "city_tier", "transaction_stage", "activity_index"} <= names
+    assert {
+        "orders_<window>",
+        "monetary_<window>",
+        "recency_days",
+        "generation",
+        "age_band",
+        "city_tier",
+        "transaction_stage",
+        "activity_index",
+    } <= names
     assert {s["name"] for s in data["strategies"]} >= {"points", "rfm", "pareto", "quantile"}
 
 
@@ -179,8 +261,9 @@ def test_schema_is_json_schema() -> None:
 
 
 def test_plan_shows_graph_and_polars_plan(data_dir: Path) -> None:
-    r = runner.invoke(app, ["plan", "taobao-5-tier", "--data", str(data_dir), "--as-of",
-                            "2026-11-01"])
+    r = runner.invoke(
+        app, ["plan", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]
+    )
     assert r.exit_code == 0, r.output
     assert "scan orders" in r.output and "group_by(customer_id)" in r.output
     assert "layer" in r.output
@@ -200,11 +283,17 @@ def test_installed_script_subprocess(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "segrule"
     assert exe.exists(), "the segrule console script is installed with the workspace"
     env = dict(os.environ, SEGRULE_CACHE_DIR=str(tmp_path))
-    proc = subprocess.run([str(exe), "validate", str(tmp_path / "missing.yaml")],
-                          capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [str(exe), "validate", str(tmp_path / "missing.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert "not found" in proc.stderr
     assert "Traceback" not in proc.stderr
-    proc = subprocess.run([str(exe), "presets"], capture_output=True, text=True, env=env,
-                          timeout=60)
+    proc = subprocess.run(
+        [str(exe), "presets"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert proc.returncode == 0 and "taobao-5-tier" in proc.stdout

@@ -312,6 +312,26 @@ def test_custom_aggregate_fill(rules, make_tables) -> None:
     assert score(path, tables).rows() == [("c1", 7.0), ("c2", -1.0)]
 
 
+def test_unwindowed_counts_count_rows_not_groups(rules, make_tables) -> None:
+    """events_lifetime (any type, no window) and count(*) count every row of a customer.
+
+    Regression: an all-literal mask summed in a group_by gave 1 per customer."""
+    path = rules(
+        "counts.yaml",
+        """
+        dimensions:
+          rows_lifetime: {aggregate: "count(*)", table: events}
+        outputs: [customer_id, events_lifetime, rows_lifetime, events_campaign_lifetime]
+        """,
+    )
+    tables = make_tables(
+        orders=[("c1", ago(1), 7.0), ("c2", ago(1), 7.0)],
+        events=[("c1", ago(2), "view"), ("c1", ago(2), "view"), ("c1", ago(400), "campaign"),
+                ("c1", AS_OF, "view")],
+    )
+    assert score(path, tables).rows() == [("c1", 3, 3, 1), ("c2", 0, 0, 0)]
+
+
 def test_age_band_bounds_must_increase(rules, make_tables) -> None:
     path = rules(
         "band.yaml",

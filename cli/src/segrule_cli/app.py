@@ -40,18 +40,28 @@ PluginOpt = Annotated[
 ]
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", "-d", help="Folder holding <table>.parquet (or .arrow/.ipc/.csv, or a "
-                 "<table>/ hive folder) for orders, customers, events, feedback."),
+    typer.Option(
+        "--data",
+        "-d",
+        help="Folder holding <table>.parquet (or .arrow/.ipc/.csv, or a "
+        "<table>/ hive folder) for orders, customers, events, feedback.",
+    ),
 ]
 AsOfOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="As-of date or time (2026-11-01, or ISO time with offset); only "
-                 "rows before it count. Default: today in the business time zone."),
+    typer.Option(
+        "--as-of",
+        help="As-of date or time (2026-11-01, or ISO time with offset); only "
+        "rows before it count. Default: today in the business time zone.",
+    ),
 ]
 TzOpt = Annotated[
     str | None,
-    typer.Option("--tz", help="Business time zone (IANA name, e.g. Asia/Shanghai) in which as-of "
-                 "dates and windows are read. Default: the rule set's timezone, else UTC."),
+    typer.Option(
+        "--tz",
+        help="Business time zone (IANA name, e.g. Asia/Shanghai) in which as-of "
+        "dates and windows are read. Default: the rule set's timezone, else UTC.",
+    ),
 ]
 TableOpt = Annotated[str | None, typer.Option(help="Path, glob or folder overriding this table.")]
 
@@ -59,7 +69,6 @@ TableOpt = Annotated[str | None, typer.Option(help="Path, glob or folder overrid
 def _version(value: bool) -> None:
     if value:
         import polars as pl
-
         import segrule
 
         console.print(f"segrule {segrule.__version__} (polars {pl.__version__})")
@@ -68,8 +77,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
@@ -117,10 +130,20 @@ def _tables(**paths: str | None) -> dict[str, str]:
 @app.command()
 @handle_errors
 def run(
-    rulesets: Annotated[list[str], typer.Argument(help="Rule files or preset names; all are "
-                                                  "computed in one plan.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet, .csv, "
-                                      ".arrow/.ipc or .ndjson (written atomically).")],
+    rulesets: Annotated[
+        list[str],
+        typer.Argument(
+            help="Rule files or preset names; all are computed in one plan.", show_default=False
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output file: .parquet, .csv, .arrow/.ipc or .ndjson (written atomically).",
+        ),
+    ],
     data: DataOpt = None,
     as_of: AsOfOpt = None,
     tz: TzOpt = None,
@@ -128,10 +151,16 @@ def run(
     customers: TableOpt = None,
     events: TableOpt = None,
     feedback: TableOpt = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="parquet, csv, ipc or ndjson "
-                                            "(default: from the extension).")] = None,
-    outputs: Annotated[str | None, typer.Option("--outputs", help="Comma-separated columns to "
-                                                "write instead of the rule sets' outputs.")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="parquet, csv, ipc or ndjson (default: from the extension)."),
+    ] = None,
+    outputs: Annotated[
+        str | None,
+        typer.Option(
+            "--outputs", help="Comma-separated columns to write instead of the rule sets' outputs."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
     plugin: PluginOpt = None,
 ) -> None:
@@ -146,8 +175,17 @@ def run(
     tables = _tables(orders=orders, customers=customers, events=events, feedback=feedback)
     cols = [c.strip() for c in outputs.split(",")] if outputs else None
     with console.status("Scoring customers…", spinner="dots") if not quiet else _nullctx():
-        result = segrule.run(rulesets, out, tables, as_of=as_of, data=data, tz=tz, fmt=fmt,
-                             outputs=cols, engine=engine)
+        result = segrule.run(
+            rulesets,
+            out,
+            tables,
+            as_of=as_of,
+            data=data,
+            tz=tz,
+            fmt=fmt,
+            outputs=cols,
+            engine=engine,
+        )
     if not quiet:
         output.print_summary(console, result)
 
@@ -164,10 +202,17 @@ class _nullctx:
 @app.command()
 @handle_errors
 def validate(
-    rulesets: Annotated[list[str], typer.Argument(help="Rule files or preset names.",
-                                                  show_default=False)],
-    data: Annotated[Path | None, typer.Option("--data", "-d", help="Also check names and types "
-                                              "against the real tables in this folder.")] = None,
+    rulesets: Annotated[
+        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Also check names and types against the real tables in this folder.",
+        ),
+    ] = None,
     tz: TzOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
@@ -179,28 +224,35 @@ def validate(
     import segrule
 
     engine = _engine(plugin)
-    plan = segrule.compile(rulesets, as_of="2000-01-01", data=data, tz=tz, engine=engine,
-                           check_only=True)
+    plan = segrule.compile(
+        rulesets, as_of="2000-01-01", data=data, tz=tz, engine=engine, check_only=True
+    )
     rs = plan.ruleset
-    counts = {r: sum(1 for n in plan.nodes.values() if n.role == r and not n.hidden)
-              for r in ("dimension", "segment", "score", "tier")}
-    console.print(f"[green]ok[/green] {rs.name}: {counts['dimension']} dimensions, "
-                  f"{counts['segment']} segments, {counts['score'] + counts['tier']} scores/tiers, "
-                  f"{len(plan.outputs)} output columns; tables: {', '.join(sorted(plan.tables))}",
-                  highlight=False)
+    counts = {
+        r: sum(1 for n in plan.nodes.values() if n.role == r and not n.hidden)
+        for r in ("dimension", "segment", "score", "tier")
+    }
+    console.print(
+        f"[green]ok[/green] {rs.name}: {counts['dimension']} dimensions, "
+        f"{counts['segment']} segments, {counts['score'] + counts['tier']} scores/tiers, "
+        f"{len(plan.outputs)} output columns; tables: {', '.join(sorted(plan.tables))}",
+        highlight=False,
+    )
 
 
 # -- plan --------------------------------------------------------------------------
 @app.command()
 @handle_errors
 def plan(
-    rulesets: Annotated[list[str], typer.Argument(help="Rule files or preset names.",
-                                                  show_default=False)],
+    rulesets: Annotated[
+        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
+    ],
     data: DataOpt = None,
     as_of: AsOfOpt = None,
     tz: TzOpt = None,
-    optimized: Annotated[bool, typer.Option(help="Show polars' optimized plan (else the "
-                                            "unoptimized one).")] = True,
+    optimized: Annotated[
+        bool, typer.Option(help="Show polars' optimized plan (else the unoptimized one).")
+    ] = True,
     graph_only: Annotated[bool, typer.Option("--graph", help="Only the dependency graph.")] = False,
     plugin: PluginOpt = None,
 ) -> None:
@@ -208,14 +260,16 @@ def plan(
     import segrule
 
     engine = _engine(plugin)
-    p = segrule.compile(rulesets, as_of=as_of, data=data, tz=tz, engine=engine,
-                        check_only=data is None)
+    p = segrule.compile(
+        rulesets, as_of=as_of, data=data, tz=tz, engine=engine, check_only=data is None
+    )
     console.print("[bold]Dependency graph[/bold]")
     for line in p.graph_lines():
         console.print("  " + line, highlight=False, soft_wrap=True)
     if not graph_only:
-        console.print("\n[bold]Polars plan[/bold] (" + ("optimized" if optimized else "unoptimized")
-                      + ")")
+        console.print(
+            "\n[bold]Polars plan[/bold] (" + ("optimized" if optimized else "unoptimized") + ")"
+        )
         text = p.frame.explain(optimized=optimized)
         console.print(text, highlight=False, markup=False, soft_wrap=True)
 
@@ -226,16 +280,20 @@ def plan(
 def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write <table>.parquet into.")],
     orders: Annotated[int, typer.Option(help="Number of orders.", min=0)] = 100_000,
-    customers: Annotated[int | None, typer.Option(help="Number of customers (default: orders/10)."
-                                                  )] = None,
+    customers: Annotated[
+        int | None, typer.Option(help="Number of customers (default: orders/10).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same arguments, identical files.")] = 0,
-    end: Annotated[str, typer.Option(help="Orders fall in the DAYS before this date (plus ~1% "
-                                     "after it).")] = "2026-11-01",
+    end: Annotated[
+        str, typer.Option(help="Orders fall in the DAYS before this date (plus ~1% after it).")
+    ] = "2026-11-01",
     days: Annotated[int, typer.Option(help="Length of the period in days.", min=1)] = 730,
-    tables: Annotated[str, typer.Option(help="Comma-separated tables to write.")] =
-        "orders,customers,events,feedback",
-    chunk_rows: Annotated[int, typer.Option(help="Rows per written chunk (bounds memory).",
-                                            min=1)] = 1_000_000,
+    tables: Annotated[
+        str, typer.Option(help="Comma-separated tables to write.")
+    ] = "orders,customers,events,feedback",
+    chunk_rows: Annotated[
+        int, typer.Option(help="Rows per written chunk (bounds memory).", min=1)
+    ] = 1_000_000,
 ) -> None:
     """Generate seeded synthetic orders, customers, events and feedback as Parquet.
 
@@ -259,8 +317,17 @@ def generate(
             prog.update(tasks[table], completed=done)
 
         try:
-            paths = gen(out, orders=orders, customers=customers, seed=seed, end=end_date,
-                        days=days, chunk_rows=chunk_rows, tables=names, progress=report)
+            paths = gen(
+                out,
+                orders=orders,
+                customers=customers,
+                seed=seed,
+                end=end_date,
+                days=days,
+                chunk_rows=chunk_rows,
+                tables=names,
+                progress=report,
+            )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     secs = time.perf_counter() - t0
@@ -311,11 +378,14 @@ def demo(
     out = root / "scores.parquet"
     with console.status("Scoring customers…", spinner="dots"):
         result = segrule.run(DEMO_PRESETS, out, as_of="2026-11-01", data=data)
-    output.print_summary(console, result, lang=lang,
-                         columns_shown=["lifecycle", "tier", "rfm_segment", "pareto_key"])
-    console.print(f"\nRule sets: {', '.join(DEMO_PRESETS)} (see `segrule presets`). Try:\n"
-                  f"  segrule run taobao-5-tier --data {data} --as-of 2026-11-01 --out out.csv",
-                  highlight=False)
+    output.print_summary(
+        console, result, lang=lang, columns_shown=["lifecycle", "tier", "rfm_segment", "pareto_key"]
+    )
+    console.print(
+        f"\nRule sets: {', '.join(DEMO_PRESETS)} (see `segrule presets`). Try:\n"
+        f"  segrule run taobao-5-tier --data {data} --as-of 2026-11-01 --out out.csv",
+        highlight=False,
+    )
 
 
 # -- catalogue ---------------------------------------------------------------------
@@ -333,9 +403,21 @@ def presets(
         return
     items = sorted(engine.presets.items.values(), key=lambda p: p.name)
     if as_json:
-        print(json.dumps([{"name": p.name, "plugin": p.owner.plugin,
-                           "distribution": p.owner.distribution, "description": p.description}
-                          for p in items], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": p.name,
+                        "plugin": p.owner.plugin,
+                        "distribution": p.owner.distribution,
+                        "description": p.description,
+                    }
+                    for p in items
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     table = Table("preset", "from", "description", show_lines=False)
     for p in items:
@@ -354,18 +436,41 @@ def dimensions(
     dims = sorted(engine.dimensions.items.values(), key=lambda d: d.name)
     strategies = sorted(engine.strategies.items.values(), key=lambda s: s.name)
     if as_json:
-        print(json.dumps({
-            "dimensions": [{"name": d.name, "kind": d.kind, "type": d.dtype, "tables": d.tables,
-                            "examples": d.examples, "description": d.description,
-                            "plugin": d.owner.plugin} for d in dims],
-            "strategies": [{"name": s.name, "description": s.description,
-                            "params": s.params_doc, "plugin": s.owner.plugin}
-                           for s in strategies]}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "dimensions": [
+                        {
+                            "name": d.name,
+                            "kind": d.kind,
+                            "type": d.dtype,
+                            "tables": d.tables,
+                            "examples": d.examples,
+                            "description": d.description,
+                            "plugin": d.owner.plugin,
+                        }
+                        for d in dims
+                    ],
+                    "strategies": [
+                        {
+                            "name": s.name,
+                            "description": s.description,
+                            "params": s.params_doc,
+                            "plugin": s.owner.plugin,
+                        }
+                        for s in strategies
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     table = Table("dimension", "kind", "type", "tables", "description", "examples")
     for d in dims:
-        table.add_row(d.name, d.kind, d.dtype, ",".join(d.tables), d.description,
-                      ", ".join(d.examples))
+        table.add_row(
+            d.name, d.kind, d.dtype, ",".join(d.tables), d.description, ", ".join(d.examples)
+        )
     console.print(table)
     st = Table("strategy", "description", "parameters")
     for s in strategies:
@@ -391,6 +496,8 @@ def main() -> None:
         if _state["debug"]:
             raise
         exc = sys.exc_info()[1]
-        err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
-                          "(run with --debug for the traceback and please report it)")
+        err_console.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback and please report it)"
+        )
         sys.exit(1)

@@ -10,12 +10,19 @@ from rich.table import Table
 
 
 def progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
+    return Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
-def print_summary(console: Console, result: Any, lang: str = "en",
-                  columns_shown: list[str] | None = None) -> None:
+def print_summary(
+    console: Console, result: Any, lang: str = "en", columns_shown: list[str] | None = None
+) -> None:
     """Tier and segment sizes with revenue share, then timings and where the output is."""
     rows = result.summary
     money = None
@@ -51,4 +58,5 @@ def print_summary(console: Console, result: Any, lang: str = "en",
     console.print(
         f"[green]wrote[/green] {result.rows:,} customers × {len(result.plan.outputs)} columns to "
         f"[bold]{result.output}[/bold]  (compile {s['compile']:.2f}s, run {s['run']:.2f}s)",
-        highlight=False)
+        highlight=False,
+    )

@@ -18,8 +18,15 @@ from segrule.registry import Engine
 from segrule.ruleset import RuleSet, compose
 from segrule.ruleset import load_ruleset as _load_one
 
-FORMATS = {".parquet": "parquet", ".csv": "csv", ".arrow": "ipc", ".ipc": "ipc",
-           ".feather": "ipc", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+FORMATS = {
+    ".parquet": "parquet",
+    ".csv": "csv",
+    ".arrow": "ipc",
+    ".ipc": "ipc",
+    ".feather": "ipc",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
 
 
 def load_ruleset(*refs: str | Path, engine: Engine | None = None) -> RuleSet:
@@ -30,7 +37,7 @@ def load_ruleset(*refs: str | Path, engine: Engine | None = None) -> RuleSet:
     return compose([_load_one(r, engine) for r in refs])
 
 
-def compile(  # noqa: A001 - the verb users expect
+def compile(
     ruleset: RuleSet | str | Path | Sequence[str | Path],
     tables: Mapping[str, TableInput] | None = None,
     *,
@@ -48,8 +55,16 @@ def compile(  # noqa: A001 - the verb users expect
     """
     engine = engine or Engine(plugins=list(plugins))
     rs = _as_ruleset(ruleset, engine)
-    return compile_plan(engine, rs, as_of=as_of, tz=tz, tables=tables, data_dir=data,
-                        outputs=outputs, check_only=check_only)
+    return compile_plan(
+        engine,
+        rs,
+        as_of=as_of,
+        tz=tz,
+        tables=tables,
+        data_dir=data,
+        outputs=outputs,
+        check_only=check_only,
+    )
 
 
 def score(
@@ -70,8 +85,16 @@ def score(
     folder holding ``<table>.parquet`` files. Returns a DataFrame (collected with the
     streaming engine), or the LazyFrame when ``lazy=True``.
     """
-    plan = compile(ruleset, tables, as_of=as_of, data=data, tz=tz, outputs=outputs, engine=engine,
-                   plugins=plugins)
+    plan = compile(
+        ruleset,
+        tables,
+        as_of=as_of,
+        data=data,
+        tz=tz,
+        outputs=outputs,
+        engine=engine,
+        plugins=plugins,
+    )
     if lazy:
         return plan.frame
     return collect(plan.frame)
@@ -104,8 +127,10 @@ def output_format(path: Path, fmt: str | None = None) -> str:
     try:
         return FORMATS[path.suffix.lower()]
     except KeyError:
-        raise UsageError(f"cannot tell the format of '{path}' from its extension; use .parquet, "
-                         ".csv, .arrow/.ipc or .ndjson, or pass --format") from None
+        raise UsageError(
+            f"cannot tell the format of '{path}' from its extension; use .parquet, "
+            ".csv, .arrow/.ipc or .ndjson, or pass --format"
+        ) from None
 
 
 def sink(frame: pl.LazyFrame, out: str | Path, fmt: str | None = None) -> Path:
@@ -150,8 +175,16 @@ def run(
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it."""
     t0 = time.perf_counter()
-    plan = compile(rulesets, tables, as_of=as_of, data=data, tz=tz, outputs=outputs,
-                   engine=engine, plugins=plugins)
+    plan = compile(
+        rulesets,
+        tables,
+        as_of=as_of,
+        data=data,
+        tz=tz,
+        outputs=outputs,
+        engine=engine,
+        plugins=plugins,
+    )
     t1 = time.perf_counter()
     path = sink(plan.frame, out, fmt)
     t2 = time.perf_counter()
@@ -160,8 +193,9 @@ def run(
     summary = summarize(written, plan)
     rows = int(written.select(pl.len()).collect().item())
     t3 = time.perf_counter()
-    return RunResult(path, rows, plan, {"compile": t1 - t0, "run": t2 - t1, "summary": t3 - t2},
-                     summary)
+    return RunResult(
+        path, rows, plan, {"compile": t1 - t0, "run": t2 - t1, "summary": t3 - t2}, summary
+    )
 
 
 def _scan_output(path: Path, kind: str) -> pl.LazyFrame:
@@ -188,17 +222,22 @@ def summarize(frame: pl.LazyFrame | pl.DataFrame, plan: Plan) -> list[dict[str, 
     One row per (column, label): column, label, zh, en, customers, share, revenue_share.
     """
     lf = frame.lazy()
-    cols = [n for n in plan.outputs if n in plan.nodes and plan.nodes[n].role in
-            ("segment", "tier")]
+    cols = [
+        n for n in plan.outputs if n in plan.nodes and plan.nodes[n].role in ("segment", "tier")
+    ]
     money = revenue_column(plan)
     if not cols:
         return []
     aggs = [pl.len().alias("customers")]
     if money:
         aggs.append(pl.col(money).sum().alias("revenue"))
-    queries = [lf.group_by(pl.col(c).cast(pl.String).alias("label")).agg(aggs)
-               .with_columns(pl.lit(c).alias("column")) for c in cols]
-    totals = lf.select(pl.len().alias("n"), *( [pl.col(money).sum().alias("rev")] if money else []))
+    queries = [
+        lf.group_by(pl.col(c).cast(pl.String).alias("label"))
+        .agg(aggs)
+        .with_columns(pl.lit(c).alias("column"))
+        for c in cols
+    ]
+    totals = lf.select(pl.len().alias("n"), *([pl.col(money).sum().alias("rev")] if money else []))
     results = pl.collect_all([*queries, totals])
     total = results[-1]
     n = total["n"][0]
@@ -211,14 +250,18 @@ def summarize(frame: pl.LazyFrame | pl.DataFrame, plan: Plan) -> list[dict[str, 
         for rec in res.iter_rows(named=True):
             lab = rec["label"]
             info = node.labels.get(lab) if lab is not None else None
-            rows.append({
-                "column": c, "label": lab,
-                "zh": info.zh if info else None, "en": info.en if info else None,
-                "customers": rec["customers"],
-                "share": rec["customers"] / n if n else 0.0,
-                "revenue_share": (rec["revenue"] or 0) / rev if money and rev else None,
-                "_order": order.index(lab) if lab in order else len(order),
-            })
+            rows.append(
+                {
+                    "column": c,
+                    "label": lab,
+                    "zh": info.zh if info else None,
+                    "en": info.en if info else None,
+                    "customers": rec["customers"],
+                    "share": rec["customers"] / n if n else 0.0,
+                    "revenue_share": (rec["revenue"] or 0) / rev if money and rev else None,
+                    "_order": order.index(lab) if lab in order else len(order),
+                }
+            )
     rows.sort(key=lambda r: (cols.index(r["column"]), r["_order"], str(r["label"])))
     for r in rows:
         del r["_order"]

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from segrule.errors import DataError, RuleSetError, RuleSetErrors, SegruleError, did_you_mean
-from segrule.nodes import BuildContext, Label, Node, parse_window
+from segrule.nodes import BuildContext, Label, Node, cents_to_units, parse_window
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
 from segrule.sql import parse_sql, referenced_names
@@ -62,7 +62,8 @@ def parse_as_of(value: str | dt.date | dt.datetime | None, tz: str) -> dt.dateti
         except ValueError:
             raise SegruleError(
                 f"as-of '{value}' is not a date or time; write e.g. 2026-11-01 or "
-                "2026-11-01T08:00:00+08:00") from None
+                "2026-11-01T08:00:00+08:00"
+            ) from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(zone).replace(tzinfo=None)
     return parsed
@@ -73,7 +74,8 @@ def check_tz(tz: str) -> ZoneInfo:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise SegruleError(
-            f"unknown time zone '{tz}'; use an IANA name such as UTC or Asia/Shanghai") from None
+            f"unknown time zone '{tz}'; use an IANA name such as UTC or Asia/Shanghai"
+        ) from None
 
 
 # -- the compiled plan -----------------------------------------------------------
@@ -94,8 +96,10 @@ class Plan:
         lines = []
         for table in sorted({n.table or "" for n in self.nodes.values() if n.kind == "aggregate"}):
             aggs = [n for n in self.nodes.values() if n.kind == "aggregate" and n.table == table]
-            lines.append(f"scan {table} ({self.tables.get(table, '?')}) -> group_by(customer_id): "
-                         + ", ".join(a.name for a in aggs))
+            lines.append(
+                f"scan {table} ({self.tables.get(table, '?')}) -> group_by(customer_id): "
+                + ", ".join(a.name for a in aggs)
+            )
         attrs = [n.name for n in self.nodes.values() if n.kind == "attribute"]
         if attrs:
             lines.append(f"customers attributes: {', '.join(attrs)}")
@@ -104,8 +108,9 @@ class Plan:
             for name in layer:
                 node = self.nodes[name]
                 deps = ", ".join(node.deps)
-                parts.append(f"{name} <- [{deps}]" + (" (population)" if node.kind == "population"
-                                                       else ""))
+                parts.append(
+                    f"{name} <- [{deps}]" + (" (population)" if node.kind == "population" else "")
+                )
             lines.append(f"layer {i + 1}: " + "; ".join(parts))
         lines.append("outputs: " + ", ".join(self.outputs))
         return lines
@@ -157,18 +162,22 @@ class Compiler:
     def _add(self, nodes: list[Node]) -> None:
         for node in nodes:
             if node.name == BASE:
-                raise RuleSetError("'customer_id' is the key and cannot be redefined",
-                                   where=node.origin)
+                raise RuleSetError(
+                    "'customer_id' is the key and cannot be redefined", where=node.origin
+                )
             if node.name in self.defined and self.defined[node.name].origin != node.origin:
                 prev = self.defined[node.name]
                 raise RuleSetError(
                     f"'{node.name}' is defined twice: at {prev.origin} and here; rename one",
-                    where=node.origin)
+                    where=node.origin,
+                )
             self.defined[node.name] = node
 
     def _labels(self, specs: Mapping[str, Any]) -> dict[str, Label]:
-        return {str(k): Label(str(k), v.zh, v.en, v.description, tuple(v.actions))
-                for k, v in specs.items()}
+        return {
+            str(k): Label(str(k), v.zh, v.en, v.description, tuple(v.actions))
+            for k, v in specs.items()
+        }
 
     def _dimension(self, name: str, spec: DimensionSpec) -> list[Node]:
         where = self.rs.where("dimensions", name)
@@ -177,9 +186,12 @@ class Compiler:
         if spec.use:
             found = self.engine.find_dimension(spec.use)
             if found is None:
-                raise RuleSetError(f"use: unknown dimension '{spec.use}'"
-                                   f"{did_you_mean(spec.use, self.known_names())}", where=where,
-                                   name=name)
+                raise RuleSetError(
+                    f"use: unknown dimension '{spec.use}'"
+                    f"{did_you_mean(spec.use, self.known_names())}",
+                    where=where,
+                    name=name,
+                )
             dim, groups = found
             nodes = dim.build(self.ctx, name, groups, dict(spec.params))
             for n in nodes:
@@ -188,31 +200,53 @@ class Compiler:
             nodes[0].labels = self._labels(spec.labels) or nodes[0].labels
             return nodes
         if spec.attribute:
-            return [Node(name, "attribute", pl.col(spec.attribute).alias(name), table="customers",
-                         columns=(spec.attribute,), origin=where, description=desc, title=title,
-                         labels=self._labels(spec.labels))]
+            return [
+                Node(
+                    name,
+                    "attribute",
+                    pl.col(spec.attribute).alias(name),
+                    table="customers",
+                    columns=(spec.attribute,),
+                    origin=where,
+                    description=desc,
+                    title=title,
+                    labels=self._labels(spec.labels),
+                )
+            ]
         if spec.expr:
             expr = parse_sql(spec.expr, where=self.rs.where("dimensions", name, "expr"), name=name)
-            return [Node(name, "derived", expr.alias(name), deps=self._deps(expr), origin=where,
-                         description=desc or spec.expr, title=title,
-                         labels=self._labels(spec.labels))]
+            return [
+                Node(
+                    name,
+                    "derived",
+                    expr.alias(name),
+                    deps=self._deps(expr),
+                    origin=where,
+                    description=desc or spec.expr,
+                    title=title,
+                    labels=self._labels(spec.labels),
+                )
+            ]
         # aggregate
         assert spec.aggregate is not None
         agg_where = self.rs.where("dimensions", name, "aggregate")
         contract = self._contract(spec.table, where, name)
         conds: list[pl.Expr] = []
         if spec.where:
-            conds.append(parse_sql(spec.where, where=self.rs.where("dimensions", name, "where"),
-                                   name=name))
+            conds.append(
+                parse_sql(spec.where, where=self.rs.where("dimensions", name, "where"), name=name)
+            )
         if spec.window:
             try:
                 parse_window(spec.window)
             except RuleSetError as exc:
-                raise RuleSetError(exc.detail, where=self.rs.where("dimensions", name, "window"),
-                                   name=name) from None
+                raise RuleSetError(
+                    exc.detail, where=self.rs.where("dimensions", name, "window"), name=name
+                ) from None
             if contract.ts_column is None:
-                raise RuleSetError(f"table '{spec.table}' has no time column, so no window",
-                                   where=where, name=name)
+                raise RuleSetError(
+                    f"table '{spec.table}' has no time column, so no window", where=where, name=name
+                )
             conds.append(self.ctx.in_window(contract.ts_column, spec.window))
         cond = None
         for c in conds:
@@ -220,9 +254,20 @@ class Compiler:
         agg, columns, fill = build_aggregate(spec.aggregate, cond, where=agg_where, name=name)
         if spec.fill is not None:
             fill = spec.fill
-        return [Node(name, "aggregate", agg.alias(name), table=spec.table, columns=columns,
-                     fill=fill, origin=where, description=desc or spec.aggregate, title=title,
-                     labels=self._labels(spec.labels))]
+        return [
+            Node(
+                name,
+                "aggregate",
+                agg.alias(name),
+                table=spec.table,
+                columns=columns,
+                fill=fill,
+                origin=where,
+                description=desc or spec.aggregate,
+                title=title,
+                labels=self._labels(spec.labels),
+            )
+        ]
 
     def _segment(self, name: str, seg: SegmentSpec) -> Node:
         where = self.rs.where("segments", name)
@@ -232,10 +277,18 @@ class Compiler:
             cond = parse_sql(seg.flag, where=cw, name=name)
             self.conditions.append((name, "flag", cond, cw))
             labels = self._labels(seg.labels)
-            return Node(name, "derived", cond.fill_null(False).alias(name), deps=self._deps(cond),
-                        origin=where, role="segment", title=title, labels=labels,
-                        description=seg.description or seg.flag,
-                        condition_sources=(("true", seg.flag),))
+            return Node(
+                name,
+                "derived",
+                cond.fill_null(False).alias(name),
+                deps=self._deps(cond),
+                origin=where,
+                role="segment",
+                title=title,
+                labels=labels,
+                description=seg.description or seg.flag,
+                condition_sources=(("true", seg.flag),),
+            )
         if seg.default is None:
             raise RuleSetError("a segment with cases needs a default label", where=where, name=name)
         expr: Any = pl
@@ -253,9 +306,18 @@ class Compiler:
             sources.append((case.label, case.when))
         labels = self._labels(seg.labels)
         expr = expr.otherwise(pl.lit(seg.default, dtype=pl.String)).alias(name)
-        return Node(name, "derived", expr, deps=tuple(deps), origin=where, role="segment",
-                    title=title, labels=labels, description=seg.description or "",
-                    condition_sources=tuple(sources))
+        return Node(
+            name,
+            "derived",
+            expr,
+            deps=tuple(deps),
+            origin=where,
+            role="segment",
+            title=title,
+            labels=labels,
+            description=seg.description or "",
+            condition_sources=tuple(sources),
+        )
 
     def _deps(self, expr: pl.Expr) -> tuple[str, ...]:
         return tuple(n for n in referenced_names(expr) if n != BASE)
@@ -263,9 +325,11 @@ class Compiler:
     def _contract(self, table: str, where: str, name: str) -> TableContract:
         contract = self.engine.tables.items.get(table)
         if contract is None:
-            raise RuleSetError(f"unknown table '{table}'"
-                               f"{did_you_mean(table, self.engine.tables.items)}", where=where,
-                               name=name)
+            raise RuleSetError(
+                f"unknown table '{table}'{did_you_mean(table, self.engine.tables.items)}",
+                where=where,
+                name=name,
+            )
         return contract
 
     def known_names(self) -> list[str]:
@@ -277,8 +341,9 @@ class Compiler:
     # -- resolution --------------------------------------------------------------
     def resolve(self, roots: list[str], root_where: str) -> dict[str, Node]:
         nodes: dict[str, Node] = {}
-        pending: list[tuple[str, str, str | None]] = [(r, root_where, None) for r in roots
-                                                      if r != BASE]
+        pending: list[tuple[str, str, str | None]] = [
+            (r, root_where, None) for r in roots if r != BASE
+        ]
         deferred: list[tuple[str, str, str | None]] = []
         while pending or deferred:
             if not pending:
@@ -313,9 +378,13 @@ class Compiler:
                 if name in self.failed or (self.failed and needed_by is None):
                     continue  # its definition's own error says what is wrong
                 what = f"used by '{needed_by}'" if needed_by else "in outputs"
-                self.errors.append(RuleSetError(
-                    f"unknown dimension or segment '{name}' ({what})"
-                    f"{did_you_mean(name, self.known_names())}", where=where))
+                self.errors.append(
+                    RuleSetError(
+                        f"unknown dimension or segment '{name}' ({what})"
+                        f"{did_you_mean(name, self.known_names())}",
+                        where=where,
+                    )
+                )
                 continue
             for n in node_list:
                 if n.name in nodes:
@@ -338,9 +407,10 @@ class Compiler:
             if state.get(name) == 2:
                 return depth[name]
             if state.get(name) == 1:
-                cycle = [*stack[stack.index(name):], name]
-                raise RuleSetError("cyclic definition: " + " -> ".join(cycle),
-                                   where=nodes[name].origin, name=name)
+                cycle = [*stack[stack.index(name) :], name]
+                raise RuleSetError(
+                    "cyclic definition: " + " -> ".join(cycle), where=nodes[name].origin, name=name
+                )
             state[name] = 1
             d = 1 + max((visit(x, [*stack, name]) for x in node.deps), default=0)
             state[name] = 2
@@ -359,8 +429,9 @@ AGG_RE = re.compile(r"^\s*([A-Za-z_]+)\s*\(\s*(DISTINCT\s+)?(.*?)\s*\)\s*$", re.
 AGG_FUNCS = ("count", "sum", "avg", "mean", "min", "max", "median", "n_unique", "any", "all")
 
 
-def build_aggregate(sql: str, cond: pl.Expr | None, *, where: str, name: str) -> tuple[
-        pl.Expr, tuple[str, ...], Any]:
+def build_aggregate(
+    sql: str, cond: pl.Expr | None, *, where: str, name: str
+) -> tuple[pl.Expr, tuple[str, ...], Any]:
     """``FUNC(expr)`` / ``count(*)`` / ``count(DISTINCT expr)`` with a row condition.
 
     Returns the aggregate expression, the table columns read and the fill value for
@@ -371,8 +442,11 @@ def build_aggregate(sql: str, cond: pl.Expr | None, *, where: str, name: str) ->
     if not m or m.group(1).lower() not in AGG_FUNCS:
         raise RuleSetError(
             f"aggregate '{sql}' is not understood: write FUNC(expression) with FUNC one of "
-            + ", ".join(AGG_FUNCS) + ", or count(*), or count(DISTINCT expression)",
-            where=where, name=name)
+            + ", ".join(AGG_FUNCS)
+            + ", or count(*), or count(DISTINCT expression)",
+            where=where,
+            name=name,
+        )
     func, distinct, inner_sql = m.group(1).lower(), bool(m.group(2)), m.group(3)
     mask = cond.fill_null(False) if cond is not None else None
     columns: set[str] = set(referenced_names(cond)) if cond is not None else set()
@@ -396,7 +470,7 @@ def build_aggregate(sql: str, cond: pl.Expr | None, *, where: str, name: str) ->
         return value.count().cast(pl.Int64), tuple(sorted(columns)), 0
     if func == "sum":
         expr = value.sum()
-        return (expr / 100 if money else expr), tuple(sorted(columns)), 0
+        return (cents_to_units(expr) if money else expr), tuple(sorted(columns)), 0
     if func in ("avg", "mean"):
         expr = value.sum() / value.count() if money else value.mean()
         return (expr / 100 if money else expr), tuple(sorted(columns)), None
@@ -422,8 +496,14 @@ def _describe(source: TableInput) -> str:
     return str(source)
 
 
-def load_table(engine: Engine, rs: RuleSet, ctx: BuildContext, contract: TableContract,
-               source: TableInput, needed: dict[str, str]) -> LoadedTable:
+def load_table(
+    engine: Engine,
+    rs: RuleSet,
+    ctx: BuildContext,
+    contract: TableContract,
+    source: TableInput,
+    needed: dict[str, str],
+) -> LoadedTable:
     """Scan, map columns, normalize types and filter ``ts < as_of``, all lazily.
 
     ``needed`` maps each contract column the plan reads to the dimension that needs it,
@@ -444,7 +524,8 @@ def load_table(engine: Engine, rs: RuleSet, ctx: BuildContext, contract: TableCo
             raise DataError(
                 f"{label}: column '{src}' (mapped to {contract.name}.{target} in "
                 f"{rs.where('tables', contract.name, 'columns', target)}) is missing"
-                f"{did_you_mean(src, raw.names())}; columns are: {', '.join(raw.names()[:20])}")
+                f"{did_you_mean(src, raw.names())}; columns are: {', '.join(raw.names()[:20])}"
+            )
     rename = {src: target for target, src in mapping.items() if src != target}
     # A column already named like a contract column that another one is mapped onto goes away.
     clash = [t for t in rename.values() if t in raw and t not in rename]
@@ -454,13 +535,16 @@ def load_table(engine: Engine, rs: RuleSet, ctx: BuildContext, contract: TableCo
     schema = {rename.get(k, k): v for k, v in raw.items() if k not in clash}
     for col, user in needed.items():
         if col not in schema and not (col == "amount_cents" and "amount" in schema):
-            hint = (f"; map it with tables.{contract.name}.columns.{col}: <your column>")
+            hint = f"; map it with tables.{contract.name}.columns.{col}: <your column>"
             raise DataError(
                 f"{label}: table '{contract.name}' has no column '{col}' (needed by {user})"
-                f"{did_you_mean(col, schema)}{hint}")
+                f"{did_you_mean(col, schema)}{hint}"
+            )
     if BASE not in schema:
-        raise DataError(f"{label}: table '{contract.name}' has no column 'customer_id'; map it with "
-                        f"tables.{contract.name}.columns.customer_id")
+        raise DataError(
+            f"{label}: table '{contract.name}' has no column 'customer_id'; map it with "
+            f"tables.{contract.name}.columns.customer_id"
+        )
     exprs: list[pl.Expr] = []
     if schema[BASE] != pl.String:
         exprs.append(pl.col(BASE).cast(pl.String))
@@ -470,40 +554,48 @@ def load_table(engine: Engine, rs: RuleSet, ctx: BuildContext, contract: TableCo
         exprs.append(ts_expr)
     for column in contract.columns:
         if column.name in schema and column.name not in (BASE, ts):
-            e = _normalize_column(column.name, column.type, schema[column.name], label,
-                                  contract.name)
+            e = _normalize_column(
+                column.name, column.type, schema[column.name], label, contract.name
+            )
             if e is not None:
                 exprs.append(e)
     if exprs:
         lf = lf.with_columns(exprs)
     if contract.name == "orders":
         if "amount" in schema:
-            lf = lf.with_columns((pl.col("amount") * 100).round(0).cast(pl.Int64)
-                                 .alias("amount_cents"))
+            lf = lf.with_columns(
+                (pl.col("amount") * 100).round(0).cast(pl.Int64).alias("amount_cents")
+            )
         if spec and spec.status_values and "status" in schema:
             lookup = {v: k for k, values in spec.status_values.items() for v in values}
             lf = lf.with_columns(pl.col("status").cast(pl.String).replace(lookup))
     if spec and spec.where:
-        cond = parse_sql(spec.where, where=rs.where("tables", contract.name, "where"),
-                         name=f"tables.{contract.name}.where")
+        cond = parse_sql(
+            spec.where,
+            where=rs.where("tables", contract.name, "where"),
+            name=f"tables.{contract.name}.where",
+        )
         missing = [c for c in referenced_names(cond) if c not in schema]
         if missing:
             raise RuleSetError(
                 f"where refers to column '{missing[0]}' that {label} does not have"
                 f"{did_you_mean(missing[0], schema)}",
-                where=rs.where("tables", contract.name, "where"))
+                where=rs.where("tables", contract.name, "where"),
+            )
         lf = lf.filter(cond)
     lf = engine.prepare_table(contract.name, lf, ctx)
     try:
         final_schema = lf.collect_schema()
     except Exception as exc:
-        raise DataError(f"{label}: cannot prepare table '{contract.name}': "
-                        f"{str(exc).splitlines()[0]}") from None
+        raise DataError(
+            f"{label}: cannot prepare table '{contract.name}': {str(exc).splitlines()[0]}"
+        ) from None
     return LoadedTable(contract.name, lf, final_schema, label)
 
 
-def _normalize_ts(lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildContext, label: str,
-                  table: str) -> tuple[pl.LazyFrame, pl.Expr]:
+def _normalize_ts(
+    lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildContext, label: str, table: str
+) -> tuple[pl.LazyFrame, pl.Expr]:
     """Filter ``ts < as_of`` on the raw column (so it pushes down) and return the
     expression turning it into a naive wall-clock time in the business time zone."""
     as_of = ctx.as_of
@@ -511,8 +603,12 @@ def _normalize_ts(lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildConte
         aware = as_of.replace(tzinfo=check_tz(ctx.tz))
         # polars compares datetimes only within one time zone: use the column's.
         lf = lf.filter(pl.col(ts) < pl.lit(aware).dt.convert_time_zone(dtype.time_zone))
-        expr = pl.col(ts).dt.convert_time_zone(ctx.tz).dt.replace_time_zone(None).cast(
-            pl.Datetime("us"))
+        expr = (
+            pl.col(ts)
+            .dt.convert_time_zone(ctx.tz)
+            .dt.replace_time_zone(None)
+            .cast(pl.Datetime("us"))
+        )
         return lf, expr
     if isinstance(dtype, pl.Datetime):
         lf = lf.filter(pl.col(ts) < pl.lit(as_of, dtype=pl.Datetime(dtype.time_unit)))
@@ -525,18 +621,25 @@ def _normalize_ts(lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildConte
         # (a tiny read) rather than guess.
         sample = lf.select(pl.col(ts).drop_nulls().first()).collect().item()
         if sample is not None and re.search(r"(Z|[+-]\d\d:?\d\d)$", str(sample).strip()):
-            parsed = (pl.col(ts).str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
-                      .dt.convert_time_zone(ctx.tz).dt.replace_time_zone(None))
+            parsed = (
+                pl.col(ts)
+                .str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
+                .dt.convert_time_zone(ctx.tz)
+                .dt.replace_time_zone(None)
+            )
         else:
             parsed = pl.col(ts).str.to_datetime(time_unit="us", strict=False)
         lf = lf.with_columns(parsed.alias(ts))
         return lf.filter(pl.col(ts) < pl.lit(as_of)), pl.col(ts)
-    raise DataError(f"{label}: column '{table}.{ts}' is {dtype}, not a timestamp; give a datetime "
-                    "or an ISO-8601 string column")
+    raise DataError(
+        f"{label}: column '{table}.{ts}' is {dtype}, not a timestamp; give a datetime "
+        "or an ISO-8601 string column"
+    )
 
 
-def _normalize_column(name: str, kind: str, dtype: pl.DataType, label: str,
-                      table: str) -> pl.Expr | None:
+def _normalize_column(
+    name: str, kind: str, dtype: pl.DataType, label: str, table: str
+) -> pl.Expr | None:
     if kind == "number" and not dtype.is_numeric():
         if dtype == pl.String:
             return pl.col(name).str.strip_chars().cast(pl.Float64, strict=False)
@@ -565,8 +668,12 @@ def _short(exc: Exception) -> str:
     return first[:300]
 
 
-def type_check(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str, LoadedTable],
-               conditions: list[tuple[str, str, pl.Expr, str]]) -> dict[str, pl.DataType]:
+def type_check(
+    nodes: dict[str, Node],
+    layers: list[list[str]],
+    tables: dict[str, LoadedTable],
+    conditions: list[tuple[str, str, pl.Expr, str]],
+) -> dict[str, pl.DataType]:
     """Evaluate every node on a one-row all-null frame of its inputs' schema.
 
     Returns each node's dtype; raises all type problems at once, each at its rule.
@@ -577,12 +684,22 @@ def type_check(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str
         if node.kind == "aggregate":
             t = tables[node.table or ""]
             try:
-                out = (_null_frame(t.schema).lazy().group_by(BASE).agg(node.expr)
-                       .collect(engine="in-memory"))
+                out = (
+                    _null_frame(t.schema)
+                    .lazy()
+                    .group_by(BASE)
+                    .agg(node.expr)
+                    .collect(engine="in-memory")
+                )
                 dtypes[name] = out.schema[name]
             except Exception as exc:
-                errors.append(RuleSetError(f"type error in aggregate over {node.table}: "
-                                           f"{_short(exc)}", where=node.origin, name=name))
+                errors.append(
+                    RuleSetError(
+                        f"type error in aggregate over {node.table}: {_short(exc)}",
+                        where=node.origin,
+                        name=name,
+                    )
+                )
                 dtypes[name] = pl.Null()
         elif node.kind == "attribute":
             t = tables["customers"]
@@ -605,13 +722,23 @@ def type_check(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str
                 try:
                     dt_ = frame.select(cond.alias("_c")).schema["_c"]
                 except Exception as exc:
-                    case_errors.append(RuleSetError(f"type error in the condition for '{label}': "
-                                                    f"{_short(exc)}", where=where, name=name))
+                    case_errors.append(
+                        RuleSetError(
+                            f"type error in the condition for '{label}': {_short(exc)}",
+                            where=where,
+                            name=name,
+                        )
+                    )
                     continue
                 if dt_ not in (pl.Boolean, pl.Null):
-                    case_errors.append(RuleSetError(
-                        f"condition for '{label}' is {dt_}, not true/false; compare it, e.g. "
-                        "`x > 0`", where=where, name=name))
+                    case_errors.append(
+                        RuleSetError(
+                            f"condition for '{label}' is {dt_}, not true/false; compare it, e.g. "
+                            "`x > 0`",
+                            where=where,
+                            name=name,
+                        )
+                    )
             if case_errors:
                 errors.extend(case_errors)
                 dtypes[name] = pl.String()
@@ -620,8 +747,9 @@ def type_check(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str
             try:
                 dtypes[name] = frame.select(node.expr).schema[name]
             except Exception as exc:
-                errors.append(RuleSetError(f"type error: {_short(exc)}", where=node.origin,
-                                           name=name))
+                errors.append(
+                    RuleSetError(f"type error: {_short(exc)}", where=node.origin, name=name)
+                )
                 dtypes[name] = pl.Null()
     if errors:
         raise RuleSetErrors(errors) if len(errors) > 1 else errors[0]
@@ -629,9 +757,17 @@ def type_check(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str
 
 
 # -- the whole compile -------------------------------------------------------------
-def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = None,
-                 tables: Mapping[str, TableInput] | None = None, data_dir: str | Path | None = None,
-                 outputs: list[str] | None = None, check_only: bool = False) -> Plan:
+def compile_plan(
+    engine: Engine,
+    rs: RuleSet,
+    *,
+    as_of: Any,
+    tz: str | None = None,
+    tables: Mapping[str, TableInput] | None = None,
+    data_dir: str | Path | None = None,
+    outputs: list[str] | None = None,
+    check_only: bool = False,
+) -> Plan:
     """Compile ``rs`` into one lazy plan (nothing is collected).
 
     ``check_only``: tables that are not given are replaced by empty frames of their
@@ -668,9 +804,12 @@ def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = No
     if "customers" not in needed:
         needed.setdefault("orders", {})
     order = ["orders", "customers", "events", "feedback"]
-    needed = dict(sorted(needed.items(), key=lambda kv: (kv[0] not in order,
-                                                         order.index(kv[0]) if kv[0] in order
-                                                         else 0, kv[0])))
+    needed = dict(
+        sorted(
+            needed.items(),
+            key=lambda kv: (kv[0] not in order, order.index(kv[0]) if kv[0] in order else 0, kv[0]),
+        )
+    )
     sources = _table_sources(engine, rs, tables or {}, data_dir, needed, check_only)
     loaded: dict[str, LoadedTable] = {}
     for tname, cols in needed.items():
@@ -680,8 +819,7 @@ def compile_plan(engine: Engine, rs: RuleSet, *, as_of: Any, tz: str | None = No
         loaded[tname] = load_table(engine, rs, ctx, contract, sources[tname], cols)
     dtypes = type_check(nodes, layers, loaded, comp.conditions)
     frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes)
-    return Plan(rs, ctx, nodes, layers, out_names, frame,
-                {k: v.source for k, v in loaded.items()})
+    return Plan(rs, ctx, nodes, layers, out_names, frame, {k: v.source for k, v in loaded.items()})
 
 
 def _user_facing(name: str, nodes: Mapping[str, Node]) -> str:
@@ -699,16 +837,25 @@ def _user_facing(name: str, nodes: Mapping[str, Node]) -> str:
     return name
 
 
-def _has_source(rs: RuleSet, given: Mapping[str, TableInput], data_dir: str | Path | None,
-                table: str) -> bool:
+def _has_source(
+    rs: RuleSet, given: Mapping[str, TableInput], data_dir: str | Path | None, table: str
+) -> bool:
     spec = rs.model.tables.get(table)
-    return (given.get(table) is not None or bool(spec and spec.source)
-            or (data_dir is not None and find_table_source(data_dir, table) is not None))
+    return (
+        given.get(table) is not None
+        or bool(spec and spec.source)
+        or (data_dir is not None and find_table_source(data_dir, table) is not None)
+    )
 
 
-def _table_sources(engine: Engine, rs: RuleSet, given: Mapping[str, TableInput],
-                   data_dir: str | Path | None, needed: Mapping[str, Any],
-                   check_only: bool = False) -> dict[str, TableInput]:
+def _table_sources(
+    engine: Engine,
+    rs: RuleSet,
+    given: Mapping[str, TableInput],
+    data_dir: str | Path | None,
+    needed: Mapping[str, Any],
+    check_only: bool = False,
+) -> dict[str, TableInput]:
     out: dict[str, TableInput] = {}
     for tname in needed:
         if tname in given and given[tname] is not None:
@@ -731,14 +878,20 @@ def _table_sources(engine: Engine, rs: RuleSet, given: Mapping[str, TableInput],
         raise DataError(
             f"table '{tname}' is needed (by {users}) but was not found{where}: put "
             f"{tname}.parquet (or .arrow/.csv) in the data folder, pass --{tname} PATH, or set "
-            f"tables.{tname}.source in the rule set")
+            f"tables.{tname}.source in the rule set"
+        )
     # Other given tables are ignored when not needed; the universe may still need customers.
     return out
 
 
-def _build_frame(nodes: dict[str, Node], layers: list[list[str]], tables: dict[str, LoadedTable],
-                 outputs: list[str], ctx: BuildContext, dtypes: dict[str, pl.DataType]
-                 ) -> pl.LazyFrame:
+def _build_frame(
+    nodes: dict[str, Node],
+    layers: list[list[str]],
+    tables: dict[str, LoadedTable],
+    outputs: list[str],
+    ctx: BuildContext,
+    dtypes: dict[str, pl.DataType],
+) -> pl.LazyFrame:
     aggs: dict[str, list[Node]] = {}
     for node in nodes.values():
         if node.kind == "aggregate":
@@ -753,8 +906,9 @@ def _build_frame(nodes: dict[str, Node], layers: list[list[str]], tables: dict[s
         joined = set()
     else:
         orders = tables["orders"].frame.filter(pl.col(BASE).is_not_null())
-        frame = orders.group_by(BASE).agg([n.expr for n in aggs.get("orders", [])] or
-                                          [pl.len().alias("_rows")])
+        frame = orders.group_by(BASE).agg(
+            [n.expr for n in aggs.get("orders", [])] or [pl.len().alias("_rows")]
+        )
         if not aggs.get("orders"):
             frame = frame.drop("_rows")
         joined = {"orders"}
@@ -764,8 +918,11 @@ def _build_frame(nodes: dict[str, Node], layers: list[list[str]], tables: dict[s
         t = tables[tname].frame.filter(pl.col(BASE).is_not_null())
         agg = t.group_by(BASE).agg([n.expr for n in tnodes])
         frame = frame.join(agg, on=BASE, how="left")
-    fills = [pl.col(n.name).fill_null(n.fill) for n in nodes.values()
-             if n.kind == "aggregate" and n.fill is not None]
+    fills = [
+        pl.col(n.name).fill_null(n.fill)
+        for n in nodes.values()
+        if n.kind == "aggregate" and n.fill is not None
+    ]
     if fills:
         frame = frame.with_columns(fills)
     frame = frame.sort(BASE)
@@ -773,8 +930,9 @@ def _build_frame(nodes: dict[str, Node], layers: list[list[str]], tables: dict[s
         exprs = []
         for name in layer:
             expr = nodes[name].expr
-            if nodes[name].kind == "derived" and isinstance(dtypes.get(name), pl.Float64 |
-                                                            pl.Float32):
+            if nodes[name].kind == "derived" and isinstance(
+                dtypes.get(name), pl.Float64 | pl.Float32
+            ):
                 # SQL semantics: x / 0 is NULL, not NaN or inf (NaN would compare as largest).
                 expr = pl.when(expr.is_finite()).then(expr).alias(name)
             exprs.append(expr)

@@ -21,6 +21,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
@@ -141,8 +142,25 @@ class Dimension:
     owner: Owner | None = None
 
 
-def money_nodes(name: str, cents_agg: pl.Expr, *, table: str, columns: tuple[str, ...],
-                description: str, title: dict[str, str] | None = None) -> list[Node]:
+def cents_to_units(cents: pl.Expr) -> pl.Expr:
+    """Integer cents as currency units: the float nearest to cents / 100.
+
+    Not ``cents / 100``: polars computes that as ``cents * 0.01``, one ulp off for about
+    one cent value in eight (1833285 / 100 -> 18332.850000000002), which flips a
+    comparison with the literal 18332.85. The decimal product is exact.
+    """
+    return (cents.cast(pl.Decimal(38, 0)) * Decimal("0.01")).cast(pl.Float64)
+
+
+def money_nodes(
+    name: str,
+    cents_agg: pl.Expr,
+    *,
+    table: str,
+    columns: tuple[str, ...],
+    description: str,
+    title: dict[str, str] | None = None,
+) -> list[Node]:
     """A money dimension: an exact integer-cents aggregate plus its value in units.
 
     Sums of integer cents are exact whatever the summation order, so a total of
@@ -150,8 +168,22 @@ def money_nodes(name: str, cents_agg: pl.Expr, *, table: str, columns: tuple[str
     """
     cents = f"_{name}_cents"
     return [
-        Node(name, "derived", (pl.col(cents) / 100).alias(name), deps=(cents,),
-             description=description, title=title or {}, cents=cents),
-        Node(cents, "aggregate", cents_agg.cast(pl.Int64).alias(cents), table=table,
-             columns=columns, fill=0, role="helper"),
+        Node(
+            name,
+            "derived",
+            cents_to_units(pl.col(cents)).alias(name),
+            deps=(cents,),
+            description=description,
+            title=title or {},
+            cents=cents,
+        ),
+        Node(
+            cents,
+            "aggregate",
+            cents_agg.cast(pl.Int64).alias(cents),
+            table=table,
+            columns=columns,
+            fill=0,
+            role="helper",
+        ),
     ]

@@ -113,7 +113,9 @@ class Engine:
         self.tables = _Kind("tables")
         self.presets = _Kind("presets")
         for path in BUILTIN_PLUGINS:
-            self._add_module(importlib.import_module(path), path.rsplit(".", 1)[-1], None, None, True)
+            self._add_module(
+                importlib.import_module(path), path.rsplit(".", 1)[-1], None, None, True
+            )
         if autoload is None:
             autoload = not os.environ.get("SEGRULE_DISABLE_PLUGIN_AUTOLOAD")
         if autoload:
@@ -127,8 +129,9 @@ class Engine:
         except pluggy.PluginValidationError as exc:
             info = next((i for i in self.plugins.values() if i.module is exc.plugin), None)
             who = info.owner if info else f"plugin {exc.plugin!r}"
-            raise PluginError(f"{who} has an unknown hook: {exc}; hook names are listed in "
-                              "segrule.hookspecs") from None
+            raise PluginError(
+                f"{who} has an unknown hook: {exc}; hook names are listed in segrule.hookspecs"
+            ) from None
         self._register_all()
 
     # -- loading -------------------------------------------------------------
@@ -183,8 +186,12 @@ class Engine:
                     continue
                 names: list[str] = info.registered.setdefault(kind.kind, [])
 
-                def register(item: Any, _info: PluginInfo = info, _names: list[str] = names,
-                             _kind: _Kind = kind) -> None:
+                def register(
+                    item: Any,
+                    _info: PluginInfo = info,
+                    _names: list[str] = names,
+                    _kind: _Kind = kind,
+                ) -> None:
                     _kind.add(item, _info.owner)
                     _names.append(item.name)
 

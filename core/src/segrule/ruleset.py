@@ -40,11 +40,13 @@ class TableSpec(_Model):
     """Where a table comes from and how its columns map onto the contract."""
 
     source: str | None = Field(None, description="file, glob or folder (relative to the rule file)")
-    columns: dict[str, str] = Field(default_factory=dict,
-                                    description="contract column -> column in your data")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="contract column -> column in your data"
+    )
     where: str | None = Field(None, description="SQL filter on rows, e.g. channel <> 'test'")
     status_values: dict[str, list[str]] | None = Field(
-        None, description="orders only: contract status -> your values, e.g. paid: [paid, done]")
+        None, description="orders only: contract status -> your values, e.g. paid: [paid, done]"
+    )
 
 
 class DimensionSpec(_Model):
@@ -53,13 +55,18 @@ class DimensionSpec(_Model):
     description: str | None = None
     zh: str | None = None
     en: str | None = None
-    aggregate: str | None = Field(None, description="SQL aggregate over table rows: count(*), "
-                                  "sum(amount_cents), max(order_ts), count(DISTINCT category)")
+    aggregate: str | None = Field(
+        None,
+        description="SQL aggregate over table rows: count(*), "
+        "sum(amount_cents), max(order_ts), count(DISTINCT category)",
+    )
     table: str = Field("orders", description="table of the aggregate")
     where: str | None = Field(None, description="SQL row filter inside the aggregate")
     window: str | None = Field(None, description="30d, 12w or lifetime")
-    fill: Scalar = Field(None, description="value for customers without rows (default: 0 for "
-                         "counts and sums, else null)")
+    fill: Scalar = Field(
+        None,
+        description="value for customers without rows (default: 0 for counts and sums, else null)",
+    )
     expr: str | None = Field(None, description="SQL expression over other dimensions")
     attribute: str | None = Field(None, description="column of the customers table")
     use: str | None = Field(None, description="a registered dimension to parametrize")
@@ -120,7 +127,8 @@ class RuleSetModel(_Model):
     description: str | None = None
     version: str | None = None
     extends: str | list[str] | None = Field(
-        None, description="preset name(s) or rule file path(s) this rule set builds on")
+        None, description="preset name(s) or rule file path(s) this rule set builds on"
+    )
     timezone: str | None = Field(None, description="business time zone (default UTC)")
     tables: dict[str, TableSpec] = Field(default_factory=dict)
     dimensions: dict[str, DimensionSpec] = Field(default_factory=dict)
@@ -150,8 +158,9 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], tuple
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RuleSetError(f"YAML syntax error: {problem}; check indentation and quoting",
-                           where=where) from None
+        raise RuleSetError(
+            f"YAML syntax error: {problem}; check indentation and quoting", where=where
+        ) from None
     positions: dict[tuple[Any, ...], tuple[int, int]] = {}
     constructor = _Loader(text)
 
@@ -162,12 +171,18 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], tuple
             for key_node, value_node in node.value:
                 key = constructor.construct_object(key_node, deep=True)
                 if isinstance(key, (list, dict)):
-                    raise RuleSetError("a mapping key must be a scalar", where=_at(source, key_node))
+                    raise RuleSetError(
+                        "a mapping key must be a scalar", where=_at(source, key_node)
+                    )
                 if key in out:
-                    raise RuleSetError(f"key '{key}' appears twice in the same mapping",
-                                       where=_at(source, key_node))
-                positions[(*path, key, "<key>")] = (key_node.start_mark.line + 1,
-                                                    key_node.start_mark.column + 1)
+                    raise RuleSetError(
+                        f"key '{key}' appears twice in the same mapping",
+                        where=_at(source, key_node),
+                    )
+                positions[(*path, key, "<key>")] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
                 out[key] = build(value_node, (*path, key))
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -216,8 +231,9 @@ class RuleSet:
 _MERGED_SECTIONS = ("tables", "dimensions", "segments", "scores")
 
 
-def _pydantic_error(exc: ValidationError, source: str,
-                    positions: dict[tuple[Any, ...], tuple[int, int]]) -> RuleSetError:
+def _pydantic_error(
+    exc: ValidationError, source: str, positions: dict[tuple[Any, ...], tuple[int, int]]
+) -> RuleSetError:
     errors = exc.errors()
     # A misspelt key also makes the right key "missing": report the unknown key first.
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
@@ -248,8 +264,12 @@ def _pydantic_error(exc: ValidationError, source: str,
 
 def _allowed_keys(parent: tuple[Any, ...]) -> set[str]:
     model: type[BaseModel] = RuleSetModel
-    depth_models: dict[str, type[BaseModel]] = {"tables": TableSpec, "dimensions": DimensionSpec, "segments": SegmentSpec,
-                    "scores": ScoreSpec}
+    depth_models: dict[str, type[BaseModel]] = {
+        "tables": TableSpec,
+        "dimensions": DimensionSpec,
+        "segments": SegmentSpec,
+        "scores": ScoreSpec,
+    }
     if len(parent) == 0:
         model = RuleSetModel
     elif parent[0] in depth_models and len(parent) == 2:
@@ -265,19 +285,24 @@ def _allowed_keys(parent: tuple[Any, ...]) -> set[str]:
     return {f.alias or n for n, f in model.model_fields.items()}
 
 
-def parse_ruleset_text(text: str, source: str, base_dir: Path | None = None) -> tuple[
-        dict[str, Any], dict[tuple[Any, ...], str]]:
+def parse_ruleset_text(
+    text: str, source: str, base_dir: Path | None = None
+) -> tuple[dict[str, Any], dict[tuple[Any, ...], str]]:
     """Parse and validate one rule file's text (no extends); returns raw data and origins."""
     data, positions = _load_yaml(text, source)
     if not isinstance(data, dict):
-        raise RuleSetError("a rule set must be a YAML mapping (name:, segments:, ...)",
-                           where=source)
+        raise RuleSetError(
+            "a rule set must be a YAML mapping (name:, segments:, ...)", where=source
+        )
     try:
         RuleSetModel.model_validate(data)
     except ValidationError as exc:
         raise _pydantic_error(exc, source, positions) from None
-    origins = {path: f"{source}:{line}:{col}" for path, (line, col) in positions.items()
-               if not (path and path[-1] == "<key>")}
+    origins = {
+        path: f"{source}:{line}:{col}"
+        for path, (line, col) in positions.items()
+        if not (path and path[-1] == "<key>")
+    }
     for path, (line, col) in positions.items():
         if path and path[-1] == "<key>":
             origins.setdefault(path[:-1], f"{source}:{line}:{col}")
@@ -319,7 +344,9 @@ def load_ruleset(ref: str | Path, engine: Engine, *, _chain: tuple[str, ...] = (
     merged_origins: dict[tuple[Any, ...], str] = {}
     sources: list[str] = []
     for i, base_ref in enumerate(bases):
-        where = origins.get(("extends", i) if not isinstance(extends, str) else ("extends",), source)
+        where = origins.get(
+            ("extends", i) if not isinstance(extends, str) else ("extends",), source
+        )
         target = _resolve_ref(base_ref, base_dir, engine, where)
         base = load_ruleset(target, engine, _chain=(*_chain, key))
         merged = merge_data(merged, base_raw(base))
@@ -358,11 +385,14 @@ def _resolve_ref(ref: str, base_dir: Path | None, engine: Engine, where: str) ->
         return str(p)
     raise RuleSetError(
         f"extends: unknown preset '{ref}'{did_you_mean(ref, engine.presets.items)}; "
-        "`segrule presets` lists them", where=where)
+        "`segrule presets` lists them",
+        where=where,
+    )
 
 
-def _load_raw(ref: str | Path, engine: Engine) -> tuple[dict[str, Any], dict[tuple[Any, ...], str],
-                                                         str, Path | None]:
+def _load_raw(
+    ref: str | Path, engine: Engine
+) -> tuple[dict[str, Any], dict[tuple[Any, ...], str], str, Path | None]:
     ref_s = str(ref)
     if ref_s in engine.presets.items:
         preset = engine.presets.items[ref_s]
@@ -375,7 +405,8 @@ def _load_raw(ref: str | Path, engine: Engine) -> tuple[dict[str, Any], dict[tup
             raise RuleSetError(f"rule file '{ref_s}' not found; check the path")
         raise RuleSetError(
             f"'{ref_s}' is neither a rule file nor a preset"
-            f"{did_you_mean(ref_s, engine.presets.items)}; `segrule presets` lists presets")
+            f"{did_you_mean(ref_s, engine.presets.items)}; `segrule presets` lists presets"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -401,18 +432,21 @@ def compose(rulesets: list[RuleSet]) -> RuleSet:
         for section in _MERGED_SECTIONS:
             for name, spec in (raw.get(section) or {}).items():
                 prev = owners.get((section, name))
-                if prev is not None and json.dumps(base_raw(prev)[section][name], sort_keys=True,
-                                                   default=str) != json.dumps(spec, sort_keys=True,
-                                                                              default=str):
+                if prev is not None and json.dumps(
+                    base_raw(prev)[section][name], sort_keys=True, default=str
+                ) != json.dumps(spec, sort_keys=True, default=str):
                     raise RuleSetError(
                         f"{section[:-1]} '{name}' is defined differently in {prev.source} "
                         f"({prev.where(section, name)}) and {rs.source}; rename one or use "
-                        "extends to override it", where=rs.where(section, name))
+                        "extends to override it",
+                        where=rs.where(section, name),
+                    )
                 owners[(section, name)] = rs
         tz = raw.get("timezone")
         if tz and timezone and tz != timezone:
-            raise RuleSetError(f"rule sets disagree on timezone ({timezone} vs {tz}); pass --tz",
-                               where=rs.source)
+            raise RuleSetError(
+                f"rule sets disagree on timezone ({timezone} vs {tz}); pass --tz", where=rs.source
+            )
         timezone = timezone or tz
         merged = merge_data(merged, {k: v for k, v in raw.items() if k not in ("name", "outputs")})
         outputs.extend(o for o in _outputs_of(rs) if o not in outputs)
@@ -422,8 +456,13 @@ def compose(rulesets: list[RuleSet]) -> RuleSet:
     if timezone:
         merged["timezone"] = timezone
     model = RuleSetModel.model_validate(merged)
-    out = RuleSet(model, " + ".join(rs.source for rs in rulesets), rulesets[0].base_dir, origins,
-                  [s for rs in rulesets for s in rs.sources])
+    out = RuleSet(
+        model,
+        " + ".join(rs.source for rs in rulesets),
+        rulesets[0].base_dir,
+        origins,
+        [s for rs in rulesets for s in rs.sources],
+    )
     out._raw = merged  # type: ignore[attr-defined]
     return out
 

@@ -13,7 +13,9 @@ from segrule.errors import RuleSetError
 def parse_sql(text: object, *, where: str | None = None, name: str | None = None) -> pl.Expr:
     """Parse one SQL expression (``orders_30d >= 3 AND monetary_365d > 10000``)."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise RuleSetError(f"expected a SQL expression (text), got {text!r}", where=where, name=name)
+        raise RuleSetError(
+            f"expected a SQL expression (text), got {text!r}", where=where, name=name
+        )
     sql = str(text).strip()
     if not sql:
         raise RuleSetError("empty SQL expression", where=where, name=name)

@@ -111,8 +111,11 @@ def read_schema(frame: pl.LazyFrame, source: str) -> pl.Schema:
 
 
 _POLARS_TYPES: dict[str, pl.DataType] = {
-    "string": pl.String(), "datetime": pl.Datetime("us"), "number": pl.Float64(),
-    "integer": pl.Int64(), "boolean": pl.Boolean(),
+    "string": pl.String(),
+    "datetime": pl.Datetime("us"),
+    "number": pl.Float64(),
+    "integer": pl.Int64(),
+    "boolean": pl.Boolean(),
 }
 
 

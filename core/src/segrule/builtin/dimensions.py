@@ -15,7 +15,15 @@ import polars as pl
 from segrule.errors import RuleSetError
 from segrule.geo import CITY_REGION, CITY_TIER, REGION_LABELS, TIER_LABELS
 from segrule.hookspecs import hookimpl
-from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, money_nodes
+from segrule.nodes import (
+    WINDOW_RE,
+    BuildContext,
+    Dimension,
+    Label,
+    Node,
+    cents_to_units,
+    money_nodes,
+)
 from segrule.registry import Register
 
 PAID = pl.col("status") == "paid"
@@ -26,37 +34,85 @@ def _labels(mapping: dict[str, tuple[str, str]]) -> dict[str, Label]:
     return {k: Label(k, zh, en) for k, (zh, en) in mapping.items()}
 
 
-def _count(ctx: BuildContext, name: str, table: str, ts: str, cond: pl.Expr, window: str | None,
-           columns: tuple[str, ...], description: str) -> list[Node]:
+def _count(
+    ctx: BuildContext,
+    name: str,
+    table: str,
+    ts: str,
+    cond: pl.Expr,
+    window: str | None,
+    columns: tuple[str, ...],
+    description: str,
+) -> list[Node]:
     expr = (cond & ctx.in_window(ts, window)).sum().cast(pl.Int64).alias(name)
-    return [Node(name, "aggregate", expr, table=table, columns=(ts, *columns), fill=0,
-                 description=description)]
+    return [
+        Node(
+            name,
+            "aggregate",
+            expr,
+            table=table,
+            columns=(ts, *columns),
+            fill=0,
+            description=description,
+        )
+    ]
 
 
 def _orders(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
-    return _count(ctx, name, "orders", "order_ts", PAID, g["window"], ("status",),
-                  f"paid orders, {g['window']}")
+    return _count(
+        ctx,
+        name,
+        "orders",
+        "order_ts",
+        PAID,
+        g["window"],
+        ("status",),
+        f"paid orders, {g['window']}",
+    )
 
 
-def _status_orders(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
+def _status_orders(
+    ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
+) -> list[Node]:
     status = g["status"]
-    return _count(ctx, name, "orders", "order_ts", pl.col("status") == status, g["window"],
-                  ("status",), f"{status} orders, {g['window']}")
+    return _count(
+        ctx,
+        name,
+        "orders",
+        "order_ts",
+        pl.col("status") == status,
+        g["window"],
+        ("status",),
+        f"{status} orders, {g['window']}",
+    )
 
 
 def _monetary(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
     cond = PAID & ctx.in_window("order_ts", g["window"])
-    return money_nodes(name, pl.col("amount_cents").filter(cond).sum(), table="orders",
-                       columns=("order_ts", "status", "amount_cents"),
-                       description=f"sum of paid order amounts, {g['window']} (exact, 2 decimals)")
+    return money_nodes(
+        name,
+        pl.col("amount_cents").filter(cond).sum(),
+        table="orders",
+        columns=("order_ts", "status", "amount_cents"),
+        description=f"sum of paid order amounts, {g['window']} (exact, 2 decimals)",
+    )
 
 
 def _order_ts(which: str) -> Any:
     def build(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
         col = pl.col("order_ts").filter(PAID)
         expr = (col.min() if which == "first" else col.max()).alias(name)
-        return [Node(name, "aggregate", expr, table="orders", columns=("order_ts", "status"),
-                     description=f"time of the {which} paid order")]
+        return [
+            Node(
+                name,
+                "aggregate",
+                expr,
+                table="orders",
+                columns=("order_ts", "status"),
+                description=f"time of the {which} paid order",
+            )
+        ]
+
     return build
 
 
@@ -64,21 +120,40 @@ def _days_since(source: str, description: str) -> Any:
     def build(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
         expr = (ctx.as_of_lit() - pl.col(source)).dt.total_days().cast(pl.Int64).alias(name)
         return [Node(name, "derived", expr, deps=(source,), description=description)]
+
     return build
 
 
 def _as_of(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
-    return [Node(name, "constant", ctx.as_of_lit().alias(name),
-                 description="the as-of instant (wall time in the business time zone)")]
+    return [
+        Node(
+            name,
+            "constant",
+            ctx.as_of_lit().alias(name),
+            description="the as-of instant (wall time in the business time zone)",
+        )
+    ]
 
 
-def _avg_order_value(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
+def _avg_order_value(
+    ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
+) -> list[Node]:
     w = g.get("window") or "lifetime"
     cents, n = f"_monetary_{w}_cents", f"orders_{w}"
-    expr = (pl.when(pl.col(n) > 0).then(pl.col(cents) / pl.col(n) / 100)).round(2).alias(name)
+    # The mean in whole cents, ties to even (column / column division is exact IEEE), then
+    # to units exactly: a float round(2) of cents / n / 100 broke x.xx5 ties either way.
+    mean_cents = (pl.col(cents) / pl.when(pl.col(n) > 0).then(pl.col(n))).round(0)
+    expr = cents_to_units(mean_cents.cast(pl.Int64)).alias(name)
     # monetary_<w> builds the hidden cents node; naming it here makes it resolvable.
-    return [Node(name, "derived", expr, deps=(f"monetary_{w}", cents, n),
-                 description="average paid order value (null without paid orders)")]
+    return [
+        Node(
+            name,
+            "derived",
+            expr,
+            deps=(f"monetary_{w}", cents, n),
+            description="average paid order value (null without paid orders)",
+        )
+    ]
 
 
 def _refund_rate(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
@@ -86,66 +161,149 @@ def _refund_rate(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, A
     refunded, paid = f"refunded_orders_{w}", f"orders_{w}"
     total = pl.col(refunded) + pl.col(paid)
     expr = pl.when(total > 0).then(pl.col(refunded) / total).alias(name)
-    return [Node(name, "derived", expr, deps=(refunded, paid),
-                 description="refunded orders / (paid + refunded orders); null if none")]
+    return [
+        Node(
+            name,
+            "derived",
+            expr,
+            deps=(refunded, paid),
+            description="refunded orders / (paid + refunded orders); null if none",
+        )
+    ]
 
 
 def _events(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
     etype = g.get("type")
-    cond = pl.lit(True) if etype is None else pl.col("event_type") == etype
-    return _count(ctx, name, "events", "event_ts", cond, g["window"], ("event_type",),
-                  f"events of type {etype or 'any'}, {g['window']}")
+    # A column-shaped mask, never a bare literal: lit(True).sum() is 1 per group, not a count.
+    cond = pl.col("event_ts").is_not_null() if etype is None else pl.col("event_type") == etype
+    return _count(
+        ctx,
+        name,
+        "events",
+        "event_ts",
+        cond,
+        g["window"],
+        ("event_type",),
+        f"events of type {etype or 'any'}, {g['window']}",
+    )
 
 
-def _intent_events(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
+def _intent_events(
+    ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
+) -> list[Node]:
     cond = pl.col("event_type").is_in(list(p.get("types", INTENT_EVENT_TYPES)))
-    return _count(ctx, name, "events", "event_ts", cond, g["window"], ("event_type",),
-                  "intent events (view, cart, favorite, inquiry)")
+    return _count(
+        ctx,
+        name,
+        "events",
+        "event_ts",
+        cond,
+        g["window"],
+        ("event_type",),
+        "intent events (view, cart, favorite, inquiry)",
+    )
 
 
-def _feedback_mean(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
+def _feedback_mean(
+    ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
+) -> list[Node]:
     w = g.get("window")
     cond = ctx.in_window("ts", w)
     s, c = f"_{name}_sum", f"_{name}_n"
     # Sum then divide: integer scores sum exactly, so the mean does not depend on row order.
     return [
-        Node(name, "derived", pl.when(pl.col(c) > 0).then(pl.col(s) / pl.col(c)).alias(name),
-             deps=(s, c), description="mean feedback score (null without feedback)"),
-        Node(s, "aggregate", pl.col("score").filter(cond).sum().alias(s), table="feedback",
-             columns=("ts", "score"), fill=0, role="helper"),
-        Node(c, "aggregate", pl.col("score").filter(cond).count().cast(pl.Int64).alias(c),
-             table="feedback", columns=("ts", "score"), fill=0, role="helper"),
+        Node(
+            name,
+            "derived",
+            pl.when(pl.col(c) > 0).then(pl.col(s) / pl.col(c)).alias(name),
+            deps=(s, c),
+            description="mean feedback score (null without feedback)",
+        ),
+        Node(
+            s,
+            "aggregate",
+            pl.col("score").filter(cond).sum().alias(s),
+            table="feedback",
+            columns=("ts", "score"),
+            fill=0,
+            role="helper",
+        ),
+        Node(
+            c,
+            "aggregate",
+            pl.col("score").filter(cond).count().cast(pl.Int64).alias(c),
+            table="feedback",
+            columns=("ts", "score"),
+            fill=0,
+            role="helper",
+        ),
     ]
 
 
-def _feedback_count(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
-    return _count(ctx, name, "feedback", "ts", pl.col("score").is_not_null(), g["window"],
-                  ("score",), f"feedback given, {g['window']}")
+def _feedback_count(
+    ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
+) -> list[Node]:
+    return _count(
+        ctx,
+        name,
+        "feedback",
+        "ts",
+        pl.col("score").is_not_null(),
+        g["window"],
+        ("score",),
+        f"feedback given, {g['window']}",
+    )
 
 
 def _attribute(column: str, description: str, labels: dict[str, Label] | None = None) -> Any:
     def build(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
-        return [Node(name, "attribute", pl.col(column).alias(name), table="customers",
-                     columns=(column,), description=description, labels=labels or {})]
+        return [
+            Node(
+                name,
+                "attribute",
+                pl.col(column).alias(name),
+                table="customers",
+                columns=(column,),
+                description=description,
+                labels=labels or {},
+            )
+        ]
+
     return build
 
 
 def _age(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
     expr = (pl.lit(ctx.as_of.year) - pl.col("birth_year")).cast(pl.Int64).alias(name)
-    return [Node(name, "derived", expr, deps=("birth_year",),
-                 description="age in years at the as-of year (from birth_year)")]
+    return [
+        Node(
+            name,
+            "derived",
+            expr,
+            deps=("birth_year",),
+            description="age in years at the as-of year (from birth_year)",
+        )
+    ]
 
 
 GENERATION_LABELS = {
-    f"born_{d}s": Label(f"born_{d}s", f"{d % 100:02d}后", f"Born {d}s") for d in range(1900, 2030, 10)
+    f"born_{d}s": Label(f"born_{d}s", f"{d % 100:02d}后", f"Born {d}s")
+    for d in range(1900, 2030, 10)
 }
 
 
 def _generation(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
     decade = (pl.col("birth_year") // 10 * 10).cast(pl.Int64).cast(pl.String)
     expr = pl.concat_str(pl.lit("born_"), decade, pl.lit("s")).alias(name)
-    return [Node(name, "derived", expr, deps=("birth_year",), labels=GENERATION_LABELS,
-                 description="generation by birth decade: 70后, 80后, 90后, 00后, ...")]
+    return [
+        Node(
+            name,
+            "derived",
+            expr,
+            deps=("birth_year",),
+            labels=GENERATION_LABELS,
+            description="generation by birth decade: 70后, 80后, 90后, 00后, ...",
+        )
+    ]
 
 
 DEFAULT_AGE_BANDS: list[dict[str, Any]] = [
@@ -168,53 +326,113 @@ def _age_band(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
         cond = pl.col("age") < b["below"] if "below" in b else pl.col("age").is_not_null()
         expr = expr.when(cond).then(pl.lit(b["label"]))
     labels = {b["label"]: Label(b["label"], b.get("zh"), b.get("en")) for b in bands}
-    return [Node(name, "derived", expr.otherwise(None).alias(name), deps=("age",), labels=labels,
-                 description="age band (configurable with params.bands)")]
+    return [
+        Node(
+            name,
+            "derived",
+            expr.otherwise(None).alias(name),
+            deps=("age",),
+            labels=labels,
+            description="age band (configurable with params.bands)",
+        )
+    ]
 
 
 def _city_lookup(mapping: dict[str, str], labels: dict[str, tuple[str, str]], what: str) -> Any:
     def build(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
         expr = pl.col("city").replace_strict(mapping, default=None, return_dtype=pl.String)
-        return [Node(name, "derived", expr.alias(name), deps=("city",), labels=_labels(labels),
-                     description=f"{what} of the customer's city (null when the city is unknown)")]
+        return [
+            Node(
+                name,
+                "derived",
+                expr.alias(name),
+                deps=("city",),
+                labels=_labels(labels),
+                description=f"{what} of the customer's city (null when the city is unknown)",
+            )
+        ]
+
     return build
 
 
 def _membership(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
-    expr = (pl.when(pl.col("is_member")).then(pl.lit("member"))
-            .when(pl.col("is_member").not_()).then(pl.lit("non_member"))
-            .otherwise(pl.lit("unknown"))).alias(name)
-    labels = _labels({"member": ("会员", "Member"), "non_member": ("非会员", "Non-member"),
-                      "unknown": ("未知", "Unknown")})
-    return [Node(name, "derived", expr, deps=("is_member",), labels=labels,
-                 description="member / non_member / unknown")]
+    expr = (
+        pl.when(pl.col("is_member"))
+        .then(pl.lit("member"))
+        .when(pl.col("is_member").not_())
+        .then(pl.lit("non_member"))
+        .otherwise(pl.lit("unknown"))
+    ).alias(name)
+    labels = _labels(
+        {
+            "member": ("会员", "Member"),
+            "non_member": ("非会员", "Non-member"),
+            "unknown": ("未知", "Unknown"),
+        }
+    )
+    return [
+        Node(
+            name,
+            "derived",
+            expr,
+            deps=("is_member",),
+            labels=labels,
+            description="member / non_member / unknown",
+        )
+    ]
 
 
-STAGE_LABELS = _labels({
-    "prospect": ("潜在客户", "Prospect"),
-    "intent": ("意向客户", "Intent"),
-    "ordered_unpaid": ("准客户", "Ordered, unpaid"),
-    "buyer": ("成交客户", "Buyer"),
-    "after_sales": ("售后客户", "After-sales"),
-})
+STAGE_LABELS = _labels(
+    {
+        "prospect": ("潜在客户", "Prospect"),
+        "intent": ("意向客户", "Intent"),
+        "ordered_unpaid": ("准客户", "Ordered, unpaid"),
+        "buyer": ("成交客户", "Buyer"),
+        "after_sales": ("售后客户", "After-sales"),
+    }
+)
 
 
-def _transaction_stage(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
+def _transaction_stage(
+    ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
+) -> list[Node]:
     w = p.get("after_sales_window", "30d")
-    deps = (f"refunded_orders_{w}", f"events_after_sales_{w}", f"events_complaint_{w}",
-            "orders_lifetime", "pending_orders_lifetime", "intent_events_lifetime")
+    deps = (
+        f"refunded_orders_{w}",
+        f"events_after_sales_{w}",
+        f"events_complaint_{w}",
+        "orders_lifetime",
+        "pending_orders_lifetime",
+        "intent_events_lifetime",
+    )
     c = [pl.col(d) for d in deps]
-    expr = (pl.when((c[0] > 0) | (c[1] > 0) | (c[2] > 0)).then(pl.lit("after_sales"))
-            .when(c[3] > 0).then(pl.lit("buyer"))
-            .when(c[4] > 0).then(pl.lit("ordered_unpaid"))
-            .when(c[5] > 0).then(pl.lit("intent"))
-            .otherwise(pl.lit("prospect"))).alias(name)
-    return [Node(name, "derived", expr, deps=deps, labels=STAGE_LABELS,
-                 description="prospect, intent (browsed/asked), ordered_unpaid, buyer, "
-                             f"after_sales (refund or after-sales request in {w})")]
+    expr = (
+        pl.when((c[0] > 0) | (c[1] > 0) | (c[2] > 0))
+        .then(pl.lit("after_sales"))
+        .when(c[3] > 0)
+        .then(pl.lit("buyer"))
+        .when(c[4] > 0)
+        .then(pl.lit("ordered_unpaid"))
+        .when(c[5] > 0)
+        .then(pl.lit("intent"))
+        .otherwise(pl.lit("prospect"))
+    ).alias(name)
+    return [
+        Node(
+            name,
+            "derived",
+            expr,
+            deps=deps,
+            labels=STAGE_LABELS,
+            description="prospect, intent (browsed/asked), ordered_unpaid, buyer, "
+            f"after_sales (refund or after-sales request in {w})",
+        )
+    ]
 
 
-def _activity_index(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
+def _activity_index(
+    ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
+) -> list[Node]:
     half_life = float(p.get("half_life_days", g.get("half_life") or 30))
     if half_life <= 0:
         raise RuleSetError("half_life_days must be positive", name=name)
@@ -222,83 +440,250 @@ def _activity_index(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str
     weight = pl.lit(0.5).pow(age_days / half_life)
     # Rounded so that summation order (which streaming does not fix) cannot show.
     expr = weight.filter(PAID).sum().round(6).alias(name)
-    return [Node(name, "aggregate", expr, table="orders", columns=("order_ts", "status"), fill=0.0,
-                 description=f"sum over paid orders of 0.5^(age_days/{half_life:g}): "
-                             "rises with each purchase, halves every half-life")]
+    return [
+        Node(
+            name,
+            "aggregate",
+            expr,
+            table="orders",
+            columns=("order_ts", "status"),
+            fill=0.0,
+            description=f"sum over paid orders of 0.5^(age_days/{half_life:g}): "
+            "rises with each purchase, halves every half-life",
+        )
+    ]
 
 
 W = f"(?P<window>{WINDOW_RE})"
 DIMENSIONS: list[Dimension] = [
-    Dimension("as_of", _as_of, "derived", "the as-of instant, for conditions such as "
-              "first_order_ts >= as_of - INTERVAL '90 days'", "datetime"),
-    Dimension("orders_<window>", _orders, "aggregate", "number of paid orders in the window",
-              "integer", pattern=f"orders_{W}", tables=("orders",),
-              examples=("orders_30d", "orders_12w", "orders_lifetime")),
-    Dimension("<status>_orders_<window>", _status_orders, "aggregate",
-              "orders of a status (pending, refunded, cancelled) in the window", "integer",
-              pattern=f"(?P<status>pending|refunded|cancelled)_orders_{W}", tables=("orders",),
-              examples=("refunded_orders_90d", "pending_orders_lifetime")),
-    Dimension("monetary_<window>", _monetary, "aggregate",
-              "sum of paid order amounts in the window, exact to the cent", "number",
-              pattern=f"monetary_{W}", tables=("orders",),
-              examples=("monetary_365d", "monetary_lifetime")),
-    Dimension("first_order_ts", _order_ts("first"), "aggregate", "time of the first paid order",
-              "datetime", tables=("orders",)),
-    Dimension("last_order_ts", _order_ts("last"), "aggregate", "time of the last paid order",
-              "datetime", tables=("orders",)),
-    Dimension("recency_days", _days_since("last_order_ts", "whole days since the last paid order "
-              "(floor); null without one"), "derived", "whole days since the last paid order",
-              "integer", tables=("orders",)),
-    Dimension("tenure_days", _days_since("first_order_ts", "whole days since the first paid "
-              "order"), "derived", "whole days since the first paid order", "integer",
-              tables=("orders",)),
-    Dimension("avg_order_value", _avg_order_value, "derived", "average paid order value",
-              "number", pattern=f"avg_order_value(_{W})?", tables=("orders",),
-              examples=("avg_order_value", "avg_order_value_365d")),
-    Dimension("refund_rate", _refund_rate, "derived", "refunded / (paid + refunded) orders",
-              "number", pattern=f"refund_rate(_{W})?", tables=("orders",),
-              examples=("refund_rate", "refund_rate_365d")),
-    Dimension("events_<type>_<window>", _events, "aggregate",
-              "events (of one type, or all) in the window", "integer",
-              pattern=f"events_((?P<type>[a-z][a-z0-9_]*?)_)?{W}", tables=("events",),
-              examples=("events_campaign_30d", "events_lifetime")),
-    Dimension("intent_events_<window>", _intent_events, "aggregate",
-              "view/cart/favorite/inquiry events in the window", "integer",
-              pattern=f"intent_events_{W}", tables=("events",)),
-    Dimension("feedback_mean", _feedback_mean, "derived", "mean feedback score", "number",
-              pattern=f"feedback_mean(_{W})?", tables=("feedback",),
-              examples=("feedback_mean", "feedback_mean_365d")),
-    Dimension("feedback_count_<window>", _feedback_count, "aggregate", "feedback given",
-              "integer", pattern=f"feedback_count_{W}", tables=("feedback",)),
-    Dimension("birth_year", _attribute("birth_year", "year of birth"), "attribute",
-              "year of birth", "integer", tables=("customers",)),
-    Dimension("gender", _attribute("gender", "gender"), "attribute", "gender", "string",
-              tables=("customers",)),
-    Dimension("city", _attribute("city", "city of residence"), "attribute", "city of residence",
-              "string", tables=("customers",)),
-    Dimension("is_member", _attribute("is_member", "loyalty programme member"), "attribute",
-              "loyalty programme member", "boolean", tables=("customers",)),
-    Dimension("signup_ts", _attribute("signup_ts", "sign-up time"), "attribute", "sign-up time",
-              "datetime", tables=("customers",)),
+    Dimension(
+        "as_of",
+        _as_of,
+        "derived",
+        "the as-of instant, for conditions such as first_order_ts >= as_of - INTERVAL '90 days'",
+        "datetime",
+    ),
+    Dimension(
+        "orders_<window>",
+        _orders,
+        "aggregate",
+        "number of paid orders in the window",
+        "integer",
+        pattern=f"orders_{W}",
+        tables=("orders",),
+        examples=("orders_30d", "orders_12w", "orders_lifetime"),
+    ),
+    Dimension(
+        "<status>_orders_<window>",
+        _status_orders,
+        "aggregate",
+        "orders of a status (pending, refunded, cancelled) in the window",
+        "integer",
+        pattern=f"(?P<status>pending|refunded|cancelled)_orders_{W}",
+        tables=("orders",),
+        examples=("refunded_orders_90d", "pending_orders_lifetime"),
+    ),
+    Dimension(
+        "monetary_<window>",
+        _monetary,
+        "aggregate",
+        "sum of paid order amounts in the window, exact to the cent",
+        "number",
+        pattern=f"monetary_{W}",
+        tables=("orders",),
+        examples=("monetary_365d", "monetary_lifetime"),
+    ),
+    Dimension(
+        "first_order_ts",
+        _order_ts("first"),
+        "aggregate",
+        "time of the first paid order",
+        "datetime",
+        tables=("orders",),
+    ),
+    Dimension(
+        "last_order_ts",
+        _order_ts("last"),
+        "aggregate",
+        "time of the last paid order",
+        "datetime",
+        tables=("orders",),
+    ),
+    Dimension(
+        "recency_days",
+        _days_since(
+            "last_order_ts", "whole days since the last paid order (floor); null without one"
+        ),
+        "derived",
+        "whole days since the last paid order",
+        "integer",
+        tables=("orders",),
+    ),
+    Dimension(
+        "tenure_days",
+        _days_since("first_order_ts", "whole days since the first paid order"),
+        "derived",
+        "whole days since the first paid order",
+        "integer",
+        tables=("orders",),
+    ),
+    Dimension(
+        "avg_order_value",
+        _avg_order_value,
+        "derived",
+        "average paid order value",
+        "number",
+        pattern=f"avg_order_value(_{W})?",
+        tables=("orders",),
+        examples=("avg_order_value", "avg_order_value_365d"),
+    ),
+    Dimension(
+        "refund_rate",
+        _refund_rate,
+        "derived",
+        "refunded / (paid + refunded) orders",
+        "number",
+        pattern=f"refund_rate(_{W})?",
+        tables=("orders",),
+        examples=("refund_rate", "refund_rate_365d"),
+    ),
+    Dimension(
+        "events_<type>_<window>",
+        _events,
+        "aggregate",
+        "events (of one type, or all) in the window",
+        "integer",
+        pattern=f"events_((?P<type>[a-z][a-z0-9_]*?)_)?{W}",
+        tables=("events",),
+        examples=("events_campaign_30d", "events_lifetime"),
+    ),
+    Dimension(
+        "intent_events_<window>",
+        _intent_events,
+        "aggregate",
+        "view/cart/favorite/inquiry events in the window",
+        "integer",
+        pattern=f"intent_events_{W}",
+        tables=("events",),
+    ),
+    Dimension(
+        "feedback_mean",
+        _feedback_mean,
+        "derived",
+        "mean feedback score",
+        "number",
+        pattern=f"feedback_mean(_{W})?",
+        tables=("feedback",),
+        examples=("feedback_mean", "feedback_mean_365d"),
+    ),
+    Dimension(
+        "feedback_count_<window>",
+        _feedback_count,
+        "aggregate",
+        "feedback given",
+        "integer",
+        pattern=f"feedback_count_{W}",
+        tables=("feedback",),
+    ),
+    Dimension(
+        "birth_year",
+        _attribute("birth_year", "year of birth"),
+        "attribute",
+        "year of birth",
+        "integer",
+        tables=("customers",),
+    ),
+    Dimension(
+        "gender",
+        _attribute("gender", "gender"),
+        "attribute",
+        "gender",
+        "string",
+        tables=("customers",),
+    ),
+    Dimension(
+        "city",
+        _attribute("city", "city of residence"),
+        "attribute",
+        "city of residence",
+        "string",
+        tables=("customers",),
+    ),
+    Dimension(
+        "is_member",
+        _attribute("is_member", "loyalty programme member"),
+        "attribute",
+        "loyalty programme member",
+        "boolean",
+        tables=("customers",),
+    ),
+    Dimension(
+        "signup_ts",
+        _attribute("signup_ts", "sign-up time"),
+        "attribute",
+        "sign-up time",
+        "datetime",
+        tables=("customers",),
+    ),
     Dimension("age", _age, "derived", "age at the as-of year", "integer", tables=("customers",)),
-    Dimension("generation", _generation, "derived", "birth decade: 70后/80后/90后/00后",
-              "string", tables=("customers",)),
-    Dimension("age_band", _age_band, "derived",
-              "婴幼儿/青少年/中青年/中老年 bands; params.bands to change", "string",
-              tables=("customers",)),
-    Dimension("city_tier", _city_lookup(CITY_TIER, TIER_LABELS, "commercial tier"), "derived",
-              "一线/新一线/二线/三线 of the city", "string", tables=("customers",)),
-    Dimension("region", _city_lookup(CITY_REGION, REGION_LABELS, "region"), "derived",
-              "华北/东北/华东/华中/华南/西南/西北 of the city", "string", tables=("customers",)),
-    Dimension("membership", _membership, "derived", "member / non_member / unknown", "string",
-              tables=("customers",)),
-    Dimension("transaction_stage", _transaction_stage, "derived",
-              "prospect, intent, ordered_unpaid, buyer, after_sales", "string",
-              tables=("orders", "events")),
-    Dimension("activity_index", _activity_index, "aggregate",
-              "purchases weighted by 0.5^(age/half-life): rises with buying, decays with time",
-              "number", pattern=r"activity_index(_(?P<half_life>\d+)d)?", tables=("orders",),
-              examples=("activity_index", "activity_index_90d")),
+    Dimension(
+        "generation",
+        _generation,
+        "derived",
+        "birth decade: 70后/80后/90后/00后",
+        "string",
+        tables=("customers",),
+    ),
+    Dimension(
+        "age_band",
+        _age_band,
+        "derived",
+        "婴幼儿/青少年/中青年/中老年 bands; params.bands to change",
+        "string",
+        tables=("customers",),
+    ),
+    Dimension(
+        "city_tier",
+        _city_lookup(CITY_TIER, TIER_LABELS, "commercial tier"),
+        "derived",
+        "一线/新一线/二线/三线 of the city",
+        "string",
+        tables=("customers",),
+    ),
+    Dimension(
+        "region",
+        _city_lookup(CITY_REGION, REGION_LABELS, "region"),
+        "derived",
+        "华北/东北/华东/华中/华南/西南/西北 of the city",
+        "string",
+        tables=("customers",),
+    ),
+    Dimension(
+        "membership",
+        _membership,
+        "derived",
+        "member / non_member / unknown",
+        "string",
+        tables=("customers",),
+    ),
+    Dimension(
+        "transaction_stage",
+        _transaction_stage,
+        "derived",
+        "prospect, intent, ordered_unpaid, buyer, after_sales",
+        "string",
+        tables=("orders", "events"),
+    ),
+    Dimension(
+        "activity_index",
+        _activity_index,
+        "aggregate",
+        "purchases weighted by 0.5^(age/half-life): rises with buying, decays with time",
+        "number",
+        pattern=r"activity_index(_(?P<half_life>\d+)d)?",
+        tables=("orders",),
+        examples=("activity_index", "activity_index_90d"),
+    ),
 ]
 
 

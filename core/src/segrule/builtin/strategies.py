@@ -41,7 +41,8 @@ def _check_keys(params: dict[str, Any], allowed: set[str], where: str, name: str
             raise RuleSetError(
                 f"unknown parameter '{key}'{did_you_mean(key, allowed)}; allowed: "
                 + ", ".join(sorted(allowed)),
-                where=where, name=name,
+                where=where,
+                name=name,
             )
 
 
@@ -49,21 +50,32 @@ def _labels(spec: dict[str, Any] | None) -> dict[str, Label]:
     out = {}
     for key, info in (spec or {}).items():
         info = info or {}
-        out[str(key)] = Label(str(key), info.get("zh"), info.get("en"), info.get("description"),
-                              tuple(info.get("actions", ())))
+        out[str(key)] = Label(
+            str(key),
+            info.get("zh"),
+            info.get("en"),
+            info.get("description"),
+            tuple(info.get("actions", ())),
+        )
     return out
 
 
-def _ladder(value: pl.Expr, tiers: list[dict[str, Any]], default: Any, where: str, name: str,
-            what: str) -> pl.Expr:
+def _ladder(
+    value: pl.Expr, tiers: list[dict[str, Any]], default: Any, where: str, name: str, what: str
+) -> pl.Expr:
     """First match from the highest threshold down: value >= min -> label."""
     mins = [t["min"] for t in tiers]
     if any(not isinstance(m, (int, float)) or isinstance(m, bool) for m in mins):
-        raise RuleSetError(f"{what}: every 'min' must be a number, got {mins}", where=where, name=name)
+        raise RuleSetError(
+            f"{what}: every 'min' must be a number, got {mins}", where=where, name=name
+        )
     if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
         raise RuleSetError(
             f"{what} thresholds {mins} are not in order: list them from the highest 'min' to the "
-            "lowest, each once", where=where, name=name)
+            "lowest, each once",
+            where=where,
+            name=name,
+        )
     expr: Any = pl
     for t in tiers:
         out = t.get("label", t.get("points"))
@@ -80,8 +92,12 @@ def _label_key(key: Any) -> str:
 def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> pl.Expr:
     if not isinstance(part, dict):
         raise RuleSetError(f"parts[{i}] must be a mapping", where=where, name=name)
-    _check_keys(part, {"dimension", "expr", "points", "bins", "cases", "default", "weight"},
-                where, f"{name}.parts[{i}]")
+    _check_keys(
+        part,
+        {"dimension", "expr", "points", "bins", "cases", "default", "weight"},
+        where,
+        f"{name}.parts[{i}]",
+    )
     if "dimension" in part:
         value = pl.col(str(part["dimension"]))
     elif "expr" in part:
@@ -92,13 +108,19 @@ def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> pl.Expr
     weight = part.get("weight", 1)
     kinds = [k for k in ("points", "bins", "cases") if k in part]
     if len(kinds) != 1:
-        raise RuleSetError(f"parts[{i}] needs exactly one of points (a label map), bins or cases",
-                           where=where, name=name)
+        raise RuleSetError(
+            f"parts[{i}] needs exactly one of points (a label map), bins or cases",
+            where=where,
+            name=name,
+        )
     if kinds[0] == "cases":
         expr: Any = pl
         for j, case in enumerate(part["cases"]):
-            cond = parse_sql(_need(case, "when", where, f"{name}.parts[{i}].cases[{j}]"), where=where,
-                             name=f"{name}.parts[{i}].cases[{j}]")
+            cond = parse_sql(
+                _need(case, "when", where, f"{name}.parts[{i}].cases[{j}]"),
+                where=where,
+                name=f"{name}.parts[{i}].cases[{j}]",
+            )
             expr = expr.when(cond).then(pl.lit(case.get("points", 0)))
         pts = expr.otherwise(pl.lit(default))
     else:
@@ -107,10 +129,12 @@ def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> pl.Expr
         if kinds[0] == "points":
             mapping = part["points"]
             if not isinstance(mapping, dict):
-                raise RuleSetError(f"parts[{i}].points must map labels to points", where=where,
-                                   name=name)
+                raise RuleSetError(
+                    f"parts[{i}].points must map labels to points", where=where, name=name
+                )
             pts = value.cast(pl.String).replace_strict(
-                {_label_key(k): v for k, v in mapping.items()}, default=default)
+                {_label_key(k): v for k, v in mapping.items()}, default=default
+            )
         else:
             bins = part["bins"]
             pts = _ladder(value, bins, default, where, name, f"parts[{i}].bins")
@@ -124,14 +148,34 @@ def _points(ctx: BuildContext, name: str, params: dict[str, Any], where: str) ->
         raise RuleSetError("parts must be a non-empty list", where=where, name=name)
     exprs = [_points_part(p, i, where, name) for i, p in enumerate(parts)]
     total = pl.sum_horizontal(exprs).alias(name)
-    nodes = [Node(name, "derived", total, deps=_deps(*exprs), origin=where, role="score",
-                  description="sum of points")]
+    nodes = [
+        Node(
+            name,
+            "derived",
+            total,
+            deps=_deps(*exprs),
+            origin=where,
+            role="score",
+            description="sum of points",
+        )
+    ]
     if "tiers" in params:
         tier_name = params.get("tier", f"{name}_tier")
-        expr = _ladder(pl.col(name), params["tiers"], params.get("default_tier"), where, name,
-                       "tiers").alias(tier_name)
-        nodes.append(Node(tier_name, "derived", expr, deps=(name,), origin=where, role="tier",
-                          labels=_labels(params.get("labels")), description=f"tier by {name}"))
+        expr = _ladder(
+            pl.col(name), params["tiers"], params.get("default_tier"), where, name, "tiers"
+        ).alias(tier_name)
+        nodes.append(
+            Node(
+                tier_name,
+                "derived",
+                expr,
+                deps=(name,),
+                origin=where,
+                role="tier",
+                labels=_labels(params.get("labels")),
+                description=f"tier by {name}",
+            )
+        )
     return nodes
 
 
@@ -140,15 +184,35 @@ RFM_SEGMENTS: list[tuple[str, str, str, str, str, str]] = [
     # key, R range, F range, zh, en, action
     ("champions", "5", "45", "重要价值客户", "Champions", "reward; early access; ask for reviews"),
     ("loyal", "34", "45", "忠诚客户", "Loyal", "upsell higher-value products; membership perks"),
-    ("potential_loyalists", "45", "23", "潜力客户", "Potential loyalists",
-     "membership or loyalty programme; recommend related products"),
+    (
+        "potential_loyalists",
+        "45",
+        "23",
+        "潜力客户",
+        "Potential loyalists",
+        "membership or loyalty programme; recommend related products",
+    ),
     ("new_customers", "5", "1", "新客户", "New customers", "onboarding; build the relationship"),
     ("promising", "4", "1", "有潜力客户", "Promising", "brand awareness; free trials"),
     ("need_attention", "3", "3", "需要关注", "Need attention", "limited-time offers by history"),
-    ("about_to_sleep", "3", "12", "即将沉睡", "About to sleep", "share popular products; discounts"),
+    (
+        "about_to_sleep",
+        "3",
+        "12",
+        "即将沉睡",
+        "About to sleep",
+        "share popular products; discounts",
+    ),
     ("cant_lose", "12", "5", "不能流失", "Can't lose them", "win back with renewals; talk to them"),
     ("at_risk", "12", "34", "流失风险", "At risk", "personal e-mails; renewals; helpful resources"),
-    ("hibernating", "12", "12", "沉睡客户", "Hibernating", "offer other products; special discounts"),
+    (
+        "hibernating",
+        "12",
+        "12",
+        "沉睡客户",
+        "Hibernating",
+        "offer other products; special discounts",
+    ),
 ]
 RFM_LABELS = {
     key: Label(key, zh, en, actions=(action,)) for key, _r, _f, zh, en, action in RFM_SEGMENTS
@@ -156,8 +220,23 @@ RFM_LABELS = {
 
 
 def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> list[Node]:
-    _check_keys(params, {"recency", "frequency", "monetary", "buyers", "buckets", "method", "cuts",
-                         "segments", "scores", "labels"}, where, name)
+    _check_keys(
+        params,
+        {
+            "recency",
+            "frequency",
+            "monetary",
+            "buyers",
+            "buckets",
+            "method",
+            "cuts",
+            "segments",
+            "scores",
+            "labels",
+        },
+        where,
+        name,
+    )
     dims = {
         "recency": params.get("recency", "recency_days"),
         "frequency": params.get("frequency", "orders_lifetime"),
@@ -170,8 +249,9 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
         raise RuleSetError("buckets must be at least 2", where=where, name=name)
     method = params.get("method", "ntile")
     if method not in ("ntile", "ties", "cuts"):
-        raise RuleSetError(f"method '{method}' is not one of ntile, ties, cuts", where=where,
-                           name=name)
+        raise RuleSetError(
+            f"method '{method}' is not one of ntile, ties, cuts", where=where, name=name
+        )
     buyers = parse_sql(params.get("buyers", "orders_lifetime > 0"), where=where, name=name)
     nodes: list[Node] = []
     cuts = params.get("cuts", {})
@@ -183,21 +263,33 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
         if method == "cuts":
             c = _need(cuts, part, where, f"{name}.cuts")
             if list(c) != sorted(c) or len(c) != k - 1:
-                raise RuleSetError(f"cuts.{part} {c} must be {k - 1} increasing numbers",
-                                   where=where, name=name)
+                raise RuleSetError(
+                    f"cuts.{part} {c} must be {k - 1} increasing numbers", where=where, name=name
+                )
             above = pl.sum_horizontal([(value >= x).cast(pl.Int64) for x in c])
             score = (k - above) if desc else (above + 1)
         else:
             rank = (tie_rank if method == "ties" else row_number)(value, eligible, descending=desc)
             score = ntile(rank, eligible.sum().cast(pl.Int64), k)
         score_expr = pl.when(eligible).then(score).cast(pl.Int64).alias(out_names[part])
-        nodes.append(Node(out_names[part], "population", score_expr, deps=_deps(value, buyers),
-                          origin=where, role="score",
-                          description=f"{part[0].upper()} score 1..{k} ({method}) of {dims[part]}"))
+        nodes.append(
+            Node(
+                out_names[part],
+                "population",
+                score_expr,
+                deps=_deps(value, buyers),
+                origin=where,
+                role="score",
+                description=f"{part[0].upper()} score 1..{k} ({method}) of {dims[part]}",
+            )
+        )
     if params.get("segments", True):
         if k != 5:
-            raise RuleSetError("named RFM segments need buckets: 5 (or set segments: false)",
-                               where=where, name=name)
+            raise RuleSetError(
+                "named RFM segments need buckets: 5 (or set segments: false)",
+                where=where,
+                name=name,
+            )
         r, f = pl.col(out_names["recency"]), pl.col(out_names["frequency"])
         expr: Any = pl.when(r.is_null() | f.is_null()).then(pl.lit("no_purchase"))
         sources = []
@@ -206,15 +298,38 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
             expr = expr.when(cond).then(pl.lit(key))
             sources.append((key, f"R in {{{','.join(rr)}}} AND F in {{{','.join(ff)}}}"))
         labels = dict(RFM_LABELS) | _labels(params.get("labels"))
-        nodes.insert(0, Node(name, "derived", expr.otherwise(pl.lit("no_purchase")).alias(name),
-                             deps=(out_names["recency"], out_names["frequency"]), origin=where,
-                             role="segment", labels=labels, condition_sources=tuple(sources),
-                             description="named RFM segment from R and F scores"))
+        nodes.insert(
+            0,
+            Node(
+                name,
+                "derived",
+                expr.otherwise(pl.lit("no_purchase")).alias(name),
+                deps=(out_names["recency"], out_names["frequency"]),
+                origin=where,
+                role="segment",
+                labels=labels,
+                condition_sources=tuple(sources),
+                description="named RFM segment from R and F scores",
+            ),
+        )
     else:
-        nodes.insert(0, Node(name, "derived", pl.concat_str(
-            [pl.col(out_names[p]).cast(pl.String) for p in ("recency", "frequency", "monetary")]
-        ).alias(name), deps=tuple(out_names.values()), origin=where, role="score",
-            description="RFM code such as '545'"))
+        nodes.insert(
+            0,
+            Node(
+                name,
+                "derived",
+                pl.concat_str(
+                    [
+                        pl.col(out_names[p]).cast(pl.String)
+                        for p in ("recency", "frequency", "monetary")
+                    ]
+                ).alias(name),
+                deps=tuple(out_names.values()),
+                origin=where,
+                role="score",
+                description="RFM code such as '545'",
+            ),
+        )
     return nodes
 
 
@@ -227,8 +342,9 @@ def _fraction(value: Any, what: str, where: str, name: str) -> Fraction:
     try:
         f = Fraction(str(value)).limit_denominator(100_000)
     except (ValueError, ZeroDivisionError):
-        raise RuleSetError(f"{what} must be a number between 0 and 1, got {value!r}", where=where,
-                           name=name) from None
+        raise RuleSetError(
+            f"{what} must be a number between 0 and 1, got {value!r}", where=where, name=name
+        ) from None
     if not 0 < f <= 1:
         raise RuleSetError(f"{what} must be in (0, 1], got {value}", where=where, name=name)
     return f
@@ -253,10 +369,21 @@ def _pareto(ctx: BuildContext, name: str, params: dict[str, Any], where: str) ->
     else:
         key = before < total * float(share)
     expr = pl.when(eligible).then(key).otherwise(False).alias(name)
-    return [Node(name, "population", expr, deps=(dim, *_deps(value, buyers)), origin=where, role="segment",
-                 labels={"true": Label("true", "核心客户", "Key customer"),
-                         "false": Label("false", "其他客户", "Other")},
-                 description=f"in the smallest set of buyers holding {float(share):.0%} of {dim}")]
+    return [
+        Node(
+            name,
+            "population",
+            expr,
+            deps=(dim, *_deps(value, buyers)),
+            origin=where,
+            role="segment",
+            labels={
+                "true": Label("true", "核心客户", "Key customer"),
+                "false": Label("false", "其他客户", "Other"),
+            },
+            description=f"in the smallest set of buyers holding {float(share):.0%} of {dim}",
+        )
+    ]
 
 
 # -- quantile tiers -------------------------------------------------------------
@@ -267,11 +394,17 @@ def _quantile(ctx: BuildContext, name: str, params: dict[str, Any], where: str) 
     cents = _cents_of(dim)
     value = pl.col(cents) if cents else pl.col(dim)
     cond = parse_sql(params["eligible"], where=where, name=name) if "eligible" in params else None
-    eligible = value.is_not_null() if cond is None else (cond & value.is_not_null()).fill_null(False)
+    eligible = (
+        value.is_not_null() if cond is None else (cond & value.is_not_null()).fill_null(False)
+    )
     tops = [_fraction(t.get("top"), "top", where, name) for t in tiers]
     if tops != sorted(tops) or len(set(tops)) != len(tops):
-        raise RuleSetError(f"tiers' 'top' shares {[float(t) for t in tops]} are not in order: list "
-                           "the smallest share first", where=where, name=name)
+        raise RuleSetError(
+            f"tiers' 'top' shares {[float(t) for t in tops]} are not in order: list "
+            "the smallest share first",
+            where=where,
+            name=name,
+        )
     rank = row_number(value, eligible, descending=True)
     n = eligible.sum().cast(pl.Int64)
     expr: Any = pl
@@ -280,35 +413,70 @@ def _quantile(ctx: BuildContext, name: str, params: dict[str, Any], where: str) 
         expr = expr.when(rank <= limit).then(pl.lit(t["label"]))
     expr = expr.otherwise(pl.lit(params.get("default", "rest"))).alias(name)
     deps = (dim, *_deps(value)) + (_deps(cond) if cond is not None else ())
-    return [Node(name, "population", expr, deps=tuple(dict.fromkeys(deps)), origin=where,
-                 role="tier", labels=_labels(params.get("labels")),
-                 description=f"top-share tiers by {dim} (ties broken by customer_id)")]
+    return [
+        Node(
+            name,
+            "population",
+            expr,
+            deps=tuple(dict.fromkeys(deps)),
+            origin=where,
+            role="tier",
+            labels=_labels(params.get("labels")),
+            description=f"top-share tiers by {dim} (ties broken by customer_id)",
+        )
+    ]
 
 
 STRATEGIES = [
-    Strategy("points", _points,
-             "points per dimension (label maps, bins or SQL cases), weighted and summed; optional "
-             "first-match tier ladder by the total",
-             {"parts": "list of {dimension|expr, points|bins|cases, default, weight}",
-              "tiers": "list of {label, min}, highest min first", "tier": "tier column name",
-              "default_tier": "label below the lowest min"}),
-    Strategy("rfm", _rfm,
-             "R/F/M scores 1..k by NTILE over buyers (ties by customer_id), tie-aware ranks or "
-             "fixed cuts, and the named RFM segments",
-             {"recency/frequency/monetary": "dimension names", "buckets": "k (default 5)",
-              "method": "ntile | ties | cuts", "cuts": "{recency: [...], ...}, k-1 increasing",
-              "buyers": "SQL condition of who is scored (default orders_lifetime > 0)",
-              "segments": "add the named segment (default true)"}),
-    Strategy("pareto", _pareto,
-             "true for the smallest set of buyers, by value descending then customer_id, whose "
-             "running total reaches a share of the total (the one crossing it included)",
-             {"dimension": "default monetary_lifetime", "share": "default 0.8",
-              "buyers": "SQL condition (default orders_lifetime > 0)"}),
-    Strategy("quantile", _quantile,
-             "top-x% tiers by a dimension: the first ceil(x*n) eligible customers by value "
-             "descending then customer_id",
-             {"dimension": "ranked dimension", "tiers": "list of {label, top}, smallest top first",
-              "default": "label of the rest", "eligible": "SQL condition"}),
+    Strategy(
+        "points",
+        _points,
+        "points per dimension (label maps, bins or SQL cases), weighted and summed; optional "
+        "first-match tier ladder by the total",
+        {
+            "parts": "list of {dimension|expr, points|bins|cases, default, weight}",
+            "tiers": "list of {label, min}, highest min first",
+            "tier": "tier column name",
+            "default_tier": "label below the lowest min",
+        },
+    ),
+    Strategy(
+        "rfm",
+        _rfm,
+        "R/F/M scores 1..k by NTILE over buyers (ties by customer_id), tie-aware ranks or "
+        "fixed cuts, and the named RFM segments",
+        {
+            "recency/frequency/monetary": "dimension names",
+            "buckets": "k (default 5)",
+            "method": "ntile | ties | cuts",
+            "cuts": "{recency: [...], ...}, k-1 increasing",
+            "buyers": "SQL condition of who is scored (default orders_lifetime > 0)",
+            "segments": "add the named segment (default true)",
+        },
+    ),
+    Strategy(
+        "pareto",
+        _pareto,
+        "true for the smallest set of buyers, by value descending then customer_id, whose "
+        "running total reaches a share of the total (the one crossing it included)",
+        {
+            "dimension": "default monetary_lifetime",
+            "share": "default 0.8",
+            "buyers": "SQL condition (default orders_lifetime > 0)",
+        },
+    ),
+    Strategy(
+        "quantile",
+        _quantile,
+        "top-x% tiers by a dimension: the first ceil(x*n) eligible customers by value "
+        "descending then customer_id",
+        {
+            "dimension": "ranked dimension",
+            "tiers": "list of {label, top}, smallest top first",
+            "default": "label of the rest",
+            "eligible": "SQL condition",
+        },
+    ),
 ]
 
 
@@ -316,5 +484,3 @@ STRATEGIES = [
 def segrule_register_strategies(register: Register) -> None:
     for strategy in STRATEGIES:
         register(strategy)
-
-
