@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from segrule import generate as gen_mod
-from segrule.generate import TABLE_GENERATORS, GenContext, generate, register_table
+from segrule.generate import TABLE_GENERATORS, GenContext, generate
 
 ORDERS = 50_000
 CUSTOMERS = 5_000
@@ -352,14 +352,13 @@ def test_failed_table_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
         yield pa.table({"x": [1]})
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(TABLE_GENERATORS, "broken", gen_mod.TableSpec(broken, lambda ctx: 2))
     with pytest.raises(RuntimeError, match="boom"):
-        generate(tmp_path, orders=100, customers=10, tables=("broken",))
+        generate(tmp_path, orders=100, customers=10, tables=("broken",),
+                 generators={"broken": gen_mod.TableSpec(broken, lambda ctx: 2)})
     assert list(tmp_path.iterdir()) == []
 
 
-def test_register_plugin_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gen_mod, "TABLE_GENERATORS", dict(TABLE_GENERATORS))
+def test_plugin_table_generator(tmp_path: Path) -> None:
 
     def loyalty(ctx: GenContext) -> Iterator[pa.Table]:
         for block, lo, hi in ctx.blocks(ctx.customers):
@@ -372,13 +371,14 @@ def test_register_plugin_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                 }
             )
 
-    register_table("loyalty", loyalty, rows=lambda ctx: ctx.customers)
-    with pytest.raises(ValueError, match="already registered"):
-        register_table("loyalty", loyalty)
-    paths = generate(tmp_path, orders=1_000, customers=100, tables=("orders", "loyalty"))
+    spec = gen_mod.TableSpec(loyalty, lambda ctx: ctx.customers)
+    with pytest.raises(ValueError, match="table name"):
+        generate(tmp_path, orders=10, tables=("orders",), generators={"../x": spec})
+    paths = generate(tmp_path, orders=1_000, customers=100, tables=("orders", "loyalty"),
+                     generators={"loyalty": spec})
     loyalty_df = pl.read_parquet(paths["loyalty"])
     assert loyalty_df.height == 100
     buyers = pl.read_parquet(paths["orders"]).select("customer_id").unique()
     assert loyalty_df.join(buyers, on="customer_id", how="anti").height == 0
-    # registered into the patched copy only, not the registry other tests use
+    # given for one call only: core's registry is unchanged
     assert "loyalty" not in TABLE_GENERATORS

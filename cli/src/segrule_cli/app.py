@@ -294,12 +294,24 @@ def generate(
     chunk_rows: Annotated[
         int, typer.Option(help="Rows per written chunk (bounds memory).", min=1)
     ] = 1_000_000,
+    vertical: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vertical",
+            help="Also write the tables of this industry plugin (apparel, childrenswear, "
+            "groupbuy, b2b, ...); repeatable. `segrule plugins` lists them.",
+        ),
+    ] = None,
+    plugin: PluginOpt = None,
 ) -> None:
     """Generate seeded synthetic orders, customers, events and feedback as Parquet.
 
-    Streams in chunks, so 100M orders need no more memory than 1M.
+    Streams in chunks, so 100M orders need no more memory than 1M. With --vertical,
+    the plugin's own tables (e.g. apparel's order items) are written too, from the same
+    customers.
     """
     from segrule.errors import UsageError
+    from segrule.generate import TableSpec
     from segrule.generate import generate as gen
 
     try:
@@ -307,6 +319,14 @@ def generate(
     except ValueError:
         raise UsageError(f"--end '{end}' is not a date like 2026-11-01") from None
     names = [t.strip() for t in tables.split(",") if t.strip()]
+    generators: dict[str, Any] = {}
+    if vertical:
+        engine = _engine(plugin)
+        for v in vertical:
+            for tname, spec in _vertical_tables(engine, v).items():
+                generators[tname] = TableSpec(spec.generate, spec.rows or (lambda ctx: 0))
+                if tname not in names:
+                    names.append(tname)
     t0 = time.perf_counter()
     with output.progress(console) as prog:
         tasks: dict[str, Any] = {}
@@ -327,6 +347,7 @@ def generate(
                 chunk_rows=chunk_rows,
                 tables=names,
                 progress=report,
+                generators=generators,
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
@@ -334,6 +355,26 @@ def generate(
     for name, path in paths.items():
         console.print(f"  {name:<10} {path}  ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
     console.print(f"[green]done[/green] in {secs:.1f}s", highlight=False)
+
+
+def _vertical_tables(engine: Any, name: str) -> dict[str, Any]:
+    """The table contracts with a generator that plugin ``name`` registered."""
+    from segrule.errors import UsageError, did_you_mean
+
+    verticals = {
+        info.name: [t for t in info.registered.get("tables", [])
+                    if engine.tables.items[t].generate is not None]
+        for info in engine.plugins.values()
+        if not info.builtin
+    }
+    verticals = {k: v for k, v in verticals.items() if v}
+    if name not in verticals:
+        known = ", ".join(sorted(verticals)) or "none installed"
+        raise UsageError(
+            f"--vertical '{name}' is not a plugin with synthetic tables"
+            f"{did_you_mean(name, verticals)}; known: {known}"
+        )
+    return {t: engine.tables.items[t] for t in verticals[name]}
 
 
 # -- demo --------------------------------------------------------------------------

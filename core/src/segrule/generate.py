@@ -7,8 +7,9 @@ Public API
     ``{table: path}``.  Arguments are validated up front; a bad value raises
     :class:`ValueError` with a one-line message.
 
-``TABLE_GENERATORS`` / ``register_table`` / ``TableSpec`` / ``GenContext``
-    The registry of table generators, for industry plugins that add their own tables.
+``TABLE_GENERATORS`` / ``TableSpec`` / ``GenContext``
+    Core's table generators; plugins give theirs through ``generate(generators=...)``
+    (the CLI takes them from the ``generate`` field of the plugin's table contracts).
 
 Output
 ------
@@ -60,9 +61,10 @@ A table generator is a function ``(ctx: GenContext) -> Iterator[pyarrow.Table]``
   (``customer_ids``, ``timestamps``, ``labels``, ``sample_buyers``, ``sample_ordering``,
   ``span_days``) and the per-customer arrays.
 
-Register it with ``register_table(name, fn, rows=lambda ctx: ...)`` (``rows`` gives the
-expected row count, used only for progress reporting) and request it with
-``generate(..., tables=(..., name))``.
+A plugin attaches it to its table contract (``TableContract(..., generate=fn,
+rows=lambda ctx: ...)``; ``rows`` gives the expected row count, used only for progress
+reporting); ``segrule generate --vertical NAME`` then writes the plugin's tables beside
+the core ones. In Python: ``generate(..., tables=(..., name), generators={name: fn})``.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ import datetime
 import os
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +89,6 @@ __all__ = [
     "GenContext",
     "TableSpec",
     "generate",
-    "register_table",
 ]
 
 #: Rows per internal generation block.  The data depends on this constant (not on
@@ -590,33 +591,13 @@ class TableSpec:
     rows: Callable[[GenContext], int]
 
 
-#: Table name -> generator.  Plugins add entries with :func:`register_table`.
+#: Core's table generators (plugins pass theirs with ``generate(generators=...)``).
 TABLE_GENERATORS: dict[str, TableSpec] = {
     "orders": TableSpec(_gen_orders, lambda ctx: ctx.orders),
     "customers": TableSpec(_gen_customers, lambda ctx: ctx.customers),
     "events": TableSpec(_gen_events, _events_rows),
     "feedback": TableSpec(_gen_feedback, _feedback_rows),
 }
-
-
-def register_table(
-    name: str,
-    fn: TableFn,
-    *,
-    rows: Callable[[GenContext], int] | None = None,
-    replace: bool = False,
-) -> None:
-    """Register generator ``fn`` for table ``name`` (see the module docstring for the contract).
-
-    ``rows(ctx)`` is the expected row count, used only for progress (0 if omitted).
-    Raises :class:`ValueError` if ``name`` is taken and ``replace`` is false, or if the
-    name is not a plain file stem.
-    """
-    if not name or not name.replace("_", "").isalnum() or not name.isascii():
-        raise ValueError(f"table name must be ASCII letters, digits and '_', got {name!r}")
-    if name in TABLE_GENERATORS and not replace:
-        raise ValueError(f"table {name!r} is already registered")
-    TABLE_GENERATORS[name] = TableSpec(fn, rows if rows is not None else (lambda ctx: 0))
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -697,6 +678,7 @@ def generate(
     chunk_rows: int = 1_000_000,
     tables: Sequence[str] = DEFAULT_TABLES,
     progress: Callable[[str, int, int], None] | None = None,
+    generators: Mapping[str, TableSpec | TableFn] | None = None,
 ) -> dict[str, Path]:
     """Generate synthetic tables as Parquet files in ``out_dir``; return ``{table: path}``.
 
@@ -705,7 +687,8 @@ def generate(
     The result depends only on the arguments (not on ``chunk_rows`` except for the
     row-group layout).  ``progress(table, rows_done, rows_total)`` is called with 0 before
     each table and after each written row group (``rows_total`` is the expected count).
-    Raises :class:`ValueError` on invalid arguments.
+    ``generators`` adds (or replaces) table generators by name: a :class:`TableSpec` or
+    a bare generator function. Raises :class:`ValueError` on invalid arguments.
     """
     orders = _check_int("orders", orders, 0, _MAX_ORDERS)
     if customers is None:
@@ -723,9 +706,14 @@ def generate(
     if isinstance(tables, str):
         raise ValueError("tables must be a sequence of table names, not a string")
     tables = list(tables)
-    unknown = [t for t in tables if t not in TABLE_GENERATORS]
+    known = dict(TABLE_GENERATORS)
+    for gname, spec in (generators or {}).items():
+        if not gname or not gname.replace("_", "").isalnum() or not gname.isascii():
+            raise ValueError(f"table name must be ASCII letters, digits and '_', got {gname!r}")
+        known[gname] = spec if isinstance(spec, TableSpec) else TableSpec(spec, lambda ctx: 0)
+    unknown = [t for t in tables if t not in known]
     if unknown:
-        raise ValueError(f"unknown table(s) {unknown}; known: {sorted(TABLE_GENERATORS)}")
+        raise ValueError(f"unknown table(s) {unknown}; known: {sorted(known)}")
     if len(set(tables)) != len(tables):
         raise ValueError(f"duplicate table names in {tables}")
 
@@ -753,7 +741,7 @@ def generate(
 
     result: dict[str, Path] = {}
     for name in tables:
-        spec = TABLE_GENERATORS[name]
+        spec = known[name]
         total = int(spec.rows(ctx))
         path = out / f"{name}.parquet"
 

@@ -8,6 +8,7 @@ files and CSV files, always scanned lazily.
 from __future__ import annotations
 
 import glob as globlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,6 +38,11 @@ class TableContract:
 
     ``ts_column`` is the column holding when a row happened: rows at or after the
     as-of instant are never counted. Every table is keyed by ``customer_id``.
+
+    ``generate`` (optional) makes synthetic rows for ``segrule generate --vertical``: a
+    function ``(ctx: segrule.generate.GenContext) -> Iterator[pyarrow.Table]`` following
+    the contract in :mod:`segrule.generate`; ``rows(ctx)`` is the expected row count
+    (for progress). Import numpy/pyarrow inside it, not at plugin import time.
     """
 
     name: str
@@ -45,6 +51,8 @@ class TableContract:
     ts_column: str | None = None
     owner: Owner | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    generate: Callable[[Any], Iterator[Any]] | None = None
+    rows: Callable[[Any], int] | None = None
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
