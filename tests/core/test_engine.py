@@ -326,8 +326,12 @@ def test_unwindowed_counts_count_rows_not_groups(rules, make_tables) -> None:
     )
     tables = make_tables(
         orders=[("c1", ago(1), 7.0), ("c2", ago(1), 7.0)],
-        events=[("c1", ago(2), "view"), ("c1", ago(2), "view"), ("c1", ago(400), "campaign"),
-                ("c1", AS_OF, "view")],
+        events=[
+            ("c1", ago(2), "view"),
+            ("c1", ago(2), "view"),
+            ("c1", ago(400), "campaign"),
+            ("c1", AS_OF, "view"),
+        ],
     )
     assert score(path, tables).rows() == [("c1", 3, 3, 1), ("c2", 0, 0, 0)]
 

@@ -353,8 +353,13 @@ def test_failed_table_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        generate(tmp_path, orders=100, customers=10, tables=("broken",),
-                 generators={"broken": gen_mod.TableSpec(broken, lambda ctx: 2)})
+        generate(
+            tmp_path,
+            orders=100,
+            customers=10,
+            tables=("broken",),
+            generators={"broken": gen_mod.TableSpec(broken, lambda ctx: 2)},
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -374,8 +379,13 @@ def test_plugin_table_generator(tmp_path: Path) -> None:
     spec = gen_mod.TableSpec(loyalty, lambda ctx: ctx.customers)
     with pytest.raises(ValueError, match="table name"):
         generate(tmp_path, orders=10, tables=("orders",), generators={"../x": spec})
-    paths = generate(tmp_path, orders=1_000, customers=100, tables=("orders", "loyalty"),
-                     generators={"loyalty": spec})
+    paths = generate(
+        tmp_path,
+        orders=1_000,
+        customers=100,
+        tables=("orders", "loyalty"),
+        generators={"loyalty": spec},
+    )
     loyalty_df = pl.read_parquet(paths["loyalty"])
     assert loyalty_df.height == 100
     buyers = pl.read_parquet(paths["orders"]).select("customer_id").unique()

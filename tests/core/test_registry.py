@@ -50,18 +50,22 @@ def dims_plugin(name: str, *dim_names: str) -> types.ModuleType:
 # -- builtins --------------------------------------------------------------------------
 def test_builtins_are_plugins_with_owner_stamps() -> None:
     engine = Engine(autoload=False)
-    assert [p for p in engine.plugins] == [path.rsplit(".", 1)[-1] for path in BUILTIN_PLUGINS]
-    assert all(info.builtin and info.distribution is None for info in engine.plugins.values())
-    assert engine.dimensions.items["orders_<window>"].owner == Owner("dimensions")
-    assert engine.dimensions.items["generation"].owner == Owner("dimensions")
-    assert engine.strategies.items["rfm"].owner == Owner("strategies")
-    assert engine.tables.items["orders"].owner == Owner("tables")
-    assert engine.presets.items["taobao-5-tier"].owner == Owner("presets")
+    assert list(engine.plugins) == ["segrule." + p.rsplit(".", 1)[-1] for p in BUILTIN_PLUGINS]
+    assert all(info.builtin and info.distribution == "segrule" for info in engine.plugins.values())
+
+    def core(part: str) -> Owner:
+        return Owner(f"segrule.{part}", "segrule", segrule.__version__)
+
+    assert engine.dimensions.items["orders_<window>"].owner == core("dimensions")
+    assert engine.dimensions.items["generation"].owner == core("dimensions")
+    assert engine.strategies.items["rfm"].owner == core("strategies")
+    assert engine.tables.items["orders"].owner == core("tables")
+    assert engine.presets.items["taobao-5-tier"].owner == core("presets")
     assert set(engine.strategies.items) >= {"points", "rfm", "pareto", "quantile"}
     assert set(engine.tables.items) >= {"orders", "customers", "events", "feedback"}
-    registered = engine.plugins["dimensions"].registered["dimensions"]
+    registered = engine.plugins["segrule.dimensions"].registered["dimensions"]
     assert "orders_<window>" in registered and "activity_index" in registered
-    assert engine.plugins["strategies"].hooks() == ["segrule_register_strategies"]
+    assert engine.plugins["segrule.strategies"].hooks() == ["segrule_register_strategies"]
 
 
 def test_each_engine_has_its_own_registries() -> None:
@@ -194,7 +198,10 @@ def test_second_registration_of_a_builtin_dimension_names_both_owners() -> None:
         Engine([dims_plugin("my_vertical", "birth_year")], autoload=False)
     text = str(info.value)
     assert "dimension 'birth_year' is registered twice" in text
-    assert "plugin 'dimensions'" in text and "plugin 'my_vertical'" in text
+    assert (
+        "plugin 'segrule.dimensions' (distribution segrule)" in text
+        and "plugin 'my_vertical'" in text
+    )
 
 
 def test_two_plugins_offering_the_same_strategy_conflict() -> None:
@@ -379,4 +386,4 @@ def test_conflict_with_an_entry_point_plugin_names_its_distribution(
     with pytest.raises(PluginConflictError) as info:
         Engine()
     assert "plugin 'apparel' (distribution segrule-apparel)" in str(info.value)
-    assert "plugin 'dimensions'" in str(info.value)
+    assert "plugin 'segrule.dimensions' (distribution segrule)" in str(info.value)

@@ -85,10 +85,20 @@ def main_callback(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    plugin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--plugin",
+            "-p",
+            help="Load a plugin module (import path) for this command; repeatable. Also "
+            "accepted after any command.",
+        ),
+    ] = None,
 ) -> None:
     """segrule turns orders into one row per customer: dimensions, segments, scores, tier."""
     _state["debug"] = debug or bool(os.environ.get("SEGRULE_DEBUG"))
     _state["verbose"] = verbose
+    _state["plugins"] = list(plugin or [])
 
 
 def handle_errors(fn: F) -> F:
@@ -119,11 +129,30 @@ def handle_errors(fn: F) -> F:
 def _engine(plugins: list[str] | None) -> Any:
     from segrule import Engine
 
-    return Engine(plugins=list(plugins or []))
+    given = [*_state.get("plugins", []), *(plugins or [])]
+    return Engine(plugins=list(dict.fromkeys(given)))
 
 
-def _tables(**paths: str | None) -> dict[str, str]:
-    return {k: v for k, v in paths.items() if v}
+TablesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--table",
+        "-t",
+        help="NAME=PATH: read table NAME (e.g. a plugin's apparel_items) from PATH; repeatable.",
+    ),
+]
+
+
+def _tables(extra: list[str] | None = None, **paths: str | None) -> dict[str, str]:
+    from segrule.errors import UsageError
+
+    tables = {k: v for k, v in paths.items() if v}
+    for item in extra or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UsageError(f"--table '{item}' is not NAME=PATH, e.g. --table orders=o.parquet")
+        tables[name.strip()] = path.strip()
+    return tables
 
 
 # -- run ---------------------------------------------------------------------------
@@ -151,6 +180,7 @@ def run(
     customers: TableOpt = None,
     events: TableOpt = None,
     feedback: TableOpt = None,
+    table: TablesOpt = None,
     fmt: Annotated[
         str | None,
         typer.Option("--format", help="parquet, csv, ipc or ndjson (default: from the extension)."),
@@ -172,7 +202,7 @@ def run(
     import segrule
 
     engine = _engine(plugin)
-    tables = _tables(orders=orders, customers=customers, events=events, feedback=feedback)
+    tables = _tables(table, orders=orders, customers=customers, events=events, feedback=feedback)
     cols = [c.strip() for c in outputs.split(",")] if outputs else None
     with console.status("Scoring customers…", spinner="dots") if not quiet else _nullctx():
         result = segrule.run(
@@ -214,6 +244,7 @@ def validate(
         ),
     ] = None,
     tz: TzOpt = None,
+    table: TablesOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Check rule sets: syntax, keys, names, cycles, types; reads no rows.
@@ -225,7 +256,13 @@ def validate(
 
     engine = _engine(plugin)
     plan = segrule.compile(
-        rulesets, as_of="2000-01-01", data=data, tz=tz, engine=engine, check_only=True
+        rulesets,
+        _tables(table),
+        as_of="2000-01-01",
+        data=data,
+        tz=tz,
+        engine=engine,
+        check_only=True,
     )
     rs = plan.ruleset
     counts = {
@@ -254,14 +291,22 @@ def plan(
         bool, typer.Option(help="Show polars' optimized plan (else the unoptimized one).")
     ] = True,
     graph_only: Annotated[bool, typer.Option("--graph", help="Only the dependency graph.")] = False,
+    table: TablesOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Show the dependency graph and the polars plan that a run would execute."""
     import segrule
 
     engine = _engine(plugin)
+    tables = _tables(table)
     p = segrule.compile(
-        rulesets, as_of=as_of, data=data, tz=tz, engine=engine, check_only=data is None
+        rulesets,
+        tables,
+        as_of=as_of,
+        data=data,
+        tz=tz,
+        engine=engine,
+        check_only=data is None and not tables,
     )
     console.print("[bold]Dependency graph[/bold]")
     for line in p.graph_lines():
@@ -362,8 +407,11 @@ def _vertical_tables(engine: Any, name: str) -> dict[str, Any]:
     from segrule.errors import UsageError, did_you_mean
 
     verticals = {
-        info.name: [t for t in info.registered.get("tables", [])
-                    if engine.tables.items[t].generate is not None]
+        info.name: [
+            t
+            for t in info.registered.get("tables", [])
+            if engine.tables.items[t].generate is not None
+        ]
         for info in engine.plugins.values()
         if not info.builtin
     }
@@ -517,6 +565,123 @@ def dimensions(
     for s in strategies:
         st.add_row(s.name, s.description, "\n".join(f"{k}: {v}" for k, v in s.params_doc.items()))
     console.print(st)
+
+
+@app.command()
+@handle_errors
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    builtins: Annotated[
+        bool, typer.Option("--builtins/--no-builtins", help="Include segrule's builtin plugins.")
+    ] = True,
+    plugin: PluginOpt = None,
+) -> None:
+    """List the loaded plugins: distribution, version, hooks and what each registered.
+
+    Plugins come from the `segrule` entry-point group of installed distributions, from
+    --plugin, and from the Python API. SEGRULE_DISABLE_PLUGIN_AUTOLOAD=1 switches the
+    entry points off; SEGRULE_PLUGINS=a,b loads only those.
+    """
+    engine = _engine(plugin)
+    infos = [i for i in engine.plugins.values() if builtins or not i.builtin]
+    rows = [
+        {
+            "name": i.name,
+            "distribution": i.distribution,
+            "version": i.version,
+            "builtin": i.builtin,
+            "module": i.module.__name__,
+            "hooks": i.hooks(),
+            "registered": {k: sorted(v) for k, v in i.registered.items() if v},
+        }
+        for i in infos
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("plugin", "distribution", "hooks", "registered", show_lines=True)
+    for r in rows:
+        dist = "builtin" if r["builtin"] else f"{r['distribution'] or '-'} {r['version'] or ''}"
+        hooks = "\n".join(h.removeprefix("segrule_") for h in r["hooks"])
+        reg = "\n".join(
+            f"{kind} ({len(names)}): {', '.join(names)}" for kind, names in r["registered"].items()
+        )
+        table.add_row(r["name"], dist.strip(), hooks, reg or "-")
+    console.print(table)
+    if not any(not i.builtin for i in infos):
+        console.print(
+            "No third-party plugins loaded. Install one (e.g. segrule-apparel) or pass "
+            "--plugin module.path; `segrule new-plugin NAME` starts your own.",
+            highlight=False,
+        )
+
+
+SKELETON = Path(__file__).resolve().parent / "skeleton"
+
+
+@app.command("new-plugin")
+@handle_errors
+def new_plugin(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Plugin name: lower-case letters, digits and '_' (its presets are NAME:...).",
+            show_default=False,
+        ),
+    ],
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Folder to create (default: ./segrule-NAME)."),
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option(help="One-line description for the README and metadata.")
+    ] = None,
+) -> None:
+    """Create a working plugin skeleton: package, entry point, a dimension, a preset, tests.
+
+    Then: cd segrule-NAME && pip install -e ".[test]" && pytest
+    """
+    import re
+
+    import segrule
+    from segrule.errors import UsageError
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
+        raise UsageError(
+            f"plugin name '{name}' must start with a lower-case letter and hold only a-z, "
+            "0-9 and '_' (it becomes the module segrule_NAME and the entry point NAME)"
+        )
+    target = directory or Path(f"segrule-{name}")
+    if target.exists() and any(target.iterdir()):
+        raise UsageError(f"{target} exists and is not empty; choose another --dir")
+    major, minor = (int(x) for x in segrule.__version__.split(".")[:2])
+    values = {
+        "name": name,
+        "title": title or f"customer classification for {name}",
+        "segrule_version": f"{major}.{minor}",
+        "segrule_next": f"{major}.{minor + 1}",
+    }
+    layout = {
+        "pyproject.toml.tmpl": "pyproject.toml",
+        "README.md.tmpl": "README.md",
+        "src/__init__.py.tmpl": f"src/segrule_{name}/__init__.py",
+        "src/hooks.py.tmpl": f"src/segrule_{name}/hooks.py",
+        "presets/starter.yaml.tmpl": f"src/segrule_{name}/presets/starter.yaml",
+        "tests/test_plugin.py.tmpl": f"tests/test_{name}.py",
+    }
+    for src, dest in layout.items():
+        path = target / dest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text((SKELETON / src).read_text(encoding="utf-8").format(**values), "utf-8")
+    console.print(f"[green]created[/green] {target}/", highlight=False)
+    for dest in layout.values():
+        console.print(f"  {dest}", highlight=False)
+    console.print(
+        f'Next: cd {target} && pip install -e ".\\[test]" && pytest\n'
+        f"      segrule plugins   # shows '{name}' once installed\n"
+        "Guide: docs/plugins.md",
+        highlight=False,
+    )
 
 
 @app.command()

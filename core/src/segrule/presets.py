@@ -33,8 +33,10 @@ class Preset:
 
     @classmethod
     def from_file(cls, path: Path, prefix: str = "") -> Preset:
-        """A preset named after the file stem; description from the file's ``description``."""
+        """A preset named by the file's ``name`` (``plugin:preset`` as written), else
+        ``prefix`` + the file stem; description from the file's ``description``."""
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text) or {}
-        name = prefix + str(data.get("name") or path.stem).split(":")[-1]
+        raw = str(data.get("name") or path.stem)
+        name = raw if ":" in raw else prefix + raw
         return cls(name, path, None, str(data.get("description") or "").strip())

@@ -112,10 +112,12 @@ class Engine:
         self.strategies = _Kind("strategies")
         self.tables = _Kind("tables")
         self.presets = _Kind("presets")
+        from segrule import __version__
+
         for path in BUILTIN_PLUGINS:
-            self._add_module(
-                importlib.import_module(path), path.rsplit(".", 1)[-1], None, None, True
-            )
+            # Named "segrule.<part>" so that conflict messages say where a name comes from.
+            name = "segrule." + path.rsplit(".", 1)[-1]
+            self._add_module(importlib.import_module(path), name, "segrule", __version__, True)
         if autoload is None:
             autoload = not os.environ.get("SEGRULE_DISABLE_PLUGIN_AUTOLOAD")
         if autoload:

@@ -1,0 +1,5 @@
+"""`python -m segrule_cli`: the segrule command."""
+
+from segrule_cli.app import main
+
+main()
