@@ -574,17 +574,26 @@ def plugins(
     builtins: Annotated[
         bool, typer.Option("--builtins/--no-builtins", help="Include segrule's builtin plugins.")
     ] = True,
+    hooks: Annotated[
+        bool, typer.Option("--hooks", help="Print the hook reference for plugin authors.")
+    ] = False,
     plugin: PluginOpt = None,
 ) -> None:
     """List the loaded plugins: distribution, version, hooks and what each registered.
 
     Plugins come from the `segrule` entry-point group of installed distributions, from
     --plugin, and from the Python API. SEGRULE_DISABLE_PLUGIN_AUTOLOAD=1 switches the
-    entry points off; SEGRULE_PLUGINS=a,b loads only those.
+    entry points off; SEGRULE_PLUGINS=a,b loads only those; SEGRULE_TRACE_PLUGINS=1 logs
+    every hook call to stderr.
     """
+    if hooks:
+        from segrule.hookspecs import reference
+
+        console.print(reference(), highlight=False, markup=False)
+        return
     engine = _engine(plugin)
     infos = [i for i in engine.plugins.values() if builtins or not i.builtin]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": i.name,
             "distribution": i.distribution,
@@ -602,11 +611,11 @@ def plugins(
     table = Table("plugin", "distribution", "hooks", "registered", show_lines=True)
     for r in rows:
         dist = "builtin" if r["builtin"] else f"{r['distribution'] or '-'} {r['version'] or ''}"
-        hooks = "\n".join(h.removeprefix("segrule_") for h in r["hooks"])
+        hook_names = "\n".join(h.removeprefix("segrule_") for h in r["hooks"])
         reg = "\n".join(
             f"{kind} ({len(names)}): {', '.join(names)}" for kind, names in r["registered"].items()
         )
-        table.add_row(r["name"], dist.strip(), hooks, reg or "-")
+        table.add_row(r["name"], dist.strip(), hook_names, reg or "-")
     console.print(table)
     if not any(not i.builtin for i in infos):
         console.print(

@@ -26,12 +26,20 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def segrule_register_dimensions(register: Register) -> None:
     """Register dimensions: named per-customer values built as polars expressions.
 
-    Call ``register(dimension)`` once per :class:`segrule.dimensions.Dimension`.
-    A dimension has a name or a name pattern (``orders_<window>``), a kind and a
-    builder returning the plan nodes (aggregates over a table, derived expressions)
-    that compute it. Called once per engine instance, when plugins are loaded.
+    Args:
+        register (Callable[[segrule.nodes.Dimension], None]): call it once per
+            dimension. A :class:`~segrule.nodes.Dimension` has a name or a name pattern
+            (``orders_<window>`` with ``pattern=r"orders_(?P<window>...)"``), a kind
+            (aggregate, attribute, derived, population), a description, a value type and
+            a builder ``build(ctx, name, groups, params) -> list[Node]`` returning the plan
+            nodes that compute it (aggregates inside the table's one ``group_by``,
+            derived expressions over other nodes).
 
-    Since 0.1.
+    Returns:
+        None. A name already registered (by core or another plugin) raises
+        :class:`~segrule.errors.PluginConflictError` naming both owners.
+
+    Called once per :class:`~segrule.Engine`, when plugins are loaded. Since 0.1.
     """
 
 
@@ -39,12 +47,18 @@ def segrule_register_dimensions(register: Register) -> None:
 def segrule_register_strategies(register: Register) -> None:
     """Register scoring strategies (points, rfm, pareto, ...).
 
-    Call ``register(strategy)`` once per :class:`segrule.strategies.Strategy`. A
-    strategy turns its parameters from a rule set's ``scores:`` entry into plan
-    nodes (scores, tiers, population-relative ranks). Called once per engine
-    instance, when plugins are loaded.
+    Args:
+        register (Callable[[segrule.strategies.Strategy], None]): call it once per
+            strategy. A :class:`~segrule.strategies.Strategy` has a name, a description,
+            ``params_doc`` (parameter -> description) and a builder
+            ``build(ctx, name, params, origin) -> list[Node]`` turning a rule set's
+            ``scores:`` entry into plan nodes (scores, tiers, population-relative ranks).
 
-    Since 0.1.
+    Returns:
+        None. A name already registered raises
+        :class:`~segrule.errors.PluginConflictError` naming both owners.
+
+    Called once per :class:`~segrule.Engine`, when plugins are loaded. Since 0.1.
     """
 
 
@@ -52,11 +66,19 @@ def segrule_register_strategies(register: Register) -> None:
 def segrule_register_tables(register: Register) -> None:
     """Register table contracts: the columns (types, required or optional) of a table.
 
-    Call ``register(contract)`` once per :class:`segrule.tables.TableContract`.
-    Core registers ``orders``, ``customers``, ``events`` and ``feedback`` this way.
-    Called once per engine instance, when plugins are loaded.
+    Args:
+        register (Callable[[segrule.tables.TableContract], None]): call it once per
+            table. A :class:`~segrule.tables.TableContract` names the table, its
+            :class:`~segrule.tables.Column` list, its timestamp column (rows at or after
+            the as-of instant never count) and, optionally, ``generate``/``rows``: the
+            synthetic-data generator ``segrule generate --vertical`` uses.
 
-    Since 0.1.
+    Returns:
+        None. Core registers ``orders``, ``customers``, ``events`` and ``feedback`` this
+        way; a second table of the same name raises
+        :class:`~segrule.errors.PluginConflictError`.
+
+    Called once per :class:`~segrule.Engine`, when plugins are loaded. Since 0.1.
     """
 
 
@@ -64,12 +86,17 @@ def segrule_register_tables(register: Register) -> None:
 def segrule_register_presets(register: Register) -> None:
     """Register packaged rule sets (presets).
 
-    Call ``register(preset)`` once per :class:`segrule.presets.Preset` (a name and
-    the YAML text or a path to it). A plugin's presets are addressed as
-    ``plugin:preset-name``; core's own by bare name. Called once per engine
-    instance, when plugins are loaded.
+    Args:
+        register (Callable[[segrule.presets.Preset], None]): call it once per preset.
+            A :class:`~segrule.presets.Preset` is a name and YAML text or a path
+            (``Preset.from_file(path)`` reads the name from the file). A plugin's presets
+            are named ``plugin:preset-name``; core's by bare name.
 
-    Since 0.1.
+    Returns:
+        None. A name already registered raises
+        :class:`~segrule.errors.PluginConflictError` naming both owners.
+
+    Called once per :class:`~segrule.Engine`, when plugins are loaded. Since 0.1.
     """
 
 
@@ -77,11 +104,35 @@ def segrule_register_presets(register: Register) -> None:
 def segrule_prepare_table(name: str, frame: pl.LazyFrame, context: Any) -> pl.LazyFrame | None:
     """Normalize a table lazily before it is used (e.g. map size labels).
 
-    ``name`` is the table name, ``frame`` the LazyFrame after column mapping and
-    status normalization, ``context`` the run's :class:`segrule.compiler.BuildContext`.
-    Return a new LazyFrame (it must keep the contract's columns) or ``None`` to leave
-    the frame unchanged. Called once per table per plan build, in plugin order.
-    Must stay lazy: never collect.
+    Args:
+        name (str): the table name (``orders``, ``apparel_items``, ...).
+        frame (polars.LazyFrame): the table after column mapping, type normalization,
+            status mapping and the rule set's ``where``.
+        context (segrule.nodes.BuildContext): the run's as-of instant, time zone and
+            engine.
 
+    Returns:
+        polars.LazyFrame | None: a new LazyFrame (keeping the contract's columns), or
+        None to leave the frame unchanged. Must stay lazy: never collect.
+
+    Called once per table per plan build, in plugin order; an exception is reported
+    as a :class:`~segrule.errors.PluginError` naming the plugin, hook and table.
     Since 0.1.
     """
+
+
+def reference() -> str:
+    """The hook reference for docs/plugins.md, rendered from the docstrings above.
+
+    ``segrule plugins --hooks`` prints it; a test keeps docs/plugins.md equal to it.
+    """
+    import inspect
+
+    parts = []
+    for name, fn in sorted(globals().items()):
+        if not (name.startswith("segrule_") and callable(fn)):
+            continue
+        sig = str(inspect.signature(fn)).replace("'", "")
+        doc = inspect.getdoc(fn) or ""
+        parts.append(f"### {name}\n\n```python\ndef {name}{sig}\n```\n\n```text\n{doc}\n```\n")
+    return "\n".join(parts)

@@ -11,6 +11,8 @@ import importlib
 import importlib.metadata
 import os
 import re
+import sys
+import time
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
@@ -197,8 +199,10 @@ class Engine:
                     _kind.add(item, _info.owner)
                     _names.append(item.name)
 
+                t0 = time.perf_counter()
                 try:
                     impl(register=register)
+                    _trace(hook_name, info, t0, f"registered {len(names)} {kind.kind}")
                 except PluginConflictError:
                     raise
                 except Exception as exc:
@@ -212,8 +216,11 @@ class Engine:
             impl = getattr(info.module, "segrule_prepare_table", None)
             if impl is None:
                 continue
+            t0 = time.perf_counter()
             try:
                 out = impl(name=name, frame=frame, context=context)
+                _trace("segrule_prepare_table", info, t0, f"table {name}: "
+                       + ("unchanged" if out is None else "replaced"))
             except Exception as exc:
                 raise PluginError(
                     f"{info.owner} raised in segrule_prepare_table for table '{name}': "
@@ -252,6 +259,13 @@ class Engine:
                 if m:
                     return dim, m.groupdict()
         return None
+
+
+def _trace(hook: str, info: PluginInfo, t0: float, what: str) -> None:
+    """With SEGRULE_TRACE_PLUGINS=1, log each hook call to stderr: who, how long, what."""
+    if os.environ.get("SEGRULE_TRACE_PLUGINS"):
+        ms = (time.perf_counter() - t0) * 1000
+        print(f"segrule: {hook} {info.name}: {what} ({ms:.1f} ms)", file=sys.stderr)
 
 
 def _import_plugin(path: str) -> ModuleType:

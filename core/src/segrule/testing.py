@@ -128,7 +128,7 @@ def customer_frame(rows: Iterable[Sequence[Any] | dict[str, Any] | str]) -> pl.D
         elif isinstance(row, dict):
             rec = dict(row)
         else:
-            cid, birth_year, city, *rest = row
+            cid, birth_year, city, *rest = row  # type: ignore[str-unpack]
             rec = {
                 "customer_id": cid,
                 "birth_year": birth_year,
