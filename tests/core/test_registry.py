@@ -285,6 +285,7 @@ class FakeEntryPoint:
     def __init__(self, name: str, module: types.ModuleType | Exception, dist: str) -> None:
         self.name = name
         self._module = module
+        self.value = getattr(module, "__name__", "broken.module")
         self.dist = types.SimpleNamespace(name=dist, version="9.9")
 
     def load(self) -> types.ModuleType:
@@ -320,6 +321,21 @@ def test_entry_point_plugins_are_autoloaded_with_their_distribution(
         "doubler", "segrule-doubler", "9.9"
     )
     assert engine.plugins["doubler"].distribution == "segrule-doubler"
+
+
+def test_an_installed_plugin_named_by_module_path_keeps_its_entry_point_name(
+    fake_entry_points, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = dims_plugin("segrule_doubler.hooks", "double_orders")
+    monkeypatch.setitem(sys.modules, "segrule_doubler.hooks", module)
+    fake_entry_points.append(FakeEntryPoint("doubler", module, "segrule-doubler"))
+    explicit = Engine(["segrule_doubler.hooks"], autoload=False)
+    assert explicit.dimensions.items["double_orders"].owner == Owner(
+        "doubler", "segrule-doubler", "9.9"
+    )
+    # Autoloaded and also named explicitly: loaded once, not a conflict.
+    both = Engine(["segrule_doubler.hooks"], autoload=True)
+    assert [n for n in both.plugins if not both.plugins[n].builtin] == ["doubler"]
 
 
 def test_disable_plugin_autoload_env_is_respected(

@@ -124,10 +124,18 @@ class Engine:
             autoload = not os.environ.get("SEGRULE_DISABLE_PLUGIN_AUTOLOAD")
         if autoload:
             self._load_entry_points()
+        installed: dict[str, tuple[str, str | None, str | None]] | None = None
         for plugin in plugins:
             module = _import_plugin(plugin) if isinstance(plugin, str) else plugin
-            name = plugin if isinstance(plugin, str) else module.__name__
-            self._add_module(module, name, None, None, False)
+            if any(i.module is module and i.distribution for i in self.plugins.values()):
+                continue  # autoloaded already: naming it again is not a conflict
+            if installed is None:
+                installed = _installed_plugins()
+            path = plugin if isinstance(plugin, str) else module.__name__
+            # A module that an installed entry point names keeps that plugin's name and
+            # distribution, so messages read the same with or without autoload.
+            name, dist, version = installed.get(path, (path, None, None))
+            self._add_module(module, name, dist, version, False)
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
@@ -219,8 +227,12 @@ class Engine:
             t0 = time.perf_counter()
             try:
                 out = impl(name=name, frame=frame, context=context)
-                _trace("segrule_prepare_table", info, t0, f"table {name}: "
-                       + ("unchanged" if out is None else "replaced"))
+                _trace(
+                    "segrule_prepare_table",
+                    info,
+                    t0,
+                    f"table {name}: " + ("unchanged" if out is None else "replaced"),
+                )
             except Exception as exc:
                 raise PluginError(
                     f"{info.owner} raised in segrule_prepare_table for table '{name}': "
@@ -266,6 +278,15 @@ def _trace(hook: str, info: PluginInfo, t0: float, what: str) -> None:
     if os.environ.get("SEGRULE_TRACE_PLUGINS"):
         ms = (time.perf_counter() - t0) * 1000
         print(f"segrule: {hook} {info.name}: {what} ({ms:.1f} ms)", file=sys.stderr)
+
+
+def _installed_plugins() -> dict[str, tuple[str, str | None, str | None]]:
+    """Module path -> (entry-point name, distribution, version) of installed plugins."""
+    found: dict[str, tuple[str, str | None, str | None]] = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist else None
+        found.setdefault(ep.value, (ep.name, dist, ep.dist.version if ep.dist else None))
+    return found
 
 
 def _import_plugin(path: str) -> ModuleType:
