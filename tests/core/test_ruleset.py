@@ -360,6 +360,15 @@ def test_extends_list_later_base_wins(rules) -> None:
     assert rs.model.segments["s"].flag == "orders_lifetime > 2"
 
 
+def test_extends_several_bases_writes_the_union_of_their_outputs(rules) -> None:
+    path = rules("two_bases.yaml", "extends: [rfm, pareto-80-20]\n")
+    rs = segrule.load_ruleset(path)
+    rfm = segrule.load_ruleset("rfm").model.outputs or []
+    pareto = segrule.load_ruleset("pareto-80-20").model.outputs or []
+    assert rs.model.outputs == rfm + [o for o in pareto if o not in rfm]
+    assert "pareto_key" in rs.model.outputs and "rfm_segment" in rfm
+
+
 def test_extends_loop_names_the_chain(rules) -> None:
     a = rules("a.yaml", "name: a\nextends: b.yaml\n")
     rules("b.yaml", "name: b\nextends: a.yaml\n")

@@ -343,6 +343,7 @@ def load_ruleset(ref: str | Path, engine: Engine, *, _chain: tuple[str, ...] = (
     merged: dict[str, Any] = {}
     merged_origins: dict[tuple[Any, ...], str] = {}
     sources: list[str] = []
+    base_outputs: list[str] = []
     for i, base_ref in enumerate(bases):
         where = origins.get(
             ("extends", i) if not isinstance(extends, str) else ("extends",), source
@@ -352,6 +353,11 @@ def load_ruleset(ref: str | Path, engine: Engine, *, _chain: tuple[str, ...] = (
         merged = merge_data(merged, base_raw(base))
         merged_origins.update(base.origins)
         sources.extend(s for s in base.sources if s not in sources)
+        base_outputs.extend(o for o in _outputs_of(base) if o not in base_outputs)
+    if len(bases) > 1:
+        # Several bases are several rule sets used together: each one's columns are
+        # written, as when they are named together on `segrule run`.
+        merged["outputs"] = base_outputs
     merged = merge_data(merged, data)
     # Table sources are relative to the file that names them.
     for tname, tspec in (data.get("tables") or {}).items():
