@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime
+import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from segrule import Engine
 from segrule import generate as gen_mod
-from segrule.generate import TABLE_GENERATORS, GenContext, generate
+from segrule.errors import UsageError
+from segrule.generate import TABLE_GENERATORS, GenContext, generate, vertical_generators
+from segrule.hookspecs import hookimpl as segrule_impl
+from segrule.tables import Column, TableContract
 
 ORDERS = 50_000
 CUSTOMERS = 5_000
@@ -392,3 +398,74 @@ def test_plugin_table_generator(tmp_path: Path) -> None:
     assert loyalty_df.join(buyers, on="customer_id", how="anti").height == 0
     # given for one call only: core's registry is unchanged
     assert "loyalty" not in TABLE_GENERATORS
+
+
+# -- vertical_generators: what `segrule generate --vertical NAME` adds -----------------
+def _vertical_plugin(name: str, table: str, core: dict[str, Any]) -> types.ModuleType:
+    def points(ctx: GenContext) -> Iterator[pa.Table]:
+        yield pa.table({"customer_id": ["C00000000"], "points": [1]})
+
+    def segrule_register_tables(register: Any) -> None:
+        register(
+            TableContract(
+                table,
+                [Column("customer_id", "string", True), Column("points", "integer", False)],
+                generate=points,
+                rows=lambda ctx: 1,
+                core_generators=core,
+            )
+        )
+
+    module = types.ModuleType(name)
+    module.segrule_register_tables = segrule_impl(segrule_register_tables)  # type: ignore[attr-defined]
+    return module
+
+
+def _one_order(ctx: GenContext) -> Iterator[pa.Table]:
+    """Every order is one fixed row: easy to tell apart from core's orders."""
+    yield pa.table(
+        {
+            "order_id": ["O1"],
+            "customer_id": ["C00000000"],
+            "order_ts": pa.array([0], pa.timestamp("us")),
+            "amount": [9.5],
+            "status": ["paid"],
+        }
+    )
+
+
+def test_vertical_generators_add_tables_and_replace_core_ones(tmp_path: Path) -> None:
+    engine = Engine(
+        [_vertical_plugin("pts", "pts_points", {"orders": (_one_order, lambda ctx: 1)})],
+        autoload=False,
+    )
+    specs = vertical_generators(engine, ["pts"])
+    assert sorted(specs) == ["orders", "pts_points"]
+    paths = generate(
+        tmp_path,
+        orders=100,
+        customers=10,
+        tables=["orders", "customers", "pts_points"],
+        generators=specs,
+    )
+    assert pl.read_parquet(paths["orders"])["order_id"].to_list() == ["O1"]
+    assert pl.read_parquet(paths["pts_points"]).height == 1
+    assert pl.read_parquet(paths["customers"]).height == 10  # core's generator still
+
+
+def test_vertical_generators_errors() -> None:
+    one = _vertical_plugin("one", "one_t", {"orders": (_one_order, lambda ctx: 1)})
+    two = _vertical_plugin("two", "two_t", {"orders": (_one_order, lambda ctx: 1)})
+    engine = Engine([one, two], autoload=False)
+    with pytest.raises(
+        UsageError,
+        match="--vertical 'on' is not a plugin with synthetic tables — did you mean 'one'",
+    ):
+        vertical_generators(engine, ["on"])
+    with pytest.raises(
+        UsageError, match="--vertical one and --vertical two both generate their own 'orders'"
+    ):
+        vertical_generators(engine, ["one", "two"])
+    bad = _vertical_plugin("bad", "bad_t", {"bad_t2": (_one_order, lambda ctx: 1)})
+    with pytest.raises(UsageError, match="'bad_t2', which is not a core table"):
+        vertical_generators(Engine([bad], autoload=False), ["bad"])

@@ -356,8 +356,8 @@ def generate(
     customers.
     """
     from segrule.errors import UsageError
-    from segrule.generate import TableSpec
     from segrule.generate import generate as gen
+    from segrule.generate import vertical_generators
 
     try:
         end_date = dt.date.fromisoformat(end)
@@ -366,12 +366,8 @@ def generate(
     names = [t.strip() for t in tables.split(",") if t.strip()]
     generators: dict[str, Any] = {}
     if vertical:
-        engine = _engine(plugin)
-        for v in vertical:
-            for tname, spec in _vertical_tables(engine, v).items():
-                generators[tname] = TableSpec(spec.generate, spec.rows or (lambda ctx: 0))
-                if tname not in names:
-                    names.append(tname)
+        generators = vertical_generators(_engine(plugin), vertical)
+        names.extend(t for t in generators if t not in names)
     t0 = time.perf_counter()
     with output.progress(console) as prog:
         tasks: dict[str, Any] = {}
@@ -400,29 +396,6 @@ def generate(
     for name, path in paths.items():
         console.print(f"  {name:<10} {path}  ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
     console.print(f"[green]done[/green] in {secs:.1f}s", highlight=False)
-
-
-def _vertical_tables(engine: Any, name: str) -> dict[str, Any]:
-    """The table contracts with a generator that plugin ``name`` registered."""
-    from segrule.errors import UsageError, did_you_mean
-
-    verticals = {
-        info.name: [
-            t
-            for t in info.registered.get("tables", [])
-            if engine.tables.items[t].generate is not None
-        ]
-        for info in engine.plugins.values()
-        if not info.builtin
-    }
-    verticals = {k: v for k, v in verticals.items() if v}
-    if name not in verticals:
-        known = ", ".join(sorted(verticals)) or "none installed"
-        raise UsageError(
-            f"--vertical '{name}' is not a plugin with synthetic tables"
-            f"{did_you_mean(name, verticals)}; known: {known}"
-        )
-    return {t: engine.tables.items[t] for t in verticals[name]}
 
 
 # -- demo --------------------------------------------------------------------------

@@ -77,6 +77,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -350,7 +351,7 @@ class GenContext:
     @staticmethod
     def customer_ids(idx: np.ndarray) -> pa.Array:
         """``"C"`` + 8-digit zero-padded customer numbers."""
-        return _fixed_ids("C", idx, 8)
+        return fixed_ids("C", idx, 8)
 
     @staticmethod
     def labels(
@@ -362,7 +363,7 @@ class GenContext:
         )
 
 
-def _fixed_ids(prefix: str, values: np.ndarray, width: int) -> pa.Array:
+def fixed_ids(prefix: str, values: np.ndarray, width: int) -> pa.Array:
     """``prefix`` + ``values`` zero-padded to ``width`` digits, as a pyarrow string array.
 
     Builds the UTF-8 buffer directly with numpy (fixed-width rows, so offsets are a range).
@@ -464,7 +465,7 @@ def _gen_orders(ctx: GenContext) -> Iterator[pa.Table]:
         yielded = True
         yield pa.Table.from_arrays(
             [
-                _fixed_ids("O", g, 10),
+                fixed_ids("O", g, 10),
                 GenContext.customer_ids(cust),
                 ctx.timestamps(day, sec),
                 pa.array(amount, type=pa.float64()),
@@ -598,6 +599,58 @@ TABLE_GENERATORS: dict[str, TableSpec] = {
     "events": TableSpec(_gen_events, _events_rows),
     "feedback": TableSpec(_gen_feedback, _feedback_rows),
 }
+
+
+def vertical_generators(engine: Any, verticals: Sequence[str]) -> dict[str, TableSpec]:
+    """The generators ``segrule generate --vertical NAME`` adds: every table with a
+    generator that plugin NAME registered, plus the core tables it generates its own way
+    (:attr:`segrule.tables.TableContract.core_generators`). Pass the result as
+    ``generate(generators=...)`` and list its keys in ``tables``.
+
+    Raises :class:`~segrule.errors.UsageError` for a name that is not a plugin with
+    synthetic tables, or when two verticals both replace one core table.
+    """
+    from segrule.errors import UsageError, did_you_mean
+
+    offered: dict[str, list[Any]] = {}
+    for info in engine.plugins.values():
+        if info.builtin:
+            continue
+        contracts = [engine.tables.items[t] for t in info.registered.get("tables", [])]
+        contracts = [t for t in contracts if t.generate is not None or t.core_generators]
+        if contracts:
+            offered[info.name] = contracts
+    out: dict[str, TableSpec] = {}
+    replaced_by: dict[str, str] = {}
+    for name in verticals:
+        if name not in offered:
+            known = ", ".join(sorted(offered)) or "none installed"
+            raise UsageError(
+                f"--vertical '{name}' is not a plugin with synthetic tables"
+                f"{did_you_mean(name, offered)}; known: {known}"
+            )
+        for contract in offered[name]:
+            if contract.generate is not None:
+                out[contract.name] = TableSpec(contract.generate, contract.rows or _no_rows)
+            for core_table, (fn, rows) in contract.core_generators.items():
+                if core_table not in TABLE_GENERATORS:
+                    raise UsageError(
+                        f"plugin '{name}' table '{contract.name}' offers a generator for "
+                        f"'{core_table}', which is not a core table "
+                        f"({', '.join(TABLE_GENERATORS)})"
+                    )
+                if replaced_by.get(core_table, name) != name:
+                    raise UsageError(
+                        f"--vertical {replaced_by[core_table]} and --vertical {name} both "
+                        f"generate their own '{core_table}'; generate them one at a time"
+                    )
+                replaced_by[core_table] = name
+                out[core_table] = TableSpec(fn, rows)
+    return out
+
+
+def _no_rows(ctx: GenContext) -> int:
+    return 0
 
 
 # --- writing ---------------------------------------------------------------------------------

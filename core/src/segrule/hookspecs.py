@@ -71,7 +71,9 @@ def segrule_register_tables(register: Register) -> None:
             table. A :class:`~segrule.tables.TableContract` names the table, its
             :class:`~segrule.tables.Column` list, its timestamp column (rows at or after
             the as-of instant never count) and, optionally, ``generate``/``rows``: the
-            synthetic-data generator ``segrule generate --vertical`` uses.
+            synthetic-data generator ``segrule generate --vertical`` uses, and
+            ``core_generators``: generators that replace core's for ``orders``,
+            ``customers``, ... under that ``--vertical``.
 
     Returns:
         None. Core registers ``orders``, ``customers``, ``events`` and ``feedback`` this

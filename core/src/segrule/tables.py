@@ -43,6 +43,12 @@ class TableContract:
     function ``(ctx: segrule.generate.GenContext) -> Iterator[pyarrow.Table]`` following
     the contract in :mod:`segrule.generate`; ``rows(ctx)`` is the expected row count
     (for progress). Import numpy/pyarrow inside it, not at plugin import time.
+
+    ``core_generators`` (optional) maps a core table (``orders``, ``customers``,
+    ``events``, ``feedback``) to a ``(generate, rows)`` pair that replaces core's
+    generator of it when ``segrule generate --vertical`` names this table's plugin, so
+    that the core tables look like the trade too (B2B orders are few, large and
+    periodic, not retail baskets).
     """
 
     name: str
@@ -53,6 +59,9 @@ class TableContract:
     extra: dict[str, Any] = field(default_factory=dict)
     generate: Callable[[Any], Iterator[Any]] | None = None
     rows: Callable[[Any], int] | None = None
+    core_generators: dict[str, tuple[Callable[[Any], Iterator[Any]], Callable[[Any], int]]] = field(
+        default_factory=dict
+    )
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
