@@ -7,7 +7,7 @@ may use what earlier fragments of the same page defined (the pages build up thei
 examples). A block that starts with ``# typo.yaml`` shows an error on purpose: it must
 fail with a SegruleError whose message the doc quotes. A block fenced as
 ``yaml illustrative`` (syntax alternatives, templates, examples that need their data
-files) is not checked.
+files) is not checked. Pages under docs/plugins/ are checked with their plugin loaded.
 """
 
 from __future__ import annotations
@@ -23,6 +23,15 @@ from segrule.errors import SegruleError
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)  # not "```yaml illustrative"
 ENGINE = segrule.Engine(autoload=False)
+PAGES = sorted(DOCS.glob("**/*.md"))
+
+
+def engine_for(page: str) -> segrule.Engine:
+    """docs/plugins/<name>.md is about plugin <name>: check its examples with it loaded."""
+    if page.startswith("plugins/"):
+        name = page.split("/", 1)[1].split(".", 1)[0]
+        return segrule.Engine(plugins=[f"segrule_{name}.hooks"], autoload=False)
+    return ENGINE
 
 
 SECTIONS = ("dimensions", "segments", "scores")
@@ -31,14 +40,14 @@ SECTIONS = ("dimensions", "segments", "scores")
 def blocks() -> list[tuple[str, str, str, dict]]:
     """(where, block, text after it, definitions of the page's earlier fragments)."""
     found = []
-    for path in sorted(DOCS.glob("*.md")):
+    for path in PAGES:
         text = path.read_text(encoding="utf-8")
         context: dict[str, dict] = {key: {} for key in SECTIONS}
         for m in BLOCK.finditer(text):
             line = text[: m.start()].count("\n") + 1
             found.append(
                 (
-                    f"{path.name}:{line}",
+                    f"{path.relative_to(DOCS).as_posix()}:{line}",
                     m.group(1),
                     text[m.end() :],
                     {k: dict(v) for k, v in context.items()},
@@ -78,13 +87,14 @@ def test_yaml_example_compiles(
     data = yaml.safe_load(block)
     if not isinstance(data, dict):
         pytest.fail(f"{where}: a YAML example that is not a mapping")
+    engine = engine_for(where)
     path = tmp_path / "example.yaml"
     if block.lstrip().startswith("# typo.yaml"):
         path.write_text(block, encoding="utf-8")
         with pytest.raises(SegruleError) as err:
             segrule.compile(
-                segrule.load_ruleset(path, engine=ENGINE),
-                engine=ENGINE,
+                segrule.load_ruleset(path, engine=engine),
+                engine=engine,
                 check_only=True,
                 as_of="2026-06-30",
             )
@@ -95,8 +105,8 @@ def test_yaml_example_compiles(
     path.write_text(yaml.safe_dump(_complete(data, context), allow_unicode=True), encoding="utf-8")
     try:
         segrule.compile(
-            segrule.load_ruleset(path, engine=ENGINE),
-            engine=ENGINE,
+            segrule.load_ruleset(path, engine=engine),
+            engine=engine,
             check_only=True,
             as_of="2026-06-30",
         )
@@ -109,8 +119,9 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def _slug(heading: str) -> str:
-    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to '-'."""
-    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to '-'
+    (underscores inside words are kept: `b2b_value_matrix` -> b2b_value_matrix)."""
+    text = re.sub(r"[`*]", "", heading.strip().lower())
     text = re.sub(r"[^\w\- ]", "", text)
     return text.replace(" ", "-")
 
@@ -120,8 +131,13 @@ def _anchors(path: Path) -> set[str]:
     return {_slug(m.group(1)) for m in re.finditer(r"^#+ (.+)$", text, re.M)}
 
 
+ROOT = DOCS.parent
+
+
 @pytest.mark.parametrize(
-    "page", sorted([*DOCS.glob("*.md"), DOCS.parent / "README.md"]), ids=lambda p: p.name
+    "page",
+    [*PAGES, ROOT / "README.md", *sorted(ROOT.glob("plugins/*/README.md"))],
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
 )
 def test_links_and_anchors_resolve(page: Path) -> None:
     broken = []
@@ -134,4 +150,4 @@ def test_links_and_anchors_resolve(page: Path) -> None:
             broken.append(f"{target}: no such file")
         elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
             broken.append(f"{target}: no heading with that anchor")
-    assert not broken, f"{page.name}: " + "; ".join(broken)
+    assert not broken, f"{page.relative_to(ROOT)}: " + "; ".join(broken)
