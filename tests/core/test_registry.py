@@ -192,6 +192,36 @@ def test_prepare_table_hook_changes_the_table(rules, make_tables) -> None:
     assert df.rows() == [("c1", 1)]
 
 
+def test_prepare_table_hook_may_add_a_needed_column(rules, make_tables) -> None:
+    """A plugin can give a default for a column the data lacks; without it the column
+    is reported missing as before."""
+
+    def segrule_prepare_table(name: str, frame: pl.LazyFrame, context: Any) -> Any:
+        if name == "orders" and "channel" not in frame.collect_schema():
+            return frame.with_columns(pl.lit("web").alias("channel"))
+        return None
+
+    orders = make_tables(orders=[("c1", segrule_ago(1), 1.0, "paid")])["orders"].drop("channel")
+    path = rules(
+        "ch.yaml",
+        """
+        dimensions:
+          web_orders:
+            aggregate: "count(*)"
+            table: orders
+            where: "channel = 'web'"
+        outputs: [customer_id, web_orders]
+        """,
+    )
+    with pytest.raises(segrule.DataError, match="has no column 'channel'"):
+        segrule.score(path, {"orders": orders}, as_of="2026-11-01", engine=Engine(autoload=False))
+    engine = Engine(
+        [plugin_module("web", segrule_prepare_table=segrule_prepare_table)], autoload=False
+    )
+    df = segrule.score(path, {"orders": orders}, as_of="2026-11-01", engine=engine)
+    assert df.rows() == [("c1", 1)]
+
+
 # -- conflicts and failures -------------------------------------------------------------
 def test_second_registration_of_a_builtin_dimension_names_both_owners() -> None:
     with pytest.raises(PluginConflictError) as info:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -533,13 +533,20 @@ def load_table(
         lf = lf.drop(clash)
     lf = lf.rename(rename) if rename else lf
     schema = {rename.get(k, k): v for k, v in raw.items() if k not in clash}
-    for col, user in needed.items():
-        if col not in schema and not (col == "amount_cents" and "amount" in schema):
-            hint = f"; map it with tables.{contract.name}.columns.{col}: <your column>"
-            raise DataError(
-                f"{label}: table '{contract.name}' has no column '{col}' (needed by {user})"
-                f"{did_you_mean(col, schema)}{hint}"
-            )
+
+    def check_needed(columns: Iterable[str], have: Mapping[str, Any]) -> None:
+        for col in columns:
+            if col not in have and not (col == "amount_cents" and "amount" in have):
+                hint = f"; map it with tables.{contract.name}.columns.{col}: <your column>"
+                raise DataError(
+                    f"{label}: table '{contract.name}' has no column '{col}' (needed by "
+                    f"{needed[col]}){did_you_mean(col, have)}{hint}"
+                )
+
+    # The time column must be there before the as-of filter; other columns may be added
+    # by a plugin's segrule_prepare_table (a default for an optional input), so they are
+    # checked after it.
+    check_needed([c for c in needed if c == contract.ts_column], schema)
     if BASE not in schema:
         raise DataError(
             f"{label}: table '{contract.name}' has no column 'customer_id'; map it with "
@@ -590,6 +597,7 @@ def load_table(
         raise DataError(
             f"{label}: cannot prepare table '{contract.name}': {str(exc).splitlines()[0]}"
         ) from None
+    check_needed(needed, final_schema)
     return LoadedTable(contract.name, lf, final_schema, label)
 
 

@@ -115,7 +115,9 @@ def segrule_prepare_table(name: str, frame: pl.LazyFrame, context: Any) -> pl.La
 
     Returns:
         polars.LazyFrame | None: a new LazyFrame (keeping the contract's columns), or
-        None to leave the frame unchanged. Must stay lazy: never collect.
+        None to leave the frame unchanged. Must stay lazy: never collect. The columns
+        the rule set needs (other than the time column) are checked after this hook,
+        so it may add a default for an input the table lacks.
 
     Called once per table per plan build, in plugin order; an exception is reported
     as a :class:`~segrule.errors.PluginError` naming the plugin, hook and table.

@@ -71,19 +71,25 @@ def units() -> pl.Expr:
     return pl.col("quantity").fill_null(1).cast(pl.Int64)
 
 
+KEPT_FLAG = "_apparel_returned"
+
+
 def cents() -> pl.Expr:
     """Line amount in integer cents (exact sums whatever the row order)."""
     return (pl.col("amount") * 100).round(0).cast(pl.Int64)
 
 
-def returned(ctx: BuildContext) -> pl.Expr:
+def returned(ctx: BuildContext, column: str = "returned") -> pl.Expr:
     """The line was returned before the as-of instant (column-shaped, never null)."""
     before = pl.col("return_ts").is_null() | (pl.col("return_ts") < ctx.as_of_lit())
-    return (pl.col("returned").fill_null(False) & before).fill_null(False)
+    return (pl.col(column).fill_null(False) & before).fill_null(False)
 
 
 def kept(ctx: BuildContext) -> pl.Expr:
-    return ~returned(ctx)
+    """The line was kept. Reads ``_apparel_returned`` (the ``returned`` flag, false when
+    the table has no such column; added by the prepare hook), so kept spend works on a
+    table without return data while the return dimensions still report it missing."""
+    return ~returned(ctx, KEPT_FLAG)
 
 
 def in_window(ctx: BuildContext, window: str) -> pl.Expr:

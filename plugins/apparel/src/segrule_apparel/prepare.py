@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from segrule_apparel.dimensions import KEPT_FLAG
 from segrule_apparel.vocab import (
     CATEGORY_SYNONYMS,
     SEASON_SYNONYMS,
@@ -84,12 +85,12 @@ def prepare_items(frame: pl.LazyFrame) -> pl.LazyFrame:
         exprs.append(pl.lit(1, dtype=pl.Int64).alias("quantity"))
     if "returned" in schema:
         flag = to_flag("returned", schema["returned"])
-        if flag is not None:
-            exprs.append(flag)
+        exprs.append(flag if flag is not None else pl.col("returned"))
+        exprs.append((flag if flag is not None else pl.col("returned")).alias(KEPT_FLAG))
     else:
-        # No return information: every line counts as kept (return dimensions still
-        # require the column and report it missing).
-        exprs.append(pl.lit(False).alias("returned"))
+        # No return information: every line counts as kept. Only the private flag is
+        # added, so the return dimensions (which read `returned`) report it missing.
+        exprs.append(pl.lit(False).alias(KEPT_FLAG))
     if "is_new_arrival" in schema:
         flag = to_flag("is_new_arrival", schema["is_new_arrival"])
         if flag is not None:
