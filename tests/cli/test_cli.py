@@ -267,6 +267,8 @@ def test_plan_shows_graph_and_polars_plan(data_dir: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "scan orders" in r.output and "group_by(customer_id)" in r.output
     assert "layer" in r.output
+    # Dependency lists are shown as written, not eaten as console markup.
+    assert "rfm_segment <- [r_score, f_score]" in r.output or "tier <- [" in r.output
     assert "Polars plan" in r.output
 
 

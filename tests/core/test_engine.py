@@ -147,6 +147,26 @@ def test_time_zone_of_aware_timestamps(rules, tb) -> None:
     assert utc["last_order_ts"][0] == dt.datetime(2026, 10, 31, 20, tzinfo=dt.UTC)
 
 
+def test_aware_datetime_attributes_are_read_in_the_business_time_zone(rules, tb) -> None:
+    """Not only the time column: signup_ts 2026-10-31T20:00Z is 2026-11-01 04:00 in
+    Shanghai, so a Shanghai rule sees a sign-up on 1 November."""
+    customers = tb.customers(["c1"]).with_columns(
+        pl.lit(dt.datetime(2026, 10, 31, 20)).dt.replace_time_zone("UTC").alias("signup_ts")
+    )
+    path = rules(
+        "signup.yaml",
+        """
+        segments:
+          november_signup:
+            flag: "signup_ts >= as_of"
+        outputs: [customer_id, november_signup]
+        """,
+    )
+    tables = {"orders": tb.orders([]), "customers": customers}
+    assert score(path, tables, tz="Asia/Shanghai").rows() == [("c1", True)]
+    assert score(path, tables, tz="UTC").rows() == [("c1", False)]
+
+
 def test_rule_set_timezone_is_the_default_and_tz_overrides_it(rules, tb) -> None:
     orders = tb.orders([("c1", dt.datetime(2026, 10, 31, 20), 5.0)]).with_columns(
         pl.col("order_ts").dt.replace_time_zone("UTC")

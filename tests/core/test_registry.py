@@ -222,6 +222,51 @@ def test_prepare_table_hook_may_add_a_needed_column(rules, make_tables) -> None:
     assert df.rows() == [("c1", 1)]
 
 
+def _picky(ctx: Any, name: str, groups: dict[str, str], params: dict[str, Any]) -> list[Node]:
+    if params.get("factor") == "boom":
+        raise ZeroDivisionError("a bug in the plugin")
+    if not isinstance(params.get("factor"), int):
+        raise segrule.RuleSetError("factor must be an integer")
+    expr = (pl.col("orders_lifetime") * params["factor"]).alias(name)
+    return [Node(name, "derived", expr, deps=("orders_lifetime",))]
+
+
+@pytest.mark.parametrize(
+    ("factor", "error", "message"),
+    [
+        ("two", segrule.RuleSetError, r"p\.yaml:3:\d+: scaled: factor must be an integer"),
+        (
+            "boom",
+            PluginError,
+            r"plugin 'picky'.* raised while building 'scaled' \(.*p\.yaml:3:\d+\) from "
+            r"'times_n': ZeroDivisionError: a bug in the plugin",
+        ),
+    ],
+)
+def test_errors_in_a_plugin_dimension_builder_name_the_rule_and_plugin(
+    rules, make_tables, factor: str, error: type, message: str
+) -> None:
+    def segrule_register_dimensions(register: Any) -> None:
+        register(Dimension("times_n", _picky, "derived", "orders times a factor", "integer"))
+
+    engine = Engine(
+        [plugin_module("picky", segrule_register_dimensions=segrule_register_dimensions)],
+        autoload=False,
+    )
+    path = rules(
+        "p.yaml",
+        f"""
+        dimensions:
+          scaled:
+            use: times_n
+            params: {{factor: {factor}}}
+        outputs: [customer_id, scaled]
+        """,
+    )
+    with pytest.raises(error, match=message):
+        segrule.score(path, make_tables(orders=[]), as_of="2026-11-01", engine=engine)
+
+
 # -- conflicts and failures -------------------------------------------------------------
 def test_second_registration_of_a_builtin_dimension_names_both_owners() -> None:
     with pytest.raises(PluginConflictError) as info:

@@ -310,7 +310,7 @@ def plan(
     )
     console.print("[bold]Dependency graph[/bold]")
     for line in p.graph_lines():
-        console.print("  " + line, highlight=False, soft_wrap=True)
+        console.print("  " + line, highlight=False, markup=False, soft_wrap=True)
     if not graph_only:
         console.print(
             "\n[bold]Polars plan[/bold] (" + ("optimized" if optimized else "unoptimized") + ")"

@@ -14,8 +14,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from segrule.errors import DataError, RuleSetError, RuleSetErrors, SegruleError, did_you_mean
+from segrule.errors import (
+    DataError,
+    PluginError,
+    RuleSetError,
+    RuleSetErrors,
+    SegruleError,
+    did_you_mean,
+)
 from segrule.nodes import BuildContext, Label, Node, cents_to_units, parse_window
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
@@ -140,7 +148,9 @@ class Compiler:
 
             def build(n: str = name, s: Any = score, w: str = where) -> None:
                 strategy = self.engine.strategy(s.strategy, w)
-                nodes = strategy.build(self.ctx, n, dict(s.params), w)
+                nodes = _call_builder(
+                    strategy, lambda: strategy.build(self.ctx, n, dict(s.params), w), w, n
+                )
                 for node in nodes:
                     node.origin = node.origin or w
                     if s.zh or s.en:
@@ -193,7 +203,9 @@ class Compiler:
                     name=name,
                 )
             dim, groups = found
-            nodes = dim.build(self.ctx, name, groups, dict(spec.params))
+            nodes = _call_builder(
+                dim, lambda: dim.build(self.ctx, name, groups, dict(spec.params)), where, name
+            )
             for n in nodes:
                 n.origin = where
             nodes[0].title = title or nodes[0].title
@@ -368,9 +380,14 @@ class Compiler:
                 if found is not None:
                     dim, groups = found
                     try:
-                        node_list = dim.build(self.ctx, name, groups, {})
+                        node_list = _call_builder(
+                            dim,
+                            functools.partial(dim.build, self.ctx, name, groups, {}),
+                            where,
+                            name,
+                        )
                     except RuleSetError as exc:
-                        self.errors.append(RuleSetError(exc.detail, where=where, name=name))
+                        self.errors.append(exc)
                         continue
                     for n in node_list:
                         n.origin = n.origin or (f"{dim.owner}" if dim.owner else "builtin")
@@ -496,6 +513,24 @@ def _describe(source: TableInput) -> str:
     return str(source)
 
 
+def _call_builder(item: Any, build: Callable[[], list[Node]], where: str, name: str) -> list[Node]:
+    """Run a dimension's or strategy's builder: a RuleSetError without a place gets the
+    rule's file:line; any other exception is a PluginError naming the item's owner."""
+    try:
+        return build()
+    except RuleSetError as exc:
+        if exc.where:
+            raise
+        raise RuleSetError(exc.detail, where=where, name=exc.name or name) from None
+    except SegruleError:
+        raise
+    except Exception as exc:  # a plugin's bug must not be a bare traceback
+        raise PluginError(
+            f"{item.owner or 'builtin'} raised while building '{name}' ({where}) from "
+            f"'{item.name}': {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def load_table(
     engine: Engine,
     rs: RuleSet,
@@ -562,7 +597,7 @@ def load_table(
     for column in contract.columns:
         if column.name in schema and column.name not in (BASE, ts):
             e = _normalize_column(
-                column.name, column.type, schema[column.name], label, contract.name
+                column.name, column.type, schema[column.name], label, contract.name, ctx.tz
             )
             if e is not None:
                 exprs.append(e)
@@ -646,7 +681,7 @@ def _normalize_ts(
 
 
 def _normalize_column(
-    name: str, kind: str, dtype: pl.DataType, label: str, table: str
+    name: str, kind: str, dtype: pl.DataType, label: str, table: str, tz: str
 ) -> pl.Expr | None:
     if kind == "number" and not dtype.is_numeric():
         if dtype == pl.String:
@@ -661,7 +696,8 @@ def _normalize_column(
     if kind == "string" and dtype != pl.String:
         return pl.col(name).cast(pl.String)
     if kind == "datetime" and isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-        return pl.col(name).dt.replace_time_zone(None)
+        # Like the time column: the wall-clock time in the business time zone.
+        return pl.col(name).dt.convert_time_zone(tz).dt.replace_time_zone(None)
     return None
 
 
