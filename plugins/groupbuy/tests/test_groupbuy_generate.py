@@ -32,6 +32,9 @@ def _specs(engine: Any, seen: dict[str, Any] | None = None) -> dict[str, TableSp
             return _f(ctx)
 
         specs[name] = TableSpec(fn, contract.rows)
+    # --vertical groupbuy also rewrites core's orders and events with the customers' habits.
+    for core, (fn, rows) in engine.tables.items["groupbuy_groups"].core_generators.items():
+        specs[core] = TableSpec(fn, rows)
     return specs
 
 
@@ -167,3 +170,43 @@ def test_price_sensitive_majority_in_deal_choice(data: Any) -> None:
     )
     assert (per["depth"] >= 0.35).mean() > 0.5
     assert 0.05 < (per["premium"] >= 0.5).mean() < 0.35
+
+
+def test_orders_and_events_keep_core_rows_customers_and_times(data: Any, tmp_path: Path) -> None:
+    out, _ = data
+    core = generate(tmp_path, orders=20_000, seed=1, tables=["orders", "events"])
+    for table, key in (
+        ("orders", ["order_id", "customer_id", "order_ts", "quantity"]),
+        ("events", ["customer_id", "event_ts"]),
+    ):
+        mine = pl.read_parquet(out / f"{table}.parquet")
+        theirs = pl.read_parquet(core[table])
+        if table == "orders":
+            assert mine.select(key).equals(theirs.select(key))
+        else:  # core's events first, then the extra service contacts
+            assert mine.head(theirs.height).select(key).equals(theirs.select(key))
+            assert mine.height > theirs.height
+
+
+def test_sensitivity_labels_follow_the_generated_habits(data: Any) -> None:
+    """The need type each customer was generated with is what groupbuy:sensitivity finds
+    for most classified customers (chance would give about a quarter)."""
+    import numpy as np
+
+    out, seen = data
+    need = gb.need_types(seen["groupbuy_groups"])
+    names = np.array(["price", "quality", "service", "none"])
+    truth = pl.DataFrame(
+        {"customer_id": [f"C{i:08d}" for i in range(need.shape[0])], "trait": names[need]}
+    )
+    df = segrule.score(
+        "groupbuy:sensitivity",
+        data=out,
+        as_of="2026-11-01",
+        engine=segrule.Engine(plugins=[plugin], autoload=False),
+    ).join(truth, on="customer_id")
+    classified = df.filter(pl.col("groupbuy_need") != "unknown", pl.col("trait") != "none")
+    for trait in ("price", "quality", "service"):
+        rows = classified.filter(pl.col("trait") == trait)
+        share = (rows["groupbuy_need"] == trait).mean()
+        assert rows.height > 50 and share is not None and share >= 0.5, (trait, share)

@@ -21,7 +21,12 @@ table sees the same customers):
   recorded (unknown source);
 - referral-acquired customers have a referral row from their referrer (leaders and
   social customers refer most), converted when they are buyers; every such referral
-  comes with two invitations that did not convert.
+  comes with two invitations that did not convert;
+- core's ``orders`` and ``events`` are rewritten with these habits (through
+  ``core_generators``): price-sensitive customers use coupons and promotions on most
+  orders, quality-sensitive ones rarely; a service-sensitive share of the others asks,
+  complains and calls after-sales far more than the rest. Row counts, customers and
+  times stay core's.
 """
 
 from __future__ import annotations
@@ -461,3 +466,165 @@ def _ts_values(ctx: Any, day: Any, sec: Any) -> Any:
     base = int(np.datetime64(ctx.start, "us").astype(np.int64))
     us = base + day.astype(np.int64) * _US_PER_DAY + sec.astype(np.int64) * 1_000_000
     return us.view("datetime64[us]")
+
+
+# -- core tables with group-buy habits (core_generators) -------------------------------------
+#: Per order: probability of a coupon and of another promotion, by need type
+#: (price-sensitive, quality-sensitive, other).
+COUPON_P = (0.50, 0.05, 0.15)
+PROMO_P = (0.25, 0.03, 0.08)
+#: Share of the customers that are neither price- nor quality-sensitive who are
+#: service-sensitive.
+SERVICE_SHARE = 0.35
+#: Of a service-sensitive customer's non-campaign events, the share that are service
+#: contacts; of other customers' service contacts, the share kept as such (the rest
+#: become views).
+SERVICE_CONTACT_P = 0.55
+OTHER_CONTACT_KEEP = 0.3
+#: Extra service contacts of a service-sensitive customer, per expected order.
+SERVICE_PER_ORDER = 0.5
+SERVICE_TYPES = ("inquiry", "complaint", "after_sales")
+SERVICE_TYPE_P = (0.5, 0.2, 0.3)
+
+
+def need_types(ctx: Any, t: Traits | None = None) -> Any:
+    """Per customer: 0 price-, 1 quality-, 2 service-sensitive, 3 none (int8)."""
+    import numpy as np
+
+    t = t or traits(ctx)
+    service = ctx.rng("groupbuy_service_trait", 0).random(ctx.customers) < SERVICE_SHARE
+    return np.select([t.price > 1.0, t.quality > 1.0, service], [0, 1, 2], default=3).astype(
+        np.int8
+    )
+
+
+def _customer_index(ids: Any) -> Any:
+    """Core customer ids ``C`` + 8 digits back to their index (numpy int64)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.cast(pc.utf8_slice_codeunits(ids, 1), pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def orders(ctx: Any) -> Iterator[Any]:
+    """Core's orders with each customer's promotion habit: ``coupon_used`` and
+    ``discount`` redrawn per order from the customer's need type (:data:`COUPON_P`,
+    :data:`PROMO_P`; discount depths as core draws them) and ``amount`` re-priced.
+    Same rows, customers, times and gross prices as core's orders."""
+    import numpy as np
+    import pyarrow as pa
+    from segrule.generate import TABLE_GENERATORS
+
+    need = need_types(ctx)
+    kind = np.minimum(need, 2)  # service-sensitive and others share "other" habits
+    depths = np.array([0.05, 0.10, 0.15, 0.20, 0.30, 0.50])
+    depth_p = np.array([0.2, 0.3, 0.15, 0.2, 0.1, 0.05])
+    for block, table in enumerate(TABLE_GENERATORS["orders"].fn(ctx)):
+        n = table.num_rows
+        if n == 0:
+            yield table
+            continue
+        rng = ctx.rng("groupbuy_orders", block)
+        k = kind[_customer_index(table.column("customer_id"))]
+        coupon = rng.random(n) < np.take(COUPON_P, k)
+        promo = rng.random(n) < np.take(PROMO_P, k)
+        depth = depths[np.minimum(np.searchsorted(np.cumsum(depth_p), rng.random(n)), 5)]
+        discount = np.where(coupon | promo, depth, 0.0)
+        old = table.column("discount").to_numpy(zero_copy_only=False)
+        amount = table.column("amount").to_numpy(zero_copy_only=False)
+        gross = amount / (1.0 - np.nan_to_num(old))
+        table = table.set_column(
+            table.schema.get_field_index("amount"),
+            "amount",
+            pa.array(np.maximum(np.round(gross * (1.0 - discount), 2), 0.01)),
+        )
+        table = table.set_column(
+            table.schema.get_field_index("coupon_used"), "coupon_used", pa.array(coupon)
+        )
+        table = table.set_column(
+            table.schema.get_field_index("discount"), "discount", pa.array(np.round(discount, 2))
+        )
+        yield table
+
+
+def orders_rows(ctx: Any) -> int:
+    return int(ctx.orders)
+
+
+def _extra_contacts(ctx: Any, service_type: Any, block: int, lo: int, hi: int) -> Any:
+    """Extra service contacts per customer of ``lo:hi``: Poisson(SERVICE_PER_ORDER x
+    expected orders) for service-sensitive customers, none for the others."""
+    import numpy as np
+
+    expected = ctx.orders * ctx.weight[lo:hi] / max(float(ctx.cum_weight[-1]), 1e-12)
+    lam = np.where(service_type[lo:hi], SERVICE_PER_ORDER * expected, 0.0)
+    return ctx.rng("groupbuy_service_contacts", block).poisson(lam)
+
+
+def events(ctx: Any) -> Iterator[Any]:
+    """Core's events with each customer's service habit, then extra service contacts.
+
+    A service-sensitive customer's non-campaign events are service contacts (inquiry,
+    complaint, after_sales) with probability :data:`SERVICE_CONTACT_P`, and the customer
+    makes Poisson(:data:`SERVICE_PER_ORDER` x expected orders) more contacts within
+    their active span; other customers' service contacts stay so with probability
+    :data:`OTHER_CONTACT_KEEP` (else they become views)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from segrule.generate import TABLE_GENERATORS
+
+    service_type = need_types(ctx) == 2
+    labels = pa.array(list(SERVICE_TYPES))
+    cum_type = np.cumsum(SERVICE_TYPE_P)
+
+    def pick_types(rng: Any, n: int) -> Any:
+        which = np.minimum(np.searchsorted(cum_type, rng.random(n)), len(SERVICE_TYPES) - 1)
+        return labels.take(pa.array(which.astype(np.int32)))
+
+    schema = None
+    for block, table in enumerate(TABLE_GENERATORS["events"].fn(ctx)):
+        schema = table.schema
+        n = table.num_rows
+        if n == 0:
+            continue
+        rng = ctx.rng("groupbuy_events", block)
+        cust = _customer_index(table.column("customer_id"))
+        etype = table.column("event_type")
+        is_campaign = pc.equal(etype, "campaign").to_numpy(zero_copy_only=False)
+        is_service = pc.is_in(etype, labels).to_numpy(zero_copy_only=False)
+        sensitive = service_type[cust]
+        u = rng.random(n)
+        to_service = sensitive & ~is_campaign & (u < SERVICE_CONTACT_P)
+        to_view = ~sensitive & is_service & (u >= OTHER_CONTACT_KEEP)
+        new_type = pc.if_else(
+            pa.array(to_service),
+            pick_types(rng, n),
+            pc.if_else(pa.array(to_view), "view", etype),
+        )
+        yield table.set_column(table.schema.get_field_index("event_type"), "event_type", new_type)
+    for block, lo, hi in ctx.blocks(ctx.customers):
+        counts = _extra_contacts(ctx, service_type, block, lo, hi)
+        total = int(counts.sum())
+        if total == 0:
+            continue
+        rng = ctx.rng("groupbuy_service_contact_rows", block)
+        cust = np.repeat(np.arange(lo, hi, dtype=np.int64), counts)
+        day = ctx.span_days(rng, cust)
+        sec = ctx.seconds_of_day(rng, total)
+        yield pa.Table.from_arrays(
+            [ctx.customer_ids(cust), ctx.timestamps(day, sec), pick_types(rng, total)],
+            schema=schema,
+        )
+
+
+def events_rows(ctx: Any) -> int:
+    """Core's event rows plus the extra service contacts (counted without generating)."""
+    from segrule.generate import TABLE_GENERATORS
+
+    service_type = need_types(ctx) == 2
+    extra = sum(
+        int(_extra_contacts(ctx, service_type, b, lo, hi).sum())
+        for b, lo, hi in ctx.blocks(ctx.customers)
+    )
+    return int(TABLE_GENERATORS["events"].rows(ctx)) + extra

@@ -290,6 +290,12 @@ def contracts() -> list[TableContract]:
             ts_column="joined_ts",
             generate=generate.groups,
             rows=generate.groups_rows,
+            # --vertical groupbuy: core's orders and events with each customer's coupon
+            # and service habits, so the sensitivity classes are traits, not chance.
+            core_generators={
+                "orders": (generate.orders, generate.orders_rows),
+                "events": (generate.events, generate.events_rows),
+            },
         ),
         TableContract(
             TOUCHES,
