@@ -317,18 +317,25 @@ def build_top_category_share(ctx: BuildContext, name: str, g: Groups, p: Params)
     ]
 
 
-def build_main_category(ctx: BuildContext, name: str, g: Groups, p: Params) -> list[Node]:
-    check_params(name, p, ("categories", "min_share"))
-    min_share = share_param(name, p, 0.5)
-    has, top, share, deps, cats = _category_parts(name, g, p)
-    expr = (
+def _dominant(
+    has: pl.Expr, top: pl.Expr, share: pl.Expr, min_share: float, fallback: str
+) -> pl.Expr:
+    """``top`` when its ``share`` reaches ``min_share``, else ``fallback``; null without
+    data (``has`` false)."""
+    return (
         pl.when(~has)
         .then(pl.lit(None, dtype=pl.String))
         .when(share >= min_share)
         .then(top)
-        .otherwise(pl.lit(MIXED))
-        .alias(name)
+        .otherwise(pl.lit(fallback))
     )
+
+
+def build_main_category(ctx: BuildContext, name: str, g: Groups, p: Params) -> list[Node]:
+    check_params(name, p, ("categories", "min_share"))
+    min_share = share_param(name, p, 0.5)
+    has, top, share, deps, cats = _category_parts(name, g, p)
+    expr = _dominant(has, top, share, min_share, MIXED).alias(name)
     return [
         Node(
             name,
@@ -504,14 +511,7 @@ def build_season_preference(ctx: BuildContext, name: str, g: Groups, p: Params) 
     check_params(name, p, ("min_share",))
     min_share = share_param(name, p, 0.5)
     has, top, share, deps = _season_parts(g)
-    expr = (
-        pl.when(~has)
-        .then(pl.lit(None, dtype=pl.String))
-        .when(share >= min_share)
-        .then(top)
-        .otherwise(pl.lit(BALANCED))
-        .alias(name)
-    )
+    expr = _dominant(has, top, share, min_share, BALANCED).alias(name)
     return [
         Node(
             name,
