@@ -32,7 +32,7 @@ from segrule.errors import (
     SegruleError,
     did_you_mean,
 )
-from segrule.nodes import BuildContext, Label, Node, cents_to_units, parse_window
+from segrule.nodes import BuildContext, Label, Node, cents_to_units, masked, parse_window
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
 from segrule.sql import parse_sql, referenced_names
@@ -478,7 +478,7 @@ def build_aggregate(
     if money:
         inner = pl.col("amount_cents")
         columns = (columns - {"amount"}) | {"amount_cents"}
-    value = inner.filter(mask) if mask is not None else inner
+    value = masked(inner, mask) if mask is not None else inner
     if distinct or func == "n_unique":
         if func not in ("count", "n_unique"):
             raise RuleSetError(f"'{sql}': DISTINCT works with count only", where=where, name=name)

@@ -22,6 +22,7 @@ from segrule.nodes import (
     Label,
     Node,
     cents_to_units,
+    masked,
     money_nodes,
 )
 from segrule.registry import Register
@@ -91,7 +92,7 @@ def _monetary(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
     cond = PAID & ctx.in_window("order_ts", g["window"])
     return money_nodes(
         name,
-        pl.col("amount_cents").filter(cond).sum(),
+        masked(pl.col("amount_cents"), cond).sum(),
         table="orders",
         columns=("order_ts", "status", "amount_cents"),
         description=f"sum of paid order amounts, {g['window']} (exact, 2 decimals)",
@@ -100,7 +101,7 @@ def _monetary(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
 
 def _order_ts(which: str) -> Any:
     def build(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
-        col = pl.col("order_ts").filter(PAID)
+        col = masked(pl.col("order_ts"), PAID)
         expr = (col.min() if which == "first" else col.max()).alias(name)
         return [
             Node(
@@ -222,7 +223,7 @@ def _feedback_mean(
         Node(
             s,
             "aggregate",
-            pl.col("score").filter(cond).sum().alias(s),
+            masked(pl.col("score"), cond).sum().alias(s),
             table="feedback",
             columns=("ts", "score"),
             fill=0,
@@ -231,7 +232,7 @@ def _feedback_mean(
         Node(
             c,
             "aggregate",
-            pl.col("score").filter(cond).count().cast(pl.Int64).alias(c),
+            masked(pl.col("score"), cond).count().cast(pl.Int64).alias(c),
             table="feedback",
             columns=("ts", "score"),
             fill=0,
@@ -439,7 +440,7 @@ def _activity_index(
     age_days = (ctx.as_of_lit() - pl.col("order_ts")).dt.total_microseconds() / 86_400e6
     weight = pl.lit(0.5).pow(age_days / half_life)
     # Rounded so that summation order (which streaming does not fix) cannot show.
-    expr = weight.filter(PAID).sum().round(6).alias(name)
+    expr = masked(weight, PAID).sum().round(6).alias(name)
     return [
         Node(
             name,
