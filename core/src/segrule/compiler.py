@@ -98,6 +98,8 @@ class Plan:
     outputs: list[str]
     frame: pl.LazyFrame
     tables: dict[str, str] = field(default_factory=dict)  # table -> source description
+    loaded: dict[str, LoadedTable] = field(default_factory=dict, repr=False)
+    dtypes: dict[str, pl.DataType] = field(default_factory=dict, repr=False)
 
     def graph_lines(self) -> list[str]:
         """The dependency graph, one node per line, in evaluation order."""
@@ -863,7 +865,17 @@ def compile_plan(
         loaded[tname] = load_table(engine, rs, ctx, contract, sources[tname], cols)
     dtypes = type_check(nodes, layers, loaded, comp.conditions)
     frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes)
-    return Plan(rs, ctx, nodes, layers, out_names, frame, {k: v.source for k, v in loaded.items()})
+    return Plan(
+        rs,
+        ctx,
+        nodes,
+        layers,
+        out_names,
+        frame,
+        {k: v.source for k, v in loaded.items()},
+        loaded,
+        dtypes,
+    )
 
 
 def _user_facing(name: str, nodes: Mapping[str, Node]) -> str:
@@ -936,6 +948,15 @@ def _build_frame(
     ctx: BuildContext,
     dtypes: dict[str, pl.DataType],
 ) -> pl.LazyFrame:
+    frame = aggregate_frame(nodes, tables)
+    for layer in layers:
+        frame = derive_layer(frame, layer, nodes, dtypes)
+    return select_outputs(frame, outputs, ctx, dtypes)
+
+
+def aggregate_frame(nodes: Mapping[str, Node], tables: Mapping[str, LoadedTable]) -> pl.LazyFrame:
+    """The universe with its attributes and every table's aggregates, sorted by
+    customer_id (population-relative expressions rely on that order)."""
     aggs: dict[str, list[Node]] = {}
     for node in nodes.values():
         if node.kind == "aggregate":
@@ -969,18 +990,30 @@ def _build_frame(
     ]
     if fills:
         frame = frame.with_columns(fills)
-    frame = frame.sort(BASE)
-    for layer in layers:
-        exprs = []
-        for name in layer:
-            expr = nodes[name].expr
-            if nodes[name].kind == "derived" and isinstance(
-                dtypes.get(name), pl.Float64 | pl.Float32
-            ):
-                # SQL semantics: x / 0 is NULL, not NaN or inf (NaN would compare as largest).
-                expr = pl.when(expr.is_finite()).then(expr).alias(name)
-            exprs.append(expr)
-        frame = frame.with_columns(exprs)
+    return frame.sort(BASE)
+
+
+def derive_layer(
+    frame: pl.LazyFrame,
+    names: Iterable[str],
+    nodes: Mapping[str, Node],
+    dtypes: Mapping[str, pl.DataType],
+) -> pl.LazyFrame:
+    """Add the nodes ``names`` (whose dependencies ``frame`` holds) as columns."""
+    exprs = []
+    for name in names:
+        expr = nodes[name].expr
+        if nodes[name].kind == "derived" and isinstance(dtypes.get(name), pl.Float64 | pl.Float32):
+            # SQL semantics: x / 0 is NULL, not NaN or inf (NaN would compare as largest).
+            expr = pl.when(expr.is_finite()).then(expr).alias(name)
+        exprs.append(expr)
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def select_outputs(
+    frame: pl.LazyFrame, outputs: list[str], ctx: BuildContext, dtypes: Mapping[str, pl.DataType]
+) -> pl.LazyFrame:
+    """The output columns, datetimes in the business time zone."""
     select = []
     for name in outputs:
         e = pl.col(name)

@@ -162,9 +162,7 @@ def cents_to_units(cents: pl.Expr) -> pl.Expr:
     cast from a string: a Python ``Decimal`` literal makes polars import numpy, 60 ms
     of every start-up.)
     """
-    return (cents.cast(pl.Decimal(38, 0)) * pl.lit("0.01").cast(pl.Decimal(3, 2))).cast(
-        pl.Float64
-    )
+    return (cents.cast(pl.Decimal(38, 0)) * pl.lit("0.01").cast(pl.Decimal(3, 2))).cast(pl.Float64)
 
 
 def money_nodes(
