@@ -13,7 +13,7 @@ from segrule.hookspecs import hookimpl
 from segrule.nodes import WINDOW_RE, BuildContext, Label, Node
 from segrule.registry import Register
 from segrule.sql import parse_sql, referenced_names
-from segrule.strategies import Strategy, ntile, row_number, tie_rank
+from segrule.strategies import Strategy, ntile, rank_column, row_number, tie_rank
 
 BASE_COLUMNS = {"customer_id"}
 
@@ -269,7 +269,14 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
             above = pl.sum_horizontal([(value >= x).cast(pl.Int64) for x in c])
             score = (k - above) if desc else (above + 1)
         else:
-            rank = (tie_rank if method == "ties" else row_number)(value, eligible, descending=desc)
+            rank_fn = tie_rank if method == "ties" else row_number
+            rank_node, rank = rank_column(
+                out_names[part],
+                rank_fn(value, eligible, descending=desc),
+                deps=_deps(value, buyers),
+                origin=where,
+            )
+            nodes.append(rank_node)
             score = ntile(rank, eligible.sum().cast(pl.Int64), k)
         score_expr = pl.when(eligible).then(score).cast(pl.Int64).alias(out_names[part])
         nodes.append(
@@ -277,7 +284,8 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
                 out_names[part],
                 "population",
                 score_expr,
-                deps=_deps(value, buyers),
+                deps=_deps(value, buyers)
+                + (() if method == "cuts" else (f"_{out_names[part]}_rank",)),
                 origin=where,
                 role="score",
                 description=f"{part[0].upper()} score 1..{k} ({method}) of {dims[part]}",
@@ -359,7 +367,9 @@ def _pareto(ctx: BuildContext, name: str, params: dict[str, Any], where: str) ->
     value = pl.col(cents) if cents else pl.col(dim)
     eligible = (buyers & value.is_not_null()).fill_null(False)
     v = pl.when(eligible).then(value).otherwise(0)
-    rank = row_number(value, eligible, descending=True)
+    rank_node, rank = rank_column(
+        name, row_number(value, eligible, descending=True), deps=_deps(value, buyers), origin=where
+    )
     # Running total in rank order, read back at each customer's position.
     running = v.sort_by(rank, nulls_last=True).cum_sum().gather(rank - 1)
     before = running - v
@@ -374,7 +384,7 @@ def _pareto(ctx: BuildContext, name: str, params: dict[str, Any], where: str) ->
             name,
             "population",
             expr,
-            deps=(dim, *_deps(value, buyers)),
+            deps=(dim, *_deps(value, buyers), rank_node.name),
             origin=where,
             role="segment",
             labels={
@@ -382,7 +392,8 @@ def _pareto(ctx: BuildContext, name: str, params: dict[str, Any], where: str) ->
                 "false": Label("false", "其他客户", "Other"),
             },
             description=f"in the smallest set of buyers holding {float(share):.0%} of {dim}",
-        )
+        ),
+        rank_node,
     ]
 
 
@@ -405,25 +416,28 @@ def _quantile(ctx: BuildContext, name: str, params: dict[str, Any], where: str) 
             where=where,
             name=name,
         )
-    rank = row_number(value, eligible, descending=True)
+    deps = (dim, *_deps(value)) + (_deps(cond) if cond is not None else ())
+    rank_node, rank = rank_column(
+        name, row_number(value, eligible, descending=True), deps=deps, origin=where
+    )
     n = eligible.sum().cast(pl.Int64)
     expr: Any = pl
     for t, top in zip(tiers, tops, strict=True):
         limit = (n * top.numerator + top.denominator - 1) // top.denominator  # ceil(top * n)
         expr = expr.when(rank <= limit).then(pl.lit(t["label"]))
     expr = expr.otherwise(pl.lit(params.get("default", "rest"))).alias(name)
-    deps = (dim, *_deps(value)) + (_deps(cond) if cond is not None else ())
     return [
         Node(
             name,
             "population",
             expr,
-            deps=tuple(dict.fromkeys(deps)),
+            deps=tuple(dict.fromkeys((*deps, rank_node.name))),
             origin=where,
             role="tier",
             labels=_labels(params.get("labels")),
             description=f"top-share tiers by {dim} (ties broken by customer_id)",
-        )
+        ),
+        rank_node,
     ]
 
 

@@ -19,7 +19,7 @@ import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
 from segrule.nodes import BuildContext, Label, Node, cents_to_units, parse_window
 from segrule.sql import parse_sql, referenced_names
-from segrule.strategies import Strategy, row_number
+from segrule.strategies import Strategy, rank_column, row_number
 
 from segrule_b2b import inquiry
 from segrule_b2b.tables import INQUIRIES
@@ -312,7 +312,12 @@ def _value_matrix(ctx: BuildContext, name: str, params: dict[str, Any], where: s
         cond = parse_sql(params["eligible"], where=where, name=f"{name}.eligible")
         eligible = eligible & cond.fill_null(False)
         extra_deps = tuple(n for n in referenced_names(cond) if n != "customer_id")
-    rank = row_number(v, eligible, descending=True)
+    rank_node, rank = rank_column(
+        name,
+        row_number(v, eligible, descending=True),
+        deps=(value_cents, trend_name, *extra_deps),
+        origin=where,
+    )
     n = eligible.sum().cast(pl.Int64)
     limit = (n * share.numerator + share.denominator - 1) // share.denominator
     klass = (
@@ -327,7 +332,7 @@ def _value_matrix(ctx: BuildContext, name: str, params: dict[str, Any], where: s
             name,
             "population",
             klass.alias(name),
-            deps=(value_cents, trend_name, *extra_deps),
+            deps=(value_cents, trend_name, *extra_deps, rank_node.name),
             origin=where,
             role="segment",
             labels=labels,
@@ -389,6 +394,7 @@ def _value_matrix(ctx: BuildContext, name: str, params: dict[str, Any], where: s
             title={"zh": "销售额变化率", "en": "Revenue change"},
             description=f"({cur_dim} - {prev_dim}) / {prev_dim}; null when {prev_dim} = 0",
         ),
+        rank_node,
     ]
 
 
