@@ -60,3 +60,73 @@ def print_summary(
         f"[bold]{result.output}[/bold]  (compile {s['compile']:.2f}s, run {s['run']:.2f}s)",
         highlight=False,
     )
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def print_bench(console: Console, result: Any) -> None:
+    """What `segrule bench` measured: start-up, the run, the phases."""
+    r = result
+    console.print(
+        f"[bold]{' '.join(r.rulesets)}[/bold] on {r.orders:,} orders "
+        f"({r.customers:,} customers, seed {r.seed}), as of {r.as_of}; medians of {r.repeat}",
+        highlight=False,
+    )
+    console.print(f"data: {r.data_dir}", style="dim", highlight=False)
+    table = Table(title="fresh `segrule` processes", title_justify="left")
+    for col in ("", "wall s", "CPU s", "peak memory", "orders/s"):
+        table.add_column(col, justify="left" if not col else "right")
+    table.add_row(
+        "start-up (validate)",
+        f"{r.startup.wall_s:.2f}",
+        f"{r.startup.cpu_s:.2f}",
+        _mib(r.startup.max_rss_bytes),
+        "",
+    )
+    table.add_row(
+        "run",
+        f"{r.run.wall_s:.2f}",
+        f"{r.run.cpu_s:.2f}",
+        _mib(r.run.max_rss_bytes),
+        f"{r.orders_per_s:,.0f}",
+    )
+    console.print(table)
+    if r.phases:
+        total = sum(p.seconds for p in r.phases)
+        table = Table(
+            title="phases (run one after another in this process; they add up to more "
+            "than the one-plan run)",
+            title_justify="left",
+        )
+        for col in ("phase", "seconds", "share", "rows/s", "columns"):
+            table.add_column(col, justify="left" if col == "phase" else "right")
+        for p in r.phases:
+            table.add_row(
+                p.phase,
+                f"{p.seconds:.3f}",
+                f"{p.seconds / total:.0%}" if total else "",
+                f"{p.rows_per_s:,.0f}",
+                str(p.columns),
+            )
+        console.print(table)
+
+
+def print_side_by_side(console: Console, results: Any) -> None:
+    """The side-by-side table: each engine's medians and its ratio to segrule."""
+    for size in results:
+        table = Table(
+            title=f"side by side, {size.orders:,} orders ({size.customers:,} customers)",
+            title_justify="left",
+        )
+        for col in ("engine", "wall s", "CPU s", "peak memory", "wall ÷ segrule"):
+            table.add_column(col, justify="left" if col == "engine" else "right")
+        for e in size.engines:
+            ratio = f"{e.wall_vs_segrule:.2f}" if e.wall_vs_segrule is not None else ""
+            table.add_row(
+                e.engine, f"{e.wall_s:.2f}", f"{e.cpu_s:.2f}", _mib(e.max_rss_bytes), ratio
+            )
+        console.print(table)
+        for floor, x in size.segrule_vs_floor.items():
+            console.print(f"segrule's wall time is {x:.2f}× {floor}", highlight=False)

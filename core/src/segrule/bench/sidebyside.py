@@ -1,0 +1,331 @@
+"""Side by side: segrule against its hand-written peers, checked first, then timed.
+
+For each data size: get the data (:func:`segrule.bench.data.bench_data`), run every
+engine once to produce its output (this also warms the file cache), compare each
+peer's output with segrule's (:func:`segrule.bench.compare.compare_outputs`) and
+refuse to time anything if one differs; then time every engine ``repeat`` times in
+fresh processes, round-robin (segrule, duckdb, ..., segrule, duckdb, ...) so that a
+noisy spell on a shared machine is spread over all engines, and keep the medians.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from segrule.bench import AS_OF, PRESETS, BenchError, OutputMismatchError, peers
+from segrule.bench.compare import compare_outputs
+from segrule.bench.data import bench_data
+from segrule.bench.measure import Measurement, measure, summarize
+
+ENGINES = ("segrule", "duckdb", "polars", "pandas", "floor-polars", "floor-duckdb")
+FLOORS = ("floor-polars", "floor-duckdb")
+REFERENCE = "segrule"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class EngineResult:
+    """Medians of ``repeat`` timed runs of one engine at one size.
+
+    ``wall_vs_segrule`` is this engine's median wall time divided by segrule's (None
+    when segrule was not timed).
+    """
+
+    engine: str
+    orders: int
+    customers: int
+    wall_s: float
+    cpu_s: float
+    max_rss_bytes: int
+    wall_vs_segrule: float | None
+    runs: list[Measurement] = field(default_factory=list)
+
+
+@dataclass
+class SizeResult:
+    """Every engine at one data size; ``segrule_vs_floor`` maps each timed floor to
+    segrule's median wall time as a multiple of the floor's."""
+
+    orders: int
+    customers: int
+    data_dir: str
+    engines: list[EngineResult]
+    segrule_vs_floor: dict[str, float]
+    load_before: float | None = None  # 1-minute load average before the timed runs
+
+
+def engine_command(
+    engine: str, data_dir: Path, out: Path, *, as_of: str = AS_OF, python: str | None = None
+) -> list[str]:
+    """The command line that runs ``engine`` on ``data_dir`` and writes ``out``.
+
+    segrule is the real CLI, ``python -m segrule_cli run taobao-5-tier rfm
+    pareto-80-20 --data D --as-of A --out OUT``. Peers are run by file path,
+    ``python .../segrule/bench/peers/<module>.py D OUT --as-of A``, so that they do not
+    import segrule (``python -m segrule.bench.peers.<module>`` would, about 0.2 s).
+    """
+    py = python or sys.executable
+    d, o = str(data_dir), str(out)
+    if engine == "segrule":
+        return [py, "-m", "segrule_cli", "run", *PRESETS, "--data", d, "--as-of", as_of, "--out", o]
+    modules = {
+        "duckdb": "duckdb_sql",
+        "polars": "polars_lazy",
+        "pandas": "pandas_script",
+        "floor-polars": "floor",
+        "floor-duckdb": "floor",
+    }
+    if engine not in modules:
+        raise BenchError(f"unknown engine '{engine}'; engines are: {', '.join(ENGINES)}")
+    script = Path(peers.__file__).parent / f"{modules[engine]}.py"
+    cmd = [py, str(script), d, o, "--as-of", as_of]
+    if engine in FLOORS:
+        cmd += ["--engine", engine.removeprefix("floor-")]
+    return cmd
+
+
+def check_engines(engines: Sequence[str]) -> list[str]:
+    """The engines in the order given, each once; unknown names are an error."""
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        raise BenchError(
+            f"unknown engine(s): {', '.join(unknown)}; engines are: {', '.join(ENGINES)}"
+        )
+    if not engines:
+        raise BenchError(f"give at least one engine of: {', '.join(ENGINES)}")
+    return list(dict.fromkeys(engines))
+
+
+def run_side_by_side(
+    sizes: Sequence[int],
+    engines: Sequence[str] = ENGINES,
+    repeat: int = 3,
+    *,
+    as_of: str = AS_OF,
+    seed: int = 1,
+    cache_dir: Path | None = None,
+    work_dir: Path | None = None,
+    rel: float = 1e-9,
+    progress: Progress | None = None,
+) -> list[SizeResult]:
+    """Check, then time, every engine at every size (orders); see the module docstring.
+
+    segrule's output is the reference: it is produced (by the CLI) even when
+    ``"segrule"`` is not among ``engines``, but then not timed and no ratio is given.
+    Floors are timed but not compared (their output is a different table). Outputs go
+    to ``work_dir`` (default: a temporary folder, removed afterwards).
+
+    Raises :class:`~segrule.bench.OutputMismatchError` (no timing is returned) when a
+    peer's output differs from segrule's, and :class:`~segrule.bench.BenchError` when
+    a command fails.
+    """
+    chosen = check_engines(engines)
+    if repeat < 1:
+        raise BenchError(f"repeat must be at least 1, got {repeat}")
+    say = progress or (lambda _msg: None)
+    if work_dir is None:
+        with tempfile.TemporaryDirectory(prefix="segrule-bench-") as tmp:
+            return _run_sizes(sizes, chosen, repeat, as_of, seed, cache_dir, Path(tmp), rel, say)
+    return _run_sizes(sizes, chosen, repeat, as_of, seed, cache_dir, Path(work_dir), rel, say)
+
+
+def _run_sizes(
+    sizes: Sequence[int],
+    engines: list[str],
+    repeat: int,
+    as_of: str,
+    seed: int,
+    cache_dir: Path | None,
+    work_dir: Path,
+    rel: float,
+    say: Progress,
+) -> list[SizeResult]:
+    results = []
+    for orders in sizes:
+        say(f"{orders:,} orders: data")
+        data_dir = bench_data(orders, seed=seed, cache_dir=cache_dir)
+        customers = int(
+            pl.scan_parquet(data_dir / "customers.parquet").select(pl.len()).collect().item()
+        )
+        out_dir = work_dir / f"orders-{orders}"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        outs = {e: out_dir / f"{e}.parquet" for e in dict.fromkeys([REFERENCE, *engines])}
+        commands = {e: engine_command(e, data_dir, out, as_of=as_of) for e, out in outs.items()}
+
+        # 1. One run each to produce the outputs (and warm the file cache), then check.
+        for engine, command in commands.items():
+            say(f"{orders:,} orders: {engine}: producing its output")
+            measure(command)
+        mismatches = {}
+        for engine in engines:
+            if engine == REFERENCE or engine in FLOORS:
+                continue
+            problems = compare_outputs(outs[REFERENCE], outs[engine], rel=rel)
+            say(
+                f"{orders:,} orders: {engine}: "
+                + ("same as segrule" if not problems else f"{len(problems)} difference(s)")
+            )
+            if problems:
+                mismatches[engine] = problems
+        if mismatches:
+            raise OutputMismatchError(orders, mismatches)
+
+        # 2. Timed runs, round-robin over the engines. The load average says how busy the
+        # shared machine was (it includes the check runs just before).
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        runs: dict[str, list[Measurement]] = {e: [] for e in engines}
+        for i in range(repeat):
+            for engine in engines:
+                m = measure(commands[engine])
+                runs[engine].append(m)
+                say(
+                    f"{orders:,} orders: run {i + 1}/{repeat}: {engine}: {m.wall_s:.2f} s wall, "
+                    f"{m.cpu_s:.2f} s CPU, {m.max_rss_bytes / 2**20:,.0f} MiB"
+                )
+        summaries = {e: summarize(r) for e, r in runs.items()}
+        ref_wall = summaries[REFERENCE].wall_s if REFERENCE in summaries else None
+        rows = [
+            EngineResult(
+                engine=e,
+                orders=orders,
+                customers=customers,
+                wall_s=s.wall_s,
+                cpu_s=s.cpu_s,
+                max_rss_bytes=s.max_rss_bytes,
+                wall_vs_segrule=(s.wall_s / ref_wall) if ref_wall else None,
+                runs=list(s.runs),
+            )
+            for e, s in summaries.items()
+        ]
+        vs_floor = (
+            {f: ref_wall / summaries[f].wall_s for f in FLOORS if f in summaries}
+            if ref_wall
+            else {}
+        )
+        results.append(SizeResult(orders, customers, str(data_dir), rows, vs_floor, load))
+    return results
+
+
+# -- reporting ---------------------------------------------------------------------
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_info() -> dict[str, str]:
+    """CPU model and count, memory, OS and the versions of Python and the engines."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "cpu": cpu,
+        "cpus": f"{os.cpu_count()}" + (f" ({usable} usable)" if usable != os.cpu_count() else ""),
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "segrule": _version("segrule"),
+        "polars": _version("polars"),
+        "duckdb": _version("duckdb"),
+        "pandas": _version("pandas"),
+        "pyarrow": _version("pyarrow"),
+    }
+
+
+def format_markdown(
+    results: Sequence[SizeResult], machine: dict[str, str] | None = None, *, repeat: int = 3
+) -> str:
+    """The results as a markdown table (medians), a line per size comparing segrule with
+    the floors, and the machine they were measured on."""
+    lines = [
+        f"Medians of {repeat} runs, each in a fresh process (wall includes interpreter "
+        "start and imports).",
+        "",
+        "| orders | customers | engine | wall s | wall min–max | CPU s | peak RSS MiB "
+        "| wall ÷ segrule |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for size in results:
+        for r in size.engines:
+            ratio = f"{r.wall_vs_segrule:.2f}" if r.wall_vs_segrule is not None else "–"
+            walls = [m.wall_s for m in r.runs] or [r.wall_s]
+            lines.append(
+                f"| {r.orders:,} | {r.customers:,} | {r.engine} | {r.wall_s:.2f} | "
+                f"{min(walls):.2f}–{max(walls):.2f} | {r.cpu_s:.2f} | "
+                f"{r.max_rss_bytes / 2**20:,.0f} | {ratio} |"
+            )
+    floors = [
+        f"- {s.orders:,} orders: segrule's wall time is "
+        + ", ".join(f"{x:.1f}× {f}" for f, x in s.segrule_vs_floor.items())
+        + (f" (1-minute load average {s.load_before:.2f} before timing)" if s.load_before else "")
+        for s in results
+        if s.segrule_vs_floor
+    ]
+    if floors:
+        lines += ["", *floors]
+    if machine:
+        lines += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in machine.items())]
+    return "\n".join(lines)
+
+
+def source_revision() -> str | None:
+    """The git commit segrule runs from, ``+ uncommitted changes`` when the tree is dirty;
+    None outside a git checkout (an installed wheel)."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True
+        )
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return None
+    return head.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
+
+
+def results_to_json(
+    results: Sequence[SizeResult], machine: dict[str, str], **settings: Any
+) -> dict[str, Any]:
+    """A JSON-ready record of a run: when, settings, machine and every measurement."""
+    return {
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "job": f"segrule run {' '.join(PRESETS)}",
+        "segrule_revision": source_revision(),
+        "settings": settings,
+        "machine": machine,
+        "results": [asdict(r) for r in results],
+    }
