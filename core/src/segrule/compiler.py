@@ -266,7 +266,12 @@ class Compiler:
         for c in conds:
             cond = c if cond is None else cond & c
         agg, columns, fill = build_aggregate(spec.aggregate, cond, where=agg_where, name=name)
+        # all() of no rows is true but a customer without rows gets the fill (null), and a
+        # custom fill differs from sum/count of no rows: only the plain cases drop rows.
+        func = spec.aggregate.strip().split("(", 1)[0].strip().lower()
+        mask = cond.fill_null(False) if cond is not None and func != "all" else None
         if spec.fill is not None:
+            mask = mask if spec.fill == fill else None
             fill = spec.fill
         return [
             Node(
@@ -280,6 +285,7 @@ class Compiler:
                 description=desc or spec.aggregate,
                 title=title,
                 labels=self._labels(spec.labels),
+                mask=mask,
             )
         ]
 
@@ -981,6 +987,9 @@ def aggregate_frame(nodes: Mapping[str, Node], tables: Mapping[str, LoadedTable]
         if tname in joined:
             continue
         t = tables[tname].frame.filter(pl.col(BASE).is_not_null())
+        rows = _rows_read(tnodes)
+        if rows is not None:
+            t = t.filter(rows)
         agg = t.group_by(BASE).agg([n.expr for n in tnodes])
         frame = frame.join(agg, on=BASE, how="left")
     fills = [
@@ -991,6 +1000,21 @@ def aggregate_frame(nodes: Mapping[str, Node], tables: Mapping[str, LoadedTable]
     if fills:
         frame = frame.with_columns(fills)
     return frame.sort(BASE)
+
+
+def _rows_read(nodes: list[Node]) -> pl.Expr | None:
+    """The rows any of ``nodes`` reads, when every one declares its mask; else None.
+
+    Profile: DuckDB's hand-written SQL filters paid orders in the scan, so it hashes
+    15% fewer order rows and a few percent of the events; this is the same, derived
+    from the dimensions' own masks.
+    """
+    masks: dict[str, pl.Expr] = {}
+    for node in nodes:
+        if node.mask is None:
+            return None
+        masks.setdefault(str(node.mask), node.mask)
+    return pl.any_horizontal(list(masks.values()))
 
 
 def derive_layer(

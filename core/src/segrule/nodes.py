@@ -68,6 +68,11 @@ class Node:
     role: str = "dimension"  # dimension | segment | score | tier | helper
     cents: str | None = None  # name of the exact integer-cents node behind a money value
     condition_sources: tuple[tuple[str, str], ...] = ()  # (label, sql) for explanations
+    # An aggregate's promise: it reads only the rows where ``mask`` holds, and on a
+    # customer whose rows all fail it, it gives what ``fill`` gives a customer with no
+    # rows. When every aggregate of a table has one, rows matching none of them are
+    # dropped before the group-by (e.g. only paid orders are hashed).
+    mask: pl.Expr | None = None
 
     @property
     def hidden(self) -> bool:
@@ -173,6 +178,7 @@ def money_nodes(
     columns: tuple[str, ...],
     description: str,
     title: dict[str, str] | None = None,
+    mask: pl.Expr | None = None,
 ) -> list[Node]:
     """A money dimension: an exact integer-cents aggregate plus its value in units.
 
@@ -198,5 +204,6 @@ def money_nodes(
             columns=columns,
             fill=0,
             role="helper",
+            mask=mask,
         ),
     ]

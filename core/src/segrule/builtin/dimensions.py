@@ -45,7 +45,8 @@ def _count(
     columns: tuple[str, ...],
     description: str,
 ) -> list[Node]:
-    expr = (cond & ctx.in_window(ts, window)).sum().cast(pl.Int64).alias(name)
+    mask = cond & ctx.in_window(ts, window)
+    expr = mask.sum().cast(pl.Int64).alias(name)
     return [
         Node(
             name,
@@ -55,6 +56,7 @@ def _count(
             columns=(ts, *columns),
             fill=0,
             description=description,
+            mask=mask,
         )
     ]
 
@@ -96,6 +98,7 @@ def _monetary(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
         table="orders",
         columns=("order_ts", "status", "amount_cents"),
         description=f"sum of paid order amounts, {g['window']} (exact, 2 decimals)",
+        mask=cond,
     )
 
 
@@ -111,6 +114,7 @@ def _order_ts(which: str) -> Any:
                 table="orders",
                 columns=("order_ts", "status"),
                 description=f"time of the {which} paid order",
+                mask=PAID,
             )
         ]
 
@@ -228,6 +232,7 @@ def _feedback_mean(
             columns=("ts", "score"),
             fill=0,
             role="helper",
+            mask=cond,
         ),
         Node(
             c,
@@ -237,6 +242,7 @@ def _feedback_mean(
             columns=("ts", "score"),
             fill=0,
             role="helper",
+            mask=cond,
         ),
     ]
 
@@ -451,6 +457,7 @@ def _activity_index(
             fill=0.0,
             description=f"sum over paid orders of 0.5^(age_days/{half_life:g}): "
             "rises with each purchase, halves every half-life",
+            mask=PAID,
         )
     ]
 
