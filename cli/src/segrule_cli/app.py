@@ -474,6 +474,11 @@ def bench(
             progress=report,
         )
     output.print_bench(console, result)
+    from segrule.bench.runner import bytecode_note
+
+    note = bytecode_note()
+    if note:
+        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     side = None
     if peers:
         from segrule.bench.sidebyside import run_side_by_side

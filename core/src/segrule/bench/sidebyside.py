@@ -257,7 +257,14 @@ def machine_info() -> dict[str, str]:
         "duckdb": _version("duckdb"),
         "pandas": _version("pandas"),
         "pyarrow": _version("pyarrow"),
+        "bytecode": _bytecode(),
     }
+
+
+def _bytecode() -> str:
+    from segrule.bench.runner import bytecode_note
+
+    return "compiled" if bytecode_note() is None else "not compiled (start-up inflated)"
 
 
 def format_markdown(
