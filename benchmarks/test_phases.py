@@ -47,19 +47,12 @@ def test_compile(benchmark, bench_data: Path) -> None:
     benchmark(lambda: segrule.compile(PRESETS, data=bench_data, as_of=AS_OF, engine=engine))
 
 
-def test_floor_scan_group_by(benchmark, bench_data: Path) -> None:
-    """The least any engine must do: read the columns and one group-by per customer."""
+def test_floor_scan_group_by(benchmark, bench_data: Path, tmp_path: Path) -> None:
+    """The least any engine must do: read the order columns, one group-by per customer
+    (the side-by-side harness's floor-polars, in this process)."""
+    from segrule.bench.peers.floor import run_polars
 
-    def floor() -> pl.DataFrame:
-        return (
-            pl.scan_parquet(bench_data / "orders.parquet")
-            .select("customer_id", "order_ts", "amount", "status")
-            .group_by("customer_id")
-            .agg(pl.len(), pl.col("amount").sum(), pl.col("order_ts").max())
-            .collect(engine="streaming")
-        )
-
-    benchmark(floor)
+    benchmark(lambda: run_polars(bench_data, tmp_path / "floor.parquet", AS_OF))
 
 
 def test_phase_scan_and_aggregate(benchmark, plan: Plan) -> None:
