@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, money_nodes
+from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, masked, money_nodes
 
 from segrule_apparel.vocab import (
     ALL_SEASON,
@@ -148,7 +148,7 @@ def _sum_units(name: str, mask: pl.Expr, columns: tuple[str, ...], description: 
     return Node(
         name,
         "aggregate",
-        units().filter(mask).sum().cast(pl.Int64).alias(name),
+        masked(units(), mask).sum().cast(pl.Int64).alias(name),
         table=TABLE,
         columns=(TS, *columns),
         fill=0,
@@ -210,7 +210,7 @@ def build_spend(ctx: BuildContext, name: str, g: Groups, p: Params) -> list[Node
         what = f"category {category}"
     return money_nodes(
         name,
-        cents().filter(mask).sum(),
+        masked(cents(), mask).sum(),
         table=TABLE,
         columns=columns,
         description=f"amount of kept lines, {what}, {w} (exact, 2 decimals)",
@@ -537,7 +537,7 @@ def build_buying_season(ctx: BuildContext, name: str, g: Groups, p: Params) -> l
             Node(
                 helper,
                 "aggregate",
-                units().filter(mask).sum().cast(pl.Int64).alias(helper),
+                masked(units(), mask).sum().cast(pl.Int64).alias(helper),
                 table=TABLE,
                 columns=(TS,),
                 fill=0,

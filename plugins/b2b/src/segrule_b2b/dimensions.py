@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Node, cents_to_units
+from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Node, cents_to_units, masked
 
 from segrule_b2b import inquiry
 from segrule_b2b.tables import ACCOUNTS, INQUIRIES
@@ -213,7 +213,7 @@ def _revenue_prev(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, 
         Node(
             cents,
             "aggregate",
-            pl.col("amount_cents").filter(cond).sum().cast(pl.Int64).alias(cents),
+            masked(pl.col("amount_cents"), cond).sum().cast(pl.Int64).alias(cents),
             table="orders",
             columns=("order_ts", "status", "amount_cents"),
             fill=0,

@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, money_nodes
+from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, masked, money_nodes
 
 from segrule_childrenswear.tables import TABLE, TS
 
@@ -288,7 +288,7 @@ def _spend(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -
     cents = (pl.col("amount") * 100).round(0).cast(pl.Int64)
     return money_nodes(
         name,
-        cents.filter(mask).sum(),
+        masked(cents, mask).sum(),
         table=TABLE,
         columns=(TS, "amount"),
         description=f"childrenswear spend (sum of line amounts), {g['window']}, exact",

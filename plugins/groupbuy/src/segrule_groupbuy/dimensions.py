@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError
-from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node
+from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, masked
 
 from segrule_groupbuy.tables import GROUPS, REFERRALS, SOURCE_LABELS, TOUCHES
 
@@ -233,7 +233,7 @@ def joiners_brought(
 ) -> list[Node]:
     w = g["window"]
     mask = _group_mask(ctx, w) & (pl.col("role") == "initiator")
-    expr = (pl.col("group_size") - 1).clip(lower_bound=0).filter(mask).sum().cast(pl.Int64)
+    expr = masked((pl.col("group_size") - 1).clip(lower_bound=0), mask).sum().cast(pl.Int64)
     # group_size is not listed: the prepare hook derives it from group_id when the source
     # has no such column, and the column check runs before that hook.
     return [
