@@ -133,24 +133,74 @@ def output_format(path: Path, fmt: str | None = None) -> str:
         ) from None
 
 
-def sink(frame: pl.LazyFrame, out: str | Path, fmt: str | None = None) -> Path:
+#: Rows per Parquet row group (records per IPC batch). Fixed, so that the file's layout
+#: does not follow the streaming engine's morsels: with the default, 10M orders gave
+#: different row groups (and bytes) with 1 and 2 threads.
+ROW_GROUP_ROWS = 262_144
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}."
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Remove temporary files a killed run left beside ``target`` (their process is gone)."""
+    prefix = _temp_prefix(target)
+    for tmp in target.parent.glob(f"{prefix}*.tmp"):
+        pid_text = tmp.name[len(prefix) :].split(".", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except PermissionError:  # alive, someone else's
+            continue
+
+
+def sink(
+    frame: pl.LazyFrame,
+    out: str | Path,
+    fmt: str | None = None,
+    *,
+    manifest: Mapping[str, Any] | None = None,
+) -> Path:
     """Write a plan straight to ``out`` with the streaming engine, atomically: to a
-    temporary file beside it, then renamed (a failed run leaves no half file)."""
+    temporary file beside it (named with this process id), synced, then renamed; a
+    failed or killed run leaves no file at ``out`` and the previous one intact.
+    Temporary files of killed runs are removed by the next write to the same target.
+    ``manifest`` goes into a Parquet output's metadata (key ``segrule.manifest``).
+    """
+    import json
+
+    from segrule.manifest import MANIFEST_KEY
+
     target = Path(out)
     kind = output_format(target, fmt)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _remove_stale_temps(target)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp", dir=target.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         if kind == "parquet":
-            frame.sink_parquet(tmp, compression="zstd", statistics=True)
+            meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True)} if manifest else None
+            frame.sink_parquet(
+                tmp,
+                compression="zstd",
+                statistics=True,
+                row_group_size=ROW_GROUP_ROWS,
+                metadata=meta,
+                sync_on_close="all",
+            )
         elif kind == "csv":
-            frame.sink_csv(tmp)
+            frame.sink_csv(tmp, sync_on_close="all")
         elif kind == "ipc":
-            frame.sink_ipc(tmp)
+            frame.sink_ipc(tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close="all")
         else:
-            frame.sink_ndjson(tmp)
+            frame.sink_ndjson(tmp, sync_on_close="all")
         os.replace(tmp, target)
     except pl.exceptions.PolarsError as exc:
         raise SegruleError(f"the run failed: {_first_line(exc)}") from exc
@@ -186,7 +236,9 @@ def run(
         plugins=plugins,
     )
     t1 = time.perf_counter()
-    path = sink(plan.frame, out, fmt)
+    from segrule.manifest import build_manifest
+
+    path = sink(plan.frame, out, fmt, manifest=build_manifest(plan))
     t2 = time.perf_counter()
     kind = output_format(path, fmt)
     written = _scan_output(path, kind)
