@@ -580,10 +580,12 @@ def load_table(
     def check_needed(columns: Iterable[str], have: Mapping[str, Any]) -> None:
         for col in columns:
             if col not in have and not (col == "amount_cents" and "amount" in have):
-                hint = f"; map it with tables.{contract.name}.columns.{col}: <your column>"
+                # amount_cents is made from amount: the user's table lacks amount.
+                shown = "amount" if col == "amount_cents" else col
+                hint = f"; map it with tables.{contract.name}.columns.{shown}: <your column>"
                 raise DataError(
-                    f"{label}: table '{contract.name}' has no column '{col}' (needed by "
-                    f"{needed[col]}){did_you_mean(col, have)}{hint}"
+                    f"{label}: table '{contract.name}' has no column '{shown}' (needed by "
+                    f"{needed[col]}){did_you_mean(shown, have)}{hint}"
                 )
 
     # The time column must be there before the as-of filter; other columns may be added

@@ -1,0 +1,137 @@
+"""Each kind of bad input gets one clear line and exit code 1, never a traceback.
+
+The line names the file, the column or the rule (with the YAML line and column) and
+what to do; every case below is one the platform teams' unattended jobs can meet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from segrule.generate import generate
+from segrule_cli.app import app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+RULES = {
+    "syntax.yaml": 'name: s\nsegments:\n  a: {flag: "x > 1"\n',
+    "unknownkey.yaml": 'name: s\nsegmnets:\n  a: {flag: "orders_30d > 1"}\n',
+    "unknowndim.yaml": 'name: s\nsegments:\n  a: {flag: "order_30d > 1"}\n',
+    "cycle.yaml": 'name: s\nsegments:\n  a: {flag: "b"}\n  b: {flag: "a"}\n',
+    "notbool.yaml": 'name: s\nsegments:\n  a: {flag: "orders_30d + 1"}\n',
+    "typemis.yaml": "name: s\nsegments:\n  a: {flag: \"orders_30d > 'abc'\"}\n",
+    "order.yaml": (
+        "name: s\nscores:\n  sc:\n    strategy: points\n    params:\n      parts:\n"
+        "        - {dimension: orders_30d, bins: [{min: 0, points: 1}, {min: 5, points: 2}]}\n"
+    ),
+    "loop1.yaml": "name: l1\nextends: loop2.yaml\n",
+    "loop2.yaml": "name: l2\nextends: loop1.yaml\n",
+}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("bad")
+    good = base / "good"
+    generate(good, orders=500, seed=4)
+    orders = pl.read_parquet(good / "orders.parquet")
+    variants = {
+        "truncated": (good / "orders.parquet").read_bytes()[:3000],
+        "zero": b"",
+    }
+    for name, content in variants.items():
+        (base / name).mkdir()
+        (base / name / "customers.parquet").write_bytes((good / "customers.parquet").read_bytes())
+        (base / name / "orders.parquet").write_bytes(content)
+    for name, frame in {
+        "noamount": orders.drop("amount"),
+        "listamount": orders.with_columns(pl.lit([1, 2]).alias("amount")),
+    }.items():
+        (base / name).mkdir()
+        frame.write_parquet(base / name / "orders.parquet")
+    for file, text in RULES.items():
+        (base / file).write_text(text)
+    return base
+
+
+def _run(work: Path, args: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("COLUMNS", "300")
+    monkeypatch.setenv("SEGRULE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+RUN = ["run", "rfm", "--out", "o.parquet", "--as-of", "2026-11-01"]
+
+CASES = {
+    "missing data folder": (
+        [*RUN, "--data", "nowhere"],
+        ["table 'orders' is needed", "not found in nowhere", "--orders PATH"],
+    ),
+    "missing file": (
+        [*RUN, "--data", "good", "--orders", "missing.parquet"],
+        ["missing.parquet: file not found"],
+    ),
+    "truncated parquet": (
+        [*RUN, "--data", "truncated"],
+        ["truncated/orders.parquet: cannot be read", "complete, valid file"],
+    ),
+    "empty file": ([*RUN, "--data", "zero"], ["zero/orders.parquet: cannot be read"]),
+    "missing required column": (
+        [*RUN, "--data", "noamount"],
+        ["no column 'amount' (needed by monetary_lifetime)", "tables.orders.columns.amount"],
+    ),
+    "type that cannot be cast": (
+        [*RUN, "--data", "listamount"],
+        ["listamount/orders.parquet", "'orders.amount' is List(Int64), not a number"],
+    ),
+    "YAML syntax error": (["validate", "syntax.yaml"], ["syntax.yaml:4:1: YAML syntax error"]),
+    "unknown key": (
+        ["validate", "unknownkey.yaml"],
+        ["unknownkey.yaml:2:1: unknown key 'segmnets'", "did you mean 'segments'"],
+    ),
+    "unknown dimension": (
+        ["validate", "unknowndim.yaml"],
+        ["unknowndim.yaml:3:6", "'order_30d'", "did you mean 'orders_30d'"],
+    ),
+    "cycle": (["validate", "cycle.yaml"], ["cycle.yaml:", "cyclic definition:", "a -> b"]),
+    "condition not boolean": (
+        ["validate", "notbool.yaml"],
+        ["notbool.yaml:3:13", "is Int64, not true/false"],
+    ),
+    "type mismatch in a comparison": (
+        ["validate", "typemis.yaml"],
+        ["typemis.yaml:3:13", "cannot compare string with numeric"],
+    ),
+    "thresholds not in order": (
+        ["validate", "order.yaml"],
+        ["order.yaml:", "thresholds [0, 5] are not in order"],
+    ),
+    "extends loop": (["validate", "loop1.yaml"], ["extends chain loops", "loop1.yaml"]),
+    "unknown preset": (["validate", "rfmm"], ["'rfmm' is neither", "did you mean 'rfm'"]),
+    "unknown plugin": (["--plugin", "nosuch", "validate", "rfm"], ["plugin module 'nosuch'"]),
+    "as-of that does not parse": (
+        ["run", "rfm", "--data", "good", "--out", "o.parquet", "--as-of", "2026-13-45"],
+        ["as-of '2026-13-45' is not a date", "2026-11-01"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_gets_one_clear_line(
+    case: str, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args, fragments = CASES[case]
+    line = _run(work, args, monkeypatch)
+    for fragment in fragments:
+        assert fragment in line, line
+    assert not (work / "o.parquet").exists()
