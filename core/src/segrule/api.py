@@ -104,7 +104,7 @@ def collect(frame: pl.LazyFrame) -> pl.DataFrame:
     """Collect a plan with the streaming engine (this function collects)."""
     try:
         return frame.collect(engine="streaming")
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
         raise SegruleError(f"the run failed while reading data: {_first_line(exc)}") from exc
 
 
@@ -202,7 +202,7 @@ def sink(
         else:
             frame.sink_ndjson(tmp, sync_on_close="all")
         os.replace(tmp, target)
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
         raise SegruleError(f"the run failed: {_first_line(exc)}") from exc
     finally:
         if tmp.exists():

@@ -45,6 +45,9 @@ from segrule.tables import (
 )
 
 BASE = "customer_id"
+#: What evaluating an expression may raise: polars errors, and (for a few inputs) a
+#: Rust panic, which is a BaseException.
+FAILURES = (Exception, pl.exceptions.PanicException)
 TableInput = str | Path | pl.LazyFrame | pl.DataFrame
 
 
@@ -746,7 +749,7 @@ def type_check(
                     .collect(engine="in-memory")
                 )
                 dtypes[name] = out.schema[name]
-            except Exception as exc:
+            except FAILURES as exc:
                 errors.append(
                     RuleSetError(
                         f"type error in aggregate over {node.table}: {_short(exc)}",
@@ -759,7 +762,7 @@ def type_check(
             t = tables["customers"]
             try:
                 dtypes[name] = _null_frame(t.schema).select(node.expr).schema[name]
-            except Exception as exc:
+            except FAILURES as exc:
                 errors.append(RuleSetError(f"{_short(exc)}", where=node.origin, name=name))
                 dtypes[name] = pl.Null()
     by_node: dict[str, list[tuple[str, pl.Expr, str]]] = {}
@@ -775,7 +778,7 @@ def type_check(
                 frame = _null_frame({d: dtypes.get(d, pl.Null()) for d in (BASE, *deps)})
                 try:
                     dt_ = frame.select(cond.alias("_c")).schema["_c"]
-                except Exception as exc:
+                except FAILURES as exc:
                     case_errors.append(
                         RuleSetError(
                             f"type error in the condition for '{label}': {_short(exc)}",
@@ -800,7 +803,7 @@ def type_check(
             frame = _null_frame({d: dtypes.get(d, pl.Null()) for d in (BASE, *node.deps)})
             try:
                 dtypes[name] = frame.select(node.expr).schema[name]
-            except Exception as exc:
+            except FAILURES as exc:
                 errors.append(
                     RuleSetError(f"type error: {_short(exc)}", where=node.origin, name=name)
                 )

@@ -150,6 +150,9 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap")
+
+
 def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], tuple[int, int]]]:
     """Parse YAML safely, keeping ``path -> (line, column)`` (1-based) of every node."""
     try:
@@ -164,12 +167,29 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], tuple
     positions: dict[tuple[Any, ...], tuple[int, int]] = {}
     constructor = _Loader(text)
 
+    def construct(node: yaml.Node) -> Any:
+        try:
+            return constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            # e.g. a !!python/... tag: the safe loader builds no objects, it refuses them.
+            problem = (getattr(exc, "problem", None) or str(exc)).splitlines()[0]
+            raise RuleSetError(
+                f"YAML value error: {problem}; rule files hold plain values only",
+                where=_at(source, node),
+            ) from None
+
     def build(node: yaml.Node, path: tuple[Any, ...]) -> Any:
         positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+            raise RuleSetError(
+                f"YAML value error: unsupported tag '{node.tag}'; rule files hold plain "
+                "values only",
+                where=_at(source, node),
+            )
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = constructor.construct_object(key_node, deep=True)
+                key = construct(key_node)
                 if isinstance(key, (list, dict)):
                     raise RuleSetError(
                         "a mapping key must be a scalar", where=_at(source, key_node)
@@ -187,10 +207,7 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], tuple
             return out
         if isinstance(node, yaml.SequenceNode):
             return [build(v, (*path, i)) for i, v in enumerate(node.value)]
-        try:
-            return constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise RuleSetError(f"YAML value error: {exc}", where=_at(source, node)) from None
+        return construct(node)
 
     data = build(root, ()) if root is not None else {}
     return data, positions

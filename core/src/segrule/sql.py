@@ -5,9 +5,13 @@ Nothing in a rule file is evaluated as Python: text goes to ``pl.sql_expr`` only
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from segrule.errors import RuleSetError
+
+_EMPTY_VARIADIC = re.compile(r"\b(greatest|least)\s*\(\s*\)", re.IGNORECASE)
 
 
 def parse_sql(text: object, *, where: str | None = None, name: str | None = None) -> pl.Expr:
@@ -19,9 +23,17 @@ def parse_sql(text: object, *, where: str | None = None, name: str | None = None
     sql = str(text).strip()
     if not sql:
         raise RuleSetError("empty SQL expression", where=where, name=name)
+    empty = _EMPTY_VARIADIC.search(sql)
+    if empty:
+        # polars 2.1 panics on these (found by tests/fuzz): say it before it does.
+        raise RuleSetError(
+            f"cannot parse SQL '{sql}': {empty.group(1).upper()}() needs at least one argument",
+            where=where,
+            name=name,
+        )
     try:
         return pl.sql_expr(sql)
-    except Exception as exc:  # SQLInterfaceError, SQLSyntaxError, ComputeError, ...
+    except (Exception, pl.exceptions.PanicException) as exc:  # SQL*Error, ComputeError, ...
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RuleSetError(f"cannot parse SQL '{sql}': {msg}", where=where, name=name) from None
 
