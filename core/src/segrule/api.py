@@ -330,4 +330,12 @@ def _as_ruleset(ruleset: RuleSet | str | Path | Sequence[str | Path], engine: En
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    if "to `i64` failed in column 'amount'" in line:
+        # amount -> integer cents (exact sums) failed: NaN, infinite or too large.
+        line += (
+            "; amounts are summed as integer cents, so each must be a finite number below "
+            "92,233,720,368,547 in absolute value: fix those rows or exclude them with "
+            "tables.orders.where"
+        )
+    return line
