@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 import json
 import os
 import sys
@@ -779,6 +780,29 @@ def schema() -> None:
     from segrule.ruleset import json_schema
 
     print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+def _reflow(doc: str | None) -> str | None:
+    """A docstring as typer should show it: the lines of a paragraph joined (typer keeps
+    source line breaks, which the terminal then wraps again), list items and
+    ``Example:`` lines kept on their own lines."""
+    if not doc:
+        return doc
+    paragraphs = []
+    for block in inspect.cleandoc(doc).split("\n\n"):
+        lines: list[str] = []
+        for line in block.splitlines():
+            if lines and not line.lstrip().startswith(("- ", "* ", "Example")):
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line.strip())
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+for _command in app.registered_commands:
+    if _command.callback is not None and _command.help is None:
+        _command.callback.__doc__ = _reflow(_command.callback.__doc__)
 
 
 def main() -> None:

@@ -1,0 +1,30 @@
+"""Command help reads as prose: typer keeps a docstring's source line breaks, so the
+app joins the lines of each paragraph before typer sees them."""
+
+from __future__ import annotations
+
+from segrule_cli.app import _reflow, app
+from typer.testing import CliRunner
+
+
+def test_reflow_joins_paragraph_lines_and_keeps_items() -> None:
+    doc = """Short help.
+
+    A paragraph written
+    over three
+    lines.
+
+    - an item
+    - another
+    Example: segrule run x
+    """
+    assert _reflow(doc) == (
+        "Short help.\n\nA paragraph written over three lines.\n\n- an item\n- another\n"
+        "Example: segrule run x"
+    )
+
+
+def test_generate_help_is_not_broken_mid_sentence() -> None:
+    result = CliRunner().invoke(app, ["generate", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "With --vertical, the plugin's own tables" in result.output
