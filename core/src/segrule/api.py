@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,6 +171,20 @@ def sink(
     Temporary files of killed runs are removed by the next write to the same target.
     ``manifest`` goes into a Parquet output's metadata (key ``segrule.manifest``).
     """
+    return sink_with(frame, out, fmt, manifest=manifest)[0]
+
+
+def sink_with(
+    frame: pl.LazyFrame,
+    out: str | Path,
+    fmt: str | None = None,
+    *,
+    manifest: Mapping[str, Any] | None = None,
+    also: Sequence[pl.LazyFrame] = (),
+) -> tuple[Path, list[pl.DataFrame]]:
+    """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built
+    on ``frame``, they share its plan (the run is computed once). Returns the path and
+    their results."""
     import json
 
     from segrule.manifest import MANIFEST_KEY
@@ -187,27 +201,31 @@ def sink(
     try:
         if kind == "parquet":
             meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True)} if manifest else None
-            frame.sink_parquet(
+            write = frame.sink_parquet(
                 tmp,
                 compression="zstd",
                 statistics=True,
                 row_group_size=ROW_GROUP_ROWS,
                 metadata=meta,
                 sync_on_close="all",
+                lazy=True,
             )
         elif kind == "csv":
-            frame.sink_csv(tmp, sync_on_close="all")
+            write = frame.sink_csv(tmp, sync_on_close="all", lazy=True)
         elif kind == "ipc":
-            frame.sink_ipc(tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close="all")
+            write = frame.sink_ipc(
+                tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close="all", lazy=True
+            )
         else:
-            frame.sink_ndjson(tmp, sync_on_close="all")
+            write = frame.sink_ndjson(tmp, sync_on_close="all", lazy=True)
+        results = pl.collect_all([write, *also], engine="streaming")
         os.replace(tmp, target)
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
         raise SegruleError(f"the run failed: {_first_line(exc)}") from exc
     finally:
         if tmp.exists():
             tmp.unlink()
-    return target
+    return target, list(results[1:])
 
 
 def run(
@@ -238,26 +256,14 @@ def run(
     t1 = time.perf_counter()
     from segrule.manifest import build_manifest
 
-    path = sink(plan.frame, out, fmt, manifest=build_manifest(plan))
+    queries, finish = summary_queries(plan.frame, plan)
+    path, results = sink_with(plan.frame, out, fmt, manifest=build_manifest(plan), also=queries)
     t2 = time.perf_counter()
-    kind = output_format(path, fmt)
-    written = _scan_output(path, kind)
-    summary = summarize(written, plan)
-    rows = int(written.select(pl.len()).collect().item())
+    summary, rows = finish(results)
     t3 = time.perf_counter()
     return RunResult(
         path, rows, plan, {"compile": t1 - t0, "run": t2 - t1, "summary": t3 - t2}, summary
     )
-
-
-def _scan_output(path: Path, kind: str) -> pl.LazyFrame:
-    if kind == "parquet":
-        return pl.scan_parquet(path)
-    if kind == "ipc":
-        return pl.scan_ipc(path)
-    if kind == "csv":
-        return pl.scan_csv(path)
-    return pl.scan_ndjson(path)
 
 
 def revenue_column(plan: Plan) -> str | None:
@@ -272,14 +278,24 @@ def summarize(frame: pl.LazyFrame | pl.DataFrame, plan: Plan) -> list[dict[str, 
     """Counts and revenue share per label of every segment and tier in the output.
 
     One row per (column, label): column, label, zh, en, customers, share, revenue_share.
+    This function collects (one ``collect_all`` of the per-column counts).
     """
-    lf = frame.lazy()
+    queries, finish = summary_queries(frame.lazy(), plan)
+    return finish(pl.collect_all(queries))[0]
+
+
+def summary_queries(
+    lf: pl.LazyFrame, plan: Plan
+) -> tuple[
+    list[pl.LazyFrame], Callable[[Sequence[pl.DataFrame]], tuple[list[dict[str, Any]], int]]
+]:
+    """The lazy queries behind :func:`summarize` and the function turning their results
+    into (summary rows, number of customers). Collected together with the output's
+    sink, they share its plan: the run is computed once."""
     cols = [
         n for n in plan.outputs if n in plan.nodes and plan.nodes[n].role in ("segment", "tier")
     ]
     money = revenue_column(plan)
-    if not cols:
-        return []
     aggs = [pl.len().alias("customers")]
     if money:
         aggs.append(pl.col(money).sum().alias("revenue"))
@@ -290,34 +306,36 @@ def summarize(frame: pl.LazyFrame | pl.DataFrame, plan: Plan) -> list[dict[str, 
         for c in cols
     ]
     totals = lf.select(pl.len().alias("n"), *([pl.col(money).sum().alias("rev")] if money else []))
-    results = pl.collect_all([*queries, totals])
-    total = results[-1]
-    n = total["n"][0]
-    rev = total["rev"][0] if money else None
-    rows: list[dict[str, Any]] = []
-    for c, res in zip(cols, results[:-1], strict=True):
-        node = plan.nodes[c]
-        order = list(node.labels) if node.labels else []
-        res = res.sort("label", nulls_last=True)
-        for rec in res.iter_rows(named=True):
-            lab = rec["label"]
-            info = node.labels.get(lab) if lab is not None else None
-            rows.append(
-                {
-                    "column": c,
-                    "label": lab,
-                    "zh": info.zh if info else None,
-                    "en": info.en if info else None,
-                    "customers": rec["customers"],
-                    "share": rec["customers"] / n if n else 0.0,
-                    "revenue_share": (rec["revenue"] or 0) / rev if money and rev else None,
-                    "_order": order.index(lab) if lab in order else len(order),
-                }
-            )
-    rows.sort(key=lambda r: (cols.index(r["column"]), r["_order"], str(r["label"])))
-    for r in rows:
-        del r["_order"]
-    return rows
+
+    def finish(results: Sequence[pl.DataFrame]) -> tuple[list[dict[str, Any]], int]:
+        total = results[-1]
+        n = int(total["n"][0])
+        rev = total["rev"][0] if money else None
+        rows: list[dict[str, Any]] = []
+        for c, res in zip(cols, results[:-1], strict=True):
+            node = plan.nodes[c]
+            order = list(node.labels) if node.labels else []
+            for rec in res.sort("label", nulls_last=True).iter_rows(named=True):
+                lab = rec["label"]
+                info = node.labels.get(lab) if lab is not None else None
+                rows.append(
+                    {
+                        "column": c,
+                        "label": lab,
+                        "zh": info.zh if info else None,
+                        "en": info.en if info else None,
+                        "customers": rec["customers"],
+                        "share": rec["customers"] / n if n else 0.0,
+                        "revenue_share": (rec["revenue"] or 0) / rev if money and rev else None,
+                        "_order": order.index(lab) if lab in order else len(order),
+                    }
+                )
+        rows.sort(key=lambda r: (cols.index(r["column"]), r["_order"], str(r["label"])))
+        for r in rows:
+            del r["_order"]
+        return rows, n
+
+    return [*queries, totals], finish
 
 
 def _as_ruleset(ruleset: RuleSet | str | Path | Sequence[str | Path], engine: Engine) -> RuleSet:
