@@ -27,6 +27,7 @@ RULES = {
         "name: s\nscores:\n  sc:\n    strategy: points\n    params:\n      parts:\n"
         "        - {dimension: orders_30d, bins: [{min: 0, points: 1}, {min: 5, points: 2}]}\n"
     ),
+    "datetext.yaml": "name: s\nsegments:\n  a: {flag: \"first_order_ts >= '2026-10-01'\"}\n",
     "loop1.yaml": "name: l1\nextends: loop2.yaml\n",
     "loop2.yaml": "name: l2\nextends: loop1.yaml\n",
 }
@@ -111,6 +112,10 @@ CASES = {
     "type mismatch in a comparison": (
         ["validate", "typemis.yaml"],
         ["typemis.yaml:3:13", "cannot compare string with numeric"],
+    ),
+    "date compared with text": (
+        ["validate", "datetext.yaml"],
+        ["datetext.yaml:3:13", "DATE '2026-10-01'", "TIMESTAMP"],
     ),
     "thresholds not in order": (
         ["validate", "order.yaml"],

@@ -743,9 +743,16 @@ def _null_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame({k: pl.Series(k, [None], dtype=v) for k, v in schema.items()})
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: BaseException) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
+    if "cannot compare 'date/datetime/time' to a string value" in first:
+        # polars' own advice speaks of Python objects; in a rule file it is SQL.
+        return (
+            "a date or time is compared with a text value; write the value as "
+            "DATE '2026-10-01' or TIMESTAMP '2026-10-01 08:00:00', or use as_of - "
+            "INTERVAL '30 days'"
+        )
     return first[:300]
 
 
