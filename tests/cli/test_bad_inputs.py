@@ -140,3 +140,17 @@ def test_bad_input_gets_one_clear_line(
     for fragment in fragments:
         assert fragment in line, line
     assert not (work / "o.parquet").exists()
+
+
+def test_blacklist_is_counted_on_the_command_line(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("SEGRULE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    ids = pl.read_parquet(work / "good" / "customers.parquet")["customer_id"].head(3).to_list()
+    (work / "bl.txt").write_text("\n".join(ids))
+    args = [*RUN, "--data", "good", "--blacklist", "bl.txt", "-q"]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "excluded 3 blacklisted customers (bl.txt)" in result.output
+    (work / "o.parquet").unlink()

@@ -193,6 +193,14 @@ def run(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
+    blacklist: Annotated[
+        Path | None,
+        typer.Option(
+            "--blacklist",
+            help="File of customer ids to leave out (.txt one per line, or .csv/.parquet "
+            "with customer_id); they are counted. Overrides the rule set's blacklist:.",
+        ),
+    ] = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Score customers with one or more rule sets and write one row per customer.
@@ -216,9 +224,16 @@ def run(
             fmt=fmt,
             outputs=cols,
             engine=engine,
+            blacklist=blacklist,
         )
     if not quiet:
         output.print_summary(console, result)
+    for q in result.quality:
+        if q["check"] == "blacklisted":
+            console.print(
+                f"excluded {q['rows']:,} blacklisted customers ({result.plan.blacklist})",
+                highlight=False,
+            )
 
 
 class _nullctx:

@@ -48,6 +48,7 @@ def compile(
     engine: Engine | None = None,
     plugins: Sequence[str] = (),
     check_only: bool = False,
+    blacklist: str | Path | None = None,
 ) -> Plan:
     """Compile rule sets into one lazy plan without reading data (schemas only).
 
@@ -64,6 +65,7 @@ def compile(
         data_dir=data,
         outputs=outputs,
         check_only=check_only,
+        blacklist=blacklist,
     )
 
 
@@ -78,6 +80,7 @@ def score(
     lazy: bool = False,
     engine: Engine | None = None,
     plugins: Sequence[str] = (),
+    blacklist: str | Path | None = None,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Score customers: one row per customer of the universe, sorted by customer_id.
 
@@ -94,6 +97,7 @@ def score(
         outputs=outputs,
         engine=engine,
         plugins=plugins,
+        blacklist=blacklist,
     )
     if lazy:
         return plan.frame
@@ -117,6 +121,8 @@ class RunResult:
     plan: Plan
     seconds: dict[str, float] = field(default_factory=dict)
     summary: list[dict[str, Any]] = field(default_factory=list)
+    #: data-quality counts: {"table", "check", "action", "rows"} per check that ran
+    quality: list[dict[str, Any]] = field(default_factory=list)
 
 
 def output_format(path: Path, fmt: str | None = None) -> str:
@@ -240,6 +246,7 @@ def run(
     outputs: list[str] | None = None,
     engine: Engine | None = None,
     plugins: Sequence[str] = (),
+    blacklist: str | Path | None = None,
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it."""
     t0 = time.perf_counter()
@@ -252,17 +259,34 @@ def run(
         outputs=outputs,
         engine=engine,
         plugins=plugins,
+        blacklist=blacklist,
     )
     t1 = time.perf_counter()
     from segrule.manifest import build_manifest
 
     queries, finish = summary_queries(plan.frame, plan)
-    path, results = sink_with(plan.frame, out, fmt, manifest=build_manifest(plan), also=queries)
+    checks = list(plan.quality.items())
+    path, results = sink_with(
+        plan.frame,
+        out,
+        fmt,
+        manifest=build_manifest(plan),
+        also=[*queries, *(q for _, q in checks)],
+    )
     t2 = time.perf_counter()
-    summary, rows = finish(results)
+    summary, rows = finish(results[: len(queries)])
+    quality = [
+        {"table": "customers", "check": name, "action": "excluded", "rows": int(res.item())}
+        for (name, _), res in zip(checks, results[len(queries) :], strict=True)
+    ]
     t3 = time.perf_counter()
     return RunResult(
-        path, rows, plan, {"compile": t1 - t0, "run": t2 - t1, "summary": t3 - t2}, summary
+        path,
+        rows,
+        plan,
+        {"compile": t1 - t0, "run": t2 - t1, "summary": t3 - t2},
+        summary,
+        quality,
     )
 
 

@@ -121,6 +121,9 @@ class Plan:
     tables: dict[str, str] = field(default_factory=dict)  # table -> source description
     loaded: dict[str, LoadedTable] = field(default_factory=dict, repr=False)
     dtypes: dict[str, pl.DataType] = field(default_factory=dict, repr=False)
+    #: Data-quality counts to collect with the run: name -> one-row, one-column query.
+    quality: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False)
+    blacklist: str | None = None
 
     def graph_lines(self) -> list[str]:
         """The dependency graph, one node per line, in evaluation order."""
@@ -855,11 +858,14 @@ def compile_plan(
     data_dir: str | Path | None = None,
     outputs: list[str] | None = None,
     check_only: bool = False,
+    blacklist: str | Path | None = None,
 ) -> Plan:
-    """Compile ``rs`` into one lazy plan (nothing is collected).
+    """Compile ``rs`` into one lazy plan (nothing is collected but the blacklist).
 
     ``check_only``: tables that are not given are replaced by empty frames of their
     contract, so rules can be checked (names and types) without any data.
+    ``blacklist`` (else the rule set's ``blacklist:``): a file of customer ids that are
+    left out of the universe; how many were is ``plan.quality["blacklisted"]``.
     """
     tz = tz or rs.model.timezone or "UTC"
     check_tz(tz)
@@ -906,7 +912,17 @@ def compile_plan(
             raise RuleSetError(f"unknown table '{tname}'{did_you_mean(tname, engine.tables.items)}")
         loaded[tname] = load_table(engine, rs, ctx, contract, sources[tname], cols)
     dtypes = type_check(nodes, layers, loaded, comp.conditions)
-    frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes)
+    bl_source = str(blacklist) if blacklist is not None else rs.model.blacklist
+    bl_where = rs.where("blacklist") if blacklist is None else ""
+    excluded = read_blacklist(bl_source, bl_where) if bl_source else None
+    frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes, excluded)
+    quality = {}
+    if excluded is not None:
+        quality["blacklisted"] = (
+            _universe_ids(loaded)
+            .join(excluded.lazy(), on=BASE, how="semi")
+            .select(pl.len().alias("blacklisted"))
+        )
     return Plan(
         rs,
         ctx,
@@ -917,6 +933,8 @@ def compile_plan(
         {k: v.source for k, v in loaded.items()},
         loaded,
         dtypes,
+        quality,
+        bl_source,
     )
 
 
@@ -989,16 +1007,22 @@ def _build_frame(
     outputs: list[str],
     ctx: BuildContext,
     dtypes: dict[str, pl.DataType],
+    excluded: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
-    frame = aggregate_frame(nodes, tables)
+    frame = aggregate_frame(nodes, tables, excluded)
     for layer in layers:
         frame = derive_layer(frame, layer, nodes, dtypes)
     return select_outputs(frame, outputs, ctx, dtypes)
 
 
-def aggregate_frame(nodes: Mapping[str, Node], tables: Mapping[str, LoadedTable]) -> pl.LazyFrame:
+def aggregate_frame(
+    nodes: Mapping[str, Node],
+    tables: Mapping[str, LoadedTable],
+    excluded: pl.DataFrame | None = None,
+) -> pl.LazyFrame:
     """The universe with its attributes and every table's aggregates, sorted by
-    customer_id (population-relative expressions rely on that order)."""
+    customer_id (population-relative expressions rely on that order). Customers in
+    ``excluded`` (a blacklist) are left out of the universe, so out of every rank."""
     aggs: dict[str, list[Node]] = {}
     for node in nodes.values():
         if node.kind == "aggregate":
@@ -1019,6 +1043,8 @@ def aggregate_frame(nodes: Mapping[str, Node], tables: Mapping[str, LoadedTable]
         if not aggs.get("orders"):
             frame = frame.drop("_rows")
         joined = {"orders"}
+    if excluded is not None:
+        frame = frame.join(excluded.lazy(), on=BASE, how="anti")
     for tname, tnodes in aggs.items():
         if tname in joined:
             continue
@@ -1051,6 +1077,46 @@ def _rows_read(nodes: list[Node]) -> pl.Expr | None:
             return None
         masks.setdefault(str(node.mask), node.mask)
     return pl.any_horizontal(list(masks.values()))
+
+
+def _universe_ids(tables: Mapping[str, LoadedTable]) -> pl.LazyFrame:
+    """The distinct customer ids of the universe (customers table, else orders)."""
+    source = tables["customers"] if "customers" in tables else tables["orders"]
+    return source.frame.select(BASE).filter(pl.col(BASE).is_not_null()).unique()
+
+
+def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
+    """The customer ids of a blacklist file (this function reads it).
+
+    ``.txt``: one id per line (blank lines and ``#`` comments skipped); ``.csv``,
+    ``.parquet``, ``.arrow``: the ``customer_id`` column, or the only column.
+    """
+    path = Path(source)
+    label = f"blacklist {path}" + (f" (named in {where})" if where and where != str(path) else "")
+    if not path.is_file():
+        raise DataError(f"{label}: file not found; give a file of customer ids")
+    try:
+        if path.suffix.lower() in (".txt", ""):
+            ids = [
+                line.strip()
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.lstrip().startswith("#")
+            ]
+            return pl.DataFrame({BASE: ids}, schema={BASE: pl.String}).unique()
+        frame = scan_source(path).collect()
+    except SegruleError:
+        raise
+    except (Exception, pl.exceptions.PanicException) as exc:
+        raise DataError(f"{label}: cannot be read ({_short(exc)})") from None
+    if BASE in frame.columns:
+        column = BASE
+    elif frame.width == 1:
+        column = frame.columns[0]
+    else:
+        raise DataError(
+            f"{label}: has no customer_id column; columns are: {', '.join(frame.columns[:10])}"
+        )
+    return frame.select(pl.col(column).cast(pl.String).alias(BASE)).drop_nulls().unique()
 
 
 def derive_layer(

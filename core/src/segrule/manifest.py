@@ -81,6 +81,9 @@ def build_manifest(plan: Plan) -> dict[str, Any]:
                 for f in files
             ],
         }
+    if plan.blacklist and Path(plan.blacklist).is_file():
+        bl = Path(plan.blacklist)
+        inputs["blacklist"] = {"source": str(bl), "files": [{"file": bl.name, **fingerprint(bl)}]}
     return {
         "segrule": __version__,
         "plugins": plugins,

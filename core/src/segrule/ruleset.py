@@ -135,6 +135,11 @@ class RuleSetModel(_Model):
     segments: dict[str, SegmentSpec] = Field(default_factory=dict)
     scores: dict[str, ScoreSpec] = Field(default_factory=dict)
     outputs: list[str] | None = Field(None, description="columns written (customer_id first)")
+    blacklist: str | None = Field(
+        None,
+        description="file of customer ids to exclude (.txt one per line, or a .csv/.parquet "
+        "with a customer_id column), relative to this rule file",
+    )
 
 
 def json_schema() -> dict[str, Any]:
@@ -382,6 +387,10 @@ def load_ruleset(ref: str | Path, engine: Engine, *, _chain: tuple[str, ...] = (
             src = Path(str(tspec["source"]))
             if not src.is_absolute() and "://" not in str(tspec["source"]):
                 merged["tables"][tname]["source"] = str(base_dir / src)
+    if isinstance(data.get("blacklist"), str) and base_dir is not None:
+        bl = Path(data["blacklist"])
+        if not bl.is_absolute():
+            merged["blacklist"] = str(base_dir / bl)
     merged_origins.update(origins)
     sources.append(source)
     model = RuleSetModel.model_validate(merged)
