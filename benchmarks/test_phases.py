@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import segrule
-from segrule.compiler import Plan, aggregate_frame
+from segrule.compiler import Plan
 from segrule.phases import PHASES, phase_steps, run_step, write_step
 
 PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
@@ -28,7 +28,7 @@ def stages(plan: Plan) -> dict[str, tuple[pl.DataFrame, list[list[str]]]]:
     A phase visited twice (a derived dimension over a score) is benchmarked from its
     first visit with all of its steps run in order, the other phases' steps in between
     included, as in a run."""
-    frame = aggregate_frame(plan.nodes, plan.loaded).collect(engine="streaming")
+    frame = plan.aggregates().collect(engine="streaming")
     steps = phase_steps(plan)
     frames = [frame]
     for _, names in steps:
@@ -56,7 +56,7 @@ def test_floor_scan_group_by(benchmark, bench_data: Path, tmp_path: Path) -> Non
 
 
 def test_phase_scan_and_aggregate(benchmark, plan: Plan) -> None:
-    benchmark(lambda: aggregate_frame(plan.nodes, plan.loaded).collect(engine="streaming"))
+    benchmark(lambda: plan.aggregates().collect(engine="streaming"))
 
 
 @pytest.mark.parametrize("phase", PHASES[1:4])

@@ -68,3 +68,15 @@ def test_phases_give_the_run_output(tmp_path: Path, data: Path) -> None:
     assert_frame_equal(
         pl.read_parquet(tmp_path / "phased.parquet"), pl.read_parquet(tmp_path / "run.parquet")
     )
+
+
+def test_phases_leave_blacklisted_customers_out(tmp_path: Path, data: Path) -> None:
+    ids = pl.read_parquet(data / "customers.parquet")["customer_id"].head(5).to_list()
+    listing = tmp_path / "bl.txt"
+    listing.write_text("\n".join(ids))
+    plan = segrule.compile(PRESETS, data=data, as_of="2026-11-01", blacklist=listing)
+    time_phases(plan, tmp_path / "phased.parquet")
+    segrule.run(PRESETS, tmp_path / "run.parquet", data=data, as_of="2026-11-01", blacklist=listing)
+    phased = pl.read_parquet(tmp_path / "phased.parquet")
+    assert not phased.filter(pl.col("customer_id").is_in(ids)).height
+    assert_frame_equal(phased, pl.read_parquet(tmp_path / "run.parquet"))

@@ -124,6 +124,11 @@ class Plan:
     #: Data-quality counts to collect with the run: name -> one-row, one-column query.
     quality: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False)
     blacklist: str | None = None
+    excluded: pl.DataFrame | None = field(default=None, repr=False)  # blacklisted ids
+
+    def aggregates(self) -> pl.LazyFrame:
+        """The per-customer aggregates this plan starts from (``aggregate_frame``)."""
+        return aggregate_frame(self.nodes, self.loaded, self.excluded)
 
     def graph_lines(self) -> list[str]:
         """The dependency graph, one node per line, in evaluation order."""
@@ -935,6 +940,7 @@ def compile_plan(
         dtypes,
         quality,
         bl_source,
+        excluded,
     )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from segrule.compiler import Plan, aggregate_frame, derive_layer, select_outputs
+from segrule.compiler import Plan, derive_layer, select_outputs
 from segrule.nodes import Node
 
 PHASES = (
@@ -119,7 +119,7 @@ def time_phases(plan: Plan, out: str | Path | None = None) -> list[PhaseTime]:
     times = dict.fromkeys(PHASES, 0.0)
     counts: dict[str, int] = dict.fromkeys(PHASES, 0)
     t0 = time.perf_counter()
-    frame = aggregate_frame(plan.nodes, plan.loaded).collect(engine="streaming")
+    frame = plan.aggregates().collect(engine="streaming")
     times[PHASES[0]] = time.perf_counter() - t0
     counts[PHASES[0]] = frame.width - 1
     for phase, names in phase_steps(plan):
