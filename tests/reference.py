@@ -112,6 +112,18 @@ def in_window(ts: dt.datetime, T: dt.datetime, window: str) -> bool:
     return start is None or ts >= start
 
 
+def good_amount(order: dict[str, Any]) -> bool:
+    """The default bad_amount check: null, NaN, negative, infinite or beyond int64
+    cents amounts are dropped (with the 'amount' column present)."""
+    if "amount" not in order:
+        return True
+    a = order["amount"]
+    if a is None:
+        return False
+    a = float(a)
+    return math.isfinite(a) and 0 <= a < 92_233_720_368_547_758.0
+
+
 def to_cents(amount: Any) -> int | None:
     """An amount in currency units as integer cents (exact for 2-decimal amounts)."""
     if amount is None:
@@ -436,12 +448,15 @@ class Reference:
             out = []
             for r in rows:
                 cid, t = r.get("customer_id"), local_time(r.get(ts), self.zone)
-                if cid is None or t is None or not t < T:
+                # data-quality defaults: null or blank ids and bad or late times are left out
+                if cid is None or str(cid).strip() == "" or t is None or not t < T:
                     continue
                 out.append({**r, "customer_id": str(cid), "_ts": t})
             return out
 
-        self.orders = timed(rows_of(tables.get("orders")), "order_ts")
+        self.orders = [
+            o for o in timed(rows_of(tables.get("orders")), "order_ts") if good_amount(o)
+        ]
         for o in self.orders:
             o["_cents"] = to_cents(o.get("amount"))
         self.events = timed(rows_of(tables.get("events")), "event_ts")
@@ -458,7 +473,7 @@ class Reference:
         self.attributes: dict[str, dict[str, Any]] = {}
         if tables.get("customers") is not None:
             for r in rows_of(tables["customers"]):
-                if r.get("customer_id") is None:
+                if r.get("customer_id") is None or str(r["customer_id"]).strip() == "":
                     continue
                 self.attributes.setdefault(str(r["customer_id"]), r)
             ids: Iterable[str] = self.attributes

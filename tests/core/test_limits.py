@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import segrule
 import yaml
-from segrule.errors import SegruleError
 from segrule.testing import ORDER_SCHEMA, days_before, make_tables, score_rows
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
@@ -41,13 +41,17 @@ def test_huge_ids_and_strings() -> None:
     assert out["customer_id"].to_list() == [str(2**64 - 1), "7"]
 
 
-def test_huge_amounts_are_exact_up_to_int64_cents_then_a_clear_error() -> None:
+def test_huge_amounts_are_exact_up_to_int64_cents_then_bad_amounts(tmp_path: Path) -> None:
     tables = make_tables(orders=[("c1", days_before(3), 9e15), ("c1", days_before(4), 0.01)])
     out = score_rows(["rfm"], tables, as_of=AS_OF)
     assert out["monetary_lifetime"].to_list() == [9_000_000_000_000_000.01]
-    tables = make_tables(orders=[("c1", days_before(3), 1e17)])
-    with pytest.raises(SegruleError, match=r"amount.*integer cents.*tables\.orders\.where"):
-        score_rows(["rfm"], tables, as_of=AS_OF)
+    # beyond int64 cents: a bad amount, dropped by default and counted
+    tables = make_tables(orders=[("c1", days_before(3), 1e17), ("c1", days_before(4), 0.01)])
+    engine = segrule.Engine(autoload=False)
+    result = segrule.run(["rfm"], tmp_path / "o.parquet", tables, as_of=AS_OF, engine=engine)
+    assert pl.read_parquet(tmp_path / "o.parquet")["monetary_lifetime"].to_list() == [0.01]
+    bad = [q for q in result.quality if q["check"] == "bad_amount"]
+    assert bad == [{"table": "orders", "check": "bad_amount", "action": "drop", "rows": 1}]
 
 
 def test_no_rows_at_all() -> None:

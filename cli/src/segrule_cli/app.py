@@ -201,6 +201,14 @@ def run(
             "with customer_id); they are counted. Overrides the rule set's blacklist:.",
         ),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also save the run report as JSON: rows read and used per table, each "
+            "data-quality check with its action and rows, the summary, timings.",
+        ),
+    ] = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Score customers with one or more rule sets and write one row per customer.
@@ -228,12 +236,20 @@ def run(
         )
     if not quiet:
         output.print_summary(console, result)
-    for q in result.quality:
-        if q["check"] == "blacklisted":
-            console.print(
-                f"excluded {q['rows']:,} blacklisted customers ({result.plan.blacklist})",
-                highlight=False,
-            )
+    # Rows left out are never silent, not even with --quiet.
+    output.print_quality(console, result)
+    if report:
+        record = {
+            "output": str(result.output),
+            "customers": result.rows,
+            "rulesets": list(rulesets),
+            "as_of": result.plan.ctx.as_of.isoformat(),
+            "quality": result.quality,
+            "summary": result.summary,
+            "seconds": result.seconds,
+        }
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
 
 class _nullctx:

@@ -130,3 +130,24 @@ def print_side_by_side(console: Console, results: Any) -> None:
         console.print(table)
         for floor, x in size.segrule_vs_floor.items():
             console.print(f"segrule's wall time is {x:.2f}× {floor}", highlight=False)
+
+
+def print_quality(console: Console, result: Any) -> None:
+    """One line per table: rows read and used, and every check that left rows out (or
+    kept bad ones); blacklisted customers."""
+    tables: dict[str, dict[str, tuple[str, int]]] = {}
+    for q in result.quality:
+        if q["check"] == "blacklisted":
+            if q["rows"]:
+                console.print(
+                    f"excluded {q['rows']:,} blacklisted customers ({result.plan.blacklist})",
+                    highlight=False,
+                )
+            continue
+        tables.setdefault(q["table"], {})[q["check"]] = (q["action"], q["rows"])
+    for table, checks in tables.items():
+        read = checks.pop("rows_read", ("", 0))[1]
+        used = checks.pop("rows_used", ("", 0))[1]
+        notes = [f"{n:,} {check} {action}" for check, (action, n) in checks.items() if n]
+        line = f"{table}: {read:,} rows read, {used:,} used"
+        console.print(line + (f" ({'; '.join(notes)})" if notes else ""), highlight=False)

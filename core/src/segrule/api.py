@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from segrule.compiler import Plan, TableInput, compile_plan
-from segrule.errors import SegruleError, UsageError
+from segrule.errors import DataError, SegruleError, UsageError
 from segrule.registry import Engine
 from segrule.ruleset import RuleSet, compose
 from segrule.ruleset import load_ruleset as _load_one
@@ -187,10 +187,12 @@ def sink_with(
     *,
     manifest: Mapping[str, Any] | None = None,
     also: Sequence[pl.LazyFrame] = (),
+    check: Callable[[list[pl.DataFrame]], None] | None = None,
 ) -> tuple[Path, list[pl.DataFrame]]:
     """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built
-    on ``frame``, they share its plan (the run is computed once). Returns the path and
-    their results."""
+    on ``frame``, they share its plan (the run is computed once). ``check(results)``
+    runs before the output is renamed into place: if it raises, no output is written.
+    Returns the path and the results of ``also``."""
     import json
 
     from segrule.manifest import MANIFEST_KEY
@@ -225,6 +227,8 @@ def sink_with(
         else:
             write = frame.sink_ndjson(tmp, sync_on_close="all", lazy=True)
         results = pl.collect_all([write, *also], engine="streaming")
+        if check is not None:
+            check(list(results[1:]))
         os.replace(tmp, target)
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
         raise SegruleError(f"the run failed: {_first_line(exc)}") from exc
@@ -266,19 +270,36 @@ def run(
 
     queries, finish = summary_queries(plan.frame, plan)
     checks = list(plan.quality.items())
+    report: list[dict[str, Any]] = []
+
+    def check(results: list[pl.DataFrame]) -> None:
+        report.extend(
+            quality_report(
+                plan, dict(zip([n for n, _ in checks], results[len(queries) :], strict=True))
+            )
+        )
+        failing = [r for r in report if r["action"] == "fail" and r["rows"]]
+        if failing:
+            raise DataError(
+                "; ".join(
+                    f"{r['table']}: {r['rows']:,} rows fail {r['check']} "
+                    f"(tables.{r['table']}.quality.{r['check']}: fail)"
+                    for r in failing
+                )
+                + "; nothing was written. Fix the data, or set the check to drop or keep"
+            )
+
     path, results = sink_with(
         plan.frame,
         out,
         fmt,
         manifest=build_manifest(plan),
         also=[*queries, *(q for _, q in checks)],
+        check=check,
     )
     t2 = time.perf_counter()
     summary, rows = finish(results[: len(queries)])
-    quality = [
-        {"table": "customers", "check": name, "action": "excluded", "rows": int(res.item())}
-        for (name, _), res in zip(checks, results[len(queries) :], strict=True)
-    ]
+    quality = report
     t3 = time.perf_counter()
     return RunResult(
         path,
@@ -288,6 +309,44 @@ def run(
         summary,
         quality,
     )
+
+
+def quality_report(plan: Plan, results: Mapping[str, pl.DataFrame]) -> list[dict[str, Any]]:
+    """Rows of the data-quality report from the counts collected with the run: per
+    table, rows read and used, then each check with its action and the rows that
+    failed it first (``where`` rows are 'filtered'); blacklisted customers last."""
+    out: list[dict[str, Any]] = []
+    for key, frame in results.items():
+        counts = frame.row(0, named=True)
+        if key == "blacklisted":
+            out.append(
+                {
+                    "table": "customers",
+                    "check": "blacklisted",
+                    "action": "excluded",
+                    "rows": int(counts["blacklisted"]),
+                }
+            )
+            continue
+        table = key.removeprefix("table:")
+        policies = plan.loaded[table].policies
+        left_out = sum(
+            int(v)
+            for k, v in counts.items()
+            if k == "where" or k == "after_as_of" or (k in policies and policies[k] != "keep")
+        )
+        counts["rows_used"] = int(counts["rows_read"]) - left_out
+        for name, value in counts.items():
+            if name in ("rows_read", "rows_used"):
+                action = ""
+            elif name == "where":
+                action = "filtered"
+            elif name == "after_as_of":
+                action = "excluded"
+            else:
+                action = policies[name]
+            out.append({"table": table, "check": name, "action": action, "rows": int(value)})
+    return out
 
 
 def revenue_column(plan: Plan) -> str | None:
@@ -377,7 +436,7 @@ def _first_line(exc: BaseException) -> str:
         # amount -> integer cents (exact sums) failed: NaN, infinite or too large.
         line += (
             "; amounts are summed as integer cents, so each must be a finite number below "
-            "92,233,720,368,547 in absolute value: fix those rows or exclude them with "
+            "92,233,720,368,547,758 in absolute value: fix those rows or exclude them with "
             "tables.orders.where"
         )
     return line

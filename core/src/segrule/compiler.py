@@ -548,6 +548,104 @@ class LoadedTable:
     frame: pl.LazyFrame  # normalized: contract names, ts as naive wall time, ts < as_of
     schema: pl.Schema
     source: str
+    counts: pl.LazyFrame | None = None  # one row: rows_read, each check, where, rows_used
+    policies: dict[str, str] = field(default_factory=dict)  # check -> drop | keep | fail
+
+
+#: Data-quality checks: name -> (tables it applies to or None for all, allowed
+#: policies, default). Each row is counted under the first check it fails, in this
+#: order; rows at or after as-of are always left out (and counted).
+QUALITY_CHECKS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...], str]] = {
+    "null_customer_id": (None, ("drop", "fail"), "drop"),
+    "bad_timestamp": (None, ("drop", "fail"), "drop"),
+    "after_as_of": (None, ("drop",), "drop"),
+    "bad_amount": (("orders",), ("drop", "keep", "fail"), "drop"),
+}
+#: Largest |amount| whose integer cents fit an Int64.
+MAX_AMOUNT = 92_233_720_368_547_758.0
+
+
+def _amount_unsummable(a: pl.Expr) -> pl.Expr:
+    return a.is_not_null() & (~a.cast(pl.Float64).is_finite() | (a.abs() >= MAX_AMOUNT))
+
+
+def _checks(
+    contract: TableContract, schema: Mapping[str, Any], ctx: BuildContext
+) -> dict[str, pl.Expr]:
+    """The checks that apply to this table, as 'row fails' conditions on the normalized
+    (not yet filtered) frame, in order."""
+    out: dict[str, pl.Expr] = {
+        "null_customer_id": pl.col(BASE).is_null() | (pl.col(BASE).str.strip_chars() == "")
+    }
+    ts = contract.ts_column
+    if ts and ts in schema:
+        out["bad_timestamp"] = pl.col(ts).is_null()
+        out["after_as_of"] = pl.col(ts) >= ctx.as_of_lit()
+    if contract.name == "orders" and "amount" in schema:
+        a = pl.col("amount")
+        out["bad_amount"] = a.is_null() | (a < 0) | _amount_unsummable(a) | a.is_nan()
+    return {k: v.fill_null(False) for k, v in out.items()}
+
+
+def _policies(rs: RuleSet, contract: TableContract, schema: Mapping[str, Any]) -> dict[str, str]:
+    """Each check's policy for this table: the rule set's ``tables.<t>.quality``, else
+    the default; unknown checks and policies are rule errors."""
+    spec = rs.model.tables.get(contract.name)
+    given = dict(spec.quality) if spec and spec.quality else {}
+    allowed = [
+        c
+        for c, (tables, _, _) in QUALITY_CHECKS.items()
+        if tables is None or contract.name in tables
+    ]
+    out = {c: QUALITY_CHECKS[c][2] for c in allowed}
+    for check, policy in given.items():
+        where = rs.where("tables", contract.name, "quality", check)
+        if check not in allowed:
+            raise RuleSetError(
+                f"unknown quality check '{check}' for table {contract.name}"
+                f"{did_you_mean(check, allowed)}; checks are: {', '.join(allowed)}",
+                where=where,
+            )
+        policies = QUALITY_CHECKS[check][1]
+        if policy not in policies:
+            raise RuleSetError(
+                f"quality check '{check}' can be {' or '.join(policies)}, not '{policy}'",
+                where=where,
+            )
+        out[check] = policy
+    return out
+
+
+def _counts_query(
+    frame: pl.LazyFrame,
+    checks: Mapping[str, pl.Expr],
+    policies: Mapping[str, str],
+    where: pl.Expr | None,
+) -> pl.LazyFrame:
+    """One row: rows read, then the rows failing each check first, then the rows the
+    ``where`` filter removes; rows used is what remains (see ``quality_report``).
+
+    Each count is its own ``filter(...).select(len)``, not one pass over every row:
+    polars answers a filter from the Parquet row-group statistics where they decide it
+    (null counts, min and max), so a check that cannot fail costs nothing. Measured on
+    10M orders: one pass with every flag 1.0 s; null id 0.003 s, negative amount
+    0.001 s, after as-of 0.09 s as filters.
+    """
+    parts = [frame.select(pl.len().cast(pl.Int64).alias("rows_read"))]
+    failed_before: pl.Expr | None = None
+    left_out: pl.Expr | None = None
+    for check, cond in checks.items():
+        first = cond if failed_before is None else cond & ~failed_before
+        parts.append(frame.filter(first).select(pl.len().cast(pl.Int64).alias(check)))
+        failed_before = cond if failed_before is None else failed_before | cond
+        if check == "after_as_of" or policies[check] != "keep":
+            left_out = cond if left_out is None else left_out | cond
+    if where is not None:
+        removed = ~where.fill_null(False)
+        if left_out is not None:
+            removed = removed & ~left_out
+        parts.append(frame.filter(removed).select(pl.len().cast(pl.Int64).alias("where")))
+    return pl.concat(parts, how="horizontal")
 
 
 def _describe(source: TableInput) -> str:
@@ -636,8 +734,11 @@ def load_table(
     if schema[BASE] != pl.String:
         exprs.append(pl.col(BASE).cast(pl.String))
     ts = contract.ts_column
+    unfiltered = lf
     if ts and ts in schema:
-        lf, ts_expr = _normalize_ts(lf, ts, schema[ts], ctx, label, contract.name)
+        lf, ts_expr, before_as_of = _normalize_ts(lf, ts, schema[ts], ctx, label, contract.name)
+        unfiltered = lf
+        lf = lf.filter(before_as_of)
         exprs.append(ts_expr)
     for column in contract.columns:
         if column.name in schema and column.name not in (BASE, ts):
@@ -648,10 +749,19 @@ def load_table(
                 exprs.append(e)
     if exprs:
         lf = lf.with_columns(exprs)
+        unfiltered = unfiltered.with_columns(exprs)
+    policies = _policies(rs, contract, schema)
+    checks = _checks(contract, schema, ctx)
+    for check, cond in checks.items():
+        if check != "after_as_of" and policies[check] != "keep":
+            lf = lf.filter(~cond)
     if contract.name == "orders":
         if "amount" in schema:
+            # A kept bad amount (NaN, infinite, beyond int64 cents) is not summed.
             lf = lf.with_columns(
-                (pl.col("amount") * 100).round(0).cast(pl.Int64).alias("amount_cents")
+                pl.when(~_amount_unsummable(pl.col("amount")))
+                .then((pl.col("amount") * 100).round(0).cast(pl.Int64))
+                .alias("amount_cents")
             )
         if spec and spec.status_values and "status" in schema:
             lookup = {v: k for k, values in spec.status_values.items() for v in values}
@@ -670,6 +780,10 @@ def load_table(
                 where=rs.where("tables", contract.name, "where"),
             )
         lf = lf.filter(cond)
+        where_cond: pl.Expr | None = cond
+    else:
+        where_cond = None
+    counts = _counts_query(unfiltered, checks, policies, where_cond)
     lf = engine.prepare_table(contract.name, lf, ctx)
     try:
         final_schema = lf.collect_schema()
@@ -678,32 +792,33 @@ def load_table(
             f"{label}: cannot prepare table '{contract.name}': {str(exc).splitlines()[0]}"
         ) from None
     check_needed(needed, final_schema)
-    return LoadedTable(contract.name, lf, final_schema, label)
+    return LoadedTable(contract.name, lf, final_schema, label, counts, policies)
 
 
 def _normalize_ts(
     lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildContext, label: str, table: str
-) -> tuple[pl.LazyFrame, pl.Expr]:
-    """Filter ``ts < as_of`` on the raw column (so it pushes down) and return the
-    expression turning it into a naive wall-clock time in the business time zone."""
+) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
+    """The frame (string times parsed), the expression turning the time column into a
+    naive wall-clock time in the business time zone, and the condition ``ts < as_of``
+    on the raw column (applied by the caller before normalizing, so it pushes down)."""
     as_of = ctx.as_of
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         aware = as_of.replace(tzinfo=check_tz(ctx.tz))
         # polars compares datetimes only within one time zone: use the column's.
-        lf = lf.filter(pl.col(ts) < pl.lit(aware).dt.convert_time_zone(dtype.time_zone))
+        cond = pl.col(ts) < pl.lit(aware).dt.convert_time_zone(dtype.time_zone)
         expr = (
             pl.col(ts)
             .dt.convert_time_zone(ctx.tz)
             .dt.replace_time_zone(None)
             .cast(pl.Datetime("us"))
         )
-        return lf, expr
+        return lf, expr, cond
     if isinstance(dtype, pl.Datetime):
-        lf = lf.filter(pl.col(ts) < pl.lit(as_of, dtype=pl.Datetime(dtype.time_unit)))
-        return lf, pl.col(ts).cast(pl.Datetime("us"))
+        cond = pl.col(ts) < pl.lit(as_of, dtype=pl.Datetime(dtype.time_unit))
+        return lf, pl.col(ts).cast(pl.Datetime("us")), cond
     if dtype == pl.Date:
-        lf = lf.filter(pl.col(ts).cast(pl.Datetime("us")) < pl.lit(as_of))
-        return lf, pl.col(ts).cast(pl.Datetime("us"))
+        cond = pl.col(ts).cast(pl.Datetime("us")) < pl.lit(as_of)
+        return lf, pl.col(ts).cast(pl.Datetime("us")), cond
     if dtype == pl.String:
         # Whether the strings carry an offset decides how they parse: look at one value
         # (a tiny read) rather than guess.
@@ -718,7 +833,7 @@ def _normalize_ts(
         else:
             parsed = pl.col(ts).str.to_datetime(time_unit="us", strict=False)
         lf = lf.with_columns(parsed.alias(ts))
-        return lf.filter(pl.col(ts) < pl.lit(as_of)), pl.col(ts)
+        return lf, pl.col(ts), pl.col(ts) < pl.lit(as_of)
     raise DataError(
         f"{label}: column '{table}.{ts}' is {dtype}, not a timestamp; give a datetime "
         "or an ISO-8601 string column"
@@ -921,7 +1036,7 @@ def compile_plan(
     bl_where = rs.where("blacklist") if blacklist is None else ""
     excluded = read_blacklist(bl_source, bl_where) if bl_source else None
     frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes, excluded)
-    quality = {}
+    quality = {f"table:{name}": t.counts for name, t in loaded.items() if t.counts is not None}
     if excluded is not None:
         quality["blacklisted"] = (
             _universe_ids(loaded)

@@ -47,6 +47,10 @@ class TableSpec(_Model):
     status_values: dict[str, list[str]] | None = Field(
         None, description="orders only: contract status -> your values, e.g. paid: [paid, done]"
     )
+    quality: dict[str, str] | None = Field(
+        None,
+        description="data-quality check -> drop | keep | fail, e.g. bad_amount: fail",
+    )
 
 
 class DimensionSpec(_Model):
