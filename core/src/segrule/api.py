@@ -6,6 +6,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,15 +270,14 @@ def run(
     from segrule.manifest import build_manifest
 
     queries, finish = summary_queries(plan.frame, plan)
-    checks = list(plan.quality.items())
     report: list[dict[str, Any]] = []
+    # The quality counts run beside the plan, each query on its own (see
+    # compiler._counts_query for why they are not part of the run's collect_all).
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segrule-quality")
+    counting = pool.submit(collect_quality, plan)
 
     def check(results: list[pl.DataFrame]) -> None:
-        report.extend(
-            quality_report(
-                plan, dict(zip([n for n, _ in checks], results[len(queries) :], strict=True))
-            )
-        )
+        report.extend(quality_report(plan, counting.result()))
         failing = [r for r in report if r["action"] == "fail" and r["rows"]]
         if failing:
             raise DataError(
@@ -289,16 +289,14 @@ def run(
                 + "; nothing was written. Fix the data, or set the check to drop or keep"
             )
 
-    path, results = sink_with(
-        plan.frame,
-        out,
-        fmt,
-        manifest=build_manifest(plan),
-        also=[*queries, *(q for _, q in checks)],
-        check=check,
-    )
+    try:
+        path, results = sink_with(
+            plan.frame, out, fmt, manifest=build_manifest(plan), also=queries, check=check
+        )
+    finally:
+        pool.shutdown(wait=True)
     t2 = time.perf_counter()
-    summary, rows = finish(results[: len(queries)])
+    summary, rows = finish(results)
     quality = report
     t3 = time.perf_counter()
     return RunResult(
@@ -309,6 +307,20 @@ def run(
         summary,
         quality,
     )
+
+
+def collect_quality(plan: Plan) -> dict[str, pl.DataFrame]:
+    """Collect the plan's data-quality counts, each query by itself (this collects)."""
+    out = {}
+    for key, counter in plan.quality.items():
+        try:
+            if isinstance(counter, pl.LazyFrame):
+                out[key] = counter.collect(engine="streaming")
+            else:
+                out[key] = counter.collect()
+        except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+            raise SegruleError(f"counting rows for {key}: {_first_line(exc)}") from exc
+    return out
 
 
 def quality_report(plan: Plan, results: Mapping[str, pl.DataFrame]) -> list[dict[str, Any]]:

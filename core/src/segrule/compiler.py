@@ -121,8 +121,9 @@ class Plan:
     tables: dict[str, str] = field(default_factory=dict)  # table -> source description
     loaded: dict[str, LoadedTable] = field(default_factory=dict, repr=False)
     dtypes: dict[str, pl.DataType] = field(default_factory=dict, repr=False)
-    #: Data-quality counts to collect with the run: name -> one-row, one-column query.
-    quality: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False)
+    #: Data-quality counts, collected apart from the run: ``table:<name>`` ->
+    #: QualityCounter, ``blacklisted`` -> a one-row count query.
+    quality: dict[str, Any] = field(default_factory=dict, repr=False)
     blacklist: str | None = None
     excluded: pl.DataFrame | None = field(default=None, repr=False)  # blacklisted ids
 
@@ -548,7 +549,7 @@ class LoadedTable:
     frame: pl.LazyFrame  # normalized: contract names, ts as naive wall time, ts < as_of
     schema: pl.Schema
     source: str
-    counts: pl.LazyFrame | None = None  # one row: rows_read, each check, where, rows_used
+    counts: QualityCounter | None = None  # rows read and per data-quality check
     policies: dict[str, str] = field(default_factory=dict)  # check -> drop | keep | fail
 
 
@@ -574,9 +575,10 @@ def _checks(
 ) -> dict[str, pl.Expr]:
     """The checks that apply to this table, as 'row fails' conditions on the normalized
     (not yet filtered) frame, in order."""
-    out: dict[str, pl.Expr] = {
-        "null_customer_id": pl.col(BASE).is_null() | (pl.col(BASE).str.strip_chars() == "")
-    }
+    # Blank ids start below '!' (ASCII space and control characters): the first test
+    # lets Parquet's min statistic skip row groups that cannot hold one.
+    blank = (pl.col(BASE) < "!") & (pl.col(BASE).str.strip_chars() == "")
+    out: dict[str, pl.Expr] = {"null_customer_id": pl.col(BASE).is_null() | blank}
     ts = contract.ts_column
     if ts and ts in schema:
         out["bad_timestamp"] = pl.col(ts).is_null()
@@ -584,7 +586,10 @@ def _checks(
     if contract.name == "orders" and "amount" in schema:
         a = pl.col("amount")
         out["bad_amount"] = a.is_null() | (a < 0) | _amount_unsummable(a) | a.is_nan()
-    return {k: v.fill_null(False) for k, v in out.items()}
+    # No fill_null: each condition has an is_null() guard (or follows one in the count
+    # order), and a fill_null wrapper stops polars from deciding the filter from the
+    # Parquet statistics (null id on 10M orders: 0.18 s with it, 0.001 s without).
+    return out
 
 
 def _policies(rs: RuleSet, contract: TableContract, schema: Mapping[str, Any]) -> dict[str, str]:
@@ -616,36 +621,48 @@ def _policies(rs: RuleSet, contract: TableContract, schema: Mapping[str, Any]) -
     return out
 
 
-def _counts_query(
-    frame: pl.LazyFrame,
-    checks: Mapping[str, pl.Expr],
-    policies: Mapping[str, str],
-    where: pl.Expr | None,
-) -> pl.LazyFrame:
-    """One row: rows read, then the rows failing each check first, then the rows the
-    ``where`` filter removes; rows used is what remains (see ``quality_report``).
+@dataclass
+class QualityCounter:
+    """Counts a table's rows per data-quality check (collected apart from the run).
 
-    Each count is its own ``filter(...).select(len)``, not one pass over every row:
-    polars answers a filter from the Parquet row-group statistics where they decide it
-    (null counts, min and max), so a check that cannot fail costs nothing. Measured on
-    10M orders: one pass with every flag 1.0 s; null id 0.003 s, negative amount
-    0.001 s, after as-of 0.09 s as filters.
+    Each count is a ``filter(...).select(len)`` collected on its own: polars then
+    answers a filter from the Parquet row-group statistics where they decide it (null
+    counts, min, max), while in the run's ``collect_all`` it merges them into one
+    cached pass over every row. Checks are counted independently first; only where an
+    earlier check also failed some rows is a check counted again without them, so each
+    row is counted once, under the first check it fails. Measured on 10M clean orders:
+    one pass with every flag 1.0 s; this, 0.12 s (after as-of and NaN amounts need a
+    scan, the null and range checks are decided by the statistics).
     """
-    parts = [frame.select(pl.len().cast(pl.Int64).alias("rows_read"))]
-    failed_before: pl.Expr | None = None
-    left_out: pl.Expr | None = None
-    for check, cond in checks.items():
-        first = cond if failed_before is None else cond & ~failed_before
-        parts.append(frame.filter(first).select(pl.len().cast(pl.Int64).alias(check)))
-        failed_before = cond if failed_before is None else failed_before | cond
-        if check == "after_as_of" or policies[check] != "keep":
-            left_out = cond if left_out is None else left_out | cond
-    if where is not None:
-        removed = ~where.fill_null(False)
-        if left_out is not None:
-            removed = removed & ~left_out
-        parts.append(frame.filter(removed).select(pl.len().cast(pl.Int64).alias("where")))
-    return pl.concat(parts, how="horizontal")
+
+    frame: pl.LazyFrame
+    checks: dict[str, pl.Expr]
+    policies: dict[str, str]
+    where: pl.Expr | None
+
+    def collect(self) -> pl.DataFrame:
+        """One row: rows_read, each check, and ``where`` when the table has one."""
+
+        def count(cond: pl.Expr | None) -> int:
+            lf = self.frame if cond is None else self.frame.filter(cond)
+            return int(lf.select(pl.len()).collect(engine="streaming").item())
+
+        out: dict[str, int] = {"rows_read": count(None)}
+        failed: list[pl.Expr] = []  # conditions of earlier checks that failed some rows
+        left_out: list[pl.Expr] = []
+        for check, cond in self.checks.items():
+            n = count(cond)
+            if n and failed:
+                n = count(cond & ~pl.any_horizontal(failed))
+            out[check] = n
+            if n:
+                failed.append(cond)
+                if check == "after_as_of" or self.policies[check] != "keep":
+                    left_out.append(cond)
+        if self.where is not None:
+            removed = ~self.where.fill_null(False)
+            out["where"] = count(removed & ~pl.any_horizontal(left_out) if left_out else removed)
+        return pl.DataFrame([out])
 
 
 def _describe(source: TableInput) -> str:
@@ -783,7 +800,7 @@ def load_table(
         where_cond: pl.Expr | None = cond
     else:
         where_cond = None
-    counts = _counts_query(unfiltered, checks, policies, where_cond)
+    counts = QualityCounter(unfiltered, checks, policies, where_cond)
     lf = engine.prepare_table(contract.name, lf, ctx)
     try:
         final_schema = lf.collect_schema()
@@ -1036,7 +1053,9 @@ def compile_plan(
     bl_where = rs.where("blacklist") if blacklist is None else ""
     excluded = read_blacklist(bl_source, bl_where) if bl_source else None
     frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes, excluded)
-    quality = {f"table:{name}": t.counts for name, t in loaded.items() if t.counts is not None}
+    quality: dict[str, Any] = {
+        f"table:{name}": t.counts for name, t in loaded.items() if t.counts is not None
+    }
     if excluded is not None:
         quality["blacklisted"] = (
             _universe_ids(loaded)
