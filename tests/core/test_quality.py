@@ -110,3 +110,35 @@ def test_unknown_checks_and_policies_are_rule_errors(tmp_path: Path) -> None:
         _run(tmp_path, _rule(tmp_path, "{bad_amout: drop}"))
     with pytest.raises(RuleSetError, match="null_customer_id' can be drop or fail, not 'keep'"):
         _run(tmp_path, _rule(tmp_path, "{null_customer_id: keep}"))
+
+
+@pytest.mark.parametrize("universe", ["orders", "customers"])
+def test_blank_ids_of_any_whitespace_are_left_out_and_counted(
+    tmp_path: Path, universe: str
+) -> None:
+    from segrule.testing import customer_frame, event_frame, feedback_frame, order_frame
+
+    blanks = ["", " ", "\t", "\u3000", "\u00a0 ", "\u2003"]
+    ids = ["a", " a", "中", *blanks]  # ' a' and '中' are ids, not blanks
+    orders = order_frame([(cid, days_before(2), 10.0) for cid in ids])
+    events = event_frame([(cid, days_before(1), "campaign_click") for cid in [*ids, None]])
+    feedback = feedback_frame([(cid, days_before(1), 4.0) for cid in ids])
+    tables = {"orders": orders, "events": events, "feedback": feedback}
+    if universe == "customers":
+        tables["customers"] = customer_frame([*ids, {"customer_id": None}])
+    out = tmp_path / "out.parquet"
+    result = segrule.run(
+        ["taobao-5-tier"], out, tables, as_of=AS_OF, engine=segrule.Engine(autoload=False)
+    )
+    assert sorted(pl.read_parquet(out)["customer_id"]) == sorted(["a", " a", "中"])
+    counted = {
+        (q["table"], q["check"]): q["rows"]
+        for q in result.quality
+        if q["check"] == "null_customer_id"
+    }
+    assert counted[("orders", "null_customer_id")] == len(blanks)
+    assert counted[("events", "null_customer_id")] == len(blanks) + 1
+    if universe == "customers":
+        assert counted[("customers", "null_customer_id")] == len(blanks) + 1
+    rows = {r["customer_id"]: r for r in pl.read_parquet(out).iter_rows(named=True)}
+    assert rows["中"]["orders_lifetime"] == 1 and rows[" a"]["orders_lifetime"] == 1

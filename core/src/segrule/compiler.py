@@ -570,15 +570,26 @@ def _amount_unsummable(a: pl.Expr) -> pl.Expr:
     return a.is_not_null() & (~a.cast(pl.Float64).is_finite() | (a.abs() >= MAX_AMOUNT))
 
 
+def blank_id(col: pl.Expr) -> pl.Expr:
+    """True where a customer id is empty or whitespace only (null where it is null).
+
+    A blank id starts with ASCII space or a control character (below '!') or with a
+    Unicode space (U+0085 and above): the range test lets Parquet's min/max statistics
+    skip row groups of ordinary ids before any string is stripped."""
+    return ((col < "!") | (col >= "\u0085")) & (col.str.strip_chars() == "")
+
+
+def valid_id(col: pl.Expr) -> pl.Expr:
+    """True where a customer id is neither null nor blank."""
+    return col.is_not_null() & ~blank_id(col)
+
+
 def _checks(
     contract: TableContract, schema: Mapping[str, Any], ctx: BuildContext
 ) -> dict[str, pl.Expr]:
     """The checks that apply to this table, as 'row fails' conditions on the normalized
     (not yet filtered) frame, in order."""
-    # Blank ids start below '!' (ASCII space and control characters): the first test
-    # lets Parquet's min statistic skip row groups that cannot hold one.
-    blank = (pl.col(BASE) < "!") & (pl.col(BASE).str.strip_chars() == "")
-    out: dict[str, pl.Expr] = {"null_customer_id": pl.col(BASE).is_null() | blank}
+    out: dict[str, pl.Expr] = {"null_customer_id": pl.col(BASE).is_null() | blank_id(pl.col(BASE))}
     ts = contract.ts_column
     if ts and ts in schema:
         out["bad_timestamp"] = pl.col(ts).is_null()
@@ -590,6 +601,19 @@ def _checks(
     # order), and a fill_null wrapper stops polars from deciding the filter from the
     # Parquet statistics (null id on 10M orders: 0.18 s with it, 0.001 s without).
     return out
+
+
+def _passes(check: str, contract: TableContract) -> pl.Expr | None:
+    """The row filter that drops the rows failing ``check`` (cheaper than ``~cond``),
+    or None when the check is applied elsewhere. Ids are not filtered row by row: a
+    null or blank id is left out of the universe, so its rows join no customer (one
+    test per customer instead of per row)."""
+    if check == "bad_timestamp":
+        return pl.col(contract.ts_column or "").is_not_null()
+    if check == "bad_amount":
+        # Null, NaN, negative, infinite and too large all fall outside this range.
+        return pl.col("amount").is_between(0, MAX_AMOUNT, closed="left")
+    return None
 
 
 def _policies(rs: RuleSet, contract: TableContract, schema: Mapping[str, Any]) -> dict[str, str]:
@@ -769,17 +793,17 @@ def load_table(
         unfiltered = unfiltered.with_columns(exprs)
     policies = _policies(rs, contract, schema)
     checks = _checks(contract, schema, ctx)
-    for check, cond in checks.items():
-        if check != "after_as_of" and policies[check] != "keep":
-            lf = lf.filter(~cond)
+    for check in checks:
+        passes = _passes(check, contract) if policies[check] != "keep" else None
+        if passes is not None:
+            lf = lf.filter(passes)
     if contract.name == "orders":
         if "amount" in schema:
-            # A kept bad amount (NaN, infinite, beyond int64 cents) is not summed.
-            lf = lf.with_columns(
-                pl.when(~_amount_unsummable(pl.col("amount")))
-                .then((pl.col("amount") * 100).round(0).cast(pl.Int64))
-                .alias("amount_cents")
-            )
+            cents = (pl.col("amount") * 100).round(0).cast(pl.Int64)
+            if policies.get("bad_amount") == "keep":
+                # A kept bad amount (NaN, infinite, beyond int64 cents) is not summed.
+                cents = pl.when(~_amount_unsummable(pl.col("amount"))).then(cents)
+            lf = lf.with_columns(cents.alias("amount_cents"))
         if spec and spec.status_values and "status" in schema:
             lookup = {v: k for k, values in spec.status_values.items() for v in values}
             lf = lf.with_columns(pl.col("status").cast(pl.String).replace(lookup))
@@ -1171,7 +1195,7 @@ def aggregate_frame(
 
     # The universe: the customers table when given, else the customers of orders.
     if "customers" in tables:
-        cust = tables["customers"].frame.filter(pl.col(BASE).is_not_null())
+        cust = tables["customers"].frame.filter(valid_id(pl.col(BASE)))
         universe = cust.select(BASE, *[n.expr for n in attrs]).unique(BASE, keep="first")
         frame = universe
         joined = set()
@@ -1180,6 +1204,8 @@ def aggregate_frame(
         frame = orders.group_by(BASE).agg(
             [n.expr for n in aggs.get("orders", [])] or [pl.len().alias("_rows")]
         )
+        # Blank ids are left out per customer, not per order row (see _passes).
+        frame = frame.filter(valid_id(pl.col(BASE)))
         if not aggs.get("orders"):
             frame = frame.drop("_rows")
         joined = {"orders"}
@@ -1222,7 +1248,7 @@ def _rows_read(nodes: list[Node]) -> pl.Expr | None:
 def _universe_ids(tables: Mapping[str, LoadedTable]) -> pl.LazyFrame:
     """The distinct customer ids of the universe (customers table, else orders)."""
     source = tables["customers"] if "customers" in tables else tables["orders"]
-    return source.frame.select(BASE).filter(pl.col(BASE).is_not_null()).unique()
+    return source.frame.select(BASE).filter(valid_id(pl.col(BASE))).unique()
 
 
 def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
