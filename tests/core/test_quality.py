@@ -68,7 +68,9 @@ def test_every_row_is_accounted_for(tmp_path: Path) -> None:
         "bad_timestamp": ("drop", 1),
         "after_as_of": ("excluded", 1),
         "bad_amount": ("drop", 3),
+        "unknown_status": ("keep", 0),
         "where": ("filtered", 1),
+        "duplicate_order_id": ("drop", 0),
         "rows_used": ("", 2),
     }
     counts = _counts(result)
@@ -142,3 +144,224 @@ def test_blank_ids_of_any_whitespace_are_left_out_and_counted(
         assert counted[("customers", "null_customer_id")] == len(blanks) + 1
     rows = {r["customer_id"]: r for r in pl.read_parquet(out).iter_rows(named=True)}
     assert rows["中"]["orders_lifetime"] == 1 and rows[" a"]["orders_lifetime"] == 1
+
+
+COUNT_RULE = """name: r
+dimensions:
+  rows_all: {table: orders, aggregate: "count(*)"}
+  spend_all: {table: orders, aggregate: "sum(amount)"}
+outputs: [rows_all, spend_all, orders_lifetime, monetary_lifetime]
+"""
+
+
+def _score(
+    tmp_path: Path, quality: str, tables: dict[str, pl.DataFrame], **kw: object
+) -> tuple[segrule.RunResult, dict[str, dict[str, object]]]:
+    rule = tmp_path / "q.yaml"
+    text = COUNT_RULE
+    if quality:
+        text += quality
+    rule.write_text(text)
+    out = tmp_path / "out.parquet"
+    result = segrule.run(
+        [str(rule)], out, tables, as_of=AS_OF, engine=segrule.Engine(autoload=False), **kw
+    )
+    rows = {r["customer_id"]: r for r in pl.read_parquet(out).iter_rows(named=True)}
+    return result, rows
+
+
+def _table_counts(result: segrule.RunResult, table: str) -> dict[str, tuple[str, int | None]]:
+    return {q["check"]: (q["action"], q["rows"]) for q in result.quality if q["table"] == table}
+
+
+def test_unknown_statuses_are_kept_by_default_and_can_be_dropped(tmp_path: Path) -> None:
+    from segrule.testing import order_frame
+
+    orders = order_frame(
+        [
+            ("a", days_before(3), 10.0, "paid"),
+            ("a", days_before(2), 5.0, "WEIRD"),
+            ("a", days_before(1), 7.0, None),
+            ("b", days_before(1), 3.0, "SHIPPED"),
+        ]
+    )
+    result, rows = _score(tmp_path, "", {"orders": orders})
+    assert _table_counts(result, "orders")["unknown_status"] == ("keep", 3)
+    assert rows["a"]["rows_all"] == 3 and rows["a"]["orders_lifetime"] == 1
+    assert rows["b"]["rows_all"] == 1 and rows["b"]["orders_lifetime"] == 0
+
+    quality = "tables:\n  orders:\n    quality: {unknown_status: drop}\n"
+    result, rows = _score(tmp_path, quality, {"orders": orders})
+    assert _table_counts(result, "orders")["unknown_status"] == ("drop", 3)
+    assert _table_counts(result, "orders")["rows_used"] == ("", 1)
+    assert rows["a"]["rows_all"] == 1 and "b" not in rows
+
+    # status_values maps first: a mapped value is known
+    quality = "tables:\n  orders:\n    status_values: {paid: [SHIPPED]}\n"
+    result, rows = _score(tmp_path, quality, {"orders": orders})
+    assert _table_counts(result, "orders")["unknown_status"] == ("keep", 2)
+    assert rows["b"]["orders_lifetime"] == 1
+
+
+def test_rows_of_customers_outside_the_universe_are_counted(tmp_path: Path) -> None:
+    from segrule.testing import customer_frame, event_frame, order_frame
+
+    orders = order_frame([("a", days_before(3), 10.0), ("x", days_before(2), 5.0)])
+    events = event_frame([("y", days_before(1), "campaign"), ("a", days_before(1), "campaign")])
+    tables = {"orders": orders, "customers": customer_frame(["a", "b"]), "events": events}
+    rule = "name: r\nextends: taobao-5-tier\n"
+    (tmp_path / "t.yaml").write_text(rule)
+    out = tmp_path / "o.parquet"
+    engine = segrule.Engine(autoload=False)
+    feedback = {"feedback": _empty_feedback()}
+    result = segrule.run(
+        [str(tmp_path / "t.yaml")], out, {**tables, **feedback}, as_of=AS_OF, engine=engine
+    )
+    assert _table_counts(result, "orders")["unknown_customer"] == ("drop", 1)
+    assert _table_counts(result, "orders")["rows_used"] == ("", 1)
+    assert _table_counts(result, "events")["unknown_customer"] == ("drop", 1)
+    assert "unknown_customer" not in _table_counts(result, "customers")
+    assert sorted(pl.read_parquet(out)["customer_id"]) == ["a", "b"]
+
+    (tmp_path / "t.yaml").write_text(
+        rule + "tables:\n  orders:\n    quality: {unknown_customer: fail}\n"
+    )
+    with pytest.raises(DataError, match=r"orders: 1 rows fail unknown_customer"):
+        segrule.run(
+            [str(tmp_path / "t.yaml")], out, {**tables, **feedback}, as_of=AS_OF, engine=engine
+        )
+
+    (tmp_path / "t.yaml").write_text(
+        rule + "tables:\n  orders:\n    quality: {unknown_customer: unchecked}\n"
+    )
+    result = segrule.run(
+        [str(tmp_path / "t.yaml")], out, {**tables, **feedback}, as_of=AS_OF, engine=engine
+    )
+    assert _table_counts(result, "orders")["unknown_customer"] == ("unchecked", None)
+
+
+def _empty_feedback() -> pl.DataFrame:
+    from segrule.testing import feedback_frame
+
+    return feedback_frame([])
+
+
+def _dup_orders() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "order_id": ["o1", "o1", "o2", "o2", "o3", "o4", "o4"],
+            "customer_id": ["a", "a", "a", "a", "b", "b", "b"],
+            "order_ts": [
+                days_before(5),
+                days_before(2),  # o1 again, later, another amount: dropped
+                days_before(4),
+                days_before(4),  # o2 twice, identical
+                days_before(3),
+                days_before(1),
+                days_before(1),  # o4 twice at the same time, amounts differ
+            ],
+            "amount": [10.0, 99.0, 20.0, 20.0, 30.0, 8.0, 6.0],
+            "status": ["paid"] * 7,
+        },
+        schema={
+            k: ORDER_SCHEMA[k] for k in ["order_id", "customer_id", "order_ts", "amount", "status"]
+        },
+    )
+
+
+def test_duplicate_orders_keep_the_first_by_time(tmp_path: Path) -> None:
+    orders = _dup_orders()
+    result, rows = _score(tmp_path, "", {"orders": orders})
+    assert _table_counts(result, "orders")["duplicate_order_id"] == ("drop", 3)
+    assert _table_counts(result, "orders")["rows_used"] == ("", 4)
+    assert rows["a"]["rows_all"] == 2 and rows["a"]["spend_all"] == 30.0
+    # o4: same time: the tie is broken by the other columns (amount 6 sorts first),
+    # whatever the input order
+    assert rows["b"]["rows_all"] == 2 and rows["b"]["spend_all"] == 36.0
+    for seed in range(3):
+        shuffled = orders.sample(fraction=1.0, shuffle=True, seed=seed)
+        _, again = _score(tmp_path, "", {"orders": shuffled})
+        assert again == rows
+    # the Python API drops them too
+    frame = segrule.score(
+        [str(tmp_path / "q.yaml")],
+        {"orders": orders},
+        as_of=AS_OF,
+        engine=segrule.Engine(autoload=False),
+    )
+    assert frame.sort("customer_id")["spend_all"].to_list() == [30.0, 36.0]
+
+    result, rows = _score(
+        tmp_path,
+        "tables:\n  orders:\n    quality: {duplicate_order_id: keep}\n",
+        {"orders": orders},
+    )
+    assert _table_counts(result, "orders")["duplicate_order_id"] == ("keep", 3)
+    assert rows["a"]["rows_all"] == 4 and rows["a"]["spend_all"] == 149.0
+
+    with pytest.raises(DataError, match=r"orders: 3 rows fail duplicate_order_id"):
+        _score(
+            tmp_path,
+            "tables:\n  orders:\n    quality: {duplicate_order_id: fail}\n",
+            {"orders": orders},
+        )
+
+    result, rows = _score(
+        tmp_path,
+        "tables:\n  orders:\n    quality: {duplicate_order_id: unchecked}\n",
+        {"orders": orders},
+    )
+    assert _table_counts(result, "orders")["duplicate_order_id"] == ("unchecked", None)
+    assert rows["a"]["rows_all"] == 4
+
+
+def test_duplicates_are_looked_for_after_where_and_other_checks(tmp_path: Path) -> None:
+    orders = _dup_orders().with_columns(
+        pl.when(pl.col("amount") == 10.0)
+        .then(pl.lit("pending"))
+        .otherwise("status")
+        .alias("status")
+    )
+    # o1's first row is pending: with where status = 'paid', the later paid row is the order
+    quality = "tables:\n  orders:\n    where: \"status = 'paid'\"\n"
+    result, rows = _score(tmp_path, quality, {"orders": orders})
+    assert _table_counts(result, "orders")["where"] == ("filtered", 1)
+    assert _table_counts(result, "orders")["duplicate_order_id"] == ("drop", 2)
+    assert rows["a"]["spend_all"] == 119.0
+
+
+def test_rejects_hold_the_rows_as_read_with_their_reason(tmp_path: Path) -> None:
+    orders = pl.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4", "o5", "o5", "o6"],
+            "customer_id": ["a", "a", "", "b", "b", "b", "c"],
+            "order_ts": [
+                "2026-10-01 10:00:00",
+                "not a time",
+                "2026-10-02 10:00:00",
+                "2026-10-03 10:00:00",
+                "2026-10-04 10:00:00",
+                "2026-10-05 10:00:00",
+                "2026-12-01 10:00:00",  # after as-of: out of scope, not rejected
+            ],
+            "amount": ["10", "20", "30", "abc", "50", "60", "70"],
+            "status": ["paid"] * 7,
+        }
+    )
+    rejects = tmp_path / "rejects"
+    result, rows = _score(tmp_path, "", {"orders": orders}, rejects=rejects)
+    assert result.rejects == {"orders": 4}
+    got = pl.read_parquet(rejects / "orders.parquet")
+    assert got.columns == ["order_id", "customer_id", "order_ts", "amount", "status", "reason"]
+    assert sorted(
+        zip(got["order_id"], got["order_ts"], got["amount"], got["reason"], strict=True)
+    ) == [
+        ("o2", "not a time", "20", "bad_timestamp"),
+        ("o3", "2026-10-02 10:00:00", "30", "null_customer_id"),
+        ("o4", "2026-10-03 10:00:00", "abc", "bad_amount"),
+        ("o5", "2026-10-05 10:00:00", "60", "duplicate_order_id"),
+    ]
+    counts = _table_counts(result, "orders")
+    dropped = sum(n or 0 for c, (a, n) in counts.items() if a == "drop")
+    assert dropped == got.height
+    assert sorted(rows) == ["a", "b"]

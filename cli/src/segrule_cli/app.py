@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -206,7 +206,16 @@ def run(
         typer.Option(
             "--report",
             help="Also save the run report as JSON: rows read and used per table, each "
-            "data-quality check with its action and rows, the summary, timings.",
+            "data-quality check with its action and rows, the summary, timings. Written "
+            "also when a check with policy fail stops the run.",
+        ),
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            help="Folder to write the rows that data-quality checks left out: "
+            "<table>.parquet, the columns as read plus reason.",
         ),
     ] = None,
     plugin: PluginOpt = None,
@@ -222,22 +231,33 @@ def run(
     tables = _tables(table, orders=orders, customers=customers, events=events, feedback=feedback)
     cols = [c.strip() for c in outputs.split(",")] if outputs else None
     with console.status("Scoring customers…", spinner="dots") if not quiet else _nullctx():
-        result = segrule.run(
-            rulesets,
-            out,
-            tables,
-            as_of=as_of,
-            data=data,
-            tz=tz,
-            fmt=fmt,
-            outputs=cols,
-            engine=engine,
-            blacklist=blacklist,
-        )
+        try:
+            result = segrule.run(
+                rulesets,
+                out,
+                tables,
+                as_of=as_of,
+                data=data,
+                tz=tz,
+                fmt=fmt,
+                outputs=cols,
+                engine=engine,
+                blacklist=blacklist,
+                rejects=rejects,
+            )
+        except segrule.SegruleError as exc:
+            found = getattr(exc, "quality", None)
+            if report and found is not None:
+                _write_json(
+                    report, {"error": str(exc), "rulesets": list(rulesets), "quality": found}
+                )
+            raise
     if not quiet:
         output.print_summary(console, result)
     # Rows left out are never silent, not even with --quiet.
     output.print_quality(console, result)
+    for table, n in result.rejects.items():
+        console.print(f"wrote {n:,} rejected {table} rows to {rejects / f'{table}.parquet'}")
     if report:
         record = {
             "output": str(result.output),
@@ -245,11 +265,18 @@ def run(
             "rulesets": list(rulesets),
             "as_of": result.plan.ctx.as_of.isoformat(),
             "quality": result.quality,
+            "rejects": {t: str(rejects / f"{t}.parquet") for t in result.rejects}
+            if rejects
+            else {},
             "summary": result.summary,
             "seconds": result.seconds,
         }
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        _write_json(report, record)
+
+
+def _write_json(path: Path, record: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
 
 class _nullctx:

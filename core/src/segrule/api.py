@@ -13,8 +13,9 @@ from typing import Any
 
 import polars as pl
 
+from segrule import quality
 from segrule.compiler import Plan, TableInput, compile_plan
-from segrule.errors import DataError, SegruleError, UsageError
+from segrule.errors import SegruleError, UsageError
 from segrule.registry import Engine
 from segrule.ruleset import RuleSet, compose
 from segrule.ruleset import load_ruleset as _load_one
@@ -100,6 +101,7 @@ def score(
         plugins=plugins,
         blacklist=blacklist,
     )
+    plan, _ = checked(plan)
     if lazy:
         return plan.frame
     return collect(plan.frame)
@@ -124,6 +126,8 @@ class RunResult:
     summary: list[dict[str, Any]] = field(default_factory=list)
     #: data-quality counts: {"table", "check", "action", "rows"} per check that ran
     quality: list[dict[str, Any]] = field(default_factory=list)
+    #: rows written per table to the rejects folder, when one was given
+    rejects: dict[str, int] = field(default_factory=dict)
 
 
 def output_format(path: Path, fmt: str | None = None) -> str:
@@ -252,8 +256,14 @@ def run(
     engine: Engine | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
+    rejects: str | Path | None = None,
 ) -> RunResult:
-    """Compile, run with the streaming engine and write ``out``; then summarize it."""
+    """Compile, run with the streaming engine and write ``out``; then summarize it.
+
+    Data-quality checks are counted beside the run (``RunResult.quality``); a check
+    whose policy is ``fail`` and that finds rows raises DataError and nothing is
+    written; ``rejects``: a folder that receives ``<table>.parquet`` with the rows left
+    out by a check and their ``reason``."""
     t0 = time.perf_counter()
     plan = compile(
         rulesets,
@@ -269,35 +279,59 @@ def run(
     t1 = time.perf_counter()
     from segrule.manifest import build_manifest
 
-    queries, finish = summary_queries(plan.frame, plan)
     report: list[dict[str, Any]] = []
-    # The quality counts run beside the plan, each query on its own (see
-    # compiler._counts_query for why they are not part of the run's collect_all).
+    written: dict[str, int] = {}
+    # The quality counts run beside the plan, each query on its own: in the run's
+    # collect_all polars would merge them into one cached pass over every row instead
+    # of answering most of them from Parquet statistics (segrule.quality).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segrule-quality")
-    counting = pool.submit(collect_quality, plan)
+    counting = pool.submit(quality.collect_quality, plan)
 
-    def check(results: list[pl.DataFrame]) -> None:
-        report.extend(quality_report(plan, counting.result()))
-        failing = [r for r in report if r["action"] == "fail" and r["rows"]]
-        if failing:
-            raise DataError(
-                "; ".join(
-                    f"{r['table']}: {r['rows']:,} rows fail {r['check']} "
-                    f"(tables.{r['table']}.quality.{r['check']}: fail)"
-                    for r in failing
-                )
-                + "; nothing was written. Fix the data, or set the check to drop or keep"
-            )
+    class _Again(Exception):
+        """Duplicate orders were found: the plan is computed again without them."""
+
+    def check(current: Plan, first: bool) -> Callable[[list[pl.DataFrame]], None]:
+        def run_check(results: list[pl.DataFrame]) -> None:
+            found = counting.result()
+            rows = quality.report_rows(current, found)
+            if rejects is not None and first:
+                written.update(quality.write_rejects(current, found, rejects))
+            quality.raise_on_failures(rows)
+            if first and quality.drops_duplicates(current, found):
+                raise _Again
+            report[:] = rows
+
+        return run_check
 
     try:
-        path, results = sink_with(
-            plan.frame, out, fmt, manifest=build_manifest(plan), also=queries, check=check
-        )
+        queries, finish = summary_queries(plan.frame, plan)
+        try:
+            path, results = sink_with(
+                plan.frame,
+                out,
+                fmt,
+                manifest=build_manifest(plan),
+                also=queries,
+                check=check(plan, True),
+            )
+        except _Again:
+            found = counting.result()
+            assert found.duplicates is not None
+            deduped = quality.without_duplicates(plan, found.duplicates)
+            queries, finish = summary_queries(deduped.frame, deduped)
+            path, results = sink_with(
+                deduped.frame,
+                out,
+                fmt,
+                manifest=build_manifest(deduped),
+                also=queries,
+                check=check(deduped, False),
+            )
+            plan = deduped
     finally:
         pool.shutdown(wait=True)
     t2 = time.perf_counter()
     summary, rows = finish(results)
-    quality = report
     t3 = time.perf_counter()
     return RunResult(
         path,
@@ -305,60 +339,23 @@ def run(
         plan,
         {"compile": t1 - t0, "run": t2 - t1, "summary": t3 - t2},
         summary,
-        quality,
+        report,
+        written,
     )
 
 
-def collect_quality(plan: Plan) -> dict[str, pl.DataFrame]:
-    """Collect the plan's data-quality counts, each query by itself (this collects)."""
-    out = {}
-    for key, counter in plan.quality.items():
-        try:
-            if isinstance(counter, pl.LazyFrame):
-                out[key] = counter.collect(engine="streaming")
-            else:
-                out[key] = counter.collect()
-        except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
-            raise SegruleError(f"counting rows for {key}: {_first_line(exc)}") from exc
-    return out
-
-
-def quality_report(plan: Plan, results: Mapping[str, pl.DataFrame]) -> list[dict[str, Any]]:
-    """Rows of the data-quality report from the counts collected with the run: per
-    table, rows read and used, then each check with its action and the rows that
-    failed it first (``where`` rows are 'filtered'); blacklisted customers last."""
-    out: list[dict[str, Any]] = []
-    for key, frame in results.items():
-        counts = frame.row(0, named=True)
-        if key == "blacklisted":
-            out.append(
-                {
-                    "table": "customers",
-                    "check": "blacklisted",
-                    "action": "excluded",
-                    "rows": int(counts["blacklisted"]),
-                }
-            )
-            continue
-        table = key.removeprefix("table:")
-        policies = plan.loaded[table].policies
-        left_out = sum(
-            int(v)
-            for k, v in counts.items()
-            if k == "where" or k == "after_as_of" or (k in policies and policies[k] != "keep")
-        )
-        counts["rows_used"] = int(counts["rows_read"]) - left_out
-        for name, value in counts.items():
-            if name in ("rows_read", "rows_used"):
-                action = ""
-            elif name == "where":
-                action = "filtered"
-            elif name == "after_as_of":
-                action = "excluded"
-            else:
-                action = policies[name]
-            out.append({"table": table, "check": name, "action": action, "rows": int(value)})
-    return out
+def checked(plan: Plan) -> tuple[Plan, quality.QualityResult]:
+    """Run the plan's data-quality checks (this collects): raise when a ``fail`` check
+    finds rows; return the plan without duplicate orders when they are dropped."""
+    try:
+        found = quality.collect_quality(plan)
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+        raise SegruleError(f"the run failed while reading data: {_first_line(exc)}") from exc
+    quality.raise_on_failures(quality.report_rows(plan, found))
+    if quality.drops_duplicates(plan, found):
+        assert found.duplicates is not None
+        plan = quality.without_duplicates(plan, found.duplicates)
+    return plan, found
 
 
 def revenue_column(plan: Plan) -> str | None:

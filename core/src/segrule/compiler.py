@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from segrule import quality
 from segrule.errors import (
     DataError,
     PluginError,
@@ -33,6 +35,7 @@ from segrule.errors import (
     did_you_mean,
 )
 from segrule.nodes import BuildContext, Label, Node, cents_to_units, masked, parse_window
+from segrule.quality import RAW, TableQuality, valid_id
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
 from segrule.sql import parse_sql, referenced_names
@@ -121,11 +124,12 @@ class Plan:
     tables: dict[str, str] = field(default_factory=dict)  # table -> source description
     loaded: dict[str, LoadedTable] = field(default_factory=dict, repr=False)
     dtypes: dict[str, pl.DataType] = field(default_factory=dict, repr=False)
-    #: Data-quality counts, collected apart from the run: ``table:<name>`` ->
-    #: QualityCounter, ``blacklisted`` -> a one-row count query.
-    quality: dict[str, Any] = field(default_factory=dict, repr=False)
     blacklist: str | None = None
     excluded: pl.DataFrame | None = field(default=None, repr=False)  # blacklisted ids
+
+    def quality_tables(self) -> dict[str, TableQuality]:
+        """Each loaded table's data-quality checks (:mod:`segrule.quality`)."""
+        return {k: t.quality for k, t in self.loaded.items() if t.quality is not None}
 
     def aggregates(self) -> pl.LazyFrame:
         """The per-customer aggregates this plan starts from (``aggregate_frame``)."""
@@ -549,144 +553,7 @@ class LoadedTable:
     frame: pl.LazyFrame  # normalized: contract names, ts as naive wall time, ts < as_of
     schema: pl.Schema
     source: str
-    counts: QualityCounter | None = None  # rows read and per data-quality check
-    policies: dict[str, str] = field(default_factory=dict)  # check -> drop | keep | fail
-
-
-#: Data-quality checks: name -> (tables it applies to or None for all, allowed
-#: policies, default). Each row is counted under the first check it fails, in this
-#: order; rows at or after as-of are always left out (and counted).
-QUALITY_CHECKS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...], str]] = {
-    "null_customer_id": (None, ("drop", "fail"), "drop"),
-    "bad_timestamp": (None, ("drop", "fail"), "drop"),
-    "after_as_of": (None, ("drop",), "drop"),
-    "bad_amount": (("orders",), ("drop", "keep", "fail"), "drop"),
-}
-#: Largest |amount| whose integer cents fit an Int64.
-MAX_AMOUNT = 92_233_720_368_547_758.0
-
-
-def _amount_unsummable(a: pl.Expr) -> pl.Expr:
-    return a.is_not_null() & (~a.cast(pl.Float64).is_finite() | (a.abs() >= MAX_AMOUNT))
-
-
-def blank_id(col: pl.Expr) -> pl.Expr:
-    """True where a customer id is empty or whitespace only (null where it is null).
-
-    A blank id starts with ASCII space or a control character (below '!') or with a
-    Unicode space (U+0085 and above): the range test lets Parquet's min/max statistics
-    skip row groups of ordinary ids before any string is stripped."""
-    return ((col < "!") | (col >= "\u0085")) & (col.str.strip_chars() == "")
-
-
-def valid_id(col: pl.Expr) -> pl.Expr:
-    """True where a customer id is neither null nor blank."""
-    return col.is_not_null() & ~blank_id(col)
-
-
-def _checks(
-    contract: TableContract, schema: Mapping[str, Any], ctx: BuildContext
-) -> dict[str, pl.Expr]:
-    """The checks that apply to this table, as 'row fails' conditions on the normalized
-    (not yet filtered) frame, in order."""
-    out: dict[str, pl.Expr] = {"null_customer_id": pl.col(BASE).is_null() | blank_id(pl.col(BASE))}
-    ts = contract.ts_column
-    if ts and ts in schema:
-        out["bad_timestamp"] = pl.col(ts).is_null()
-        out["after_as_of"] = pl.col(ts) >= ctx.as_of_lit()
-    if contract.name == "orders" and "amount" in schema:
-        a = pl.col("amount")
-        out["bad_amount"] = a.is_null() | (a < 0) | _amount_unsummable(a) | a.is_nan()
-    # No fill_null: each condition has an is_null() guard (or follows one in the count
-    # order), and a fill_null wrapper stops polars from deciding the filter from the
-    # Parquet statistics (null id on 10M orders: 0.18 s with it, 0.001 s without).
-    return out
-
-
-def _passes(check: str, contract: TableContract) -> pl.Expr | None:
-    """The row filter that drops the rows failing ``check`` (cheaper than ``~cond``),
-    or None when the check is applied elsewhere. Ids are not filtered row by row: a
-    null or blank id is left out of the universe, so its rows join no customer (one
-    test per customer instead of per row)."""
-    if check == "bad_timestamp":
-        return pl.col(contract.ts_column or "").is_not_null()
-    if check == "bad_amount":
-        # Null, NaN, negative, infinite and too large all fall outside this range.
-        return pl.col("amount").is_between(0, MAX_AMOUNT, closed="left")
-    return None
-
-
-def _policies(rs: RuleSet, contract: TableContract, schema: Mapping[str, Any]) -> dict[str, str]:
-    """Each check's policy for this table: the rule set's ``tables.<t>.quality``, else
-    the default; unknown checks and policies are rule errors."""
-    spec = rs.model.tables.get(contract.name)
-    given = dict(spec.quality) if spec and spec.quality else {}
-    allowed = [
-        c
-        for c, (tables, _, _) in QUALITY_CHECKS.items()
-        if tables is None or contract.name in tables
-    ]
-    out = {c: QUALITY_CHECKS[c][2] for c in allowed}
-    for check, policy in given.items():
-        where = rs.where("tables", contract.name, "quality", check)
-        if check not in allowed:
-            raise RuleSetError(
-                f"unknown quality check '{check}' for table {contract.name}"
-                f"{did_you_mean(check, allowed)}; checks are: {', '.join(allowed)}",
-                where=where,
-            )
-        policies = QUALITY_CHECKS[check][1]
-        if policy not in policies:
-            raise RuleSetError(
-                f"quality check '{check}' can be {' or '.join(policies)}, not '{policy}'",
-                where=where,
-            )
-        out[check] = policy
-    return out
-
-
-@dataclass
-class QualityCounter:
-    """Counts a table's rows per data-quality check (collected apart from the run).
-
-    Each count is a ``filter(...).select(len)`` collected on its own: polars then
-    answers a filter from the Parquet row-group statistics where they decide it (null
-    counts, min, max), while in the run's ``collect_all`` it merges them into one
-    cached pass over every row. Checks are counted independently first; only where an
-    earlier check also failed some rows is a check counted again without them, so each
-    row is counted once, under the first check it fails. Measured on 10M clean orders:
-    one pass with every flag 1.0 s; this, 0.12 s (after as-of and NaN amounts need a
-    scan, the null and range checks are decided by the statistics).
-    """
-
-    frame: pl.LazyFrame
-    checks: dict[str, pl.Expr]
-    policies: dict[str, str]
-    where: pl.Expr | None
-
-    def collect(self) -> pl.DataFrame:
-        """One row: rows_read, each check, and ``where`` when the table has one."""
-
-        def count(cond: pl.Expr | None) -> int:
-            lf = self.frame if cond is None else self.frame.filter(cond)
-            return int(lf.select(pl.len()).collect(engine="streaming").item())
-
-        out: dict[str, int] = {"rows_read": count(None)}
-        failed: list[pl.Expr] = []  # conditions of earlier checks that failed some rows
-        left_out: list[pl.Expr] = []
-        for check, cond in self.checks.items():
-            n = count(cond)
-            if n and failed:
-                n = count(cond & ~pl.any_horizontal(failed))
-            out[check] = n
-            if n:
-                failed.append(cond)
-                if check == "after_as_of" or self.policies[check] != "keep":
-                    left_out.append(cond)
-        if self.where is not None:
-            removed = ~self.where.fill_null(False)
-            out["where"] = count(removed & ~pl.any_horizontal(left_out) if left_out else removed)
-        return pl.DataFrame([out])
+    quality: TableQuality | None = field(default=None, repr=False)  # checks and counts
 
 
 def _describe(source: TableInput) -> str:
@@ -720,11 +587,13 @@ def load_table(
     contract: TableContract,
     source: TableInput,
     needed: dict[str, str],
+    universe_table: str | None = None,
 ) -> LoadedTable:
     """Scan, map columns, normalize types and filter ``ts < as_of``, all lazily.
 
     ``needed`` maps each contract column the plan reads to the dimension that needs it,
-    for the error message when it is missing.
+    for the error message when it is missing. ``universe_table`` (customers or orders)
+    decides which tables are checked for unknown customers.
     """
     label = _describe(source)
     if isinstance(source, pl.DataFrame):
@@ -775,11 +644,12 @@ def load_table(
     if schema[BASE] != pl.String:
         exprs.append(pl.col(BASE).cast(pl.String))
     ts = contract.ts_column
-    unfiltered = lf
+    parse_ts: pl.Expr | None = None
+    before_as_of: pl.Expr | None = None
     if ts and ts in schema:
-        lf, ts_expr, before_as_of = _normalize_ts(lf, ts, schema[ts], ctx, label, contract.name)
-        unfiltered = lf
-        lf = lf.filter(before_as_of)
+        parse_ts, ts_expr, before_as_of = _normalize_ts(
+            lf, ts, schema[ts], ctx, label, contract.name
+        )
         exprs.append(ts_expr)
     for column in contract.columns:
         if column.name in schema and column.name not in (BASE, ts):
@@ -788,43 +658,56 @@ def load_table(
             )
             if e is not None:
                 exprs.append(e)
+    if contract.name == "orders" and spec and spec.status_values and "status" in schema:
+        lookup = {v: k for k, values in spec.status_values.items() for v in values}
+        exprs.append(pl.col("status").cast(pl.String).replace(lookup))
+    renamed = lf
+    if parse_ts is not None:
+        lf = lf.with_columns(parse_ts)
+    if before_as_of is not None:
+        lf = lf.filter(before_as_of)  # on the column as read, so it pushes down
     if exprs:
         lf = lf.with_columns(exprs)
+    # The frame the quality checks count on: normalized, not filtered, with the
+    # columns as read kept aside for the rejects file.
+    changed = [e.meta.output_name() for e in exprs] + ([ts] if parse_ts is not None else [])
+    unfiltered = renamed.with_columns(pl.col(c).alias(f"{RAW}{c}") for c in dict.fromkeys(changed))
+    if parse_ts is not None:
+        unfiltered = unfiltered.with_columns(parse_ts)
+    if exprs:
         unfiltered = unfiltered.with_columns(exprs)
-    policies = _policies(rs, contract, schema)
-    checks = _checks(contract, schema, ctx)
+    statuses = tuple(contract.extra.get("statuses", ())) if contract.extra else ()
+    policies = quality.policies_for(rs, contract.name, universe_table)
+    checks = quality.row_checks(contract, schema, ctx.as_of_lit(), statuses)
     for check in checks:
-        passes = _passes(check, contract) if policies[check] != "keep" else None
-        if passes is not None:
-            lf = lf.filter(passes)
-    if contract.name == "orders":
-        if "amount" in schema:
-            cents = (pl.col("amount") * 100).round(0).cast(pl.Int64)
-            if policies.get("bad_amount") == "keep":
-                # A kept bad amount (NaN, infinite, beyond int64 cents) is not summed.
-                cents = pl.when(~_amount_unsummable(pl.col("amount"))).then(cents)
-            lf = lf.with_columns(cents.alias("amount_cents"))
-        if spec and spec.status_values and "status" in schema:
-            lookup = {v: k for k, values in spec.status_values.items() for v in values}
-            lf = lf.with_columns(pl.col("status").cast(pl.String).replace(lookup))
+        if policies.get(check, "keep") != "keep":
+            passes = quality.row_filter(check, contract, statuses)
+            if passes is not None:
+                lf = lf.filter(passes)
+    if contract.name == "orders" and "amount" in schema:
+        cents = (pl.col("amount") * 100).round(0).cast(pl.Int64)
+        if policies.get("bad_amount") == "keep":
+            # A kept bad amount (NaN, infinite, beyond int64 cents) is not summed.
+            cents = pl.when(~quality.amount_unsummable(pl.col("amount"))).then(cents)
+        lf = lf.with_columns(cents.alias("amount_cents"))
+    where_cond: pl.Expr | None = None
     if spec and spec.where:
-        cond = parse_sql(
+        where_cond = parse_sql(
             spec.where,
             where=rs.where("tables", contract.name, "where"),
             name=f"tables.{contract.name}.where",
         )
-        missing = [c for c in referenced_names(cond) if c not in schema]
+        missing = [c for c in referenced_names(where_cond) if c not in schema]
         if missing:
             raise RuleSetError(
                 f"where refers to column '{missing[0]}' that {label} does not have"
                 f"{did_you_mean(missing[0], schema)}",
                 where=rs.where("tables", contract.name, "where"),
             )
-        lf = lf.filter(cond)
-        where_cond: pl.Expr | None = cond
-    else:
-        where_cond = None
-    counts = QualityCounter(unfiltered, checks, policies, where_cond)
+        lf = lf.filter(where_cond)
+    table_quality = quality.TableQuality(
+        contract.name, unfiltered, list(schema), checks, policies, where_cond, ts
+    )
     lf = engine.prepare_table(contract.name, lf, ctx)
     try:
         final_schema = lf.collect_schema()
@@ -833,15 +716,17 @@ def load_table(
             f"{label}: cannot prepare table '{contract.name}': {str(exc).splitlines()[0]}"
         ) from None
     check_needed(needed, final_schema)
-    return LoadedTable(contract.name, lf, final_schema, label, counts, policies)
+    table_quality.used = lf
+    return LoadedTable(contract.name, lf, final_schema, label, table_quality)
 
 
 def _normalize_ts(
     lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildContext, label: str, table: str
-) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
-    """The frame (string times parsed), the expression turning the time column into a
-    naive wall-clock time in the business time zone, and the condition ``ts < as_of``
-    on the raw column (applied by the caller before normalizing, so it pushes down)."""
+) -> tuple[pl.Expr | None, pl.Expr, pl.Expr]:
+    """The expression parsing a string time column (else None), the expression turning
+    the time column into a naive wall-clock time in the business time zone, and the
+    condition ``ts < as_of`` on the column as read, or as parsed (applied by the caller
+    before normalizing, so it pushes down)."""
     as_of = ctx.as_of
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         aware = as_of.replace(tzinfo=check_tz(ctx.tz))
@@ -853,13 +738,13 @@ def _normalize_ts(
             .dt.replace_time_zone(None)
             .cast(pl.Datetime("us"))
         )
-        return lf, expr, cond
+        return None, expr, cond
     if isinstance(dtype, pl.Datetime):
         cond = pl.col(ts) < pl.lit(as_of, dtype=pl.Datetime(dtype.time_unit))
-        return lf, pl.col(ts).cast(pl.Datetime("us")), cond
+        return None, pl.col(ts).cast(pl.Datetime("us")), cond
     if dtype == pl.Date:
         cond = pl.col(ts).cast(pl.Datetime("us")) < pl.lit(as_of)
-        return lf, pl.col(ts).cast(pl.Datetime("us")), cond
+        return None, pl.col(ts).cast(pl.Datetime("us")), cond
     if dtype == pl.String:
         # Whether the strings carry an offset decides how they parse: look at one value
         # (a tiny read) rather than guess.
@@ -873,8 +758,7 @@ def _normalize_ts(
             )
         else:
             parsed = pl.col(ts).str.to_datetime(time_unit="us", strict=False)
-        lf = lf.with_columns(parsed.alias(ts))
-        return lf, pl.col(ts), pl.col(ts) < pl.lit(as_of)
+        return parsed.alias(ts), pl.col(ts), pl.col(ts) < pl.lit(as_of)
     raise DataError(
         f"{label}: column '{table}.{ts}' is {dtype}, not a timestamp; give a datetime "
         "or an ISO-8601 string column"
@@ -1026,7 +910,7 @@ def compile_plan(
     ``check_only``: tables that are not given are replaced by empty frames of their
     contract, so rules can be checked (names and types) without any data.
     ``blacklist`` (else the rule set's ``blacklist:``): a file of customer ids that are
-    left out of the universe; how many were is ``plan.quality["blacklisted"]``.
+    left out of the universe (counted by :func:`segrule.quality.collect_quality`).
     """
     tz = tz or rs.model.timezone or "UTC"
     check_tz(tz)
@@ -1066,26 +950,20 @@ def compile_plan(
         )
     )
     sources = _table_sources(engine, rs, tables or {}, data_dir, needed, check_only)
+    universe = "customers" if "customers" in needed else "orders"
     loaded: dict[str, LoadedTable] = {}
     for tname, cols in needed.items():
         contract = engine.tables.items.get(tname)
         if contract is None:
             raise RuleSetError(f"unknown table '{tname}'{did_you_mean(tname, engine.tables.items)}")
-        loaded[tname] = load_table(engine, rs, ctx, contract, sources[tname], cols)
+        loaded[tname] = load_table(
+            engine, rs, ctx, contract, sources[tname], cols, universe_table=universe
+        )
     dtypes = type_check(nodes, layers, loaded, comp.conditions)
     bl_source = str(blacklist) if blacklist is not None else rs.model.blacklist
     bl_where = rs.where("blacklist") if blacklist is None else ""
     excluded = read_blacklist(bl_source, bl_where) if bl_source else None
     frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes, excluded)
-    quality: dict[str, Any] = {
-        f"table:{name}": t.counts for name, t in loaded.items() if t.counts is not None
-    }
-    if excluded is not None:
-        quality["blacklisted"] = (
-            _universe_ids(loaded)
-            .join(excluded.lazy(), on=BASE, how="semi")
-            .select(pl.len().alias("blacklisted"))
-        )
     return Plan(
         rs,
         ctx,
@@ -1096,10 +974,21 @@ def compile_plan(
         {k: v.source for k, v in loaded.items()},
         loaded,
         dtypes,
-        quality,
         bl_source,
         excluded,
     )
+
+
+def rebuild_frame(plan: Plan, frames: Mapping[str, pl.LazyFrame]) -> Plan:
+    """``plan`` with some tables' frames replaced (e.g. duplicates removed) and its
+    lazy frame built again from them; the rest of the plan is shared."""
+    loaded = dict(plan.loaded)
+    for name, lf in frames.items():
+        loaded[name] = dataclasses.replace(loaded[name], frame=lf)
+    frame = _build_frame(
+        plan.nodes, plan.layers, loaded, plan.outputs, plan.ctx, plan.dtypes, plan.excluded
+    )
+    return dataclasses.replace(plan, frame=frame, loaded=loaded)
 
 
 def _user_facing(name: str, nodes: Mapping[str, Node]) -> str:

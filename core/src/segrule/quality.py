@@ -1,0 +1,551 @@
+"""Data-quality checks: bad rows are counted per table and check, handled by the rule
+set's policy (``tables.<t>.quality: {check: drop | keep | fail | unchecked}``) and can be
+written to a rejects folder. Nothing is dropped silently.
+
+Checks, in the order rows are counted (a row left out is counted once, under the first
+check that leaves it out):
+
+==================== ======================================== ==================
+check                 a row fails it when                      policies (default)
+==================== ======================================== ==================
+null_customer_id      customer_id is null, empty or whitespace drop, fail
+bad_timestamp         the time is null or did not parse        drop, fail
+after_as_of           the time is at or after as-of            always left out
+bad_amount            orders: amount null, non-numeric, NaN,   drop, keep, fail
+                      negative, infinite or beyond int64 cents
+unknown_status        orders: status (after status_values) is  keep, drop, fail
+                      not paid/pending/refunded/cancelled
+(where)               the table's ``where`` is false or null   always left out
+unknown_customer      its customer is not in the universe      drop, fail, unchecked
+                      (the customers table, else the customers
+                      of orders); not for the universe's table
+duplicate_order_id    orders: an earlier row (by time) has the drop, keep, fail,
+                      same order_id                            unchecked
+==================== ======================================== ==================
+
+How it is computed, and why: the row checks are conditions on the normalized table;
+each is counted by a ``filter(...).select(len)`` collected on its own, beside the run,
+so polars answers most of them from Parquet statistics (null counts, min/max). The two
+set checks need a pass over ids: unknown customers an anti-join with the universe's
+ids, duplicates a group-by of hashed order ids (candidates), then an exact group-by of
+the candidates. Duplicates are removed from the plan only when some were found: the
+run is then computed again without them (:func:`without_duplicates`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from segrule.errors import DataError, RuleSetError, did_you_mean
+
+if TYPE_CHECKING:
+    from segrule.compiler import Plan
+    from segrule.ruleset import RuleSet
+    from segrule.tables import TableContract
+
+BASE = "customer_id"
+#: Largest |amount| whose integer cents fit an Int64.
+MAX_AMOUNT = 92_233_720_368_547_758.0
+#: Prefix of the untouched copy of a column that normalizing changes (for rejects).
+RAW = "__raw__"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    policies: tuple[str, ...]
+    default: str
+    orders_only: bool = False
+    description: str = ""
+
+
+CHECKS: dict[str, Check] = {
+    c.name: c
+    for c in [
+        Check(
+            "null_customer_id", ("drop", "fail"), "drop", description="customer_id is null or blank"
+        ),
+        Check("bad_timestamp", ("drop", "fail"), "drop", description="time is null or unparseable"),
+        Check("after_as_of", ("drop",), "drop", description="time at or after as-of"),
+        Check(
+            "bad_amount",
+            ("drop", "keep", "fail"),
+            "drop",
+            True,
+            "amount null, non-numeric, NaN, negative, infinite or too large",
+        ),
+        Check(
+            "unknown_status",
+            ("keep", "drop", "fail"),
+            "keep",
+            True,
+            "status not paid, pending, refunded or cancelled after status_values",
+        ),
+        Check(
+            "unknown_customer",
+            ("drop", "fail", "unchecked"),
+            "drop",
+            description="customer not in the universe",
+        ),
+        Check(
+            "duplicate_order_id",
+            ("drop", "keep", "fail", "unchecked"),
+            "drop",
+            True,
+            "order_id seen on an earlier row (by time)",
+        ),
+    ]
+}
+SET_CHECKS = ("unknown_customer", "duplicate_order_id")
+
+
+def blank_id(col: pl.Expr) -> pl.Expr:
+    """True where a customer id is empty or whitespace only (null where it is null).
+
+    A blank id starts with ASCII space or a control character (below '!') or with a
+    Unicode space (U+0085 and above): the range test lets Parquet's min/max statistics
+    skip row groups of ordinary ids before any string is stripped."""
+    return ((col < "!") | (col >= "\u0085")) & (col.str.strip_chars() == "")
+
+
+def valid_id(col: pl.Expr) -> pl.Expr:
+    """True where a customer id is neither null nor blank."""
+    return col.is_not_null() & ~blank_id(col)
+
+
+def amount_unsummable(a: pl.Expr) -> pl.Expr:
+    """True where an amount is not null but cannot be summed as int64 cents."""
+    return a.is_not_null() & (~a.cast(pl.Float64).is_finite() | (a.abs() >= MAX_AMOUNT))
+
+
+def applies(check: str, table: str, universe_table: str | None) -> bool:
+    """Whether ``check`` applies to ``table`` (``universe_table``: the table the
+    universe comes from, customers or orders; None when checking rules only)."""
+    if CHECKS[check].orders_only and table != "orders":
+        return False
+    if check == "unknown_customer":
+        return universe_table is not None and table != universe_table
+    return True
+
+
+def row_checks(
+    contract: TableContract, schema: Mapping[str, Any], as_of: pl.Expr, statuses: Sequence[str]
+) -> dict[str, pl.Expr]:
+    """The row checks that apply to this table, as 'row fails' conditions on the
+    normalized (not yet filtered) frame, in order."""
+    out: dict[str, pl.Expr] = {"null_customer_id": pl.col(BASE).is_null() | blank_id(pl.col(BASE))}
+    ts = contract.ts_column
+    if ts and ts in schema:
+        out["bad_timestamp"] = pl.col(ts).is_null()
+        out["after_as_of"] = pl.col(ts) >= as_of
+    if contract.name == "orders" and "amount" in schema:
+        a = pl.col("amount")
+        out["bad_amount"] = a.is_null() | (a < 0) | amount_unsummable(a) | a.is_nan()
+    if contract.name == "orders" and "status" in schema and statuses:
+        s = pl.col("status")
+        out["unknown_status"] = s.is_null() | ~s.is_in(list(statuses))
+    # No fill_null: each condition has an is_null() guard (or follows one in the count
+    # order), and a fill_null wrapper stops polars from deciding the filter from the
+    # Parquet statistics (null id on 10M orders: 0.18 s with it, 0.001 s without).
+    return out
+
+
+def row_filter(check: str, contract: TableContract, statuses: Sequence[str]) -> pl.Expr | None:
+    """The filter that drops the rows failing ``check`` (cheaper than ``~cond``), or
+    None when the check is applied elsewhere. Ids are not filtered row by row: a null
+    or blank id is left out of the universe, so its rows join no customer (one test per
+    customer instead of per row)."""
+    if check == "bad_timestamp":
+        return pl.col(contract.ts_column or "").is_not_null()
+    if check == "bad_amount":
+        # Null, NaN, negative, infinite and too large all fall outside this range.
+        return pl.col("amount").is_between(0, MAX_AMOUNT, closed="left")
+    if check == "unknown_status":
+        return pl.col("status").is_in(list(statuses))
+    return None
+
+
+def policies_for(rs: RuleSet, table: str, universe_table: str | None) -> dict[str, str]:
+    """Each applicable check's policy for ``table``: the rule set's
+    ``tables.<t>.quality``, else the default; unknown checks and policies are rule
+    errors naming the line."""
+    spec = rs.model.tables.get(table)
+    given = dict(spec.quality) if spec and spec.quality else {}
+    allowed = [c for c in CHECKS if applies(c, table, universe_table or "customers")]
+    out = {c: CHECKS[c].default for c in allowed if applies(c, table, universe_table)}
+    for check, policy in given.items():
+        where = rs.where("tables", table, "quality", check)
+        if check not in allowed:
+            raise RuleSetError(
+                f"unknown quality check '{check}' for table {table}"
+                f"{did_you_mean(check, allowed)}; checks are: {', '.join(allowed)}",
+                where=where,
+            )
+        policies = CHECKS[check].policies
+        if policy not in policies:
+            raise RuleSetError(
+                f"quality check '{check}' can be {' or '.join(policies)}, not '{policy}'",
+                where=where,
+            )
+        if check in out:
+            out[check] = policy
+    return out
+
+
+@dataclass
+class TableQuality:
+    """What is needed to count and reject one table's rows.
+
+    ``frame`` is the table normalized but not filtered (raw copies of changed columns
+    under ``__raw__<name>``), ``checks`` the row conditions in order, ``where`` the
+    table's filter; ``used`` (set by the compiler) is the frame the plan reads."""
+
+    table: str
+    frame: pl.LazyFrame
+    columns: list[str]  # the table's columns as read, contract names
+    checks: dict[str, pl.Expr]
+    policies: dict[str, str]
+    where: pl.Expr | None
+    ts_column: str | None
+    used: pl.LazyFrame | None = field(default=None, repr=False)
+
+    def left_out(self, check: str) -> bool:
+        return check == "after_as_of" or self.policies.get(check, "keep") not in ("keep",)
+
+    def count_rows(self) -> dict[str, int]:
+        """rows_read, each row check, and ``where`` (this collects, one small query per
+        count, so that Parquet statistics can answer them)."""
+
+        def count(cond: pl.Expr | None) -> int:
+            lf = self.frame if cond is None else self.frame.filter(cond)
+            return int(lf.select(pl.len()).collect(engine="streaming").item())
+
+        out: dict[str, int] = {"rows_read": count(None)}
+        earlier: list[pl.Expr] = []  # left-out conditions that matched some rows
+        for check, cond in self.checks.items():
+            n = count(cond)
+            if n and earlier:
+                n = count(cond & ~pl.any_horizontal(earlier))
+            out[check] = n
+            if n and self.left_out(check):
+                earlier.append(cond)
+        if self.where is not None:
+            removed = ~self.where.fill_null(False)
+            out["where"] = count(removed & ~pl.any_horizontal(earlier) if earlier else removed)
+        return out
+
+    def rejected_rows(self) -> pl.LazyFrame | None:
+        """The rows left out by a row check (not after_as_of), as read, with
+        ``reason``; None when no check leaves rows out."""
+        conds = [(c, e) for c, e in self.checks.items() if c != "after_as_of" and self.left_out(c)]
+        if not conds:
+            return None
+        reason = pl.when(conds[0][1]).then(pl.lit(conds[0][0]))
+        for check, cond in conds[1:]:
+            reason = reason.when(cond).then(pl.lit(check))
+        before = self.checks.get("after_as_of")
+        if before is not None:
+            # A row after as-of is out of scope, not rejected.
+            reason = pl.when(before.fill_null(False)).then(None).otherwise(reason)
+        return self.as_read(self.frame.with_columns(reason.alias("reason"))).filter(
+            pl.col("reason").is_not_null()
+        )
+
+    def as_read(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """``lf`` with each column as it was read (before normalizing), plus ``reason``."""
+        have = lf.collect_schema()
+        cols = [
+            pl.col(f"{RAW}{c}").alias(c) if f"{RAW}{c}" in have else pl.col(c) for c in self.columns
+        ]
+        return lf.select(*cols, *(["reason"] if "reason" in have else []))
+
+
+@dataclass
+class QualityResult:
+    """The counts of one run: per table, ``rows_read``, each check and ``where``;
+    the duplicate order ids found; the blacklisted customers."""
+
+    counts: dict[str, dict[str, int]]
+    duplicates: pl.DataFrame | None = None  # order_id, rows
+    blacklisted: int | None = None
+    #: tables whose unknown-customer rows are known (for rejects): table -> anti-join
+    unknown: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False)
+
+
+def _duplicate_candidates(base: pl.LazyFrame) -> pl.DataFrame:
+    """Order ids seen more than once in ``base`` (this collects): hashed ids first,
+    then only the candidates' ids exactly. ``pl.Expr.hash`` is used within one process
+    only (its values are not stable across polars versions)."""
+    h = pl.col("order_id").hash().alias("_h")
+    cand = (
+        base.filter(pl.col("order_id").is_not_null())
+        .group_by(h)
+        .len()
+        .filter(pl.col("len") > 1)
+        .collect(engine="streaming")
+    )
+    if cand.is_empty():
+        return pl.DataFrame(schema={"order_id": pl.String, "rows": pl.UInt32})
+    return (
+        base.filter(pl.col("order_id").hash().is_in(cand["_h"].implode()))
+        .group_by("order_id")
+        .agg(pl.len().alias("rows"))
+        .filter(pl.col("rows") > 1)
+        .sort("order_id")
+        .collect(engine="streaming")
+    )
+
+
+def universe_table(loaded: Mapping[str, Any]) -> str:
+    return "customers" if "customers" in loaded else "orders"
+
+
+def known_ids(plan: Plan) -> pl.LazyFrame:
+    """The universe's valid customer ids (before the blacklist)."""
+    source = plan.loaded[universe_table(plan.loaded)]
+    return source.frame.select(BASE).filter(valid_id(pl.col(BASE))).unique()
+
+
+def set_base(plan: Plan, table: str, known: pl.DataFrame | None) -> pl.LazyFrame:
+    """The rows of ``table`` the plan reads whose customer is in the universe."""
+    base = plan.loaded[table].frame.filter(valid_id(pl.col(BASE)))
+    if table != universe_table(plan.loaded) and known is not None:
+        base = base.join(known.lazy(), on=BASE, how="semi")
+    return base
+
+
+def collect_quality(plan: Plan) -> QualityResult:
+    """Every count of the plan's data-quality report (this collects)."""
+    result = QualityResult({})
+    known: pl.DataFrame | None = None
+    for name, tq in plan.quality_tables().items():
+        counts = tq.count_rows()
+        if tq.policies.get("unknown_customer", "unchecked") != "unchecked":
+            if known is None:
+                known = known_ids(plan).collect(engine="streaming")
+            anti = (
+                plan.loaded[name]
+                .frame.filter(valid_id(pl.col(BASE)))
+                .join(known.lazy(), on=BASE, how="anti")
+            )
+            counts["unknown_customer"] = int(
+                anti.select(pl.len()).collect(engine="streaming").item()
+            )
+            result.unknown[name] = anti
+        if tq.policies.get("duplicate_order_id", "unchecked") != "unchecked":
+            if known is None and name != universe_table(plan.loaded):
+                known = known_ids(plan).collect(engine="streaming")
+            dups = _duplicate_candidates(set_base(plan, name, known))
+            counts["duplicate_order_id"] = int((dups["rows"].cast(pl.Int64) - 1).sum())
+            result.duplicates = dups
+        result.counts[name] = counts
+    if plan.excluded is not None:
+        from segrule.compiler import _universe_ids
+
+        result.blacklisted = int(
+            _universe_ids(plan.loaded)
+            .join(plan.excluded.lazy(), on=BASE, how="semi")
+            .select(pl.len())
+            .collect()
+            .item()
+        )
+    return result
+
+
+def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
+    """Rows of the data-quality report: per table, rows read and used, then each check
+    with its action and rows (``where`` rows are 'filtered'); blacklisted customers
+    last."""
+    out: list[dict[str, Any]] = []
+    tables = plan.quality_tables()
+    for table, counts in result.counts.items():
+        policies = tables[table].policies
+        rows = dict(counts)
+        left_out = sum(
+            int(v)
+            for k, v in rows.items()
+            if k == "where"
+            or k == "after_as_of"
+            or (k in policies and policies[k] in ("drop", "fail"))
+        )
+        rows["rows_used"] = int(rows["rows_read"]) - left_out
+        for check in policies:
+            if check in SET_CHECKS and policies[check] == "unchecked":
+                out_row = {"table": table, "check": check, "action": "unchecked", "rows": None}
+                rows.pop(check, None)
+                out.append(out_row)
+        for name, value in rows.items():
+            if name in ("rows_read", "rows_used"):
+                action = ""
+            elif name == "where":
+                action = "filtered"
+            elif name == "after_as_of":
+                action = "excluded"
+            else:
+                action = policies[name]
+            out.append({"table": table, "check": name, "action": action, "rows": int(value)})
+    if result.blacklisted is not None:
+        out.append(
+            {
+                "table": "customers",
+                "check": "blacklisted",
+                "action": "excluded",
+                "rows": result.blacklisted,
+            }
+        )
+    order = ["rows_read", *CHECKS, "where", "rows_used"]
+    return sorted(
+        out,
+        key=lambda r: (
+            list(result.counts).index(r["table"]) if r["table"] in result.counts else 99,
+            order.index(r["check"]) if r["check"] in order else 98,
+        ),
+    )
+
+
+def failures(report: Sequence[Mapping[str, Any]]) -> str | None:
+    """The message for checks whose policy is fail and that found rows, else None."""
+    failing = [r for r in report if r["action"] == "fail" and r["rows"]]
+    if not failing:
+        return None
+    return (
+        "; ".join(
+            f"{r['table']}: {r['rows']:,} rows fail {r['check']} "
+            f"(tables.{r['table']}.quality.{r['check']}: fail)"
+            for r in failing
+        )
+        + "; nothing was written. Fix the data, or set the check to drop or keep"
+    )
+
+
+def dedupe_order(lf: pl.LazyFrame, ts: str | None) -> list[str]:
+    """The columns that order rows of one order id: time first, then every other
+    column of a sortable type, so the kept row does not depend on input order."""
+    schema = lf.collect_schema()
+    first = ["order_id", *([ts] if ts and ts in schema else [])]
+    rest = sorted(
+        c
+        for c, t in schema.items()
+        if c not in first
+        and not c.startswith(RAW)
+        and not isinstance(t, (pl.List, pl.Struct))
+        and t != pl.Object
+    )
+    return [*first, *rest]
+
+
+def without_duplicates(plan: Plan, duplicates: pl.DataFrame) -> Plan:
+    """``plan`` computed again with, for each duplicated order id, only its first row
+    by time (among the rows the plan reads whose customer is in the universe)."""
+    from segrule.compiler import rebuild_frame
+
+    ids = duplicates["order_id"].implode()
+    orders = plan.loaded["orders"]
+    lf = orders.frame
+    is_dup = pl.col("order_id").is_in(ids)
+    good = valid_id(pl.col(BASE))
+    candidates = lf.filter(is_dup & good)
+    if universe_table(plan.loaded) != "orders":
+        candidates = candidates.join(known_ids(plan), on=BASE, how="semi")
+    keys = dedupe_order(lf, plan.quality_tables()["orders"].ts_column)
+    first = candidates.sort(keys, nulls_last=True).unique(
+        "order_id", keep="first", maintain_order=True
+    )
+    others = lf.filter(~is_dup)
+    deduped = pl.concat([others, first], how="vertical")
+    return rebuild_frame(plan, {"orders": deduped})
+
+
+def duplicate_losers(plan: Plan, duplicates: pl.DataFrame) -> pl.LazyFrame:
+    """The rows dropped as duplicate orders, as read, with ``reason``."""
+    tq = plan.quality_tables()["orders"]
+    ids = duplicates["order_id"].implode()
+    left = [c for c, e in tq.checks.items() if tq.left_out(c)]
+    lf = tq.frame
+    if left:
+        lf = lf.filter(~pl.any_horizontal([tq.checks[c] for c in left]).fill_null(False))
+    if tq.where is not None:
+        lf = lf.filter(tq.where)
+    lf = lf.filter(pl.col("order_id").is_in(ids) & valid_id(pl.col(BASE)))
+    if universe_table(plan.loaded) != "orders":
+        lf = lf.join(known_ids(plan), on=BASE, how="semi")
+    keys = dedupe_order(plan.loaded["orders"].frame, tq.ts_column)
+    keys = [k for k in keys if k in lf.collect_schema()]
+    ranked = lf.sort(keys, nulls_last=True).with_columns(
+        pl.col("order_id").is_first_distinct().alias("_first")
+    )
+    return tq.as_read(
+        ranked.filter(~pl.col("_first")).with_columns(pl.lit("duplicate_order_id").alias("reason"))
+    )
+
+
+def write_rejects(plan: Plan, result: QualityResult, folder: str | Path) -> dict[str, int]:
+    """Write ``<folder>/<table>.parquet`` for each table with rejected rows: the rows as
+    read plus ``reason`` (atomically, like outputs). Returns rows written per table."""
+    from segrule.api import sink
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+    for name, tq in plan.quality_tables().items():
+        parts = []
+        rows = tq.rejected_rows()
+        if rows is not None:
+            parts.append(rows)
+        anti = result.unknown.get(name)
+        if anti is not None and result.counts[name].get("unknown_customer"):
+            # The anti-join ran on the normalized frame: take the raw rows back.
+            unknown = _unknown_rows(plan, name, tq)
+            if unknown is not None:
+                parts.append(unknown)
+        if name == "orders" and result.duplicates is not None and result.duplicates.height:
+            parts.append(duplicate_losers(plan, result.duplicates))
+        if not parts:
+            continue
+        frame = pl.concat(parts, how="vertical_relaxed").sort(
+            ["reason", BASE], nulls_last=True, maintain_order=True
+        )
+        target = folder / f"{name}.parquet"
+        sink(frame, target, "parquet")
+        written[name] = int(pl.scan_parquet(target).select(pl.len()).collect().item())
+    for stale in folder.glob("*.parquet"):
+        if stale.stem not in written and stale.stem in plan.quality_tables():
+            os.remove(stale)
+    return written
+
+
+def _unknown_rows(plan: Plan, name: str, tq: TableQuality) -> pl.LazyFrame | None:
+    lf = tq.frame
+    left = [tq.checks[c] for c in tq.checks if tq.left_out(c)]
+    if left:
+        lf = lf.filter(~pl.any_horizontal(left).fill_null(False))
+    if tq.where is not None:
+        lf = lf.filter(tq.where)
+    lf = lf.filter(valid_id(pl.col(BASE))).join(known_ids(plan), on=BASE, how="anti")
+    return tq.as_read(lf.with_columns(pl.lit("unknown_customer").alias("reason")))
+
+
+def raise_on_failures(report: Sequence[Mapping[str, Any]]) -> None:
+    """Raise DataError (carrying the report as ``.quality``) when a fail check found rows."""
+    message = failures(report)
+    if message:
+        error = DataError(message)
+        error.quality = list(report)  # type: ignore[attr-defined]
+        raise error
+
+
+def drops_duplicates(plan: Plan, result: QualityResult) -> bool:
+    """Whether duplicate orders were found and are to be dropped."""
+    tq = plan.quality_tables().get("orders")
+    return (
+        tq is not None
+        and tq.policies.get("duplicate_order_id") == "drop"
+        and result.duplicates is not None
+        and result.duplicates.height > 0
+    )
