@@ -35,7 +35,7 @@ run is then computed again without them (:func:`without_duplicates`).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -274,17 +274,16 @@ class QualityResult:
     counts: dict[str, dict[str, int]]
     duplicates: pl.DataFrame | None = None  # order_id, rows
     blacklisted: int | None = None
-    #: tables whose unknown-customer rows are known (for rejects): table -> anti-join
-    unknown: dict[str, pl.LazyFrame] = field(default_factory=dict, repr=False)
 
 
-def _duplicate_candidates(base: pl.LazyFrame) -> pl.DataFrame:
-    """Order ids seen more than once in ``base`` (this collects): hashed ids first,
-    then only the candidates' ids exactly. ``pl.Expr.hash`` is used within one process
-    only (its values are not stable across polars versions)."""
+def _duplicates(rows: pl.LazyFrame, exact: Callable[[pl.LazyFrame], pl.LazyFrame]) -> pl.DataFrame:
+    """Order ids seen more than once (this collects): hashed ids of ``rows`` first (one
+    pass), then, for the candidates only, the rows ``exact(...)`` keeps grouped by the
+    id itself. ``pl.Expr.hash`` is used within one process only (its values are not
+    stable across polars versions)."""
     h = pl.col("order_id").hash().alias("_h")
     cand = (
-        base.filter(pl.col("order_id").is_not_null())
+        rows.filter(pl.col("order_id").is_not_null())
         .group_by(h)
         .len()
         .filter(pl.col("len") > 1)
@@ -292,9 +291,9 @@ def _duplicate_candidates(base: pl.LazyFrame) -> pl.DataFrame:
     )
     if cand.is_empty():
         return pl.DataFrame(schema={"order_id": pl.String, "rows": pl.UInt32})
+    found = exact(rows.filter(pl.col("order_id").hash().is_in(cand["_h"].implode())))
     return (
-        base.filter(pl.col("order_id").hash().is_in(cand["_h"].implode()))
-        .group_by("order_id")
+        found.group_by("order_id")
         .agg(pl.len().alias("rows"))
         .filter(pl.col("rows") > 1)
         .sort("order_id")
@@ -312,36 +311,42 @@ def known_ids(plan: Plan) -> pl.LazyFrame:
     return source.frame.select(BASE).filter(valid_id(pl.col(BASE))).unique()
 
 
-def set_base(plan: Plan, table: str, known: pl.DataFrame | None) -> pl.LazyFrame:
-    """The rows of ``table`` the plan reads whose customer is in the universe."""
-    base = plan.loaded[table].frame.filter(valid_id(pl.col(BASE)))
-    if table != universe_table(plan.loaded) and known is not None:
-        base = base.join(known.lazy(), on=BASE, how="semi")
-    return base
-
-
 def collect_quality(plan: Plan) -> QualityResult:
-    """Every count of the plan's data-quality report (this collects)."""
+    """Every count of the plan's data-quality report (this collects).
+
+    The set checks read the rows the plan reads (``LoadedTable.frame``). Rows with a
+    null or blank id are still there (the universe leaves them out); they are filtered
+    here only when the row counts found some, since the test strips every id."""
     result = QualityResult({})
     known: pl.DataFrame | None = None
+    universe = universe_table(plan.loaded)
     for name, tq in plan.quality_tables().items():
         counts = tq.count_rows()
-        if tq.policies.get("unknown_customer", "unchecked") != "unchecked":
-            if known is None:
-                known = known_ids(plan).collect(engine="streaming")
-            anti = (
-                plan.loaded[name]
-                .frame.filter(valid_id(pl.col(BASE)))
-                .join(known.lazy(), on=BASE, how="anti")
-            )
+        rows = plan.loaded[name].frame
+        if counts.get("null_customer_id"):
+            rows = rows.filter(valid_id(pl.col(BASE)))
+        checks_unknown = tq.policies.get("unknown_customer", "unchecked") != "unchecked"
+        needs_known = checks_unknown or (name != universe and "duplicate_order_id" in tq.policies)
+        if needs_known and known is None:
+            known = known_ids(plan).collect(engine="streaming")
+        if checks_unknown:
+            assert known is not None
+            anti = rows.join(known.lazy(), on=BASE, how="anti")
             counts["unknown_customer"] = int(
                 anti.select(pl.len()).collect(engine="streaming").item()
             )
-            result.unknown[name] = anti
         if tq.policies.get("duplicate_order_id", "unchecked") != "unchecked":
-            if known is None and name != universe_table(plan.loaded):
-                known = known_ids(plan).collect(engine="streaming")
-            dups = _duplicate_candidates(set_base(plan, name, known))
+
+            def exact(
+                lf: pl.LazyFrame, in_universe: bool = name == universe, ids: Any = known
+            ) -> pl.LazyFrame:
+                lf = lf.filter(valid_id(pl.col(BASE)))
+                if not in_universe and ids is not None:
+                    lf = lf.join(ids.lazy(), on=BASE, how="semi")
+                return lf
+
+            # Candidates from every row: no duplicate among them, none among a subset.
+            dups = _duplicates(rows, exact)
             counts["duplicate_order_id"] = int((dups["rows"].cast(pl.Int64) - 1).sum())
             result.duplicates = dups
         result.counts[name] = counts
@@ -498,12 +503,11 @@ def write_rejects(plan: Plan, result: QualityResult, folder: str | Path) -> dict
         rows = tq.rejected_rows()
         if rows is not None:
             parts.append(rows)
-        anti = result.unknown.get(name)
-        if anti is not None and result.counts[name].get("unknown_customer"):
-            # The anti-join ran on the normalized frame: take the raw rows back.
-            unknown = _unknown_rows(plan, name, tq)
-            if unknown is not None:
-                parts.append(unknown)
+        if (
+            result.counts[name].get("unknown_customer")
+            and tq.policies["unknown_customer"] != "keep"
+        ):
+            parts.append(_unknown_rows(plan, tq))
         if name == "orders" and result.duplicates is not None and result.duplicates.height:
             parts.append(duplicate_losers(plan, result.duplicates))
         if not parts:
@@ -520,7 +524,7 @@ def write_rejects(plan: Plan, result: QualityResult, folder: str | Path) -> dict
     return written
 
 
-def _unknown_rows(plan: Plan, name: str, tq: TableQuality) -> pl.LazyFrame | None:
+def _unknown_rows(plan: Plan, tq: TableQuality) -> pl.LazyFrame:
     lf = tq.frame
     left = [tq.checks[c] for c in tq.checks if tq.left_out(c)]
     if left:
