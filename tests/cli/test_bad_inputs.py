@@ -154,3 +154,77 @@ def test_blacklist_is_counted_on_the_command_line(
     assert result.exit_code == 0, result.output
     assert "excluded 3 blacklisted customers (bl.txt)" in result.output
     (work / "o.parquet").unlink()
+
+
+def test_quality_report_and_rejects_on_the_command_line(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("SEGRULE_DISABLE_PLUGIN_AUTOLOAD", "1")
+    orders = pl.read_parquet(work / "good" / "orders.parquet")
+    dirty = work / "dirty"
+    dirty.mkdir(exist_ok=True)
+    (dirty / "customers.parquet").write_bytes((work / "good" / "customers.parquet").read_bytes())
+    bad = pl.concat(
+        [
+            orders,
+            orders.head(2),  # two duplicate orders
+            orders.head(1).with_columns(
+                pl.lit(-1.0).alias("amount"), pl.lit("neg").alias("order_id")
+            ),
+        ]
+    )
+    bad.write_parquet(dirty / "orders.parquet")
+    args = [*RUN, "--data", "dirty", "-q", "--rejects", "rej", "--report", "run.json"]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "1 bad_amount drop" in result.output
+    assert "2 duplicate_order_id drop" in result.output
+    assert "wrote 3 rejected orders rows to rej/orders.parquet" in result.output
+    assert sorted(pl.read_parquet(work / "rej" / "orders.parquet")["reason"]) == [
+        "bad_amount",
+        "duplicate_order_id",
+        "duplicate_order_id",
+    ]
+    report = json.loads((work / "run.json").read_text())
+    counts = {(q["table"], q["check"]): q["rows"] for q in report["quality"]}
+    assert counts[("orders", "rows_read")] == bad.height
+    assert counts[("orders", "duplicate_order_id")] == 2
+
+    # a fail policy stops the run: one error line, no output, the report still written
+    (work / "fail.yaml").write_text(
+        "name: f\nextends: rfm\ntables:\n  orders:\n    quality: {bad_amount: fail}\n"
+    )
+    (work / "run.json").unlink()
+    (work / "o.parquet").unlink()
+    line = _run(
+        work,
+        [
+            "run",
+            "fail.yaml",
+            "--out",
+            "o.parquet",
+            "--as-of",
+            "2026-11-01",
+            "--data",
+            "dirty",
+            "--report",
+            "run.json",
+        ],
+        monkeypatch,
+    )
+    assert "orders: 1 rows fail bad_amount" in line
+    assert not (work / "o.parquet").exists()
+    report = json.loads((work / "run.json").read_text())
+    assert "bad_amount" in report["error"]
+    assert any(q["check"] == "bad_amount" and q["rows"] == 1 for q in report["quality"])
+    for leftover in ["run.json", "rej"]:
+        path = work / leftover
+        if path.is_dir():
+            for f in path.iterdir():
+                f.unlink()
+            path.rmdir()
+        else:
+            path.unlink()

@@ -365,3 +365,34 @@ def test_rejects_hold_the_rows_as_read_with_their_reason(tmp_path: Path) -> None
     dropped = sum(n or 0 for c, (a, n) in counts.items() if a == "drop")
     assert dropped == got.height
     assert sorted(rows) == ["a", "b"]
+
+
+def test_clean_tables_write_no_rejects(tmp_path: Path) -> None:
+    from segrule.testing import order_frame
+
+    orders = order_frame([("a", days_before(3), 10.0), ("b", days_before(2), 5.0)])
+    result, _ = _score(tmp_path, "", {"orders": orders}, rejects=tmp_path / "rejects")
+    assert result.rejects == {}
+    assert not list((tmp_path / "rejects").glob("*.parquet"))
+
+
+def test_a_duplicate_of_an_unknown_customer_is_not_a_duplicate(tmp_path: Path) -> None:
+    from segrule.testing import customer_frame
+
+    orders = pl.DataFrame(
+        {
+            "order_id": ["o1", "o1", "o2"],
+            "customer_id": ["x", "a", "a"],  # x is not a customer
+            "order_ts": [days_before(5), days_before(2), days_before(1)],
+            "amount": [1.0, 10.0, 20.0],
+            "status": ["paid"] * 3,
+        },
+        schema={
+            k: ORDER_SCHEMA[k] for k in ["order_id", "customer_id", "order_ts", "amount", "status"]
+        },
+    )
+    tables = {"orders": orders, "customers": customer_frame(["a"])}
+    result, rows = _score(tmp_path, "", tables)
+    assert _table_counts(result, "orders")["unknown_customer"] == ("drop", 1)
+    assert _table_counts(result, "orders")["duplicate_order_id"] == ("drop", 0)
+    assert rows["a"]["spend_all"] == 30.0

@@ -500,8 +500,11 @@ def write_rejects(plan: Plan, result: QualityResult, folder: str | Path) -> dict
     written: dict[str, int] = {}
     for name, tq in plan.quality_tables().items():
         parts = []
+        counts = result.counts.get(name, {})
         rows = tq.rejected_rows()
-        if rows is not None:
+        if rows is not None and any(
+            counts.get(c) for c in tq.checks if c != "after_as_of" and tq.left_out(c)
+        ):
             parts.append(rows)
         if (
             result.counts[name].get("unknown_customer")
