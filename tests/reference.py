@@ -124,6 +124,33 @@ def good_amount(order: dict[str, Any]) -> bool:
     return math.isfinite(a) and 0 <= a < 92_233_720_368_547_758.0
 
 
+def first_of_each_order(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The default duplicate_order_id check: of the rows with one order_id, the first by
+    time is kept; rows at the same time are ordered by their other columns by name
+    (amount, customer_id, status, ...), nulls last. Rows without an order_id stay."""
+
+    def key(o: dict[str, Any]) -> tuple[Any, ...]:
+        parts: list[Any] = [o["_ts"]]
+        for column in sorted(
+            c for c in o if not c.startswith("_") and c not in ("order_id", "order_ts")
+        ):
+            value = o[column]
+            if column == "amount" and value is not None:
+                value = float(value)
+            parts.append((value is None, value if value is not None else 0))
+        return tuple(parts)
+
+    first: dict[str, dict[str, Any]] = {}
+    out = []
+    for o in orders:
+        oid = o.get("order_id")
+        if oid is None:
+            out.append(o)
+        elif oid not in first or key(o) < key(first[oid]):
+            first[oid] = o
+    return out + list(first.values())
+
+
 def to_cents(amount: Any) -> int | None:
     """An amount in currency units as integer cents (exact for 2-decimal amounts)."""
     if amount is None:
@@ -457,6 +484,14 @@ class Reference:
         self.orders = [
             o for o in timed(rows_of(tables.get("orders")), "order_ts") if good_amount(o)
         ]
+        if tables.get("customers") is not None:
+            known = {
+                str(r["customer_id"])
+                for r in rows_of(tables["customers"])
+                if r.get("customer_id") is not None and str(r["customer_id"]).strip()
+            }
+            self.orders = [o for o in self.orders if o["customer_id"] in known]
+        self.orders = first_of_each_order(self.orders)
         for o in self.orders:
             o["_cents"] = to_cents(o.get("amount"))
         self.events = timed(rows_of(tables.get("events")), "event_ts")

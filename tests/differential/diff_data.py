@@ -227,9 +227,16 @@ def scenarios(
         amount = pl.Series(
             "amount", [Decimal(f"{r[2]:.2f}") for r in rows], dtype=pl.Decimal(14, 2)
         )
+    # Now and then an order id used again (an order exported twice, or a status history):
+    # the engine keeps the first row by time.
+    reuse = draw(st.integers(0, 3)) == 0
+    order_ids = [
+        f"o{draw(st.integers(0, i)) if reuse and i and draw(st.booleans()) else i}"
+        for i in range(len(rows))
+    ]
     tables["orders"] = pl.DataFrame(
         [
-            pl.Series("order_id", [f"o{i}" for i in range(len(rows))], dtype=pl.String),
+            pl.Series("order_id", order_ids, dtype=pl.String),
             pl.Series("customer_id", [r[0] for r in rows], dtype=pl.String),
             ts_series("order_ts", [at(r[1]) for r in rows], tz, layout),
             amount,
