@@ -333,8 +333,8 @@ def test_duplicates_are_looked_for_after_where_and_other_checks(tmp_path: Path) 
 def test_rejects_hold_the_rows_as_read_with_their_reason(tmp_path: Path) -> None:
     orders = pl.DataFrame(
         {
-            "order_id": ["o1", "o2", "o3", "o4", "o5", "o5", "o6"],
-            "customer_id": ["a", "a", "", "b", "b", "b", "c"],
+            "order_id": ["o1", "o2", "o3", "o4", "o5", "o5", "o6", "o7"],
+            "customer_id": ["a", "a", "", "b", "b", "b", "c", None],
             "order_ts": [
                 "2026-10-01 10:00:00",
                 "not a time",
@@ -343,14 +343,15 @@ def test_rejects_hold_the_rows_as_read_with_their_reason(tmp_path: Path) -> None
                 "2026-10-04 10:00:00",
                 "2026-10-05 10:00:00",
                 "2026-12-01 10:00:00",  # after as-of: out of scope, not rejected
+                "2026-12-01 10:00:00",  # no id, and after as-of: counted as no id first
             ],
-            "amount": ["10", "20", "30", "abc", "50", "60", "70"],
-            "status": ["paid"] * 7,
+            "amount": ["10", "20", "30", "abc", "50", "60", "70", "80"],
+            "status": ["paid"] * 8,
         }
     )
     rejects = tmp_path / "rejects"
     result, rows = _score(tmp_path, "", {"orders": orders}, rejects=rejects)
-    assert result.rejects == {"orders": 4}
+    assert result.rejects == {"orders": 5}
     got = pl.read_parquet(rejects / "orders.parquet")
     assert got.columns == ["order_id", "customer_id", "order_ts", "amount", "status", "reason"]
     assert sorted(
@@ -360,6 +361,7 @@ def test_rejects_hold_the_rows_as_read_with_their_reason(tmp_path: Path) -> None
         ("o3", "2026-10-02 10:00:00", "30", "null_customer_id"),
         ("o4", "2026-10-03 10:00:00", "abc", "bad_amount"),
         ("o5", "2026-10-05 10:00:00", "60", "duplicate_order_id"),
+        ("o7", "2026-12-01 10:00:00", "80", "null_customer_id"),
     ]
     counts = _table_counts(result, "orders")
     dropped = sum(n or 0 for c, (a, n) in counts.items() if a == "drop")

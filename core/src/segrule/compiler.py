@@ -716,7 +716,6 @@ def load_table(
             f"{label}: cannot prepare table '{contract.name}': {str(exc).splitlines()[0]}"
         ) from None
     check_needed(needed, final_schema)
-    table_quality.used = lf
     return LoadedTable(contract.name, lf, final_schema, label, table_quality)
 
 

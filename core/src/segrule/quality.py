@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -204,7 +204,7 @@ class TableQuality:
 
     ``frame`` is the table normalized but not filtered (raw copies of changed columns
     under ``__raw__<name>``), ``checks`` the row conditions in order, ``where`` the
-    table's filter; ``used`` (set by the compiler) is the frame the plan reads."""
+    table's filter."""
 
     table: str
     frame: pl.LazyFrame
@@ -213,7 +213,6 @@ class TableQuality:
     policies: dict[str, str]
     where: pl.Expr | None
     ts_column: str | None
-    used: pl.LazyFrame | None = field(default=None, repr=False)
 
     def left_out(self, check: str) -> bool:
         return check == "after_as_of" or self.policies.get(check, "keep") not in ("keep",)
@@ -241,18 +240,16 @@ class TableQuality:
         return out
 
     def rejected_rows(self) -> pl.LazyFrame | None:
-        """The rows left out by a row check (not after_as_of), as read, with
-        ``reason``; None when no check leaves rows out."""
-        conds = [(c, e) for c, e in self.checks.items() if c != "after_as_of" and self.left_out(c)]
-        if not conds:
+        """The rows left out by a row check, as read, with ``reason`` (the first check
+        that leaves the row out, as in the counts); rows after as-of are out of scope,
+        not rejected. None when no check leaves rows out."""
+        conds = [(c, e) for c, e in self.checks.items() if self.left_out(c)]
+        if all(c == "after_as_of" for c, _ in conds):
             return None
-        reason = pl.when(conds[0][1]).then(pl.lit(conds[0][0]))
-        for check, cond in conds[1:]:
-            reason = reason.when(cond).then(pl.lit(check))
-        before = self.checks.get("after_as_of")
-        if before is not None:
-            # A row after as-of is out of scope, not rejected.
-            reason = pl.when(before.fill_null(False)).then(None).otherwise(reason)
+        reason: Any = pl
+        for check, cond in conds:
+            value = pl.lit(None, pl.String) if check == "after_as_of" else pl.lit(check)
+            reason = reason.when(cond).then(value)
         return self.as_read(self.frame.with_columns(reason.alias("reason"))).filter(
             pl.col("reason").is_not_null()
         )
