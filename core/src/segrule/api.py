@@ -89,6 +89,10 @@ def score(
     ``tables`` maps table names to paths, LazyFrames or DataFrames; ``data`` is a
     folder holding ``<table>.parquet`` files. Returns a DataFrame (collected with the
     streaming engine), or the LazyFrame when ``lazy=True``.
+
+    The data-quality checks run first (also with ``lazy=True``: they read the tables'
+    ids): a check whose policy is ``fail`` raises DataError; duplicate orders are left
+    out of the returned plan. Their counts are what :func:`run` reports.
     """
     plan = compile(
         ruleset,
