@@ -398,3 +398,16 @@ def test_a_duplicate_of_an_unknown_customer_is_not_a_duplicate(tmp_path: Path) -
     assert _table_counts(result, "orders")["unknown_customer"] == ("drop", 1)
     assert _table_counts(result, "orders")["duplicate_order_id"] == ("drop", 0)
     assert rows["a"]["spend_all"] == 30.0
+
+
+def test_duplicates_found_the_same_in_several_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import segrule.quality
+
+    orders = _dup_orders()
+    result, rows = _score(tmp_path, "", {"orders": orders})
+    monkeypatch.setattr(segrule.quality, "DUPLICATE_PASS_ROWS", 2)  # 4 passes for 7 rows
+    again, rows_again = _score(tmp_path, "", {"orders": orders})
+    assert again.quality == result.quality and rows_again == rows
+    assert _table_counts(again, "orders")["duplicate_order_id"] == ("drop", 3)

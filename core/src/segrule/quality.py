@@ -273,24 +273,35 @@ class QualityResult:
     blacklisted: int | None = None
 
 
-def _duplicates(rows: pl.LazyFrame, exact: Callable[[pl.LazyFrame], pl.LazyFrame]) -> pl.DataFrame:
+#: Rows per pass when looking for duplicate order ids: a pass holds a hash table of its
+#: rows' hashed ids (about 40 bytes a row), so larger tables are looked at in several
+#: passes over disjoint hash buckets rather than all at once.
+DUPLICATE_PASS_ROWS = 25_000_000
+
+
+def _duplicates(
+    rows: pl.LazyFrame, exact: Callable[[pl.LazyFrame], pl.LazyFrame], n_rows: int
+) -> pl.DataFrame:
     """Order ids seen more than once (this collects): hashed ids of ``rows`` first (one
-    pass), then, for the candidates only, the rows ``exact(...)`` keeps grouped by the
-    id itself. ``pl.Expr.hash`` is used within one process only (its values are not
-    stable across polars versions)."""
-    h = pl.col("order_id").hash().alias("_h")
-    cand = (
-        rows.filter(pl.col("order_id").is_not_null())
-        .group_by(h)
-        .len()
-        .filter(pl.col("len") > 1)
-        .collect(engine="streaming")
-    )
+    pass, or one per bucket of hashes for large tables), then, for the candidates only,
+    the rows ``exact(...)`` keeps grouped by the id itself. ``pl.Expr.hash`` is used
+    within one process only (its values are not stable across polars versions)."""
+    h = pl.col("order_id").hash()
+    passes = max(1, -(-n_rows // DUPLICATE_PASS_ROWS))
+    found = []
+    for bucket in range(passes):
+        lf = rows.filter(pl.col("order_id").is_not_null())
+        if passes > 1:
+            lf = lf.filter(h % passes == bucket)
+        found.append(
+            lf.group_by(h.alias("_h")).len().filter(pl.col("len") > 1).collect(engine="streaming")
+        )
+    cand = pl.concat(found)
     if cand.is_empty():
         return pl.DataFrame(schema={"order_id": pl.String, "rows": pl.UInt32})
-    found = exact(rows.filter(pl.col("order_id").hash().is_in(cand["_h"].implode())))
+    exact_rows = exact(rows.filter(h.is_in(cand["_h"].implode())))
     return (
-        found.group_by("order_id")
+        exact_rows.group_by("order_id")
         .agg(pl.len().alias("rows"))
         .filter(pl.col("rows") > 1)
         .sort("order_id")
@@ -343,7 +354,7 @@ def collect_quality(plan: Plan) -> QualityResult:
                 return lf
 
             # Candidates from every row: no duplicate among them, none among a subset.
-            dups = _duplicates(rows, exact)
+            dups = _duplicates(rows, exact, counts["rows_read"])
             counts["duplicate_order_id"] = int((dups["rows"].cast(pl.Int64) - 1).sum())
             result.duplicates = dups
         result.counts[name] = counts
