@@ -412,7 +412,14 @@ def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
                 "rows": result.blacklisted,
             }
         )
-    order = ["rows_read", *CHECKS, "where", "rows_used"]
+    # The order rows are counted in: row checks, where, set checks.
+    order = [
+        "rows_read",
+        *(c for c in CHECKS if c not in SET_CHECKS),
+        "where",
+        *SET_CHECKS,
+        "rows_used",
+    ]
     return sorted(
         out,
         key=lambda r: (
