@@ -256,8 +256,8 @@ def run(
         output.print_summary(console, result)
     # Rows left out are never silent, not even with --quiet.
     output.print_quality(console, result)
-    for table, n in result.rejects.items():
-        console.print(f"wrote {n:,} rejected {table} rows to {rejects / f'{table}.parquet'}")
+    for name, n in result.rejects.items():
+        console.print(f"wrote {n:,} rejected {name} rows to {rejects or '.'}/{name}.parquet")
     if report:
         record = {
             "output": str(result.output),

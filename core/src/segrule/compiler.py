@@ -670,7 +670,9 @@ def load_table(
         lf = lf.with_columns(exprs)
     # The frame the quality checks count on: normalized, not filtered, with the
     # columns as read kept aside for the rejects file.
-    changed = [e.meta.output_name() for e in exprs] + ([ts] if parse_ts is not None else [])
+    changed = [e.meta.output_name() for e in exprs]
+    if parse_ts is not None and ts:
+        changed.append(ts)
     unfiltered = renamed.with_columns(pl.col(c).alias(f"{RAW}{c}") for c in dict.fromkeys(changed))
     if parse_ts is not None:
         unfiltered = unfiltered.with_columns(parse_ts)
