@@ -307,31 +307,26 @@ def run(
 
         return run_check
 
+    def write(current: Plan, first: bool) -> tuple[Path, list[pl.DataFrame], Any]:
+        queries, finish = summary_queries(current.frame, current)
+        path, results = sink_with(
+            current.frame,
+            out,
+            fmt,
+            manifest=build_manifest(current),
+            also=queries,
+            check=check(current, first),
+        )
+        return path, results, finish
+
     try:
-        queries, finish = summary_queries(plan.frame, plan)
         try:
-            path, results = sink_with(
-                plan.frame,
-                out,
-                fmt,
-                manifest=build_manifest(plan),
-                also=queries,
-                check=check(plan, True),
-            )
+            path, results, finish = write(plan, True)
         except _Again:
             found = counting.result()
             assert found.duplicates is not None
-            deduped = quality.without_duplicates(plan, found.duplicates)
-            queries, finish = summary_queries(deduped.frame, deduped)
-            path, results = sink_with(
-                deduped.frame,
-                out,
-                fmt,
-                manifest=build_manifest(deduped),
-                also=queries,
-                check=check(deduped, False),
-            )
-            plan = deduped
+            plan = quality.without_duplicates(plan, found.duplicates)
+            path, results, finish = write(plan, False)
     finally:
         pool.shutdown(wait=True)
     t2 = time.perf_counter()
