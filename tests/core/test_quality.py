@@ -278,10 +278,13 @@ def test_duplicate_orders_keep_the_first_by_time(tmp_path: Path) -> None:
     # o4: same time: the tie is broken by the other columns (amount 6 sorts first),
     # whatever the input order
     assert rows["b"]["rows_all"] == 2 and rows["b"]["spend_all"] == 36.0
+    # in order, duplicates are neighbours; shuffled, they are found by hashing
     for seed in range(3):
         shuffled = orders.sample(fraction=1.0, shuffle=True, seed=seed)
-        _, again = _score(tmp_path, "", {"orders": shuffled})
+        assert not shuffled["order_id"].is_sorted()
+        shuffled_result, again = _score(tmp_path, "", {"orders": shuffled})
         assert again == rows
+        assert _table_counts(shuffled_result, "orders") == _table_counts(result, "orders")
     # the Python API drops them too
     frame = segrule.score(
         [str(tmp_path / "q.yaml")],
@@ -405,9 +408,29 @@ def test_duplicates_found_the_same_in_several_passes(
 ) -> None:
     import segrule.quality
 
-    orders = _dup_orders()
+    orders = _dup_orders().sample(fraction=1.0, shuffle=True, seed=1)  # not in order: hashed
+    assert not orders["order_id"].is_sorted()
     result, rows = _score(tmp_path, "", {"orders": orders})
     monkeypatch.setattr(segrule.quality, "DUPLICATE_PASS_ROWS", 2)  # 4 passes for 7 rows
     again, rows_again = _score(tmp_path, "", {"orders": orders})
     assert again.quality == result.quality and rows_again == rows
     assert _table_counts(again, "orders")["duplicate_order_id"] == ("drop", 3)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["o1", None, "o1", "o2"],  # in order once nulls are set aside
+        ["o2", "o1", None, "o1"],  # not in order
+        ["o1", "o2", "o3", "o1"],  # in order at first, not at the end
+    ],
+)
+def test_duplicates_in_and_out_of_order(tmp_path: Path, ids: list[str | None]) -> None:
+    from segrule.testing import order_frame
+
+    orders = order_frame(
+        [("a", days_before(10 - i), 1.0 + i) for i in range(len(ids))]
+    ).with_columns(pl.Series("order_id", ids, dtype=pl.String))
+    result, rows = _score(tmp_path, "", {"orders": orders})
+    assert _table_counts(result, "orders")["duplicate_order_id"] == ("drop", 1)
+    assert rows["a"]["rows_all"] == len(ids) - 1

@@ -282,24 +282,23 @@ DUPLICATE_PASS_ROWS = 25_000_000
 def _duplicates(
     rows: pl.LazyFrame, exact: Callable[[pl.LazyFrame], pl.LazyFrame], n_rows: int
 ) -> pl.DataFrame:
-    """Order ids seen more than once (this collects): hashed ids of ``rows`` first (one
-    pass, or one per bucket of hashes for large tables), then, for the candidates only,
-    the rows ``exact(...)`` keeps grouped by the id itself. ``pl.Expr.hash`` is used
-    within one process only (its values are not stable across polars versions)."""
-    h = pl.col("order_id").hash()
-    passes = max(1, -(-n_rows // DUPLICATE_PASS_ROWS))
-    found = []
-    for bucket in range(passes):
-        lf = rows.filter(pl.col("order_id").is_not_null())
-        if passes > 1:
-            lf = lf.filter(h % passes == bucket)
-        found.append(
-            lf.group_by(h.alias("_h")).len().filter(pl.col("len") > 1).collect(engine="streaming")
-        )
-    cand = pl.concat(found)
+    """Order ids seen more than once (this collects).
+
+    Candidates first, then only the candidates' rows that ``exact(...)`` keeps, grouped
+    by the id itself. Candidates come from a comparison of each id with the one before
+    when the ids are in order (as exports by id or by time with increasing ids often
+    are: one cheap pass, duplicates are neighbours), else from hashed ids (one pass, or
+    one per bucket of hashes for large tables). ``pl.Expr.hash`` is used within one
+    process only (its values are not stable across polars versions)."""
+    oid = pl.col("order_id")
+    ids = rows.select(oid).filter(oid.is_not_null())
+    cand = _candidates_in_order(ids)
+    if cand is None:
+        cand = _candidates_by_hash(ids, n_rows)
     if cand.is_empty():
         return pl.DataFrame(schema={"order_id": pl.String, "rows": pl.UInt32})
-    exact_rows = exact(rows.filter(h.is_in(cand["_h"].implode())))
+    key = oid if cand.columns == ["order_id"] else oid.hash()
+    exact_rows = exact(rows.filter(key.is_in(cand.to_series().implode())))
     return (
         exact_rows.group_by("order_id")
         .agg(pl.len().alias("rows"))
@@ -307,6 +306,39 @@ def _duplicates(
         .sort("order_id")
         .collect(engine="streaming")
     )
+
+
+def _candidates_in_order(ids: pl.LazyFrame) -> pl.DataFrame | None:
+    """The ids equal to the id before them, when every id is >= the one before (a
+    sample of the first rows decides whether to look); None when they are not in order."""
+    oid = pl.col("order_id")
+    if not ids.head(10_000).select(oid.is_sorted()).collect().item():
+        return None
+    check = ids.select(
+        (oid < oid.shift()).sum().alias("descending"), (oid == oid.shift()).sum().alias("equal")
+    ).collect(engine="streaming")
+    if check["descending"].item():
+        return None
+    if not check["equal"].item():
+        return pl.DataFrame(schema={"order_id": pl.String})
+    return ids.filter(oid == oid.shift()).unique().collect(engine="streaming")
+
+
+def _candidates_by_hash(ids: pl.LazyFrame, n_rows: int) -> pl.DataFrame:
+    """Hashes of ids seen more than once (possibly a collision, so only candidates)."""
+    h = pl.col("order_id").hash()
+    passes = max(1, -(-n_rows // DUPLICATE_PASS_ROWS))
+    found = []
+    for bucket in range(passes):
+        lf = ids if passes == 1 else ids.filter(h % passes == bucket)
+        found.append(
+            lf.group_by(h.alias("_h"))
+            .len()
+            .filter(pl.col("len") > 1)
+            .select("_h")
+            .collect(engine="streaming")
+        )
+    return pl.concat(found)
 
 
 def universe_table(loaded: Mapping[str, Any]) -> str:
@@ -468,7 +500,7 @@ def without_duplicates(plan: Plan, duplicates: pl.DataFrame) -> Plan:
     ids = duplicates["order_id"].implode()
     orders = plan.loaded["orders"]
     lf = orders.frame
-    is_dup = pl.col("order_id").is_in(ids)
+    is_dup = pl.col("order_id").is_in(ids).fill_null(False)  # a null id is no duplicate
     good = valid_id(pl.col(BASE))
     candidates = lf.filter(is_dup & good)
     if universe_table(plan.loaded) != "orders":
