@@ -280,7 +280,10 @@ DUPLICATE_PASS_ROWS = 25_000_000
 
 
 def _duplicates(
-    rows: pl.LazyFrame, exact: Callable[[pl.LazyFrame], pl.LazyFrame], n_rows: int
+    rows: pl.LazyFrame,
+    exact: Callable[[pl.LazyFrame], pl.LazyFrame],
+    n_rows: int,
+    sample: pl.LazyFrame,
 ) -> pl.DataFrame:
     """Order ids seen more than once (this collects).
 
@@ -292,7 +295,7 @@ def _duplicates(
     process only (its values are not stable across polars versions)."""
     oid = pl.col("order_id")
     ids = rows.select(oid).filter(oid.is_not_null())
-    cand = _candidates_in_order(ids)
+    cand = _candidates_in_order(ids, sample.select(oid).filter(oid.is_not_null()).head(10_000))
     if cand is None:
         cand = _candidates_by_hash(ids, n_rows)
     if cand.is_empty():
@@ -308,11 +311,12 @@ def _duplicates(
     )
 
 
-def _candidates_in_order(ids: pl.LazyFrame) -> pl.DataFrame | None:
-    """The ids equal to the id before them, when every id is >= the one before (a
-    sample of the first rows decides whether to look); None when they are not in order."""
+def _candidates_in_order(ids: pl.LazyFrame, sample: pl.LazyFrame) -> pl.DataFrame | None:
+    """The ids equal to the id before them, when every id is >= the one before (the
+    first rows of the table as read, ``sample``, decide whether to look: they come
+    without the filters, so without reading further); None when they are not in order."""
     oid = pl.col("order_id")
-    if not ids.head(10_000).select(oid.is_sorted()).collect().item():
+    if not sample.select(oid.is_sorted()).collect(engine="streaming").item():
         return None
     check = ids.select(
         (oid < oid.shift()).sum().alias("descending"), (oid == oid.shift()).sum().alias("equal")
@@ -386,7 +390,7 @@ def collect_quality(plan: Plan) -> QualityResult:
                 return lf
 
             # Candidates from every row: no duplicate among them, none among a subset.
-            dups = _duplicates(rows, exact, counts["rows_read"])
+            dups = _duplicates(rows, exact, counts["rows_read"], tq.frame)
             counts["duplicate_order_id"] = int((dups["rows"].cast(pl.Int64) - 1).sum())
             result.duplicates = dups
         result.counts[name] = counts
