@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 import segrule
 from segrule.compiler import Plan
-from segrule.phases import PHASES, phase_steps, run_step, write_step
+from segrule.phases import DERIVED, RANKS, SEGMENTS, phase_steps, run_step, write_step
 
 PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
 AS_OF = "2026-11-01"
@@ -34,7 +34,7 @@ def stages(plan: Plan) -> dict[str, tuple[pl.DataFrame, list[list[str]]]]:
     for _, names in steps:
         frames.append(run_step(frames[-1], plan, names))
     out: dict[str, tuple[pl.DataFrame, list[list[str]]]] = {}
-    for phase in PHASES[1:4]:
+    for phase in (DERIVED, RANKS, SEGMENTS):
         idx = [i for i, (p, _) in enumerate(steps) if p == phase]
         if idx:
             out[phase] = (frames[idx[0]], [names for _, names in steps[idx[0] : idx[-1] + 1]])
@@ -55,11 +55,17 @@ def test_floor_scan_group_by(benchmark, bench_data: Path, tmp_path: Path) -> Non
     benchmark(lambda: run_polars(bench_data, tmp_path / "floor.parquet", AS_OF))
 
 
+def test_phase_data_quality_checks(benchmark, plan: Plan) -> None:
+    from segrule.quality import collect_quality
+
+    benchmark(lambda: collect_quality(plan))
+
+
 def test_phase_scan_and_aggregate(benchmark, plan: Plan) -> None:
     benchmark(lambda: plan.aggregates().collect(engine="streaming"))
 
 
-@pytest.mark.parametrize("phase", PHASES[1:4])
+@pytest.mark.parametrize("phase", [DERIVED, RANKS, SEGMENTS])
 def test_phase(benchmark, plan: Plan, stages, phase: str) -> None:
     if phase not in stages:
         pytest.skip(f"the rule sets have no {phase}")

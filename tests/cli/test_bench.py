@@ -34,6 +34,7 @@ def test_bench_times_startup_run_and_phases(tmp_path: Path) -> None:
     assert record["run"]["wall_s"] > 0 and record["run"]["max_rss_bytes"] > 0
     assert record["startup"]["cpu_s"] > 0
     assert [p["phase"] for p in record["phases"]] == [
+        "data-quality checks",
         "scan and aggregate",
         "derived dimensions",
         "population ranks",

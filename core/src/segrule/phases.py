@@ -5,6 +5,8 @@ between them. To see the cost of each, :func:`time_phases` runs the same express
 one phase at a time and collects after each (so this module collects, and the sum of
 the phases is usually above the one-plan wall time). The phases:
 
+- ``data-quality checks``: the counts of :mod:`segrule.quality` (in a run they go
+  beside the plan, in a worker thread);
 - ``scan and aggregate``: scan every table, filter ``ts < as_of``, one group-by per
   table, joined onto the universe and sorted by customer_id;
 - ``derived dimensions``: per-customer values over other dimensions;
@@ -30,12 +32,14 @@ from segrule.compiler import Plan, derive_layer, select_outputs
 from segrule.nodes import Node
 
 PHASES = (
+    "data-quality checks",
     "scan and aggregate",
     "derived dimensions",
     "population ranks",
     "segments and scores",
     "write",
 )
+QUALITY, SCAN, DERIVED, RANKS, SEGMENTS, WRITE = PHASES
 
 
 @dataclass
@@ -51,12 +55,12 @@ class PhaseTime:
 def phase_of(node: Node) -> str:
     """The phase a node's column is computed in."""
     if node.kind in ("aggregate", "attribute"):
-        return PHASES[0]
+        return SCAN
     if node.kind == "population":
-        return PHASES[2]
+        return RANKS
     if node.role in ("segment", "score", "tier"):
-        return PHASES[3]
-    return PHASES[1]
+        return SEGMENTS
+    return DERIVED
 
 
 def phase_steps(plan: Plan) -> list[tuple[str, list[str]]]:
@@ -68,7 +72,7 @@ def phase_steps(plan: Plan) -> list[tuple[str, list[str]]]:
     steps: list[tuple[str, list[str]]] = []
     while pending:
         before = len(pending)
-        for phase in PHASES[1:4]:
+        for phase in (DERIVED, RANKS, SEGMENTS):
             took: list[str] = []
             while True:
                 ready = [
@@ -116,12 +120,18 @@ def time_phases(plan: Plan, out: str | Path | None = None) -> list[PhaseTime]:
     ``out`` is where the write phase writes (a temporary file, removed afterwards, when
     None). This function collects: it holds the per-customer table in memory.
     """
+    from segrule.api import checked
+
     times = dict.fromkeys(PHASES, 0.0)
     counts: dict[str, int] = dict.fromkeys(PHASES, 0)
     t0 = time.perf_counter()
+    plan, found = checked(plan)  # without duplicate orders, like the run
+    times[QUALITY] = time.perf_counter() - t0
+    counts[QUALITY] = sum(len(c) - 1 for c in found.counts.values())
+    t0 = time.perf_counter()
     frame = plan.aggregates().collect(engine="streaming")
-    times[PHASES[0]] = time.perf_counter() - t0
-    counts[PHASES[0]] = frame.width - 1
+    times[SCAN] = time.perf_counter() - t0
+    counts[SCAN] = frame.width - 1
     for phase, names in phase_steps(plan):
         t0 = time.perf_counter()
         frame = run_step(frame, plan, names)
@@ -133,6 +143,6 @@ def time_phases(plan: Plan, out: str | Path | None = None) -> list[PhaseTime]:
             write_step(frame, plan, Path(tmp) / "out.parquet")
     else:
         write_step(frame, plan, out)
-    times[PHASES[4]] = time.perf_counter() - t0
-    counts[PHASES[4]] = len(plan.outputs)
+    times[WRITE] = time.perf_counter() - t0
+    counts[WRITE] = len(plan.outputs)
     return [PhaseTime(p, times[p], frame.height, counts[p]) for p in PHASES]

@@ -123,7 +123,7 @@ def bench_rulesets(
     and the usual rule-set errors when the rule sets do not compile.
     """
     import segrule
-    from segrule.phases import PHASES, time_phases
+    from segrule.phases import PHASES, QUALITY, SCAN, time_phases
 
     tell = say or (lambda _msg: None)
     rulesets = list(rulesets)
@@ -183,7 +183,7 @@ def bench_rulesets(
             PhaseResult(
                 p,
                 statistics.median(samples[p]),
-                scanned if p == PHASES[0] else customers,
+                scanned if p in (QUALITY, SCAN) else customers,
                 columns[p],
             )
             for p in PHASES
