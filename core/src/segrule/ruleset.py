@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from segrule.errors import RuleSetError, did_you_mean
+from segrule.quality import CHECKS
 
 if TYPE_CHECKING:
     from segrule.registry import Engine
@@ -49,7 +50,14 @@ class TableSpec(_Model):
     )
     quality: dict[str, str] | None = Field(
         None,
-        description="data-quality check -> drop | keep | fail, e.g. bad_amount: fail",
+        description="data-quality check -> drop | keep | fail | unchecked, e.g. "
+        "bad_amount: fail (checked against each check's policies when compiled)",
+        json_schema_extra={
+            "propertyNames": {"enum": list(CHECKS)},
+            "additionalProperties": {
+                "enum": sorted({p for c in CHECKS.values() for p in c.policies})
+            },
+        },
     )
 
 
