@@ -422,3 +422,13 @@ def test_sql_that_panics_polars_is_a_rule_error(sql_text: str) -> None:
     # Found by test_sql_text: polars 2.1's sql_expr panics on these.
     with pytest.raises(SegruleError, match="needs at least one argument"):
         parse_sql(sql_text)
+
+
+@pytest.mark.parametrize("where", ["COALESCE()", "coalesce( ) AND amount > 0"])
+def test_a_where_that_panics_polars_is_a_rule_error(tmp_path: Path, where: str) -> None:
+    # Found by test_generated_rule_sets (25,000-input run): `where: COALESCE()` made
+    # polars 2.1 panic while resolving the table's schema.
+    path = tmp_path / "w.yaml"
+    path.write_text(f'name: w\nextends: rfm\ntables:\n  orders:\n    where: "{where}"\n')
+    with pytest.raises(SegruleError, match=r"w\.yaml:5:\d+.*COALESCE\(\) needs at least one"):
+        segrule.score(segrule.load_ruleset(path, engine=ENGINE), TABLES, as_of=AS_OF, engine=ENGINE)

@@ -706,6 +706,13 @@ def load_table(
                 f"{did_you_mean(missing[0], schema)}",
                 where=rs.where("tables", contract.name, "where"),
             )
+        try:
+            lf.filter(where_cond).collect_schema()
+        except FAILURES as exc:
+            raise RuleSetError(
+                f"where '{spec.where}' cannot filter {label}: {_short(exc)}",
+                where=rs.where("tables", contract.name, "where"),
+            ) from None
         lf = lf.filter(where_cond)
     table_quality = quality.TableQuality(
         contract.name, unfiltered, list(schema), checks, policies, where_cond, ts
@@ -713,7 +720,7 @@ def load_table(
     lf = engine.prepare_table(contract.name, lf, ctx)
     try:
         final_schema = lf.collect_schema()
-    except Exception as exc:
+    except FAILURES as exc:  # a panic included: one line, never a traceback
         raise DataError(
             f"{label}: cannot prepare table '{contract.name}': {str(exc).splitlines()[0]}"
         ) from None

@@ -111,7 +111,7 @@ def scan_source(source: str | Path) -> pl.LazyFrame:
             return pl.scan_ipc(text)
         if suffix == ".csv":
             return pl.scan_csv(text, try_parse_dates=True)
-    except Exception as exc:
+    except (Exception, pl.exceptions.PanicException) as exc:
         raise DataError(f"{text}: cannot be read: {exc}") from exc
     raise DataError(
         f"{text}: unknown file type '{suffix}'; use .parquet, .arrow/.ipc/.feather or .csv"
@@ -122,7 +122,7 @@ def read_schema(frame: pl.LazyFrame, source: str) -> pl.Schema:
     """The schema of a scan (reads file metadata only)."""
     try:
         return frame.collect_schema()
-    except Exception as exc:
+    except (Exception, pl.exceptions.PanicException) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{source}: cannot be read ({msg}); is it a complete, valid file?") from exc
 
