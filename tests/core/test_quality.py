@@ -434,3 +434,13 @@ def test_duplicates_in_and_out_of_order(tmp_path: Path, ids: list[str | None]) -
     result, rows = _score(tmp_path, "", {"orders": orders})
     assert _table_counts(result, "orders")["duplicate_order_id"] == ("drop", 1)
     assert rows["a"]["rows_all"] == len(ids) - 1
+
+
+def test_unknown_customer_policy_is_accepted_without_a_customers_table(tmp_path: Path) -> None:
+    from segrule.testing import order_frame
+
+    orders = order_frame([("a", days_before(3), 10.0)])
+    quality = "tables:\n  orders:\n    quality: {unknown_customer: fail}\n"
+    result, rows = _score(tmp_path, quality, {"orders": orders})  # orders are the universe
+    assert "unknown_customer" not in _table_counts(result, "orders")
+    assert list(rows) == ["a"]

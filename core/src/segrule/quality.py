@@ -177,7 +177,8 @@ def policies_for(rs: RuleSet, table: str, universe_table: str | None) -> dict[st
     errors naming the line."""
     spec = rs.model.tables.get(table)
     given = dict(spec.quality) if spec and spec.quality else {}
-    allowed = [c for c in CHECKS if applies(c, table, universe_table or "customers")]
+    # Any check that applies with a customers table may be set (it may be given later).
+    allowed = [c for c in CHECKS if applies(c, table, "customers")]
     out = {c: CHECKS[c].default for c in allowed if applies(c, table, universe_table)}
     for check, policy in given.items():
         where = rs.where("tables", table, "quality", check)
