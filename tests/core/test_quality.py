@@ -444,3 +444,22 @@ def test_unknown_customer_policy_is_accepted_without_a_customers_table(tmp_path:
     result, rows = _score(tmp_path, quality, {"orders": orders})  # orders are the universe
     assert "unknown_customer" not in _table_counts(result, "orders")
     assert list(rows) == ["a"]
+
+
+def test_a_csv_with_bad_values_late_in_the_file_counts_them(tmp_path: Path) -> None:
+    # Types inferred from the first rows made a bad value further down fail the run.
+    lines = ["order_id,customer_id,order_ts,amount,status"]
+    lines += [f"o{i},00{i % 7},2026-10-{1 + i % 28:02d} 10:00:00,{i}.5,paid" for i in range(300)]
+    lines += ["x1,001,garbage,5,paid", "x2,002,2026-10-03 10:00:00,abc,paid"]
+    (tmp_path / "orders.csv").write_text("\n".join(lines) + "\n")
+    rejects = tmp_path / "rejects"
+    result, rows = _score(tmp_path, "", {"orders": str(tmp_path / "orders.csv")}, rejects=rejects)
+    counts = _table_counts(result, "orders")
+    assert counts["bad_timestamp"] == ("drop", 1) and counts["bad_amount"] == ("drop", 1)
+    assert counts["rows_used"] == ("", 300)
+    assert sorted(rows) == [f"00{i}" for i in range(7)]  # ids keep their leading zeros
+    got = pl.read_parquet(rejects / "orders.parquet")
+    assert sorted(zip(got["order_ts"], got["amount"], strict=True)) == [
+        ("2026-10-03 10:00:00", "abc"),
+        ("garbage", "5"),
+    ]

@@ -783,11 +783,25 @@ def _normalize_column(
     if kind == "number" and isinstance(dtype, pl.Decimal):
         return pl.col(name).cast(pl.Float64)
     if kind == "integer" and not dtype.is_integer():
-        if dtype.is_numeric() or dtype == pl.String:
+        if dtype == pl.String:
+            return pl.col(name).str.strip_chars().cast(pl.Int64, strict=False)
+        if dtype.is_numeric():
             return pl.col(name).cast(pl.Int64, strict=False)
         raise DataError(f"{label}: column '{table}.{name}' is {dtype}, not an integer; convert it")
     if kind == "string" and dtype != pl.String:
         return pl.col(name).cast(pl.String)
+    if kind == "boolean" and dtype == pl.String:
+        text = pl.col(name).str.strip_chars().str.to_lowercase()
+        return (
+            pl.when(text.is_in(["true", "t", "yes", "y", "1"]))
+            .then(True)
+            .when(text.is_in(["false", "f", "no", "n", "0"]))
+            .then(False)
+            .alias(name)
+        )
+    if kind == "datetime" and dtype == pl.String:
+        # Naive ISO-8601 text (a CSV column): unparseable values become null.
+        return pl.col(name).str.to_datetime(time_unit="us", strict=False)
     if kind == "datetime" and isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         # Like the time column: the wall-clock time in the business time zone.
         return pl.col(name).dt.convert_time_zone(tz).dt.replace_time_zone(None)

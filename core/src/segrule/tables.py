@@ -110,7 +110,11 @@ def scan_source(source: str | Path) -> pl.LazyFrame:
         if suffix in (".arrow", ".ipc", ".feather"):
             return pl.scan_ipc(text)
         if suffix == ".csv":
-            return pl.scan_csv(text, try_parse_dates=True)
+            # Every column as text: the contract's columns are parsed by segrule, and a
+            # value that does not parse becomes a counted bad row (bad_amount,
+            # bad_timestamp) instead of failing the whole run, as inferring types from
+            # the first rows would when a bad value comes later.
+            return pl.scan_csv(text, infer_schema=False)
     except (Exception, pl.exceptions.PanicException) as exc:
         raise DataError(f"{text}: cannot be read: {exc}") from exc
     raise DataError(
