@@ -463,3 +463,15 @@ def test_a_csv_with_bad_values_late_in_the_file_counts_them(tmp_path: Path) -> N
         ("2026-10-03 10:00:00", "abc"),
         ("garbage", "5"),
     ]
+
+
+def test_status_values_on_a_categorical_status(tmp_path: Path) -> None:
+    from segrule.testing import order_frame
+
+    orders = order_frame(
+        [("a", days_before(3), 10.0, "DONE"), ("b", days_before(2), 5.0, "WEIRD")]
+    ).with_columns(pl.col("status").cast(pl.Categorical))
+    quality = "tables:\n  orders:\n    status_values: {paid: [DONE]}\n"
+    result, rows = _score(tmp_path, quality, {"orders": orders})
+    assert rows["a"]["orders_lifetime"] == 1 and rows["b"]["orders_lifetime"] == 0
+    assert _table_counts(result, "orders")["unknown_status"] == ("keep", 1)

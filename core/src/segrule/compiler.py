@@ -660,6 +660,8 @@ def load_table(
                 exprs.append(e)
     if contract.name == "orders" and spec and spec.status_values and "status" in schema:
         lookup = {v: k for k, values in spec.status_values.items() for v in values}
+        # It casts to text too: it replaces the cast of a categorical status.
+        exprs = [e for e in exprs if e.meta.output_name() != "status"]
         exprs.append(pl.col("status").cast(pl.String).replace(lookup))
     renamed = lf
     if parse_ts is not None:
