@@ -1117,7 +1117,7 @@ def aggregate_frame(
         frame = orders.group_by(BASE).agg(
             [n.expr for n in aggs.get("orders", [])] or [pl.len().alias("_rows")]
         )
-        # Blank ids are left out per customer, not per order row (see _passes).
+        # Blank ids are left out per customer, not per order row (quality.row_filter).
         frame = frame.filter(valid_id(pl.col(BASE)))
         if not aggs.get("orders"):
             frame = frame.drop("_rows")
