@@ -429,12 +429,7 @@ def generate(
         names.extend(t for t in generators if t not in names)
     t0 = time.perf_counter()
     with output.progress(console) as prog:
-        tasks: dict[str, Any] = {}
-
-        def report(table: str, done: int, total: int) -> None:
-            if table not in tasks:
-                tasks[table] = prog.add_task(table, total=max(total, 1))
-            prog.update(tasks[table], completed=done)
+        report = output.table_reporter(prog)
 
         try:
             paths = gen(
@@ -511,12 +506,7 @@ def bench(
             else:
                 raise UsageError(f"--compare '{item}' is not one of duckdb, polars, pandas, floor")
     with output.progress(console) as prog:
-        tasks: dict[str, Any] = {}
-
-        def report(table: str, done: int, total: int) -> None:
-            if table not in tasks:
-                tasks[table] = prog.add_task(table, total=max(total, 1))
-            prog.update(tasks[table], completed=done)
+        report = output.table_reporter(prog)
 
         def say(msg: str) -> None:
             prog.console.print(f"[dim]{msg}[/dim]", highlight=False)
@@ -593,12 +583,7 @@ def demo(
     if not (data / "orders.parquet").exists():
         console.print(f"Generating {orders:,} orders into {data} …", highlight=False)
         with output.progress(console) as prog:
-            tasks: dict[str, Any] = {}
-
-            def report(table: str, done: int, total: int) -> None:
-                if table not in tasks:
-                    tasks[table] = prog.add_task(table, total=max(total, 1))
-                prog.update(tasks[table], completed=done)
+            report = output.table_reporter(prog)
 
             gen(data, orders=orders, seed=seed, end=dt.date(2026, 11, 1), progress=report)
     else:

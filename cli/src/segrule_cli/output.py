@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -18,6 +19,18 @@ def progress(console: Console) -> Progress:
         console=console,
         transient=False,
     )
+
+
+def table_reporter(prog: Progress) -> Callable[[str, int, int], None]:
+    """A ``progress(table, done, total)`` callback drawing one bar per table."""
+    tasks: dict[str, Any] = {}
+
+    def report(table: str, done: int, total: int) -> None:
+        if table not in tasks:
+            tasks[table] = prog.add_task(table, total=max(total, 1))
+        prog.update(tasks[table], completed=done)
+
+    return report
 
 
 def print_summary(

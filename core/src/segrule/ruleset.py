@@ -37,6 +37,13 @@ class LabelSpec(_Model):
     actions: list[str] = Field(default_factory=list, description="what to do with these customers")
 
 
+# Editor completion for tables.<t>.quality: the checks and the policies.
+_QUALITY_SCHEMA: dict[str, Any] = {
+    "propertyNames": {"enum": list(CHECKS)},
+    "additionalProperties": {"enum": sorted({p for c in CHECKS.values() for p in c.policies})},
+}
+
+
 class TableSpec(_Model):
     """Where a table comes from and how its columns map onto the contract."""
 
@@ -52,12 +59,7 @@ class TableSpec(_Model):
         None,
         description="data-quality check -> drop | keep | fail | unchecked, e.g. "
         "bad_amount: fail (checked against each check's policies when compiled)",
-        json_schema_extra={
-            "propertyNames": {"enum": list(CHECKS)},
-            "additionalProperties": {
-                "enum": sorted({p for c in CHECKS.values() for p in c.policies})
-            },
-        },
+        json_schema_extra=_QUALITY_SCHEMA,
     )
 
 
