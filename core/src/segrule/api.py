@@ -132,6 +132,9 @@ class RunResult:
     quality: list[dict[str, Any]] = field(default_factory=list)
     #: rows written per table to the rejects folder, when one was given
     rejects: dict[str, int] = field(default_factory=dict)
+    #: the history partition written (``run(history=...)``), and whether it replaced one
+    history: Path | None = None
+    history_replaced: bool = False
 
 
 def output_format(path: Path, fmt: str | None = None) -> str:
@@ -261,13 +264,20 @@ def run(
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     rejects: str | Path | None = None,
+    history: str | Path | None = None,
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it.
 
     Data-quality checks are counted beside the run (``RunResult.quality``); a check
     whose policy is ``fail`` and that finds rows raises DataError and nothing is
     written; ``rejects``: a folder that receives ``<table>.parquet`` with the rows left
-    out by a check and their ``reason``."""
+    out by a check and their ``reason``.
+
+    ``history``: a folder of membership history (:mod:`segrule.history`): this run's
+    labels are added as partition ``as_of=<as-of>`` (replacing a rerun of the same
+    as-of; a run before the latest partition raises DataError), computed in the same
+    pass as the output. With a rule set's ``hysteresis:``, the output holds the
+    published labels (downgrades held), the history also the computed ones."""
     t0 = time.perf_counter()
     plan = compile(
         rulesets,
@@ -282,6 +292,12 @@ def run(
     )
     t1 = time.perf_counter()
     from segrule.manifest import build_manifest
+
+    keeping = None
+    if history is not None:
+        from segrule.history import prepare
+
+        keeping = prepare(history, plan.ctx.as_of)
 
     report: list[dict[str, Any]] = []
     written: dict[str, int] = {}
@@ -308,16 +324,23 @@ def run(
         return run_check
 
     def write(current: Plan, first: bool) -> tuple[Path, list[pl.DataFrame], Any]:
-        queries, finish = summary_queries(current.frame, current)
+        frame, extra = current.frame, []
+        if keeping is not None:
+            keeping.discard()
+            frame, partition = keeping.frames(current)
+            extra.append(partition)
+        queries, finish = summary_queries(frame, current)
         path, results = sink_with(
-            current.frame,
+            frame,
             out,
             fmt,
             manifest=build_manifest(current),
-            also=queries,
+            also=[*queries, *extra],
             check=check(current, first),
         )
-        return path, results, finish
+        if keeping is not None:
+            keeping.commit()
+        return path, results[: len(queries)], finish
 
     try:
         try:
@@ -329,6 +352,8 @@ def run(
             path, results, finish = write(plan, False)
     finally:
         pool.shutdown(wait=True)
+        if keeping is not None:
+            keeping.discard()
     t2 = time.perf_counter()
     summary, rows = finish(results)
     t3 = time.perf_counter()
@@ -340,6 +365,8 @@ def run(
         summary,
         report,
         written,
+        keeping.target if keeping is not None else None,
+        keeping.replaces if keeping is not None else False,
     )
 
 

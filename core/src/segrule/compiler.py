@@ -984,6 +984,12 @@ def compile_plan(
             engine, rs, ctx, contract, sources[tname], cols, universe_table=universe
         )
     dtypes = type_check(nodes, layers, loaded, comp.conditions)
+    if rs.model.hysteresis:
+        from segrule.history import check_hysteresis
+
+        problems = check_hysteresis(rs, comp.defined, dtypes)
+        if problems:
+            raise RuleSetErrors(problems) if len(problems) > 1 else problems[0]
     bl_source = str(blacklist) if blacklist is not None else rs.model.blacklist
     bl_where = rs.where("blacklist") if blacklist is None else ""
     excluded = read_blacklist(bl_source, bl_where) if bl_source else None

@@ -292,8 +292,7 @@ def migration_matrix(
         for c, what in ((BASE, "key"), (column, "label"), (revenue, "revenue")):
             if c is not None and c not in schema:
                 raise DataError(
-                    f"the {name} side has no {what} column '{c}'"
-                    f"{did_you_mean(c, list(schema))}"
+                    f"the {name} side has no {what} column '{c}'{did_you_mean(c, list(schema))}"
                 )
     extra = [revenue] if revenue else []
     joined = _sides_frame(o, n, [column], extra)
@@ -341,9 +340,7 @@ def changes(
     o, n = old.lazy(), new.lazy()
     joined = _sides_frame(o, n, columns, dimensions)
     parts = []
-    dims = [
-        pl.col(f"{p}:{d}").alias(f"{p}_{d}") for d in dimensions for p in ("old", "new")
-    ]
+    dims = [pl.col(f"{p}:{d}").alias(f"{p}_{d}") for d in dimensions for p in ("old", "new")]
     for i, c in enumerate(columns):
         old_label, new_label = _label("old", c), _label("new", c)
         changed = (pl.col("_in_old") != pl.col("_in_new")) | pl.col(f"old:{c}").ne_missing(
@@ -575,9 +572,11 @@ def diff(
             frame = frame.with_columns(pl.col(pl.Datetime, pl.Date).dt.to_string())
         sink(frame, path)
         out.changes_path = path
-        out.changes_rows = pl.scan_parquet(path).select(pl.len()).collect().item() if (
-            path.suffix.lower() == ".parquet"
-        ) else _count_rows(path)
+        out.changes_rows = (
+            pl.scan_parquet(path).select(pl.len()).collect().item()
+            if (path.suffix.lower() == ".parquet")
+            else _count_rows(path)
+        )
     return out
 
 

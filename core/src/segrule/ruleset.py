@@ -126,6 +126,20 @@ class ScoreSpec(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class HysteresisSpec(_Model):
+    """Hold a customer's label for a while before publishing a downgrade."""
+
+    order: list[str] = Field(
+        min_length=2, description="the column's labels, highest first, e.g. [super_vip, vip, normal]"
+    )
+    downgrade_after: int = Field(
+        2,
+        ge=1,
+        description="runs: a lower label is published only once it (or any lower label) has "
+        "been computed in this many consecutive runs, this one included (1: at once)",
+    )
+
+
 class Title(_Model):
     zh: str | None = None
     en: str | None = None
@@ -149,6 +163,11 @@ class RuleSetModel(_Model):
     segments: dict[str, SegmentSpec] = Field(default_factory=dict)
     scores: dict[str, ScoreSpec] = Field(default_factory=dict)
     outputs: list[str] | None = Field(None, description="columns written (customer_id first)")
+    hysteresis: dict[str, HysteresisSpec] = Field(
+        default_factory=dict,
+        description="segment/tier column -> order and downgrade_after: with `segrule run "
+        "--history`, a downgrade is published only after it is computed in consecutive runs",
+    )
     blacklist: str | None = Field(
         None,
         description="file of customer ids to exclude (.txt one per line, or a .csv/.parquet "
@@ -264,7 +283,7 @@ class RuleSet:
         return self.source
 
 
-_MERGED_SECTIONS = ("tables", "dimensions", "segments", "scores")
+_MERGED_SECTIONS = ("tables", "dimensions", "segments", "scores", "hysteresis")
 
 
 def _pydantic_error(
@@ -305,6 +324,7 @@ def _allowed_keys(parent: tuple[Any, ...]) -> set[str]:
         "dimensions": DimensionSpec,
         "segments": SegmentSpec,
         "scores": ScoreSpec,
+        "hysteresis": HysteresisSpec,
     }
     if len(parent) == 0:
         model = RuleSetModel
@@ -481,8 +501,9 @@ def compose(rulesets: list[RuleSet]) -> RuleSet:
                 if prev is not None and json.dumps(
                     base_raw(prev)[section][name], sort_keys=True, default=str
                 ) != json.dumps(spec, sort_keys=True, default=str):
+                    what = "hysteresis of" if section == "hysteresis" else section[:-1]
                     raise RuleSetError(
-                        f"{section[:-1]} '{name}' is defined differently in {prev.source} "
+                        f"{what} '{name}' is defined differently in {prev.source} "
                         f"({prev.where(section, name)}) and {rs.source}; rename one or use "
                         "extends to override it",
                         where=rs.where(section, name),
