@@ -218,6 +218,16 @@ def run(
             "<table>.parquet, the columns as read plus reason.",
         ),
     ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="Also add this run's labels to the membership history in this folder "
+            "(DIR/as_of=<date>/part.parquet; a rerun of the same as-of replaces it). With "
+            "the rule set's hysteresis:, downgrades are held and the output holds the "
+            "published labels.",
+        ),
+    ] = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Score customers with one or more rule sets and write one row per customer.
@@ -244,6 +254,7 @@ def run(
                 engine=engine,
                 blacklist=blacklist,
                 rejects=rejects,
+                history=history,
             )
         except segrule.SegruleError as exc:
             found = getattr(exc, "quality", None)
@@ -258,6 +269,9 @@ def run(
     output.print_quality(console, result)
     for name, n in result.rejects.items():
         console.print(f"wrote {n:,} rejected {name} rows to {rejects or '.'}/{name}.parquet")
+    if result.history is not None and not quiet:
+        verb = "replaced" if result.history_replaced else "added"
+        console.print(f"{verb} history partition {result.history}", highlight=False)
     if report:
         record = {
             "output": str(result.output),
@@ -285,6 +299,165 @@ class _nullctx:
 
     def __exit__(self, *a: Any) -> None:
         return None
+
+
+# -- diff --------------------------------------------------------------------------
+def _lang(lang: str) -> str:
+    from segrule.errors import UsageError
+
+    if lang not in ("zh", "en"):
+        raise UsageError(f"--lang '{lang}': use zh or en")
+    return lang
+
+
+@app.command()
+@handle_errors
+def diff(
+    old: Annotated[
+        str,
+        typer.Argument(
+            help="The earlier run: an output file (.parquet/.csv/.arrow/.ipc/.feather/"
+            ".ndjson/.jsonl) or a rule set (file or preset name) scored on --data.",
+            show_default=False,
+        ),
+    ],
+    new: Annotated[
+        str,
+        typer.Argument(help="The later run or the changed rule set, as OLD.", show_default=False),
+    ],
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            "-c",
+            help="Column to compare (repeatable). Default: every segment and tier column "
+            "both sides have.",
+        ),
+    ] = None,
+    revenue: Annotated[
+        str | None,
+        typer.Option(
+            help="Money column summed per cell. Default: the rule set's revenue column "
+            "(monetary_lifetime, monetary_365d or the first money output)."
+        ),
+    ] = None,
+    changes: Annotated[
+        Path | None,
+        typer.Option(
+            "--changes",
+            help="Write the customers who left/entered a label: .parquet, .csv or .ndjson "
+            "(one event per row; see docs/migration.md).",
+        ),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Label language: zh or en.")] = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the matrices as JSON.")] = False,
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    table: TablesOpt = None,
+    plugin: PluginOpt = None,
+) -> None:
+    """Who moved from which segment or tier label to which between two runs, and the
+    revenue they carry: the triggers for follow-up.
+
+    OLD and NEW are outputs of `segrule run`, or rule sets scored on the same --data
+    at the same --as-of (a rule change previewed before it ships).
+
+    Example: [bold]segrule diff october.parquet november.parquet --column tier --changes
+    moves.ndjson[/bold]
+    """
+    from segrule.diff import diff as compare
+
+    lang = _lang(lang)
+    engine = _engine(plugin)
+    result = compare(
+        old,
+        new,
+        columns=column,
+        revenue=revenue,
+        changes_out=changes,
+        tables=_tables(table),
+        data=data,
+        as_of=as_of,
+        tz=tz,
+        engine=engine,
+    )
+    if as_json:
+        print(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2, default=str))
+        return
+    output.print_migration(console, result, lang)
+
+
+# -- history -----------------------------------------------------------------------
+@app.command()
+@handle_errors
+def history(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="History folder written by `segrule run --history DIR`.", show_default=False
+        ),
+    ],
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="One customer's labels over time.")
+    ] = None,
+    events: Annotated[
+        bool,
+        typer.Option("--events", help="Who left/entered which label between consecutive runs."),
+    ] = False,
+    column: Annotated[
+        str | None, typer.Option("--column", "-c", help="Only this label column.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the rows (events, or labels over time) to .parquet, .csv or "
+            ".ndjson instead of printing them.",
+        ),
+    ] = None,
+) -> None:
+    """Read the membership history: label counts per run, one customer's labels over
+    time (--customer), or the entered/left events between runs (--events).
+
+    Example: [bold]segrule history hist/ --events --column tier --out events.ndjson[/bold]
+    """
+    import polars as pl
+    from segrule import history as hist
+    from segrule.api import sink
+
+    if events:
+        lf = hist.events(directory, column=column, lazy=True)
+        assert isinstance(lf, pl.LazyFrame)
+        if customer is not None:
+            lf = lf.filter(pl.col("customer_id") == customer)
+        what = "events"
+    else:
+        lf = hist.tiers(directory, customer_id=customer, column=column, lazy=True)
+        assert isinstance(lf, pl.LazyFrame)
+        what = "labels"
+    if out is not None:
+        sink(lf, out)
+        n = lf.select(pl.len()).collect().item()
+        console.print(f"[green]wrote[/green] {n:,} {what} rows to [bold]{out}[/bold]")
+        return
+    if events or customer is not None:
+        frame = lf.collect()
+        title = f"{what} in {directory}" + (f" · customer {customer}" if customer else "")
+        output.print_frame(console, frame, title)
+        return
+    parts = hist.partitions(directory)
+    cols = [column] if column else hist.label_columns(directory)
+    for c in cols:
+        counts = (
+            lf.group_by("as_of", pl.col(c).alias("label"))
+            .agg(pl.len().alias("customers"))
+            .collect()
+            .pivot("label", index="as_of", values="customers", sort_columns=True)
+            .sort("as_of")
+        )
+        output.print_frame(console, counts, f"{c}: customers per label and run", limit=len(parts))
 
 
 # -- validate ----------------------------------------------------------------------

@@ -164,3 +164,102 @@ def print_quality(console: Console, result: Any) -> None:
         notes = [f"{n:,} {check} {action}" for check, (action, n) in checks.items() if n]
         line = f"{table}: {read:,} rows read, {used:,} used"
         console.print(line + (f" ({'; '.join(notes)})" if notes else ""), highlight=False)
+
+
+def _money(x: Any) -> str:
+    return "" if x is None else f"{x:,.2f}"
+
+
+def print_migration(console: Console, result: Any, lang: str = "en", *, moves: int = 20) -> None:
+    """Per column: the migration matrix (old label rows, new label columns, customers),
+    then the moves (off-diagonal cells) with the revenue of their customers on each
+    side, largest first."""
+    console.print(
+        f"old: [bold]{result.old.source}[/bold]"
+        + (f" (as of {result.old.as_of})" if result.old.as_of else "")
+        + f"\nnew: [bold]{result.new.source}[/bold]"
+        + (f" (as of {result.new.as_of})" if result.new.as_of else ""),
+        highlight=False,
+    )
+    for side in (result.old, result.new):
+        if side.note:
+            console.print(
+                f"{side.source}: {side.note}; comparing its text and boolean columns",
+                style="dim",
+                highlight=False,
+            )
+    for col in result.columns:
+        m = col.matrix
+        order = col.order()
+        counts = {(r["old"], r["new"]): r["customers"] for r in m.iter_rows(named=True)}
+        title = col.title.get(lang) if col.title else None
+        table = Table(
+            title=f"{col.column}"
+            + (f" · {title}" if title else "")
+            + "  (rows: old, columns: new)",
+            title_justify="left",
+        )
+        table.add_column("old \\ new")
+        news = [x for x in order if any(k[1] == x for k in counts)]
+        olds = [x for x in order if any(k[0] == x for k in counts)]
+        for x in news:
+            table.add_column(col.display(x, lang), justify="right")
+        table.add_column("total", justify="right")
+        for o in olds:
+            cells = []
+            for n in news:
+                c = counts.get((o, n))
+                text = f"{c:,}" if c else ""
+                cells.append(f"[bold]{text}[/bold]" if o == n and text else text)
+            total = sum(v for (a, _), v in counts.items() if a == o)
+            table.add_row(col.display(o, lang), *cells, f"{total:,}")
+        table.add_row(
+            "total",
+            *[f"{sum(v for (_, b), v in counts.items() if b == n):,}" for n in news],
+            f"{sum(counts.values()):,}",
+        )
+        console.print(table)
+        moved = m.filter(m["old"].ne_missing(m["new"])).sort("customers", descending=True)
+        if moved.height == 0:
+            console.print(f"{col.column}: no customer changed label", highlight=False)
+            continue
+        mt = Table(
+            title=f"{col.column}: {col.moved():,} customers moved"
+            + (f"; revenue = {result.revenue}" if result.revenue else ""),
+            title_justify="left",
+        )
+        for name in ("from", "to", "customers"):
+            mt.add_column(name, justify="right" if name == "customers" else "left")
+        if result.revenue:
+            mt.add_column("revenue old", justify="right")
+            mt.add_column("revenue new", justify="right")
+        for r in moved.head(moves).iter_rows(named=True):
+            cells = [
+                col.display(r["old"], lang),
+                col.display(r["new"], lang),
+                f"{r['customers']:,}",
+            ]
+            if result.revenue:
+                cells += [_money(r["revenue_old"]), _money(r["revenue_new"])]
+            mt.add_row(*cells)
+        if moved.height > moves:
+            mt.caption = f"{moved.height - moves} smaller moves not shown (--json has all)"
+        console.print(mt)
+    if result.changes_path is not None:
+        console.print(
+            f"[green]wrote[/green] {result.changes_rows:,} change events to "
+            f"[bold]{result.changes_path}[/bold]",
+            highlight=False,
+        )
+
+
+def print_frame(console: Console, frame: Any, title: str, limit: int = 50) -> None:
+    """A small table of a DataFrame's first ``limit`` rows."""
+    table = Table(title=title, title_justify="left")
+    for name in frame.columns:
+        table.add_column(name)
+    for row in frame.head(limit).iter_rows():
+        table.add_row(*["" if v is None else str(v) for v in row])
+    if frame.height > limit:
+        table.caption = f"{frame.height - limit:,} more rows (--out FILE writes all)"
+    console.print(table)

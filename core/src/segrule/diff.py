@@ -112,6 +112,22 @@ def _plan_columns(plan: Any) -> tuple[dict[str, dict[str, Label]], dict[str, dic
     return labels, titles
 
 
+def manifest_rulesets(manifest: Mapping[str, Any], engine: Any = None) -> list[str]:
+    """The rule sets named on the run that wrote a manifest. The manifest lists every
+    source, the bases of ``extends`` included (``preset:x`` for a preset): those that
+    another one extends are left out, so the rest compose as on the run."""
+    from segrule.api import load_ruleset
+    from segrule.registry import Engine
+
+    engine = engine or Engine()
+    refs = [str(r).removeprefix("preset:") for r in manifest["rulesets"]]
+    bases: set[str] = set()
+    for ref in refs:
+        rs = load_ruleset(ref, engine=engine)
+        bases.update(str(b).removeprefix("preset:") for b in rs.sources[:-1])
+    return [r for r in refs if r not in bases] or refs
+
+
 def output_side(path: str | Path, engine: Any = None) -> Side:
     """Read an output file as a side. A Parquet output's manifest names the rule sets
     that wrote it: they are compiled (no data read) to know which columns are segments
@@ -135,7 +151,7 @@ def output_side(path: str | Path, engine: Any = None) -> Side:
     side.as_of = manifest.get("as_of")
     try:
         plan = compile(
-            manifest["rulesets"],
+            manifest_rulesets(manifest, engine),
             as_of=manifest.get("as_of"),
             tz=manifest.get("timezone"),
             outputs=manifest.get("outputs"),
@@ -410,7 +426,7 @@ class ColumnDiff:
         sorted, ``(absent)`` last."""
         seen = {*self.matrix["old"].to_list(), *self.matrix["new"].to_list()}
         known = [k for k in self.labels if k in seen]
-        rest = sorted((x for x in seen if x not in known and x not in (None, ABSENT)))
+        rest = sorted(x for x in seen if x not in known and x not in (None, ABSENT))
         tail: list[str | None] = [None] if None in seen else []
         if ABSENT in seen:
             tail.append(ABSENT)

@@ -31,6 +31,7 @@ The run's output holds the published label; the computed one is in the history.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import tempfile
@@ -424,7 +425,7 @@ def events(
     if column is not None:
         _check_column(directory, column, known)
     frames = []
-    for old, new in zip(parts, parts[1:], strict=False):
+    for old, new in itertools.pairwise(parts):
         o_info, n_info = old.info(), new.info()
         common = [c for c in n_info.get("labels", []) if c in o_info.get("labels", [])]
         cols = [c for c in common if column is None or c == column]

@@ -130,7 +130,8 @@ class HysteresisSpec(_Model):
     """Hold a customer's label for a while before publishing a downgrade."""
 
     order: list[str] = Field(
-        min_length=2, description="the column's labels, highest first, e.g. [super_vip, vip, normal]"
+        min_length=2,
+        description="the column's labels, highest first, e.g. [super_vip, vip, normal]",
     )
     downgrade_after: int = Field(
         2,
