@@ -246,7 +246,7 @@ def label_columns(old: Side, new: Side) -> list[str]:
 def _check_column(side: Side, schema: pl.Schema, column: str, what: str) -> None:
     if column not in schema:
         raise DataError(
-            f"{side.source}: has no {what} column '{column}'"
+            f"{side.source}: has no {what + ' ' if what else ''}column '{column}'"
             f"{did_you_mean(column, [c for c in schema if c != BASE])}; columns: "
             + ", ".join(c for c in list(schema)[:12] if c != BASE)
         )
@@ -255,6 +255,12 @@ def _check_column(side: Side, schema: pl.Schema, column: str, what: str) -> None
 def _revenue_sum(column: str, dtype: pl.DataType, alias: str) -> pl.Expr:
     # Money is written as float units; summed as integer cents the totals do not depend
     # on summation order (DESIGN: money and exactness).
+    if dtype == pl.String or dtype == pl.Null:
+        # a CSV column with no value in its first rows is read as text
+        cents = (pl.col(column).cast(pl.Float64) * 100).round().cast(pl.Int64)
+        return (cents.sum() / 100).alias(alias)
+    if not dtype.is_numeric():
+        raise DataError(f"revenue column '{column.split(':', 1)[-1]}' is {dtype}, not a number")
     if dtype.is_float():
         return ((pl.col(column) * 100).round().cast(pl.Int64).sum() / 100).alias(alias)
     return pl.col(column).sum().alias(alias)
