@@ -271,7 +271,9 @@ def run(
         console.print(f"wrote {n:,} rejected {name} rows to {rejects or '.'}/{name}.parquet")
     if result.history is not None and not quiet:
         verb = "replaced" if result.history_replaced else "added"
-        console.print(f"{verb} history partition {result.history}", highlight=False)
+        console.print(
+            f"{verb} history partition {result.history}", highlight=False, soft_wrap=True
+        )
     if report:
         record = {
             "output": str(result.output),
