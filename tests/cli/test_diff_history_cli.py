@@ -103,7 +103,14 @@ def test_diff_json_counts_every_customer_once(runs: dict[str, Path]) -> None:
         pl.read_parquet(runs["11"])["customer_id"]
     )
     columns = [c["column"] for c in record["columns"]]
-    assert columns == ["lifecycle", "freq_tier", "amount_tier", "interaction", "satisfaction", "tier"]
+    assert columns == [
+        "lifecycle",
+        "freq_tier",
+        "amount_tier",
+        "interaction",
+        "satisfaction",
+        "tier",
+    ]
     for col in record["columns"]:
         assert sum(cell["customers"] for cell in col["cells"]) == len(ids)
     tier = record["columns"][-1]
@@ -118,8 +125,8 @@ def test_diff_two_rule_sets_on_data(runs: dict[str, Path], tmp_path: Path) -> No
         "segments:\n"
         "  amount_tier:\n"
         "    cases:\n"
-        "      - {when: \"monetary_365d > 5000\", label: high}\n"
-        "      - {when: \"monetary_365d < 500\", label: low}\n"
+        '      - {when: "monetary_365d > 5000", label: high}\n'
+        '      - {when: "monetary_365d < 500", label: low}\n'
         "    default: mid\n"
     )
     args = ["diff", "taobao-5-tier", str(changed), "--data", str(runs["data"])]

@@ -9,6 +9,7 @@ customer and a returning one are not held.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import polars as pl
@@ -160,7 +161,7 @@ def test_events_are_changes_between_consecutive_runs(rule: Path, tmp_path: Path)
                 old_as_of=a.as_of.isoformat(),
                 new_as_of=b.as_of.isoformat(),
             ).collect()
-            for a, b in zip(parts, parts[1:], strict=False)
+            for a, b in itertools.pairwise(parts)
         ]
     )
     assert ev.equals(expected)
@@ -198,7 +199,11 @@ def test_hysteresis_needs_a_history_to_hold(rule: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "needle", "message"),
     [
-        ("  tier:\n    order:", "  teir:\n    order:", "unknown column 'teir' — did you mean 'tier'"),
+        (
+            "  tier:\n    order:",
+            "  teir:\n    order:",
+            "unknown column 'teir' — did you mean 'tier'",
+        ),
         ("[vip, advanced, normal]", "[vip, advnced, normal]", "unknown label 'advnced'"),
         ("[vip, advanced, normal]", "[vip, vip, normal]", "label 'vip' appears twice"),
         ("downgrade_after: 2", "downgrade_after: 0", "greater than or equal to 1"),

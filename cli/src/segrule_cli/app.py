@@ -271,9 +271,7 @@ def run(
         console.print(f"wrote {n:,} rejected {name} rows to {rejects or '.'}/{name}.parquet")
     if result.history is not None and not quiet:
         verb = "replaced" if result.history_replaced else "added"
-        console.print(
-            f"{verb} history partition {result.history}", highlight=False, soft_wrap=True
-        )
+        console.print(f"{verb} history partition {result.history}", highlight=False, soft_wrap=True)
     if report:
         record = {
             "output": str(result.output),
@@ -444,8 +442,12 @@ def history(
         n = lf.select(pl.len()).collect().item()
         console.print(f"[green]wrote[/green] {n:,} {what} rows to [bold]{out}[/bold]")
         return
+    # as-of shown as a date when it is midnight, as the partitions are named
+    when = pl.col("as_of").dt.strftime("%Y-%m-%d %H:%M:%S").str.strip_suffix(" 00:00:00")
     if events or customer is not None:
         frame = lf.collect()
+        if "as_of" in frame.columns:
+            frame = frame.with_columns(when)
         title = f"{what} in {directory}" + (f" · customer {customer}" if customer else "")
         output.print_frame(console, frame, title)
         return
@@ -458,6 +460,7 @@ def history(
             .collect()
             .pivot("label", index="as_of", values="customers", sort_columns=True)
             .sort("as_of")
+            .with_columns(when)
         )
         output.print_frame(console, counts, f"{c}: customers per label and run", limit=len(parts))
 

@@ -528,14 +528,23 @@ def diff(
             assert rs is not None
             to_score[role] = rs
     if to_score:
-        scored = ruleset_sides(
-            [[r] for r in to_score.values()],
-            tables=tables,
-            data=data,
-            as_of=as_of,
-            tz=tz,
-            engine=engine,
-        )
+        try:
+            scored = ruleset_sides(
+                [[r] for r in to_score.values()],
+                tables=tables,
+                data=data,
+                as_of=as_of,
+                tz=tz,
+                engine=engine,
+            )
+        except DataError as exc:
+            if data is not None or tables:
+                raise
+            role, ref = next(iter(to_score.items()))
+            raise DataError(
+                f"{role} '{ref}' is a rule set and no data was given: pass --data DIR (and "
+                f"--as-of) to score it, or compare two output files ({exc})"
+            ) from None
         sides.update(zip(to_score, scored, strict=True))
     o, n = sides["OLD"], sides["NEW"]
     o_schema, n_schema = o.schema(), n.schema()
