@@ -197,3 +197,27 @@ def test_history_bad_inputs(runs: dict[str, Path], tmp_path: Path) -> None:
     )
     _one_line_error(r, 1, "already holds later runs (as_of=2026-11-01)")
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_diff_as_a_real_process(runs: dict[str, Path]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "segrule_cli", "diff", str(runs["10"]), str(runs["11"]), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SEGRULE_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["new"]["as_of"] == "2026-11-01T00:00:00"
+    proc = subprocess.run(
+        [sys.executable, "-m", "segrule_cli", "history", str(runs["hist"]), "-c", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "no label column 'nope'" in proc.stderr

@@ -253,3 +253,26 @@ def test_hysteresis_extends_and_schema(rules: RuleFiles) -> None:
     from segrule.ruleset import json_schema
 
     assert "hysteresis" in json_schema()["properties"]
+
+
+def test_output_with_history_is_sorted_and_repeatable(rule: Path, tmp_path: Path) -> None:
+    hist = run_all(rule, tmp_path, runs=2)
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    segrule.run(rule, a, tables(2), as_of=as_of(2), history=hist)
+    segrule.run(rule, b, tables(2), as_of=as_of(2), history=hist)  # replaces: same result
+    ids = pl.read_parquet(a)["customer_id"].to_list()
+    assert ids == sorted(ids)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_hysteresis_continues_a_history_written_without_it(
+    rule: Path, rules: RuleFiles, tmp_path: Path
+) -> None:
+    plain = rules("plain.yaml", RULES.split("hysteresis:")[0] + "outputs: [customer_id, tier]\n")
+    hist = tmp_path / "hist"
+    segrule.run(plain, tmp_path / "0.parquet", tables(0), as_of=as_of(0), history=hist)
+    assert "tier__runs_below" not in pl.read_parquet(history.partitions(hist)[0].path).columns
+    out = tmp_path / "1.parquet"
+    segrule.run(rule, out, tables(1), as_of=as_of(1), history=hist)
+    got = dict(pl.read_parquet(out).select("customer_id", "tier").iter_rows())
+    assert got == {c: p[1] for c, p in PUBLISHED.items() if p[1] is not None}
