@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 import segrule
 from polars.testing import assert_frame_equal
-from segrule.diff import ABSENT, changes, diff, migration_matrix, open_side
+from segrule.diff import ABSENT, changes, diff, migration_matrices, migration_matrix, open_side
 from segrule.errors import DataError, RuleSetError, UsageError
 from segrule.testing import AS_OF, RuleFiles, days_before, make_tables
 
@@ -329,3 +329,11 @@ def test_diff_file_without_customer_id(tmp_path: Path) -> None:
     bad.write_text("id,tier\n1,vip\n")
     with pytest.raises(DataError, match=r"bad\.csv: has no customer_id column"):
         diff(bad, bad)
+
+
+def test_matrices_of_several_columns_equal_one_by_one() -> None:
+    old = OLD.with_columns(flag=pl.Series([True, False, None, True, False, True]))
+    new = NEW.with_columns(flag=pl.Series([True, True, True, None, False, True]))
+    both = migration_matrices(old.lazy(), new.lazy(), ["tier", "flag"], "spend")
+    for column in ("tier", "flag"):
+        assert_frame_equal(both[column], migration_matrix(old, new, column, "spend"))

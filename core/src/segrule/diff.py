@@ -17,7 +17,6 @@ per customer.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,19 +304,33 @@ def migration_matrix(
     ``"(absent)"`` for customers only on the other side, None for a customer whose
     label is null), ``customers`` (UInt32), ``revenue_old`` and ``revenue_new``: the
     sum of ``revenue`` on each side over the cell's customers (Float64 money summed as
-    integer cents; null when ``revenue`` is None or the side lacks the customer).
-    Sorted by old then new label.
+    integer cents; 0 on the side that lacks the cell's customers; null when
+    ``revenue`` is None). Sorted by old then new label.
     """
+    return migration_matrices(old, new, [column], revenue)[column]
+
+
+def migration_matrices(
+    old: pl.LazyFrame | pl.DataFrame,
+    new: pl.LazyFrame | pl.DataFrame,
+    columns: Sequence[str],
+    revenue: str | None = None,
+) -> dict[str, pl.DataFrame]:
+    """:func:`migration_matrix` of several columns: one join, one ``collect_all``."""
     o, n = old.lazy(), new.lazy()
     o_schema, n_schema = o.collect_schema(), n.collect_schema()
     for name, schema in (("old", o_schema), ("new", n_schema)):
-        for c, what in ((BASE, "key"), (column, "label"), (revenue, "revenue")):
+        for c, what in (
+            (BASE, "key"),
+            *((col, "label") for col in columns),
+            (revenue, "revenue"),
+        ):
             if c is not None and c not in schema:
                 raise DataError(
                     f"the {name} side has no {what} column '{c}'{did_you_mean(c, list(schema))}"
                 )
     extra = [revenue] if revenue else []
-    joined = _sides_frame(o, n, [column], extra)
+    joined = _sides_frame(o, n, columns, extra)
     aggs = [pl.len().alias("customers")]
     if revenue:
         aggs += [
@@ -329,13 +342,14 @@ def migration_matrix(
             pl.lit(None, pl.Float64).alias("revenue_old"),
             pl.lit(None, pl.Float64).alias("revenue_new"),
         ]
-    out = (
-        joined.group_by(_label("old", column), _label("new", column))
+    queries = [
+        joined.group_by(_label("old", c), _label("new", c))
         .agg(aggs)
         .sort("old", "new", nulls_last=True)
-        .collect()
-    )
-    return out.with_columns(pl.col("customers").cast(pl.UInt32))
+        .with_columns(pl.col("customers").cast(pl.UInt32))
+        for c in columns
+    ]
+    return dict(zip(columns, pl.collect_all(queries), strict=True))
 
 
 def changes(
@@ -503,9 +517,9 @@ def diff(
     tz: str | None = None,
     engine: Any = None,
 ) -> DiffResult:
-    """Compare two runs (this collects): OLD and NEW are output files, rule sets (files
-    or preset names, scored on ``data`` at ``as_of``; a '+'-free string is one rule set,
-    a list several composed), or :class:`Side` objects.
+    """Compare two runs (this collects): OLD and NEW are output files, rule sets (a
+    file or a preset name, scored on ``data`` or ``tables`` at ``as_of``), or
+    :class:`Side` objects.
 
     ``columns`` (default: every segment/tier column both sides have), ``revenue``
     (default: the rule set's revenue column when both sides have it). ``changes_out``:
@@ -573,19 +587,19 @@ def diff(
             ),
             None,
         )
+    try:
+        matrices = migration_matrices(o.frame, n.frame, cols, money)
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(
+            f"comparing {', '.join(cols)} of {o.source} and {n.source} failed: {_first_line(exc)}"
+        ) from None
     result = []
     for c in cols:
         labels: dict[str, Label] = {}
         for side in (o, n):
             labels.update((side.label_columns or {}).get(c, {}))
         title = n.titles.get(c) or o.titles.get(c) or {}
-        try:
-            matrix = migration_matrix(o.frame, n.frame, c, money)
-        except pl.exceptions.PolarsError as exc:
-            raise DataError(
-                f"comparing column '{c}' of {o.source} and {n.source} failed: {_first_line(exc)}"
-            ) from None
-        result.append(ColumnDiff(c, matrix, labels, title))
+        result.append(ColumnDiff(c, matrices[c], labels, title))
     out = DiffResult(o, n, money, result)
     if changes_out is not None:
         path = Path(changes_out)
@@ -616,9 +630,3 @@ def _count_rows(path: Path) -> int:
         return int(pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item())
     with path.open("rb") as f:
         return sum(1 for line in f if line.strip())
-
-
-def as_of_text(value: dt.datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return value.isoformat()
