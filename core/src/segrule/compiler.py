@@ -34,7 +34,15 @@ from segrule.errors import (
     SegruleError,
     did_you_mean,
 )
-from segrule.nodes import BuildContext, Label, Node, cents_to_units, masked, parse_window
+from segrule.nodes import (
+    BuildContext,
+    Case,
+    Label,
+    Node,
+    cents_to_units,
+    masked,
+    parse_window,
+)
 from segrule.quality import RAW, TableQuality, valid_id
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
@@ -342,12 +350,15 @@ class Compiler:
                 labels=labels,
                 description=seg.description or seg.flag,
                 condition_sources=(("true", seg.flag),),
+                cases=(Case("true", cond, str(seg.flag), cw),),
+                default="false",
             )
         if seg.default is None:
             raise RuleSetError("a segment with cases needs a default label", where=where, name=name)
         expr: Any = pl
         deps: dict[str, None] = {}
         sources = []
+        cases: list[Case] = []
         assert seg.cases is not None
         if not seg.cases:
             raise RuleSetError("cases is empty: give at least one case", where=where, name=name)
@@ -359,6 +370,7 @@ class Compiler:
             deps.update(dict.fromkeys(self._deps(cond)))
             conds.append(cond)
             sources.append((case.label, case.when))
+            cases.append(Case(case.label, cond, case.when, cw))
         labels = self._labels(seg.labels)
         if len(conds) <= LONG_LADDER:
             for cond, case in zip(conds, seg.cases, strict=True):
@@ -377,6 +389,8 @@ class Compiler:
             labels=labels,
             description=seg.description or "",
             condition_sources=tuple(sources),
+            cases=tuple(cases),
+            default=seg.default,
         )
 
     def _deps(self, expr: pl.Expr) -> tuple[str, ...]:
