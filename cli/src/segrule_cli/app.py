@@ -218,6 +218,31 @@ def run(
             "<table>.parquet, the columns as read plus reason.",
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Add <column>_reason for every segment, score and tier output: the case that "
+            "matched and the values that decided it, e.g. 'not high: monetary_365d=8200<=10000; "
+            "default mid'. Computed in the same plan.",
+        ),
+    ] = False,
+    distance: Annotated[
+        bool,
+        typer.Option(
+            "--distance",
+            help="Add <column>_next, <column>_gap and <column>_lacks for threshold ladders and "
+            "points tiers: the next label up and what the customer lacks to reach it.",
+        ),
+    ] = False,
+    rolloff: Annotated[
+        bool,
+        typer.Option(
+            "--rolloff",
+            help="Add <column>_rolloff for ladders over windowed counts and sums (orders_30d, "
+            "monetary_365d): the date the customer falls a rung if nothing else happens.",
+        ),
+    ] = False,
     plugin: PluginOpt = None,
 ) -> None:
     """Score customers with one or more rule sets and write one row per customer.
@@ -244,6 +269,7 @@ def run(
                 engine=engine,
                 blacklist=blacklist,
                 rejects=rejects,
+                explain=_explain_options(explain, distance, rolloff),
             )
         except segrule.SegruleError as exc:
             found = getattr(exc, "quality", None)
@@ -272,6 +298,86 @@ def run(
             "seconds": result.seconds,
         }
         _write_json(report, record)
+
+
+def _explain_options(reasons: bool, distance: bool, rolloff: bool) -> Any:
+    if not (reasons or distance or rolloff):
+        return None
+    from segrule.explain import ExplainOptions
+
+    return ExplainOptions(reasons=reasons, distance=distance, rolloff=rolloff)
+
+
+# -- explain -------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def explain(
+    rulesets: Annotated[
+        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
+    ],
+    customer: Annotated[str, typer.Option("--customer", "-c", help="The customer id to explain.")],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    orders: TableOpt = None,
+    customers: TableOpt = None,
+    events: TableOpt = None,
+    feedback: TableOpt = None,
+    table: TablesOpt = None,
+    lang: Annotated[str, typer.Option(help="Language of labels and headings: zh or en.")] = "en",
+    blacklist: Annotated[
+        Path | None, typer.Option("--blacklist", help="As for `segrule run`.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    plugin: PluginOpt = None,
+) -> None:
+    """Explain one customer: every dimension's value, each case of each segment and tier
+    evaluated true or false in order with the values that decided it, the points of each
+    score part, the resulting tier, what it lacks to move up and when it falls a rung.
+
+    The whole rule set runs on the data (ranks need every customer), so the answer is
+    the run's. Example: [bold]segrule explain taobao-5-tier --data data/ --as-of
+    2026-11-01 --customer C00000042 --lang zh[/bold]
+    """
+    import dataclasses
+
+    import segrule
+    from segrule.errors import UsageError
+    from segrule.explain import ExplainOptions, explain_customer
+
+    if lang not in ("zh", "en"):
+        raise UsageError(f"--lang '{lang}' is not zh or en")
+    plan = segrule.compile(
+        rulesets,
+        _tables(table, orders=orders, customers=customers, events=events, feedback=feedback),
+        as_of=as_of,
+        data=data,
+        tz=tz,
+        engine=_engine(plugin),
+        blacklist=blacklist,
+        explain=ExplainOptions(reasons=True, distance=True, rolloff=True),
+    )
+    with console.status(f"Explaining {customer}…", spinner="dots"):
+        result = explain_customer(plan, customer)
+    if as_json:
+
+        def plain(item: Any) -> Any:
+            record = dataclasses.asdict(item)
+            record["label"] = (
+                {"key": item.label.key, "zh": item.label.zh, "en": item.label.en}
+                if item.label is not None
+                else None
+            )
+            return record
+
+        record = {
+            "customer_id": result.customer_id,
+            "as_of": result.as_of.isoformat(),
+            "items": [plain(i) for i in result.items],
+        }
+        print(json.dumps(record, ensure_ascii=False, indent=2, default=str))
+        return
+    output.print_explanation(console, result, lang=lang)
 
 
 def _write_json(path: Path, record: Mapping[str, Any]) -> None:

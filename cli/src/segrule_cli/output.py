@@ -164,3 +164,153 @@ def print_quality(console: Console, result: Any) -> None:
         notes = [f"{n:,} {check} {action}" for check, (action, n) in checks.items() if n]
         line = f"{table}: {read:,} rows read, {used:,} used"
         console.print(line + (f" ({'; '.join(notes)})" if notes else ""), highlight=False)
+
+
+EXPLAIN_TEXT = {
+    "en": {
+        "customer": "Customer",
+        "as_of": "as of",
+        "dimensions": "Dimensions",
+        "segments": "Segments and tiers",
+        "scores": "Scores",
+        "name": "name",
+        "title": "title",
+        "value": "value",
+        "case": "case",
+        "when": "condition",
+        "holds": "holds",
+        "why": "values that decided it",
+        "default": "default",
+        "part": "part",
+        "points": "points",
+        "total": "total",
+        "true": "true",
+        "false": "false",
+        "null": "null (counts as false)",
+        "result": "result",
+        "next": "to move up",
+        "rolloff": "falls a rung on",
+        "reason": "why",
+        "actions": "actions",
+    },
+    "zh": {
+        "customer": "客户",
+        "as_of": "截至",
+        "dimensions": "维度",
+        "segments": "分群与等级",
+        "scores": "评分",
+        "name": "名称",
+        "title": "标题",
+        "value": "值",
+        "case": "条件分支",
+        "when": "条件",
+        "holds": "成立",
+        "why": "决定因素",
+        "default": "默认",
+        "part": "评分项",
+        "points": "分数",
+        "total": "合计",
+        "true": "是",
+        "false": "否",
+        "null": "空 (视为否)",
+        "result": "结果",
+        "next": "升级还差",
+        "rolloff": "降级日期",
+        "reason": "原因",
+        "actions": "建议动作",
+    },
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if value == value else "NaN"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
+    """One customer's dimensions, each case of each segment and tier evaluated in order,
+    the points of each score part, and the resulting labels (``segrule explain``)."""
+    t = EXPLAIN_TEXT[lang]
+
+    def title_of(item: Any) -> str:
+        return item.title.get(lang) or item.title.get("en") or item.title.get("zh") or ""
+
+    def label_text(item: Any) -> str:
+        shown = _fmt(item.value)
+        if item.label is not None:
+            display = item.label.display(lang)
+            if display and display != shown:
+                shown += f" ({display})"
+        return shown
+
+    console.print(
+        f"[bold]{t['customer']} {exp.customer_id}[/bold] · {t['as_of']} {exp.as_of}",
+        highlight=False,
+    )
+    dims = exp.by_role("dimension")
+    table = Table(title=t["dimensions"], title_justify="left")
+    table.add_column(t["name"])
+    table.add_column(t["title"])
+    table.add_column(t["value"], justify="right")
+    for item in dims:
+        table.add_row(item.name, title_of(item) or item.description, _fmt(item.value))
+    console.print(table)
+    console.print(f"\n[bold]{t['segments']}[/bold]")
+    for item in exp.items:
+        if not item.cases and item.role not in ("segment", "tier"):
+            continue
+        head = f"[bold]{item.name}[/bold]"
+        if title_of(item):
+            head += f" · {title_of(item)}"
+        console.print(f"{head} = [green]{label_text(item)}[/green]", highlight=False)
+        if item.cases:
+            cases = Table(show_header=True, box=None, padding=(0, 1))
+            cases.add_column("")
+            cases.add_column(t["case"])
+            cases.add_column(t["when"])
+            cases.add_column(t["holds"])
+            cases.add_column(t["why"])
+            for i, c in enumerate(item.cases, 1):
+                holds = t["null"] if c.holds is None else t["true" if c.holds else "false"]
+                mark = "→" if c.matched else ""
+                cases.add_row(mark, f"{i}. {c.label}", c.sql, holds, c.why or "")
+            if item.default is not None and not any(c.matched for c in item.cases):
+                cases.add_row("→", f"{t['default']} {item.default}", "", "", "")
+            elif item.default is not None:
+                cases.add_row("", f"{t['default']} {item.default}", "", "", "")
+            console.print(cases)
+        elif item.reason:
+            console.print(f"  {t['reason']}: {item.reason}", highlight=False)
+        _print_movement(console, item, t)
+        if item.label is not None and item.label.actions:
+            console.print(f"  {t['actions']}: {'; '.join(item.label.actions)}", highlight=False)
+    scores = [i for i in exp.items if i.role == "score" and not i.cases]
+    if scores:
+        console.print(f"\n[bold]{t['scores']}[/bold]")
+    for item in scores:
+        head = f"[bold]{item.name}[/bold]" + (f" · {title_of(item)}" if title_of(item) else "")
+        console.print(f"{head} = [green]{_fmt(item.value)}[/green]", highlight=False)
+        if item.parts:
+            parts = Table(show_header=True, box=None, padding=(0, 1))
+            parts.add_column(t["part"])
+            parts.add_column(t["value"])
+            parts.add_column(t["points"], justify="right")
+            for label, value, points in item.parts:
+                parts.add_row(label, _fmt(value), _fmt(points))
+            parts.add_row(f"[bold]{t['total']}[/bold]", "", f"[bold]{_fmt(item.value)}[/bold]")
+            console.print(parts)
+        elif item.reason:
+            console.print(f"  {t['reason']}: {item.reason}", highlight=False)
+        _print_movement(console, item, t)
+
+
+def _print_movement(console: Console, item: Any, t: dict[str, str]) -> None:
+    if item.lacks:
+        console.print(f"  {t['next']}: {item.lacks}", highlight=False)
+    if item.rolloff is not None:
+        console.print(f"  {t['rolloff']}: {item.rolloff}", highlight=False)

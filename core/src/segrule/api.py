@@ -16,6 +16,7 @@ import polars as pl
 from segrule import quality
 from segrule.compiler import Plan, TableInput, compile_plan
 from segrule.errors import SegruleError, UsageError
+from segrule.explain import ExplainOptions
 from segrule.registry import Engine
 from segrule.ruleset import RuleSet, compose
 from segrule.ruleset import load_ruleset as _load_one
@@ -51,10 +52,12 @@ def compile(
     plugins: Sequence[str] = (),
     check_only: bool = False,
     blacklist: str | Path | None = None,
+    explain: ExplainOptions | None = None,
 ) -> Plan:
     """Compile rule sets into one lazy plan without reading data (schemas only).
 
-    ``check_only=True`` checks against the table contracts where no data is given.
+    ``check_only=True`` checks against the table contracts where no data is given;
+    ``explain`` adds the explanation columns (:mod:`segrule.explain`).
     """
     engine = engine or Engine(plugins=list(plugins))
     rs = _as_ruleset(ruleset, engine)
@@ -68,6 +71,7 @@ def compile(
         outputs=outputs,
         check_only=check_only,
         blacklist=blacklist,
+        explain=explain,
     )
 
 
@@ -83,6 +87,7 @@ def score(
     engine: Engine | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
+    explain: ExplainOptions | None = None,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Score customers: one row per customer of the universe, sorted by customer_id.
 
@@ -104,6 +109,7 @@ def score(
         engine=engine,
         plugins=plugins,
         blacklist=blacklist,
+        explain=explain,
     )
     plan, _ = checked(plan)
     if lazy:
@@ -261,13 +267,15 @@ def run(
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     rejects: str | Path | None = None,
+    explain: ExplainOptions | None = None,
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it.
 
     Data-quality checks are counted beside the run (``RunResult.quality``); a check
     whose policy is ``fail`` and that finds rows raises DataError and nothing is
     written; ``rejects``: a folder that receives ``<table>.parquet`` with the rows left
-    out by a check and their ``reason``."""
+    out by a check and their ``reason``; ``explain``: the explanation columns to add
+    (:mod:`segrule.explain`)."""
     t0 = time.perf_counter()
     plan = compile(
         rulesets,
@@ -279,6 +287,7 @@ def run(
         engine=engine,
         plugins=plugins,
         blacklist=blacklist,
+        explain=explain,
     )
     t1 = time.perf_counter()
     from segrule.manifest import build_manifest

@@ -34,6 +34,7 @@ from segrule.errors import (
     SegruleError,
     did_you_mean,
 )
+from segrule.explain import ExplainOptions
 from segrule.nodes import (
     BuildContext,
     Case,
@@ -942,6 +943,7 @@ def compile_plan(
     outputs: list[str] | None = None,
     check_only: bool = False,
     blacklist: str | Path | None = None,
+    explain: ExplainOptions | None = None,
 ) -> Plan:
     """Compile ``rs`` into one lazy plan (nothing is collected but the blacklist).
 
@@ -949,6 +951,9 @@ def compile_plan(
     contract, so rules can be checked (names and types) without any data.
     ``blacklist`` (else the rule set's ``blacklist:``): a file of customer ids that are
     left out of the universe (counted by :func:`segrule.quality.collect_quality`).
+    ``explain``: also output why each segment, score and tier has its value, and
+    optionally the distance to the next tier and the roll-off date
+    (:mod:`segrule.explain`), computed in the same plan.
     """
     tz = tz or rs.model.timezone or "UTC"
     check_tz(tz)
@@ -998,6 +1003,14 @@ def compile_plan(
             engine, rs, ctx, contract, sources[tname], cols, universe_table=universe
         )
     dtypes = type_check(nodes, layers, loaded, comp.conditions)
+    if explain is not None:
+        from segrule.explain import explain_nodes
+
+        extra = explain_nodes(nodes, dtypes, out_names, explain, ctx)
+        nodes = {**nodes, **{n.name: n for n in extra}}
+        layers = comp.layers(nodes)
+        out_names += [n.name for n in extra if not n.hidden]
+        dtypes = type_check(nodes, layers, loaded, comp.conditions)
     bl_source = str(blacklist) if blacklist is not None else rs.model.blacklist
     bl_where = rs.where("blacklist") if blacklist is None else ""
     excluded = read_blacklist(bl_source, bl_where) if bl_source else None

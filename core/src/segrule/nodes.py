@@ -70,7 +70,8 @@ class PointsPart:
 
     ``points`` is the part's (weighted) points expression; ``value`` the value the
     points are read from (None for a ``cases`` part); ``cases`` the points per case of
-    a ``cases`` or ``bins`` part, labelled by their points, highest rung first for bins.
+    a ``cases`` or ``bins`` part, labelled by their points, highest rung first for bins;
+    ``points_of(v)`` the part's points for another value ``v`` (what a change would give).
     """
 
     label: str
@@ -78,8 +79,7 @@ class PointsPart:
     value: pl.Expr | None = None
     sql: str = ""
     cases: tuple[Case, ...] = ()
-    weight: float = 1
-    default: Any = 0
+    points_of: Callable[[pl.Expr], pl.Expr] | None = None
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,8 @@ def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> PointsP
             cond = parse_sql(sql, where=where, name=f"{name}.parts[{i}].cases[{j}]")
             expr = expr.when(cond).then(pl.lit(case.get("points", 0)))
             cases.append(Case(str(case.get("points", 0)), cond, str(sql), where))
-        pts = expr.otherwise(pl.lit(default))
+        pts = expr.otherwise(pl.lit(default)).fill_null(default) * weight
+        points_of = None
         sql = "; ".join(f"{c.sql} -> {c.label}" for c in cases)
     else:
         if value is None:
@@ -135,27 +136,28 @@ def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> PointsP
                 raise RuleSetError(
                     f"parts[{i}].points must map labels to points", where=where, name=name
                 )
-            pts = value.cast(pl.String).replace_strict(
-                {_label_key(k): v for k, v in mapping.items()}, default=default
-            )
+            table = {_label_key(k): v for k, v in mapping.items()}
+
+            def points_of(v: pl.Expr) -> pl.Expr:
+                got = v.cast(pl.String).replace_strict(table, default=default)
+                return got.fill_null(default) * weight
+
+            pts = points_of(value)
             sql = ", ".join(f"{_label_key(k)}: {v}" for k, v in mapping.items())
         else:
             bins = part["bins"]
-            pts = _ladder(value, bins, default, where, name, f"parts[{i}].bins")
+
+            def points_of(v: pl.Expr) -> pl.Expr:
+                got = _ladder(v, bins, default, where, name, f"parts[{i}].bins")
+                return got.fill_null(default) * weight
+
+            pts = points_of(value)
             for t in bins:
                 cases.append(
                     Case(str(t.get("points", 0)), value >= t["min"], f"{label} >= {t['min']}")
                 )
             sql = "; ".join(f"{c.sql} -> {c.label}" for c in cases)
-    return PointsPart(
-        label,
-        pts.fill_null(default) * weight,
-        value,
-        sql,
-        tuple(cases),
-        weight,
-        default,
-    )
+    return PointsPart(label, pts, value, sql, tuple(cases), points_of)
 
 
 def _points(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> list[Node]:
