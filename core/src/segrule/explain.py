@@ -775,9 +775,8 @@ def rolloff_nodes(
         return []
     w = src.window
     scale = 100 if src.name != ladder.column and nodes[ladder.column].cents else 1
-    in_window = (
-        pl.col(w.ts) >= pl.lit(ctx.as_of - _days(w.days), dtype=pl.Datetime("us"))
-    ) & w.rows
+    start = ctx.as_of - dt.timedelta(days=w.days)
+    in_window = (pl.col(w.ts) >= pl.lit(start, dtype=pl.Datetime("us"))) & w.rows
     ts = pl.col(w.ts).filter(in_window)
     value = (w.value if w.value is not None else pl.lit(1, dtype=pl.Int64)).filter(in_window)
     out: list[Node] = []
