@@ -1234,8 +1234,9 @@ def derive_layer(
     """Add the nodes ``names`` (whose dependencies ``frame`` holds) as columns."""
     exprs = []
     for name in names:
-        expr = nodes[name].expr
-        if nodes[name].kind == "derived" and isinstance(dtypes.get(name), pl.Float64 | pl.Float32):
+        node = nodes[name]
+        expr = node.expr
+        if node.kind == "derived" and isinstance(dtypes.get(name), pl.Float64 | pl.Float32):
             # SQL semantics: x / 0 is NULL, not NaN or inf (NaN would compare as largest).
             expr = pl.when(expr.is_finite()).then(expr).alias(name)
         exprs.append(expr)

@@ -317,21 +317,14 @@ def _atom_text(atom: Atom, truth: pl.Expr, value: Values, known: Mapping[str, An
     if cmp is not None and cmp.name in known:
         col = pl.col(cmp.name)
         op = cmp.op if cmp.op != "!=" else "<>"
-        return (
-            pl.when(col.is_null())
-            .then(pl.lit(f"{cmp.name}=null"))
-            .otherwise(
-                pl.concat_str(
-                    [
-                        pl.lit(f"{cmp.name}="),
-                        value(cmp.name),
-                        pl.when(held)
-                        .then(pl.lit(f"{op}{cmp.rhs}"))
-                        .otherwise(pl.lit(f"{NEGATE[op]}{cmp.rhs}")),
-                    ]
-                )
-            )
+        verdict = (
+            pl.when(held)
+            .then(pl.lit(f"{op}{cmp.rhs}"))
+            .when(col.is_not_null())
+            .then(pl.lit(f"{NEGATE[op]}{cmp.rhs}"))
+            .otherwise(pl.lit(""))
         )
+        return pl.concat_str([pl.lit(f"{cmp.name}="), value(cmp.name), verdict])
     toks = atom.toks
     words = [t.upper for t in toks]
     first = toks[0] if toks else None
@@ -366,37 +359,49 @@ def render(cond: Cond, value: Values, known: Mapping[str, Any]) -> Rendered:
     parts = [render(c, value, known) for c in cond.items]
     if cond.kind == "not":
         return Rendered(~parts[0].truth, parts[0].text)
-    if cond.kind == "and":
-        truth = parts[0].truth
-        for p in parts[1:]:
-            truth = truth & p.truth
-        all_text = pl.concat_str([p.text for p in parts], separator="; ")
-        first_bad: Any = pl
-        for p in parts:
-            first_bad = first_bad.when(~p.truth.fill_null(False)).then(p.text)
-        text = pl.when(truth.fill_null(False)).then(all_text).otherwise(first_bad.otherwise(None))
-        return Rendered(truth, text)
     truth = parts[0].truth
     for p in parts[1:]:
-        truth = truth | p.truth
-    all_text = pl.concat_str([p.text for p in parts], separator="; ")
-    first_good: Any = pl
+        truth = (truth & p.truth) if cond.kind == "and" else (truth | p.truth)
+    # Which parts decided: an AND that holds, all; one that fails, its first failing part;
+    # an OR the other way round. Each part's text appears once (null when left out):
+    # choosing whole texts with when/then instead cost 7x (measured on 1M rows).
+    whole = truth.fill_null(False)
+    if cond.kind == "or":
+        whole = ~whole
+    before = pl.lit(True)
+    pieces = []
     for p in parts:
-        first_good = first_good.when(p.truth.fill_null(False)).then(p.text)
-    text = pl.when(truth.fill_null(False)).then(first_good.otherwise(None)).otherwise(all_text)
-    return Rendered(truth, text)
+        held = p.truth.fill_null(False)
+        if cond.kind == "or":
+            held = ~held
+        include = whole | (~held & before)
+        before = before & held
+        pieces.append(pl.concat_str([pl.when(include).then(pl.lit("")), p.text]))
+    return Rendered(truth, pl.concat_str(pieces, separator="; ", ignore_nulls=True))
 
 
-def values_of(dtypes: Mapping[str, pl.DataType]) -> Values:
+def values_of(dtypes: Mapping[str, pl.DataType], shared: set[str] | None = None) -> Values:
+    """How a value is shown: as text computed in place, or (``shared`` given) read from
+    the column ``_<name>_text`` computed once for all reasons; ``shared`` collects the
+    names read (measured on 1M customers: the float-to-text casts repeated in every
+    comparison were a third of the reasons' time)."""
+
     def value(name: str) -> pl.Expr:
-        return value_text(pl.col(name), dtypes.get(name))
+        if shared is None:
+            return value_text(pl.col(name), dtypes.get(name))
+        shared.add(name)
+        return pl.col(text_column(name))
 
     return value
 
 
+def text_column(name: str) -> str:
+    return f"_{name}_text"
+
+
 # -- reasons -------------------------------------------------------------------------
-#: Classifications with more cases than this show the failed cases as a count.
-MAX_SHOWN_CASES = 16
+#: Classifications with more cases than this get the compact reason (``compact_reason``).
+MAX_SHOWN_CASES = 6
 
 
 def matched_index(cases: Sequence[Case]) -> pl.Expr:
@@ -407,34 +412,56 @@ def matched_index(cases: Sequence[Case]) -> pl.Expr:
     )
 
 
-def case_texts(node: Node, dtypes: Mapping[str, pl.DataType]) -> list[pl.Expr]:
+def case_texts(node: Node, value: Values, dtypes: Mapping[str, pl.DataType]) -> list[pl.Expr]:
     """Per case of ``node``, the text of what decided it for each customer."""
-    value = values_of(dtypes)
     return [render(split_condition(c.sql), value, dtypes).text for c in node.cases]
 
 
-def classification_reason(node: Node, dtypes: Mapping[str, pl.DataType]) -> pl.Expr:
+def classification_reason(node: Node, value: Values, dtypes: Mapping[str, pl.DataType]) -> pl.Expr:
     cases = node.cases
-    texts = case_texts(node, dtypes)
+    if len(cases) > MAX_SHOWN_CASES:
+        return compact_reason(node, value, dtypes)
+    texts = case_texts(node, value, dtypes)
     if len(cases) == 1 and cases[0].label == "true" and node.default == "false":
         return texts[0]  # a flag: what decided it
     m = matched_index(cases)
     pieces: list[pl.Expr] = []
-    if len(cases) > MAX_SHOWN_CASES:
-        pieces.append(pl.when(m > 0).then(pl.format("{} earlier cases false", m.cast(pl.String))))
     for i, (case, text) in enumerate(zip(cases, texts, strict=True)):
-        matched = pl.concat_str([pl.lit(f"{case.label}: "), text])
-        if len(cases) > MAX_SHOWN_CASES:
-            pieces.append(pl.when(m == i).then(matched))
-        else:
-            failed = pl.concat_str([pl.lit(f"not {case.label}: "), text])
-            pieces.append(pl.when(m > i).then(failed).when(m == i).then(matched))
+        # Cases after the matched one are null, so left out; one text per case.
+        prefix = (
+            pl.when(m == i)
+            .then(pl.lit(f"{case.label}: "))
+            .when(m > i)
+            .then(pl.lit(f"not {case.label}: "))
+        )
+        pieces.append(pl.concat_str([prefix.otherwise(None), text]))
     pieces.append(pl.when(m == len(cases)).then(pl.lit(f"default {node.default}")))
     return pl.concat_str(pieces, separator="; ", ignore_nulls=True)
 
 
-def points_reason(node: Node, dtypes: Mapping[str, pl.DataType]) -> pl.Expr:
-    value = values_of(dtypes)
+def compact_reason(node: Node, value: Values, dtypes: Mapping[str, pl.DataType]) -> pl.Expr:
+    """A long classification (the named RFM segments): the matched case's number and
+    label and the values of every column its cases read, e.g. ``promising (case 6 of
+    11): r_score=4; f_score=1``. Rendering every case of every customer cost 0.9 s on 1M
+    customers for the 11 RFM cases; this costs a few hundredths."""
+    m = matched_index(node.cases)
+    n = len(node.cases)
+    labels = [c.label for c in node.cases] + [str(node.default)]
+    label = m.replace_strict(list(range(n + 1)), labels, return_dtype=pl.String)
+    where = (
+        pl.when(m == n)
+        .then(pl.lit(" (default): "))
+        .otherwise(pl.format(" (case {} of {}): ", (m + 1).cast(pl.String), pl.lit(str(n))))
+    )
+    names: dict[str, None] = {}
+    for case in node.cases:
+        names.update(dict.fromkeys(n for n in referenced_names(case.when) if n in dtypes))
+    values = [pl.concat_str([pl.lit(f"{k}="), value(k)]) for k in names if k != BASE]
+    shown = pl.concat_str(values, separator="; ") if values else pl.lit("")
+    return pl.concat_str([label, where, shown])
+
+
+def points_reason(node: Node, value: Values, dtypes: Mapping[str, pl.DataType]) -> pl.Expr:
     pieces = []
     for part in node.parts:
         pts = value_text(part.points, pl.Float64())
@@ -453,8 +480,7 @@ def points_reason(node: Node, dtypes: Mapping[str, pl.DataType]) -> pl.Expr:
     return pl.concat_str([pl.concat_str(pieces, separator="; "), total])
 
 
-def generic_reason(node: Node, dtypes: Mapping[str, pl.DataType]) -> pl.Expr:
-    value = values_of(dtypes)
+def generic_reason(node: Node, value: Values) -> pl.Expr:
     pieces = []
     for dep in node.deps:
         shown = dep
@@ -469,13 +495,16 @@ def generic_reason(node: Node, dtypes: Mapping[str, pl.DataType]) -> pl.Expr:
     return pl.concat_str(pieces, separator="; ")
 
 
-def reason_expr(node: Node, dtypes: Mapping[str, pl.DataType]) -> pl.Expr:
+def reason_expr(
+    node: Node, dtypes: Mapping[str, pl.DataType], value: Values | None = None
+) -> pl.Expr:
     """Why ``node`` has its value, per customer (text)."""
+    value = value or values_of(dtypes)
     if node.cases:
-        return classification_reason(node, dtypes)
+        return classification_reason(node, value, dtypes)
     if node.parts:
-        return points_reason(node, dtypes)
-    return generic_reason(node, dtypes)
+        return points_reason(node, value, dtypes)
+    return generic_reason(node, value)
 
 
 # -- threshold ladders ----------------------------------------------------------------------
@@ -697,9 +726,7 @@ def explain_nodes(
     """The nodes computing the explanation columns of ``outputs`` (added to the plan)."""
     extra: list[Node] = []
     explained = [
-        n
-        for n in outputs
-        if n in nodes and nodes[n].role in ("segment", "tier", "score") and n != BASE
+        n for n in outputs if n in nodes and nodes[n].role in ("segment", "tier") and n != BASE
     ]
     names = set(nodes)
 
@@ -720,8 +747,16 @@ def explain_nodes(
         )
 
     if options.reasons:
-        for n in explained:
-            add(derived(n + REASON, reason_expr(nodes[n], dtypes), n, "why"))
+        shared: set[str] = set()
+        value = values_of(dtypes, shared)
+        reasons = [
+            derived(n + REASON, reason_expr(nodes[n], dtypes, value), n, "why") for n in explained
+        ]
+        for name in sorted(shared):
+            expr = value_text(pl.col(name), dtypes.get(name))
+            add(derived(text_column(name), expr, name, "text of"))
+        for node in reasons:
+            add(node)
     if options.distance or options.rolloff:
         ladders = {n: lad for n, node in nodes.items() if (lad := find_ladder(node, dtypes))}
         for n in explained:
