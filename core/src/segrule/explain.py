@@ -813,7 +813,9 @@ def rolloff_nodes(
     start = ctx.as_of - dt.timedelta(days=w.days)
     in_window = (pl.col(w.ts) >= pl.lit(start, dtype=pl.Datetime("us"))) & w.rows
     ts = pl.col(w.ts).filter(in_window)
-    value = (w.value if w.value is not None else pl.lit(1, dtype=pl.Int64)).filter(in_window)
+    # A column-shaped 1 per row for a count (a bare literal would not follow the rows).
+    ones = in_window.fill_null(False).cast(pl.Int64)
+    value = (w.value if w.value is not None else ones).filter(in_window).cast(pl.Int64)
     out: list[Node] = []
     when: Any = pl
     col = pl.col(ladder.column)
@@ -824,10 +826,13 @@ def rolloff_nodes(
         # running total first reaches the bound leaves the window.
         bound = interval.low * scale
         name = f"_{node.name}_rolloff_{k}"
-        order = ts.arg_sort(descending=True)
-        running = value.gather(order).cum_sum()
+        # sort_by, not gather by arg_sort: on an empty group polars 2.1's in-memory engine
+        # loses the gathered values' dtype (cum_sum of null fails); both sorts are stable
+        # on the same key, so times and values stay paired.
+        newest = pl.col(w.ts).filter(in_window)
+        running = value.sort_by(newest, descending=True, maintain_order=True).cum_sum()
         reach = running >= bound if interval.low_in else running > bound
-        agg = ts.gather(order).filter(reach).first()
+        agg = ts.sort_by(newest, descending=True, maintain_order=True).filter(reach).first()
         out.append(
             Node(
                 name,
