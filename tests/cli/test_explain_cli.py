@@ -30,11 +30,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(data_dir: Path, out: Path, *flags: str) -> pl.DataFrame:
-    result = runner.invoke(
-        app,
-        ["run", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01", "--out", str(out)]
-        + list(flags),
-    )
+    args = ["run", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]
+    result = runner.invoke(app, [*args, "--out", str(out), *flags])
     assert result.exit_code == 0, result.output
     return pl.read_parquet(out)
 
@@ -78,11 +75,8 @@ def test_explain_one_customer(data_dir: Path, tmp_path: Path) -> None:
 
 
 def test_explain_unknown_customer_is_one_line_error(data_dir: Path) -> None:
-    result = runner.invoke(
-        app,
-        ["explain", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]
-        + ["--customer", "nobody"],
-    )
+    args = ["explain", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]
+    result = runner.invoke(app, [*args, "--customer", "nobody"])
     assert result.exit_code == 1
     assert "customer 'nobody' is not in the universe" in result.output
     assert "Traceback" not in result.output

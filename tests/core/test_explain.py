@@ -98,9 +98,7 @@ def test_reasons_name_the_case_and_the_values_that_decided_it(rules, tables) -> 
     # AND that holds shows both parts; an OR that holds shows the first part that holds.
     assert rows["a"]["busy_reason"] == "many: orders_30d=4>=3; monetary_365d=8200>1000"
     # AND that fails shows its first failing part; NOT shows the inner comparison.
-    assert rows["b"]["busy_reason"] == (
-        "not many: orders_30d=0<3; some: orders_lifetime=2>=2"
-    )
+    assert rows["b"]["busy_reason"] == ("not many: orders_30d=0<3; some: orders_lifetime=2>=2")
     # No orders: an OR that fails shows all its parts; the default is named.
     assert rows["d"]["busy_reason"] == (
         "not many: orders_30d=0<3; not some: orders_30d=0<1; orders_lifetime=0<2; default idle"
