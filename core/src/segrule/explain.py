@@ -778,7 +778,10 @@ def explain_nodes(
                 add(derived(n + GAP, gap, n, f"{lad.column} lacking for the next label of"))
                 add(derived(n + LACKS, sentence, n, "what lacks for the next label of"))
             if options.rolloff:
-                for node in rolloff_nodes(nodes[n], lad, nodes, dtypes, ctx):
+                found = rolloff_nodes(nodes[n], lad, nodes, dtypes, ctx)
+                if not found and nodes.get(lad.column) and nodes[lad.column].parts:
+                    found = points_rolloff_nodes(nodes[n], lad, ladders, nodes, dtypes, ctx)
+                for node in found:
                     add(node)
     return extra
 
@@ -794,75 +797,6 @@ def _window_source(column: str, nodes: Mapping[str, Node]) -> Node | None:
     if node.cents and node.cents in nodes and nodes[node.cents].window is not None:
         return nodes[node.cents]
     return None
-
-
-def rolloff_nodes(
-    node: Node,
-    ladder: Ladder,
-    nodes: Mapping[str, Node],
-    dtypes: Mapping[str, pl.DataType],
-    ctx: BuildContext,
-) -> list[Node]:
-    """The date on which ``node`` falls a rung as rows leave the window, if nothing else
-    happens: one aggregate per rung bound (in the table's group-by) and the date."""
-    src = _window_source(ladder.column, nodes)
-    if src is None or src.window is None:
-        return []
-    w = src.window
-    scale = 100 if src.name != ladder.column and nodes[ladder.column].cents else 1
-    start = ctx.as_of - dt.timedelta(days=w.days)
-    in_window = (pl.col(w.ts) >= pl.lit(start, dtype=pl.Datetime("us"))) & w.rows
-    ts = pl.col(w.ts).filter(in_window)
-    # A column-shaped 1 per row for a count (a bare literal would not follow the rows).
-    ones = in_window.fill_null(False).cast(pl.Int64)
-    value = (w.value if w.value is not None else ones).filter(in_window).cast(pl.Int64)
-    out: list[Node] = []
-    when: Any = pl
-    col = pl.col(ladder.column)
-    for k, interval in enumerate(ladder.intervals):
-        if k == 0 or not math.isfinite(interval.low):
-            continue
-        # Newest rows first: the value stays in this interval until the row at which the
-        # running total first reaches the bound leaves the window.
-        bound = interval.low * scale
-        name = f"_{node.name}_rolloff_{k}"
-        # sort_by, not gather by arg_sort: on an empty group polars 2.1's in-memory engine
-        # loses the gathered values' dtype (cum_sum of null fails); both sorts are stable
-        # on the same key, so times and values stay paired.
-        newest = pl.col(w.ts).filter(in_window)
-        running = value.sort_by(newest, descending=True, maintain_order=True).cum_sum()
-        reach = running >= bound if interval.low_in else running > bound
-        agg = ts.sort_by(newest, descending=True, maintain_order=True).filter(reach).first()
-        out.append(
-            Node(
-                name,
-                "aggregate",
-                agg.alias(name),
-                table=w.table,
-                columns=(),
-                role="helper",
-                mask=in_window.fill_null(False),
-                description=f"time of the row keeping {ladder.column} in its rung {k}",
-            )
-        )
-        when = when.when(interval.expr(col)).then(pl.col(name))
-    if not out:
-        return []
-    last = when.otherwise(None)
-    date = (last + pl.duration(days=w.days)).dt.date()
-    name = node.name + ROLLOFF
-    deps = (ladder.column, *(n.name for n in out))
-    out.append(
-        Node(
-            name,
-            "derived",
-            date.alias(name),
-            deps=deps,
-            role="reason",
-            description=f"date on which {node.name} falls a rung if nothing else happens",
-        )
-    )
-    return out
 
 
 # -- one customer ---------------------------------------------------------------------
@@ -990,3 +924,172 @@ def _display_order(plan: Any) -> list[str]:
         for n in dict.fromkeys(order)
         if not plan.nodes[n].hidden and plan.nodes[n].role not in ("reason", "helper")
     ]
+
+
+def _bound_dates(
+    node: Node,
+    ladder: Ladder,
+    nodes: Mapping[str, Node],
+    ctx: BuildContext,
+    prefix: str,
+) -> tuple[list[Node], dict[int, pl.Expr]]:
+    """For a ladder over a windowed count or sum: per rung bound ``k`` (the low end of
+    interval ``k``), the instant at which the value falls below it as rows leave the
+    window, if no rows come: one aggregate per bound in the table's group-by (newest rows
+    first, the row at which the running total reaches the bound, plus the window). Null
+    when the value is below the bound already. Empty when the column has no window."""
+    src = _window_source(ladder.column, nodes)
+    if src is None or src.window is None:
+        return [], {}
+    w = src.window
+    scale = 100 if src.name != ladder.column and nodes[ladder.column].cents else 1
+    start = ctx.as_of - dt.timedelta(days=w.days)
+    in_window = (pl.col(w.ts) >= pl.lit(start, dtype=pl.Datetime("us"))) & w.rows
+    ts = pl.col(w.ts).filter(in_window)
+    # A column-shaped 1 per row for a count (a bare literal would not follow the rows).
+    ones = in_window.fill_null(False).cast(pl.Int64)
+    value = (w.value if w.value is not None else ones).filter(in_window).cast(pl.Int64)
+    aggregates: list[Node] = []
+    dates: dict[int, pl.Expr] = {}
+    for k, interval in enumerate(ladder.intervals):
+        if k == 0 or not math.isfinite(interval.low):
+            continue
+        bound = interval.low * scale
+        helper = f"_{prefix.lstrip('_')}_bound_{k}"
+        # sort_by, not gather by arg_sort: on an empty group polars 2.1's in-memory engine
+        # loses the gathered values' dtype (cum_sum of null fails); both sorts are stable
+        # on the same key, so times and values stay paired.
+        newest = pl.col(w.ts).filter(in_window)
+        running = value.sort_by(newest, descending=True, maintain_order=True).cum_sum()
+        reach = running >= bound if interval.low_in else running > bound
+        agg = ts.sort_by(newest, descending=True, maintain_order=True).filter(reach).first()
+        aggregates.append(
+            Node(
+                helper,
+                "aggregate",
+                agg.alias(helper),
+                table=w.table,
+                columns=(),
+                role="helper",
+                description=f"time of the row keeping {ladder.column} at or above rung {k}",
+                mask=in_window.fill_null(False),
+            )
+        )
+        dates[k] = pl.col(helper) + pl.duration(days=w.days)
+    return aggregates, dates
+
+
+def _gated(node: Node, ladder: Ladder) -> pl.Expr:
+    """Whether a customer was classified by a gate case (not a rung) of ``ladder``."""
+    m = matched_index(node.cases)
+    gated = pl.lit(False)
+    for g in ladder.gates:
+        gated = gated | (m == g)
+    return gated
+
+
+def _date_node(node: Node, date: pl.Expr, ladder: Ladder, deps: Sequence[str]) -> Node:
+    name = node.name + ROLLOFF
+    expr = pl.when(~_gated(node, ladder)).then(date.dt.date()).alias(name)
+    return Node(
+        name,
+        "derived",
+        expr,
+        deps=tuple(dict.fromkeys([*deps, *(d for d in referenced_names(expr) if d != BASE)])),
+        role="reason",
+        description=f"date on which {node.name} falls a rung if nothing else happens",
+    )
+
+
+def rolloff_nodes(
+    node: Node,
+    ladder: Ladder,
+    nodes: Mapping[str, Node],
+    dtypes: Mapping[str, pl.DataType],
+    ctx: BuildContext,
+) -> list[Node]:
+    """``<node>_rolloff`` for a ladder directly over a windowed count or sum: the date on
+    which the value falls below its rung's bound as rows leave the window, if nothing
+    else happens. Null on the lowest rung and for customers classified by a gate case."""
+    aggregates, dates = _bound_dates(node, ladder, nodes, ctx, f"{node.name}_rolloff")
+    if not dates:
+        return []
+    col = pl.col(ladder.column)
+    when: Any = pl
+    for k, date in dates.items():
+        when = when.when(ladder.intervals[k].expr(col)).then(date)
+    return [*aggregates, _date_node(node, when.otherwise(None), ladder, [ladder.column])]
+
+
+def points_rolloff_nodes(
+    node: Node,
+    ladder: Ladder,
+    ladders: Mapping[str, Ladder],
+    nodes: Mapping[str, Node],
+    dtypes: Mapping[str, pl.DataType],
+    ctx: BuildContext,
+) -> list[Node]:
+    """The roll-off of a tier over a points score: the first date on which the parts
+    whose rungs read windowed counts or sums (``amount_tier`` over ``monetary_365d``, a
+    ``bins`` part over ``orders_30d``) have lost enough points, rung by rung as their
+    rows leave the windows, for the score to leave its rung. Other parts are taken as
+    they are (they have no window to roll off)."""
+    score = nodes[ladder.column]
+    out: list[Node] = []
+    # Per part: its points now, the dates its value falls below each bound, and the
+    # points it gives in each interval.
+    parts: list[tuple[pl.Expr, dict[int, pl.Expr], list[pl.Expr]]] = []
+    for i, part in enumerate(score.parts):
+        if part.points_of is None:
+            continue
+        sub = ladders.get(part.label) if part.label in nodes else None
+        if sub is not None:  # points by the label of a ladder segment (amount_tier)
+            sub_node = nodes[part.label]
+            at = [part.points_of(pl.lit(iv.label)) for iv in sub.intervals]
+        elif part.cases and part.label in nodes:  # bins over a dimension (orders_30d)
+            sub_node = Node(part.label, "derived", part.points, cases=part.cases, default="-")
+            found = find_ladder(sub_node, dtypes)
+            if found is None:
+                continue
+            sub = found
+            at = [part.points_of(pl.lit(_inside(iv))) for iv in sub.intervals]
+        else:
+            continue
+        aggregates, dates = _bound_dates(sub_node, sub, nodes, ctx, f"{node.name}_part{i}")
+        if not dates:
+            continue
+        out.extend(aggregates)
+        parts.append((part.points, dates, at))
+    if not parts:
+        return []
+    total = pl.col(ladder.column)
+    candidates = []
+    for _, dates, _ in parts:
+        for when_ in dates.values():
+            # Score at that instant: each part in the interval its value is still in.
+            score_then = total
+            for now, part_dates, at in parts:
+                position = pl.sum_horizontal(
+                    [(d > when_).fill_null(False).cast(pl.Int64) for d in part_dates.values()]
+                )
+                then = pl.lit(None, dtype=pl.Float64)
+                for k, pts in enumerate(at):
+                    then = pl.when(position == k).then(pts).otherwise(then)
+                score_then = score_then - now + then
+            drop: Any = pl
+            for interval in ladder.intervals[1:]:
+                under = score_then < interval.low if interval.low_in else score_then <= interval.low
+                drop = drop.when(interval.expr(total)).then(under)
+            candidates.append(pl.when(drop.otherwise(False)).then(when_))
+    date = pl.min_horizontal(candidates)
+    out.append(_date_node(node, date, ladder, [ladder.column]))
+    return out
+
+
+def _inside(interval: Interval) -> float:
+    """A value inside ``interval``."""
+    if math.isfinite(interval.low) and math.isfinite(interval.high):
+        return interval.low if interval.low_in else (interval.low + interval.high) / 2
+    if math.isfinite(interval.low):
+        return interval.low + 1
+    return interval.high - 1 if math.isfinite(interval.high) else 0.0
