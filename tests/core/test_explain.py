@@ -208,6 +208,29 @@ def test_rolloff_date_is_when_the_value_falls_a_rung(rules, tables, make_tables)
         assert (same["spend"][0], later["spend"][0]) == (before, after)
 
 
+def test_rolloff_of_a_points_tier_follows_every_part(rules, tables) -> None:
+    rows = scored(rules, tables)
+    # a: points 4 = spend mid (2) + orders_30d 4 (2): silver. orders_30d falls below 3
+    # (1 point) when the 3-days-old order leaves the 30-day window: still silver (3);
+    # below 1 (0 points) when the newest one leaves: 2 points, bronze. spend stays mid
+    # for a year: the fall comes from the bins part alone, rung by rung.
+    assert rows["a"]["rank_rolloff"] == (ago(1) + dt.timedelta(days=30)).date()
+    path = rules("r.yaml", RULES)
+    day = rows["a"]["rank_rolloff"]
+    at = dt.datetime(day.year, day.month, day.day)
+    ranks = [
+        segrule.score(path, tables, as_of=at + dt.timedelta(days=k))
+        .filter(pl.col("customer_id") == "a")["rank"][0]
+        for k in (-3, 0, 1)
+    ]
+    assert ranks == ["silver", "silver", "bronze"]
+    # b: 12000 high (3) + orders_30d 0 (0) = 3, silver; spend falls to mid (2) when the
+    # 300-days-old order leaves: bronze then.
+    assert rows["b"]["rank_rolloff"] == (ago(300) + dt.timedelta(days=365)).date()
+    # c is on the lowest rung: nothing to fall from.
+    assert rows["c"]["rank_rolloff"] is None
+
+
 def test_explain_customer_lists_every_case_and_part(rules, tables) -> None:
     plan = segrule.compile(rules("r.yaml", RULES), tables, as_of=AS_OF, explain=ALL)
     exp = explain_customer(plan, "a")

@@ -36,6 +36,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal
 
 import polars as pl
@@ -757,6 +758,8 @@ def explain_nodes(
             add(derived(text_column(name), expr, name, "text of"))
         for node in reasons:
             add(node)
+    decay = Decay(nodes, dtypes, ctx)
+    rolloffs: list[Node] = []
     if options.distance or options.rolloff:
         ladders = {n: lad for n, node in nodes.items() if (lad := find_ladder(node, dtypes))}
         for n in explained:
@@ -778,11 +781,11 @@ def explain_nodes(
                 add(derived(n + GAP, gap, n, f"{lad.column} lacking for the next label of"))
                 add(derived(n + LACKS, sentence, n, "what lacks for the next label of"))
             if options.rolloff:
-                found = rolloff_nodes(nodes[n], lad, nodes, dtypes, ctx)
-                if not found and nodes.get(lad.column) and nodes[lad.column].parts:
-                    found = points_rolloff_nodes(nodes[n], lad, ladders, nodes, dtypes, ctx)
-                for node in found:
-                    add(node)
+                found = rolloff_node(nodes[n], lad, decay, dtypes)
+                if found is not None:
+                    rolloffs.append(found)
+    for node in [*decay.aggregates.values(), *rolloffs]:
+        add(node)
     return extra
 
 
@@ -926,57 +929,180 @@ def _display_order(plan: Any) -> list[str]:
     ]
 
 
-def _bound_dates(
-    node: Node,
-    ladder: Ladder,
-    nodes: Mapping[str, Node],
-    ctx: BuildContext,
-    prefix: str,
-) -> tuple[list[Node], dict[int, pl.Expr]]:
-    """For a ladder over a windowed count or sum: per rung bound ``k`` (the low end of
-    interval ``k``), the instant at which the value falls below it as rows leave the
-    window, if no rows come: one aggregate per bound in the table's group-by (newest rows
-    first, the row at which the running total reaches the bound, plus the window). Null
-    when the value is below the bound already. Empty when the column has no window."""
-    src = _window_source(ladder.column, nodes)
-    if src is None or src.window is None:
-        return [], {}
-    w = src.window
-    scale = 100 if src.name != ladder.column and nodes[ladder.column].cents else 1
-    start = ctx.as_of - dt.timedelta(days=w.days)
-    in_window = (pl.col(w.ts) >= pl.lit(start, dtype=pl.Datetime("us"))) & w.rows
-    ts = pl.col(w.ts).filter(in_window)
-    # A column-shaped 1 per row for a count (a bare literal would not follow the rows).
-    ones = in_window.fill_null(False).cast(pl.Int64)
-    value = (w.value if w.value is not None else ones).filter(in_window).cast(pl.Int64)
-    aggregates: list[Node] = []
-    dates: dict[int, pl.Expr] = {}
-    for k, interval in enumerate(ladder.intervals):
-        if k == 0 or not math.isfinite(interval.low):
-            continue
-        bound = interval.low * scale
-        helper = f"_{prefix.lstrip('_')}_bound_{k}"
-        # sort_by, not gather by arg_sort: on an empty group polars 2.1's in-memory engine
-        # loses the gathered values' dtype (cum_sum of null fails); both sorts are stable
-        # on the same key, so times and values stay paired.
-        newest = pl.col(w.ts).filter(in_window)
-        running = value.sort_by(newest, descending=True, maintain_order=True).cum_sum()
-        reach = running >= bound if interval.low_in else running > bound
-        agg = ts.sort_by(newest, descending=True, maintain_order=True).filter(reach).first()
-        aggregates.append(
-            Node(
+class Decay:
+    """Conditions evaluated at a later instant ``c`` as windowed rows leave their windows
+    and no new rows come: the roll-off model.
+
+    A comparison of a windowed count or sum (``orders_30d >= 3``, ``monetary_365d >
+    10000``, also ``<``/``<=``) with a number holds at ``c`` while the instant at which
+    the value falls below the number is after ``c``; that instant is one aggregate in
+    the table's group-by (:meth:`falls_below`). A points score at ``c`` is the sum of its
+    parts at ``c``; a classification's label at ``c`` is its first case that holds then.
+    Everything else (lifetime counts, attributes, feedback, the as-of) is taken as it is
+    now, so time-based rules (recency, 'new' for 90 days) do not roll off here.
+    """
+
+    def __init__(
+        self, nodes: Mapping[str, Node], dtypes: Mapping[str, pl.DataType], ctx: BuildContext
+    ):
+        self.nodes = nodes
+        self.dtypes = dtypes
+        self.ctx = ctx
+        self.aggregates: dict[str, Node] = {}
+        self.dates: dict[str, pl.Expr] = {}  # every instant a condition can change
+        self.touched: set[str] = set()  # the instants read since the last reset
+
+    def falls_below(self, column: str, bound: float, inclusive: bool) -> pl.Expr | None:
+        """The instant at which ``column`` stops being ``>= bound`` (``> bound`` when not
+        ``inclusive``), null when it is not now; None when the column has no window."""
+        src = _window_source(column, self.nodes)
+        if src is None or src.window is None:
+            return None
+        w = src.window
+        scaled = Fraction(str(bound)) * (100 if src.name != column else 1)
+        limit: float | int = int(scaled) if scaled.denominator == 1 else float(scaled)
+        key = f"_{column}_{'ge' if inclusive else 'gt'}_{limit}".replace(".", "p").replace("-", "m")
+        helper = f"_rolloff{key}"
+        if helper not in self.aggregates:
+            start = self.ctx.as_of - dt.timedelta(days=w.days)
+            in_window = (
+                (pl.col(w.ts) >= pl.lit(start, dtype=pl.Datetime("us"))) & w.rows
+            ).fill_null(False)
+            ones = in_window.cast(pl.Int64)  # a column-shaped 1 per row for a count
+            value = (w.value if w.value is not None else ones).filter(in_window).cast(pl.Int64)
+            newest = pl.col(w.ts).filter(in_window)
+            # Newest rows first, the row at which the running total reaches the bound: the
+            # value stays there until that row leaves the window. sort_by, not gather by
+            # arg_sort: on an empty group polars 2.1's in-memory engine loses the gathered
+            # dtype; both sorts are stable on the same key, so times and values pair up.
+            running = value.sort_by(newest, descending=True, maintain_order=True).cum_sum()
+            reach = running >= limit if inclusive else running > limit
+            agg = newest.sort_by(newest, descending=True, maintain_order=True).filter(reach).first()
+            self.aggregates[helper] = Node(
                 helper,
                 "aggregate",
                 agg.alias(helper),
                 table=w.table,
-                columns=(),
                 role="helper",
-                description=f"time of the row keeping {ladder.column} at or above rung {k}",
-                mask=in_window.fill_null(False),
+                description=f"time of the row keeping {column} {'>=' if inclusive else '>'} "
+                f"{bound}",
+                mask=in_window,
             )
+            self.dates[helper] = pl.col(helper) + pl.duration(days=w.days)
+        self.touched.add(helper)
+        return self.dates[helper]
+
+    def holds_at(self, sql: str, c: pl.Expr) -> pl.Expr:
+        """Whether the condition ``sql`` holds at instant ``c`` (null counts as false)."""
+        return self._cond(split_condition(sql), c).fill_null(False)
+
+    def _cond(self, cond: Cond, c: pl.Expr) -> pl.Expr:
+        if isinstance(cond, Atom):
+            return self._atom(cond, c)
+        parts = [self._cond(i, c) for i in cond.items]
+        if cond.kind == "not":
+            return ~parts[0]
+        out = parts[0]
+        for p in parts[1:]:
+            out = (out & p) if cond.kind == "and" else (out | p)
+        return out
+
+    def _atom(self, atom: Atom, c: pl.Expr) -> pl.Expr:
+        cmp = comparison(atom) if atom.toks else None
+        if cmp is not None and cmp.number is not None and cmp.op in _OPS:
+            score = self.nodes.get(cmp.name)
+            if score is not None and score.parts:
+                value = self.score_at(score, c)
+                return _OPS_EXPR[cmp.op](value, cmp.number)
+            upward = cmp.op in (">=", ">")
+            inclusive = cmp.op in (">=", "<")  # x < b is not (x >= b)
+            falls = self.falls_below(cmp.name, cmp.number, inclusive)
+            if falls is not None:
+                above = (falls > c).fill_null(False)
+                return above if upward else ~above
+        quoted = cmp is not None and re.fullmatch(r"'(?:[^']|'')*'", cmp.rhs) is not None
+        if cmp is not None and quoted and cmp.op in ("=", "<>", "!="):
+            node = self.nodes.get(cmp.name)
+            if node is not None and node.cases:
+                # a condition on another classification's label: its label at c
+                label = self.label_at(node, c)
+                text = cmp.rhs[1:-1].replace("''", "'")
+                return label == text if cmp.op == "=" else label != text
+        return parse_sql(atom.sql)
+
+    def label_at(self, node: Node, c: pl.Expr) -> pl.Expr:
+        out: Any = pl
+        for case in node.cases:
+            out = out.when(self.holds_at(case.sql, c)).then(pl.lit(case.label))
+        return out.otherwise(pl.lit(node.default)).cast(pl.String)
+
+    def score_at(self, score: Node, c: pl.Expr) -> pl.Expr:
+        total: list[pl.Expr] = []
+        for part in score.parts:
+            node = self.nodes.get(part.label)
+            if part.points_of is not None and node is not None and node.cases:
+                total.append(part.points_of(self.label_at(node, c)))
+            elif part.points_of is not None and part.cases:  # bins: the first rung that holds
+                got: Any = pl
+                for case in part.cases:
+                    cmp = comparison(split_condition(case.sql))  # type: ignore[arg-type]
+                    if cmp is None or cmp.number is None:
+                        got = None
+                        break
+                    got = got.when(self.holds_at(case.sql, c)).then(
+                        part.points_of(pl.lit(cmp.number))
+                    )
+                total.append(
+                    part.points if got is None else got.otherwise(part.points_of(pl.lit(None)))
+                )
+            else:
+                total.append(part.points)
+        return pl.sum_horizontal(total)
+
+
+_OPS_EXPR: dict[str, Callable[[pl.Expr, float], pl.Expr]] = {
+    ">=": lambda v, b: v >= b,
+    ">": lambda v, b: v > b,
+    "<=": lambda v, b: v <= b,
+    "<": lambda v, b: v < b,
+}
+
+
+def rolloff_node(
+    node: Node, ladder: Ladder, decay: Decay, dtypes: Mapping[str, pl.DataType]
+) -> Node | None:
+    """``<node>_rolloff``: the first date on which the customer's label falls a rung of
+    ``ladder`` if nothing else happens (:class:`Decay`); null when it never does within
+    the windows (or the customer is on the lowest rung or classified by a gate case)."""
+    decay.touched = set()
+    decay.label_at(node, pl.lit(None, dtype=pl.Datetime("us")))  # which instants matter
+    dates = [decay.dates[k] for k in sorted(decay.touched)]
+    if not dates:
+        return None
+    now = pl.col(node.name)
+    rank = {iv.label: k for k, iv in enumerate(ladder.intervals)}
+
+    def rank_of(label: pl.Expr) -> pl.Expr:
+        return label.replace_strict(
+            list(rank), list(rank.values()), default=None, return_dtype=pl.Int64
         )
-        dates[k] = pl.col(helper) + pl.duration(days=w.days)
-    return aggregates, dates
+
+    candidates = []
+    for c in dates:
+        later = decay.label_at(node, c)
+        candidates.append(pl.when(rank_of(later) < rank_of(now)).then(c))
+    date = pl.min_horizontal(candidates)
+    name = node.name + ROLLOFF
+    expr = pl.when(~_gated(node, ladder)).then(date.dt.date()).alias(name)
+    deps = tuple(d for d in dict.fromkeys(referenced_names(expr)) if d != BASE)
+    return Node(
+        name,
+        "derived",
+        expr,
+        deps=deps,
+        role="reason",
+        description=f"date on which {node.name} falls a rung if nothing else happens",
+    )
 
 
 def _gated(node: Node, ladder: Ladder) -> pl.Expr:
@@ -986,104 +1112,6 @@ def _gated(node: Node, ladder: Ladder) -> pl.Expr:
     for g in ladder.gates:
         gated = gated | (m == g)
     return gated
-
-
-def _date_node(node: Node, date: pl.Expr, ladder: Ladder, deps: Sequence[str]) -> Node:
-    name = node.name + ROLLOFF
-    expr = pl.when(~_gated(node, ladder)).then(date.dt.date()).alias(name)
-    return Node(
-        name,
-        "derived",
-        expr,
-        deps=tuple(dict.fromkeys([*deps, *(d for d in referenced_names(expr) if d != BASE)])),
-        role="reason",
-        description=f"date on which {node.name} falls a rung if nothing else happens",
-    )
-
-
-def rolloff_nodes(
-    node: Node,
-    ladder: Ladder,
-    nodes: Mapping[str, Node],
-    dtypes: Mapping[str, pl.DataType],
-    ctx: BuildContext,
-) -> list[Node]:
-    """``<node>_rolloff`` for a ladder directly over a windowed count or sum: the date on
-    which the value falls below its rung's bound as rows leave the window, if nothing
-    else happens. Null on the lowest rung and for customers classified by a gate case."""
-    aggregates, dates = _bound_dates(node, ladder, nodes, ctx, f"{node.name}_rolloff")
-    if not dates:
-        return []
-    col = pl.col(ladder.column)
-    when: Any = pl
-    for k, date in dates.items():
-        when = when.when(ladder.intervals[k].expr(col)).then(date)
-    return [*aggregates, _date_node(node, when.otherwise(None), ladder, [ladder.column])]
-
-
-def points_rolloff_nodes(
-    node: Node,
-    ladder: Ladder,
-    ladders: Mapping[str, Ladder],
-    nodes: Mapping[str, Node],
-    dtypes: Mapping[str, pl.DataType],
-    ctx: BuildContext,
-) -> list[Node]:
-    """The roll-off of a tier over a points score: the first date on which the parts
-    whose rungs read windowed counts or sums (``amount_tier`` over ``monetary_365d``, a
-    ``bins`` part over ``orders_30d``) have lost enough points, rung by rung as their
-    rows leave the windows, for the score to leave its rung. Other parts are taken as
-    they are (they have no window to roll off)."""
-    score = nodes[ladder.column]
-    out: list[Node] = []
-    # Per part: its points now, the dates its value falls below each bound, and the
-    # points it gives in each interval.
-    parts: list[tuple[pl.Expr, dict[int, pl.Expr], list[pl.Expr]]] = []
-    for i, part in enumerate(score.parts):
-        if part.points_of is None:
-            continue
-        sub = ladders.get(part.label) if part.label in nodes else None
-        if sub is not None:  # points by the label of a ladder segment (amount_tier)
-            sub_node = nodes[part.label]
-            at = [part.points_of(pl.lit(iv.label)) for iv in sub.intervals]
-        elif part.cases and part.label in nodes:  # bins over a dimension (orders_30d)
-            sub_node = Node(part.label, "derived", part.points, cases=part.cases, default="-")
-            found = find_ladder(sub_node, dtypes)
-            if found is None:
-                continue
-            sub = found
-            at = [part.points_of(pl.lit(_inside(iv))) for iv in sub.intervals]
-        else:
-            continue
-        aggregates, dates = _bound_dates(sub_node, sub, nodes, ctx, f"{node.name}_part{i}")
-        if not dates:
-            continue
-        out.extend(aggregates)
-        parts.append((part.points, dates, at))
-    if not parts:
-        return []
-    total = pl.col(ladder.column)
-    candidates = []
-    for _, dates, _ in parts:
-        for when_ in dates.values():
-            # Score at that instant: each part in the interval its value is still in.
-            score_then = total
-            for now, part_dates, at in parts:
-                position = pl.sum_horizontal(
-                    [(d > when_).fill_null(False).cast(pl.Int64) for d in part_dates.values()]
-                )
-                then = pl.lit(None, dtype=pl.Float64)
-                for k, pts in enumerate(at):
-                    then = pl.when(position == k).then(pts).otherwise(then)
-                score_then = score_then - now + then
-            drop: Any = pl
-            for interval in ladder.intervals[1:]:
-                under = score_then < interval.low if interval.low_in else score_then <= interval.low
-                drop = drop.when(interval.expr(total)).then(under)
-            candidates.append(pl.when(drop.otherwise(False)).then(when_))
-    date = pl.min_horizontal(candidates)
-    out.append(_date_node(node, date, ladder, [ladder.column]))
-    return out
 
 
 def _inside(interval: Interval) -> float:
