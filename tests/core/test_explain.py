@@ -148,6 +148,7 @@ def test_split_condition_keeps_between_case_and_nested_parentheses() -> None:
         ("x BETWEEN 1 AND 3", {"x": 5}, "x=5 NOT BETWEEN 1 AND 3"),
         ("x NOT IN (1, 2)", {"x": 2}, "x=2 IN (1, 2)"),
         ("x IS NULL", {"x": None}, "x=null"),
+        ("x IN (1, 2)", {"x": None}, "x=null"),
         ("x > 3", {"x": None}, "x=null"),
         ("x + y > 3", {"x": 1, "y": 1}, "NOT (x + y > 3) [x=1, y=1]"),
         ("NOT (x > 3 AND y > 3)", {"x": 5, "y": 1}, "y=1<=3"),
@@ -219,8 +220,9 @@ def test_rolloff_of_a_points_tier_follows_every_part(rules, tables) -> None:
     day = rows["a"]["rank_rolloff"]
     at = dt.datetime(day.year, day.month, day.day)
     ranks = [
-        segrule.score(path, tables, as_of=at + dt.timedelta(days=k))
-        .filter(pl.col("customer_id") == "a")["rank"][0]
+        segrule.score(path, tables, as_of=at + dt.timedelta(days=k)).filter(
+            pl.col("customer_id") == "a"
+        )["rank"][0]
         for k in (-3, 0, 1)
     ]
     assert ranks == ["silver", "silver", "bronze"]

@@ -198,7 +198,7 @@ class Compiler:
                 )
                 for node in nodes:
                     node.origin = node.origin or w
-                    if s.zh or s.en:
+                    if (s.zh or s.en) and node.name == n:  # the score's own column only
                         node.title = node.title or {"zh": s.zh or "", "en": s.en or ""}
                 self._add(nodes)
 

@@ -343,7 +343,14 @@ def _atom_text(atom: Atom, truth: pl.Expr, value: Values, known: Mapping[str, An
             no = f" NOT {words[kw_at]}{rest_pos}"
             if negated:
                 yes, no = no, yes
-            return pl.concat_str([shown, pl.when(held).then(pl.lit(yes)).otherwise(pl.lit(no))])
+            verdict = (
+                pl.when(held)
+                .then(pl.lit(yes))
+                .when(pl.col(name).is_not_null())
+                .then(pl.lit(no))
+                .otherwise(pl.lit(""))
+            )
+            return pl.concat_str([shown, verdict])
     names = [n for n in referenced_names(parse_sql(atom.sql)) if n in known] if toks else []
     head = pl.when(held).then(pl.lit(atom.sql)).otherwise(pl.lit(f"NOT ({atom.sql})"))
     if not names:
