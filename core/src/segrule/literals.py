@@ -27,8 +27,29 @@ _TOKEN = re.compile(
 )
 
 KEYWORDS = frozenset(
-    "and or not between in is null case when then else end true false interval like "
-    "ilike as cast date timestamp".split()
+    [
+        "and",
+        "or",
+        "not",
+        "between",
+        "in",
+        "is",
+        "null",
+        "case",
+        "when",
+        "then",
+        "else",
+        "end",
+        "true",
+        "false",
+        "interval",
+        "like",
+        "ilike",
+        "as",
+        "cast",
+        "date",
+        "timestamp",
+    ]
 )
 #: After one of these a ``-`` is a sign, not a subtraction.
 _SIGN_AFTER = {"op", "start", "open", "comma", "keyword"}

@@ -37,7 +37,6 @@ from typing import Any
 import polars as pl
 
 from segrule.compiler import (
-    BASE,
     Compiler,
     Plan,
     TableInput,
