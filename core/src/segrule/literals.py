@@ -115,11 +115,21 @@ def number_literals(sql: str) -> list[NumberLiteral]:
             if kind in _SIGN_AFTER:
                 start = toks[i - 1].start
                 value = -value
-        dim = next((_name(t) for t in reversed(toks[:i]) if t.kind == "id"), None)
-        if dim is None:
-            dim = next((_name(t) for t in toks[i + 1 :] if t.kind == "id"), None)
-        out.append(NumberLiteral(start, tok.end, value, dim))
+        out.append(NumberLiteral(start, tok.end, value, _compared_with(toks, i, start)))
     return out
+
+
+def _compared_with(toks: list[_Tok], i: int, start: int) -> str | None:
+    """The name compared with the number ``toks[i]``: across the comparison next to it
+    (``x > 5``, ``5 < x``), else the nearest name before it (``x BETWEEN 1 AND 5``),
+    else after it."""
+    j = i - 1 if toks[i].start == start else i - 2  # skip a sign
+    if j >= 1 and toks[j].kind == "op" and toks[j - 1].kind == "id":
+        return _name(toks[j - 1])
+    if i + 2 < len(toks) and toks[i + 1].kind == "op" and toks[i + 2].kind == "id":
+        return _name(toks[i + 2])
+    before = next((_name(t) for t in reversed(toks[:i]) if t.kind == "id"), None)
+    return before or next((_name(t) for t in toks[i + 1 :] if t.kind == "id"), None)
 
 
 def replace_number(sql: str, literal: NumberLiteral, value: Decimal) -> str:
