@@ -183,20 +183,20 @@ def print_sweep(console: Console, result: Any) -> None:
         )
     marks: dict[tuple[str, int], list[str]] = {}
     for t in result.targets:
-        marks.setdefault((t.column, t.point), []).append(
-            f"◀ {t.label} {t.found:.1%} ≈ {t.share:.0%}"
-        )
+        marks.setdefault((t.column, t.point), []).append(f"◀ {t.label}")
     for col in result.columns:
         labels = result.order[col]
         table = Table(
             title=f"{col}: customers % · revenue %", title_justify="left", show_lines=False
         )
         for p in result.params:
-            table.add_column(p.name, justify="right")
+            table.add_column(p.name, justify="right", no_wrap=True)
         for label in labels:
-            table.add_column("(none)" if label is None else str(label), justify="right")
+            table.add_column(
+                "(none)" if label is None else str(label), justify="right", no_wrap=True
+            )
         if any(c == col for c, _ in marks):
-            table.add_column("")
+            table.add_column("", no_wrap=True)
         for i, point in enumerate(result.points):
             cells = [format_number(v) for v in point.values.values()]
             for label in labels:
