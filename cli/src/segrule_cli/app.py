@@ -484,6 +484,175 @@ def plan(
         console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
+# -- sweep -------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def sweep(
+    rulesets: Annotated[
+        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
+    ],
+    param: Annotated[
+        list[str],
+        typer.Option(
+            "--param",
+            help="NAME=VALUES: the threshold to sweep and its values; repeatable (a grid). "
+            "NAME: SEGMENT.LABEL (the number in that case's condition; SEGMENT.LABEL[2] or "
+            "SEGMENT.LABEL.DIMENSION when it holds several), TIER.LABEL (a points tier's "
+            "min) or SCORE.PARAM.PATH (e.g. value_tier.tiers.high.top). VALUES: "
+            "START..STOP:STEP (STOP included) or a comma list.",
+            show_default=False,
+        ),
+    ],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    table: TablesOpt = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            help="LABEL=SHARE or COLUMN.LABEL=SHARE (0.10 or 10%): mark the value that "
+            "gives that label the share closest to it; repeatable.",
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the results as JSON instead of tables.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Also write one row per grid point, column and label to this file "
+            "(.parquet, .csv, .arrow/.ipc or .ndjson).",
+        ),
+    ] = None,
+    max_grid: Annotated[
+        int, typer.Option("--max-grid", help="Most grid points allowed.", min=1)
+    ] = 500,
+    blacklist: Annotated[
+        Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
+    ] = None,
+    plugin: PluginOpt = None,
+) -> None:
+    """Try a grid of thresholds in one pass: tier sizes and revenue share for each value.
+
+    The data is read once; for each value only the swept rule and the rules that depend
+    on it are computed again.
+
+    Example: [bold]segrule sweep taobao-5-tier --data data/ --as-of 2026-11-01 --param
+    amount_tier.high=5000..20000:1000 --target vip=10%[/bold]
+    """
+    import segrule
+    from segrule.sweep import sweep as run_sweep
+
+    engine = _engine(plugin)
+    with console.status("Sweeping…", spinner="dots") if not json_out else _nullctx():
+        result = run_sweep(
+            rulesets,
+            param,
+            _tables(table),
+            as_of=as_of,
+            data=data,
+            tz=tz,
+            engine=engine,
+            blacklist=blacklist,
+            targets=target or [],
+            max_grid=max_grid,
+        )
+    if out is not None:
+        import polars as pl
+
+        segrule.sink(pl.DataFrame(result.rows()).lazy(), out)
+    if json_out:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    output.print_sweep(console, result)
+    if out is not None:
+        console.print(f"[green]wrote[/green] {out}", highlight=False)
+
+
+# -- check -------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def check(
+    rulesets: Annotated[
+        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
+    ],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    table: TablesOpt = None,
+    order: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--order",
+            help="NAME=BEST,...,WORST: the rank order of a segment's labels for the "
+            "monotonicity check (tier ladders and threshold ladders are known); repeatable.",
+        ),
+    ] = None,
+    spend_more: Annotated[
+        float | None,
+        typer.Option(
+            "--spend-more",
+            help="Amount each customer spends more in the monotonicity check (default: "
+            "the median paid order amount).",
+            min=0,
+        ),
+    ] = None,
+    more: Annotated[
+        str,
+        typer.Option(
+            "--more",
+            help="amount: the amount is added to every money dimension; order: one more "
+            "paid order of that amount today (order counts + 1, recency 0).",
+        ),
+    ] = "amount",
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the findings as JSON instead of tables.")
+    ] = False,
+    blacklist: Annotated[
+        Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
+    ] = None,
+    plugin: PluginOpt = None,
+) -> None:
+    """Check a rule set against data: cases that match nobody, cases shadowed by earlier
+    ones, customers without a tier, customers who would drop a tier by spending more.
+
+    Exit code 0 when nothing is found, 1 when there are findings (so CI can gate a rule
+    change), 2 on usage errors.
+
+    Example: [bold]segrule check taobao-5-tier --data data/ --as-of 2026-11-01 --order
+    tier=super_vip,vip,advanced,normal[/bold]
+    """
+    from segrule.lint import check_ruleset, parse_orders
+
+    engine = _engine(plugin)
+    if more not in ("amount", "order"):
+        from segrule.errors import UsageError
+
+        raise UsageError(f"--more '{more}': use amount or order")
+    with console.status("Checking…", spinner="dots") if not json_out else _nullctx():
+        result = check_ruleset(
+            rulesets,
+            _tables(table),
+            as_of=as_of,
+            data=data,
+            tz=tz,
+            engine=engine,
+            blacklist=blacklist,
+            orders=parse_orders(order or []),
+            spend_more=spend_more,
+            more=more,  # type: ignore[arg-type]
+        )
+    if json_out:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        output.print_check(console, result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 # -- generate ----------------------------------------------------------------------
 @app.command()
 @handle_errors

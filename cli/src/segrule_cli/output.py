@@ -314,3 +314,124 @@ def _print_movement(console: Console, item: Any, t: dict[str, str]) -> None:
         console.print(f"  {t['next']}: {item.lacks}", highlight=False)
     if item.rolloff is not None:
         console.print(f"  {t['rolloff']}: {item.rolloff}", highlight=False)
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{x:.1%}"
+
+
+def print_sweep(console: Console, result: Any) -> None:
+    """One table per swept or downstream column: a row per grid value, a column per
+    label with its share of customers and of revenue."""
+    from segrule.literals import format_number
+
+    for p in result.params:
+        console.print(
+            f"[bold]{p.name}[/bold] now {format_number(p.current)} ({p.where}); "
+            f"{len(p.values)} values",
+            highlight=False,
+        )
+    marks: dict[tuple[str, int], list[str]] = {}
+    for t in result.targets:
+        marks.setdefault((t.column, t.point), []).append(f"◀ {t.label}")
+    for col in result.columns:
+        labels = result.order[col]
+        table = Table(
+            title=f"{col}: customers % · revenue %", title_justify="left", show_lines=False
+        )
+        for p in result.params:
+            table.add_column(p.name, justify="right", no_wrap=True)
+        for label in labels:
+            table.add_column(
+                "(none)" if label is None else str(label), justify="right", no_wrap=True
+            )
+        if any(c == col for c, _ in marks):
+            table.add_column("", no_wrap=True)
+        for i, point in enumerate(result.points):
+            cells = [format_number(v) for v in point.values.values()]
+            for label in labels:
+                got = point.labels[col].get(label)
+                if got is None:
+                    cells.append("0.0%")
+                    continue
+                _, share, rev = got
+                cells.append(_pct(share) + (f" · {_pct(rev)}" if rev is not None else ""))
+            if any(c == col for c, _ in marks):
+                cells.append(" ".join(marks.get((col, i), [])))
+            current = all(
+                v == p.current for v, p in zip(point.values.values(), result.params, strict=True)
+            )
+            table.add_row(*cells, style="bold" if current else None)
+        console.print(table)
+    note = f"{result.customers:,} customers"
+    if result.revenue:
+        note += f"; revenue = share of {result.revenue}"
+    note += "; bold: the rule set's current value"
+    s = result.seconds
+    note += (
+        f"; compile {s['compile']:.2f}s, read and aggregate {s['aggregates']:.2f}s, "
+        f"{len(result.points)} grid points {s['grid']:.2f}s"
+    )
+    console.print(note, style="dim", highlight=False)
+    for t in result.targets:
+        values = ", ".join(
+            f"{k}={format_number(v)}" for k, v in result.points[t.point].values.items()
+        )
+        console.print(
+            f"closest to {t.column} {t.label} = {t.share:.1%}: [bold]{values}[/bold] "
+            f"({t.found:.1%})",
+            highlight=False,
+        )
+
+
+_KIND_TITLES = {
+    "matches_nobody": "cases that match nobody",
+    "shadowed": "cases shadowed by earlier cases",
+    "no_tier": "customers left without a tier",
+    "monotonicity": "customers who would drop a tier by spending more",
+}
+
+
+def print_check(console: Console, result: Any) -> None:
+    """The findings of `segrule check`, grouped by kind, then what was ranked."""
+    console.print(
+        f"[bold]{result.ruleset}[/bold]: {result.customers:,} customers checked",
+        highlight=False,
+    )
+    for kind, title in _KIND_TITLES.items():
+        items = [f for f in result.findings if f.kind == kind]
+        if not items:
+            continue
+        table = Table(title=f"{title} ({len(items)})", title_justify="left")
+        table.add_column("rule")
+        table.add_column("customers", justify="right")
+        table.add_column("finding")
+        table.add_column("examples")
+        for f in items:
+            table.add_row(
+                f"{f.column}" + (f".{f.label}" if f.label else "") + f"\n[dim]{f.where}[/dim]",
+                f"{f.count:,}",
+                f.message,
+                ", ".join(f.examples),
+            )
+        console.print(table)
+    spent = (
+        f"one more order of {result.spend_more:,.2f}"
+        if result.more == "order"
+        else f"{result.spend_more:,.2f} more"
+    )
+    for o in result.orders:
+        console.print(
+            f"monotonicity of {o.column} checked ({o.source}: {' > '.join(o.labels)}), "
+            f"spending {spent}",
+            style="dim",
+            highlight=False,
+        )
+    for col, why in result.unchecked.items():
+        console.print(f"monotonicity of {col} not checked: {why}", style="dim", highlight=False)
+    if result.ok:
+        console.print("[green]ok[/green]: no findings", highlight=False)
+    else:
+        console.print(
+            f"[red]{len(result.findings)} finding(s)[/red] (exit code 1)", highlight=False
+        )

@@ -80,6 +80,7 @@ class PointsPart:
     sql: str = ""
     cases: tuple[Case, ...] = ()
     points_of: Callable[[pl.Expr], pl.Expr] | None = None
+    default: Any = 0  # points when no case or label applies (before the weight)
 
 
 @dataclass(frozen=True)
