@@ -208,3 +208,33 @@ def test_builtin_presets_have_no_monotonicity_break(data: Path, preset: str, mor
         )
         assert [f for f in result.findings if f.kind == "monotonicity"] == [], (amount, more)
         assert {o.column for o in result.orders} >= set(orders)
+
+
+GATED = """
+    segments:
+      member:
+        cases:
+          - {when: "orders_lifetime = 0", label: prospect}
+          - {when: "value >= 3", label: gold}
+          - {when: "value >= 1", label: silver}
+        default: bronze
+    scores:
+      value:
+        strategy: points
+        params:
+          parts:
+            - dimension: monetary_365d
+              bins: [{min: 5000, points: 1}, {min: 1000, points: 3}]
+    outputs: [customer_id, monetary_365d, value, member]
+"""
+
+
+def test_a_ladder_with_gates_is_ranked_by_its_rungs(rules: RuleFiles, tables: dict) -> None:
+    # member has a gate case first, so it is not a plain descending ladder; its rungs
+    # still rank gold > silver > bronze (prospect only a gate gives, not compared).
+    path = rules("gated.yaml", GATED)
+    result = check_ruleset(path, tables, as_of=AS_OF, engine=ENGINE, spend_more=1000)
+    ranked = {o.column: o.labels for o in result.orders}
+    assert ranked["member"] == ["gold", "silver", "bronze"]
+    drop = next(f for f in result.findings if f.kind == "monotonicity" and f.column == "member")
+    assert drop.count == 2 and drop.examples == ["c1", "c2"]

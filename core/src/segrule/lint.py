@@ -42,6 +42,7 @@ import polars as pl
 
 from segrule.compiler import BASE, LONG_LADDER, Plan, TableInput, derive_layer
 from segrule.errors import UsageError, did_you_mean
+from segrule.explain import find_ladder
 from segrule.literals import simple_comparison
 from segrule.nodes import WINDOW_RE, Case, Node
 from segrule.registry import Engine
@@ -233,6 +234,13 @@ def rank_orders(
             orders.append(RankOrder(name, list(dict.fromkeys(labels)), "tier ladder"))
         else:
             inferred = threshold_order(node) if node.cases else None
+            if inferred is None and node.cases:
+                # A threshold ladder with gates or upper bounds (taobao's amount_tier: '>'
+                # then '<'; tier: gates new/prospect, then score rungs): its rungs by
+                # value, highest first; labels only a gate gives are not compared.
+                found = find_ladder(node, plan.dtypes)
+                if found is not None:
+                    inferred = list(dict.fromkeys(iv.label for iv in reversed(found.intervals)))
             if (
                 inferred is not None
                 and more == "order"
