@@ -243,6 +243,15 @@ def run(
             "monetary_365d): the date the customer falls a rung if nothing else happens.",
         ),
     ] = False,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="Also append this run's segments and tiers to a history folder, one "
+            "partition per as-of (DIR/as_of=2026-11-01/part.parquet), and apply the rule "
+            "set's hysteresis against the previous run. Read it back with `segrule history`.",
+        ),
+    ] = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Score customers with one or more rule sets and write one row per customer.
@@ -270,6 +279,7 @@ def run(
                 blacklist=blacklist,
                 rejects=rejects,
                 explain=_explain_options(explain, distance, rolloff),
+                history=history,
             )
         except segrule.SegruleError as exc:
             found = getattr(exc, "quality", None)
@@ -284,6 +294,14 @@ def run(
     output.print_quality(console, result)
     for name, n in result.rejects.items():
         console.print(f"wrote {n:,} rejected {name} rows to {rejects or '.'}/{name}.parquet")
+    if result.history is not None:
+        console.print(f"history: wrote {result.history}", highlight=False)
+    elif result.plan.ruleset.model.hysteresis and not quiet:
+        console.print(
+            "note: the rule set has hysteresis, which applies only with --history",
+            style="yellow",
+            highlight=False,
+        )
     if report:
         record = {
             "output": str(result.output),
@@ -378,6 +396,68 @@ def explain(
         print(json.dumps(record, ensure_ascii=False, indent=2, default=str))
         return
     output.print_explanation(console, result, lang=lang)
+
+
+# -- history -------------------------------------------------------------------------
+@app.command("history")
+@handle_errors
+def history_command(
+    folder: Annotated[
+        Path, typer.Argument(help="History folder written by `segrule run --history`.")
+    ],
+    customer: Annotated[
+        str | None, typer.Option("--customer", "-c", help="One customer's labels over time.")
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", help="Only this segment or tier column.")
+    ] = None,
+    events: Annotated[
+        bool,
+        typer.Option(
+            "--events",
+            help="Customers whose label of --column changed between consecutive runs.",
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the table to a file (.parquet, .csv, .ndjson)."),
+    ] = None,
+) -> None:
+    """Read a membership history: its runs, a customer's tier over time, or the
+    entered/left events between consecutive runs.
+
+    Example: [bold]segrule history hist/ --customer C00000008[/bold] or
+    [bold]segrule history hist/ --events --column tier --out changes.ndjson[/bold]
+    """
+    from segrule import history as hist
+    from segrule.api import sink
+    from segrule.errors import UsageError
+
+    if events:
+        if column is None:
+            raise UsageError("--events needs --column, e.g. --column tier")
+        table = hist.events(folder, column)
+    elif customer is not None:
+        table = hist.tiers(folder, customer, column)
+    else:
+        runs = hist.describe(folder)["runs"]
+        if not runs:
+            hist.read(folder)  # raises the "no runs" error
+        grid = Table("as_of", "customers", "file")
+        for r in runs:
+            grid.add_row(r["as_of"], f"{r['customers']:,}", r["file"])
+        console.print(grid)
+        return
+    if out is not None:
+        sink(table.lazy(), out)
+        console.print(f"wrote {table.height:,} rows to {out}", highlight=False)
+        return
+    grid = Table(*table.columns)
+    for row in table.head(200).iter_rows():
+        grid.add_row(*("" if v is None else str(v) for v in row))
+    console.print(grid)
+    if table.height > 200:
+        console.print(f"… {table.height - 200:,} more rows (use --out FILE)", highlight=False)
 
 
 def _write_json(path: Path, record: Mapping[str, Any]) -> None:

@@ -138,6 +138,8 @@ class RunResult:
     quality: list[dict[str, Any]] = field(default_factory=list)
     #: rows written per table to the rejects folder, when one was given
     rejects: dict[str, int] = field(default_factory=dict)
+    #: the history partition written (``run(history=...)``)
+    history: Path | None = None
 
 
 def output_format(path: Path, fmt: str | None = None) -> str:
@@ -268,6 +270,7 @@ def run(
     blacklist: str | Path | None = None,
     rejects: str | Path | None = None,
     explain: ExplainOptions | None = None,
+    history: str | Path | None = None,
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it.
 
@@ -275,7 +278,9 @@ def run(
     whose policy is ``fail`` and that finds rows raises DataError and nothing is
     written; ``rejects``: a folder that receives ``<table>.parquet`` with the rows left
     out by a check and their ``reason``; ``explain``: the explanation columns to add
-    (:mod:`segrule.explain`)."""
+    (:mod:`segrule.explain`); ``history``: a folder that receives this run's memberships
+    (one partition per as-of), continuing from its latest run with the rule set's
+    hysteresis (:mod:`segrule.history`)."""
     t0 = time.perf_counter()
     plan = compile(
         rulesets,
@@ -316,17 +321,35 @@ def run(
 
         return run_check
 
+    held: list[Any] = []
+    previous: Path | None = None
+    if history is not None:
+        from segrule import history as hist
+
+        held = hist.hysteresis_of(plan)
+        previous = hist.previous_partition(history, plan.ctx.as_of)
+    kept: list[pl.DataFrame] = []
+
     def write(current: Plan, first: bool) -> tuple[Path, list[pl.DataFrame], Any]:
-        queries, finish = summary_queries(current.frame, current)
+        frame = current.frame
+        extra: list[pl.LazyFrame] = []
+        if history is not None:
+            from segrule import history as hist
+
+            full = hist.apply(current, current.frame, previous, held)
+            frame = full.select(current.outputs)
+            extra = [full.select(hist.history_columns(current, held))]
+        queries, finish = summary_queries(frame, current)
         path, results = sink_with(
-            current.frame,
+            frame,
             out,
             fmt,
             manifest=build_manifest(current),
-            also=queries,
+            also=[*queries, *extra],
             check=check(current, first),
         )
-        return path, results, finish
+        kept[:] = results[len(queries) :]
+        return path, results[: len(queries)], finish
 
     try:
         try:
@@ -338,6 +361,11 @@ def run(
             path, results, finish = write(plan, False)
     finally:
         pool.shutdown(wait=True)
+    written_history = None
+    if history is not None and kept:
+        from segrule import history as hist
+
+        written_history = hist.write_partition(history, plan.ctx.as_of, kept[0])
     t2 = time.perf_counter()
     summary, rows = finish(results)
     t3 = time.perf_counter()
@@ -349,6 +377,7 @@ def run(
         summary,
         report,
         written,
+        written_history,
     )
 
 

@@ -126,6 +126,21 @@ class ScoreSpec(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class HysteresisSpec(_Model):
+    """Keep customers near a boundary from flipping every run (needs ``run --history``)."""
+
+    order: list[str] | None = Field(
+        None,
+        description="labels from the best to the worst, e.g. [super_vip, vip, advanced, "
+        "normal]; default: the ladder's rungs (points tiers, threshold ladders)",
+    )
+    downgrade_after: int = Field(
+        2,
+        ge=1,
+        description="runs in a row a lower label must be computed before it is published",
+    )
+
+
 class Title(_Model):
     zh: str | None = None
     en: str | None = None
@@ -149,6 +164,11 @@ class RuleSetModel(_Model):
     segments: dict[str, SegmentSpec] = Field(default_factory=dict)
     scores: dict[str, ScoreSpec] = Field(default_factory=dict)
     outputs: list[str] | None = Field(None, description="columns written (customer_id first)")
+    hysteresis: dict[str, HysteresisSpec] = Field(
+        default_factory=dict,
+        description="segment or tier column -> {order, downgrade_after}: with run --history, "
+        "a lower label is published only after it was computed that many runs in a row",
+    )
     blacklist: str | None = Field(
         None,
         description="file of customer ids to exclude (.txt one per line, or a .csv/.parquet "
@@ -264,7 +284,7 @@ class RuleSet:
         return self.source
 
 
-_MERGED_SECTIONS = ("tables", "dimensions", "segments", "scores")
+_MERGED_SECTIONS = ("tables", "dimensions", "segments", "scores", "hysteresis")
 
 
 def _pydantic_error(

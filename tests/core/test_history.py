@@ -1,0 +1,144 @@
+"""Membership history (run --history) and hysteresis (downgrade_after)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+import segrule
+from segrule import history
+from segrule.errors import RuleSetError, UsageError
+
+pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
+
+T0 = dt.datetime(2026, 10, 1)
+RUNS = [T0 + dt.timedelta(days=10 * k) for k in range(1, 5)]  # R1..R4, ten days apart
+
+RULES = """
+    segments:
+      level:
+        cases:
+          - {when: "monetary_10d >= 100", label: gold}
+          - {when: "monetary_10d >= 10", label: silver}
+        default: bronze
+    hysteresis:
+      level: {downgrade_after: 2}
+    outputs: [customer_id, monetary_10d, level]
+    """
+
+
+def before(run: int, amount: float, cid: str) -> tuple[str, dt.datetime, float]:
+    """An order of ``cid`` a day before run ``run`` (1-based): inside that run's 10 days."""
+    return (cid, RUNS[run - 1] - dt.timedelta(days=1), amount)
+
+
+@pytest.fixture
+def tables(make_tables):
+    return make_tables(
+        orders=[
+            # a dips for one run (R2): held gold.
+            before(1, 100, "a"),
+            before(3, 100, "a"),
+            before(4, 100, "a"),
+            # b dips from R2 on: held at R2, downgraded at R3.
+            before(1, 100, "b"),
+            # c goes up at R2: at once; then no orders.
+            before(1, 20, "c"),
+            before(2, 100, "c"),
+            # d is new at R3 (gold at once) and dips at R4 (held).
+            before(3, 100, "d"),
+        ]
+    )
+
+
+def run_all(rules, tables, folder: Path, out: Path) -> list[dict[str, str]]:
+    path = rules("r.yaml", RULES)
+    published = []
+    for at in RUNS:
+        result = segrule.run(path, out, tables, as_of=at, history=folder)
+        assert result.history == folder / history.partition_name(at) / "part.parquet"
+        df = pl.read_parquet(out)
+        published.append(dict(zip(df["customer_id"], df["level"], strict=True)))
+    return published
+
+
+def test_hysteresis_holds_a_one_run_dip_and_publishes_a_second(rules, tables, tmp_path) -> None:
+    folder = tmp_path / "hist"
+    published = run_all(rules, tables, folder, tmp_path / "out.parquet")
+    assert [p.get("a") for p in published] == ["gold", "gold", "gold", "gold"]
+    assert [p.get("b") for p in published] == ["gold", "gold", "bronze", "bronze"]
+    # c: up at R2 at once, then nothing for two runs: held at R3, down at R4.
+    assert [p.get("c") for p in published] == ["silver", "gold", "gold", "bronze"]
+    assert [p.get("d") for p in published] == [None, None, "gold", "gold"]
+    # The history keeps what was computed and the runs in a row below.
+    rows = history.read(folder).collect()
+    b = rows.filter(pl.col("customer_id") == "b").sort("as_of")
+    assert b["level__computed"].to_list() == ["gold", "bronze", "bronze", "bronze"]
+    assert b["level__below"].to_list() == [0, 1, 0, 0]
+    assert b["level"].to_list() == ["gold", "gold", "bronze", "bronze"]
+    d = rows.filter(pl.col("customer_id") == "d").sort("as_of")
+    assert d["level__computed"].to_list() == ["gold", "bronze"]
+    assert d["level__below"].to_list() == [0, 1]
+    # Read back: a customer's labels over time, and the events between runs.
+    over_time = history.tiers(folder, "b", "level")
+    assert over_time["level"].to_list() == ["gold", "gold", "bronze", "bronze"]
+    assert over_time["as_of"].to_list() == RUNS
+    events = history.events(folder, "level")
+    assert events.select("as_of", "customer_id", "old_label", "new_label").rows() == [
+        (RUNS[1], "c", "silver", "gold"),
+        (RUNS[2], "b", "gold", "bronze"),
+        (RUNS[2], "d", None, "gold"),
+        (RUNS[3], "c", "gold", "bronze"),
+    ]
+
+
+def test_without_history_the_computed_label_is_written(rules, tables, tmp_path) -> None:
+    path = rules("r.yaml", RULES)
+    df = segrule.score(path, tables, as_of=RUNS[1])
+    assert dict(zip(df["customer_id"], df["level"], strict=True))["a"] == "bronze"
+
+
+def test_rerun_replaces_the_latest_and_an_earlier_run_is_refused(rules, tables, tmp_path) -> None:
+    folder = tmp_path / "hist"
+    out = tmp_path / "out.parquet"
+    path = rules("r.yaml", RULES)
+    for at in RUNS[:2]:
+        segrule.run(path, out, tables, as_of=at, history=folder)
+    segrule.run(path, out, tables, as_of=RUNS[1], history=folder)  # the latest again
+    assert [at for at, _ in history.partitions(folder)] == RUNS[:2]
+    # Held again from R1, not from the replaced R2: a is still gold with one run below.
+    again = pl.read_parquet(folder / history.partition_name(RUNS[1]) / "part.parquet")
+    a = again.filter(pl.col("customer_id") == "a").row(0, named=True)
+    assert (a["level"], a["level__computed"], a["level__below"]) == ("gold", "bronze", 1)
+    with pytest.raises(UsageError, match="has runs up to 2026-10-21"):
+        segrule.run(path, out, tables, as_of=RUNS[0], history=folder)
+    assert not list(folder.glob(".*")), "no temporary folders left"
+
+
+def test_hysteresis_entries_are_checked(rules, tables, tmp_path) -> None:
+    bad_column = RULES.replace("level: {downgrade_after: 2}", "levl: {downgrade_after: 2}")
+    with pytest.raises(RuleSetError, match="'levl' is not a segment or tier"):
+        segrule.run(
+            rules("a.yaml", bad_column),
+            tmp_path / "o.parquet",
+            tables,
+            as_of=RUNS[0],
+            history=tmp_path / "h",
+        )
+    bad_label = RULES.replace(
+        "level: {downgrade_after: 2}", "level: {order: [gold, silvr, bronze]}"
+    )
+    with pytest.raises(RuleSetError, match="no label 'silvr'") as err:
+        segrule.run(
+            rules("b.yaml", bad_label),
+            tmp_path / "o.parquet",
+            tables,
+            as_of=RUNS[0],
+            history=tmp_path / "h",
+        )
+    assert "b.yaml:" in str(err.value)
+    zero = RULES.replace("downgrade_after: 2", "downgrade_after: 0")
+    with pytest.raises(RuleSetError, match="downgrade_after"):
+        segrule.load_ruleset(rules("c.yaml", zero))
