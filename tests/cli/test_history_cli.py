@@ -19,21 +19,11 @@ hysteresis:
 """
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEGRULE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("SEGRULE_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("COLUMNS", "200")
+pytestmark = pytest.mark.usefixtures("isolated_cli")
 
 
-def test_run_with_history_then_read_it_back(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    assert (
-        runner.invoke(
-            app, ["generate", "--orders", "3000", "--seed", "3", "--out", str(data)]
-        ).exit_code
-        == 0
-    )
+def test_run_with_history_then_read_it_back(tmp_path: Path, data_dir: Path) -> None:
+    data = data_dir
     rules = tmp_path / "held.yaml"
     rules.write_text(RULES)
     hist = tmp_path / "hist"
