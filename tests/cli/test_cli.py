@@ -16,20 +16,7 @@ from typer.testing import CliRunner
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEGRULE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("SEGRULE_DISABLE_PLUGIN_AUTOLOAD", "1")
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.delenv("SEGRULE_DEBUG", raising=False)
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    result = runner.invoke(app, ["generate", "--orders", "3000", "--seed", "3", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+pytestmark = pytest.mark.usefixtures("isolated_cli")
 
 
 def test_help_lists_commands() -> None:

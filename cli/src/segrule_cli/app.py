@@ -218,14 +218,38 @@ def run(
             "<table>.parquet, the columns as read plus reason.",
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Add <column>_reason for every segment, score and tier output: the case that "
+            "matched and the values that decided it, e.g. 'not high: monetary_365d=8200<=10000; "
+            "default mid'. Computed in the same plan.",
+        ),
+    ] = False,
+    distance: Annotated[
+        bool,
+        typer.Option(
+            "--distance",
+            help="Add <column>_next, <column>_gap and <column>_lacks for threshold ladders and "
+            "points tiers: the next label up and what the customer lacks to reach it.",
+        ),
+    ] = False,
+    rolloff: Annotated[
+        bool,
+        typer.Option(
+            "--rolloff",
+            help="Add <column>_rolloff for ladders over windowed counts and sums (orders_30d, "
+            "monetary_365d): the date the customer falls a rung if nothing else happens.",
+        ),
+    ] = False,
     history: Annotated[
         Path | None,
         typer.Option(
             "--history",
-            help="Also add this run's labels to the membership history in this folder "
-            "(DIR/as_of=<date>/part.parquet; a rerun of the same as-of replaces it). With "
-            "the rule set's hysteresis:, downgrades are held and the output holds the "
-            "published labels.",
+            help="Also append this run's segments and tiers to a history folder, one "
+            "partition per as-of (DIR/as_of=2026-11-01/part.parquet), and apply the rule "
+            "set's hysteresis against the previous run. Read it back with `segrule history`.",
         ),
     ] = None,
     plugin: PluginOpt = None,
@@ -254,6 +278,7 @@ def run(
                 engine=engine,
                 blacklist=blacklist,
                 rejects=rejects,
+                explain=_explain_options(explain, distance, rolloff),
                 history=history,
             )
         except segrule.SegruleError as exc:
@@ -269,9 +294,14 @@ def run(
     output.print_quality(console, result)
     for name, n in result.rejects.items():
         console.print(f"wrote {n:,} rejected {name} rows to {rejects or '.'}/{name}.parquet")
-    if result.history is not None and not quiet:
-        verb = "replaced" if result.history_replaced else "added"
-        console.print(f"{verb} history partition {result.history}", highlight=False, soft_wrap=True)
+    if result.history is not None:
+        console.print(f"history: wrote {result.history}", highlight=False)
+    elif result.plan.ruleset.model.hysteresis and not quiet:
+        console.print(
+            "note: the rule set has hysteresis, which applies only with --history",
+            style="yellow",
+            highlight=False,
+        )
     if report:
         record = {
             "output": str(result.output),
@@ -288,17 +318,84 @@ def run(
         _write_json(report, record)
 
 
-def _write_json(path: Path, record: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-
-
-class _nullctx:
-    def __enter__(self) -> None:
+def _explain_options(reasons: bool, distance: bool, rolloff: bool) -> Any:
+    if not (reasons or distance or rolloff):
         return None
+    from segrule.explain import ExplainOptions
 
-    def __exit__(self, *a: Any) -> None:
-        return None
+    return ExplainOptions(reasons=reasons, distance=distance, rolloff=rolloff)
+
+
+# -- explain -------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def explain(
+    rulesets: Annotated[
+        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
+    ],
+    customer: Annotated[str, typer.Option("--customer", "-c", help="The customer id to explain.")],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    orders: TableOpt = None,
+    customers: TableOpt = None,
+    events: TableOpt = None,
+    feedback: TableOpt = None,
+    table: TablesOpt = None,
+    lang: Annotated[str, typer.Option(help="Language of labels and headings: zh or en.")] = "en",
+    blacklist: Annotated[
+        Path | None, typer.Option("--blacklist", help="As for `segrule run`.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    plugin: PluginOpt = None,
+) -> None:
+    """Explain one customer: every dimension's value, each case of each segment and tier
+    evaluated true or false in order with the values that decided it, the points of each
+    score part, the resulting tier, what it lacks to move up and when it falls a rung.
+
+    The whole rule set runs on the data (ranks need every customer), so the answer is
+    the run's. Example: [bold]segrule explain taobao-5-tier --data data/ --as-of
+    2026-11-01 --customer C00000042 --lang zh[/bold]
+    """
+    import dataclasses
+
+    import segrule
+    from segrule.errors import UsageError
+    from segrule.explain import ExplainOptions, explain_customer
+
+    if lang not in ("zh", "en"):
+        raise UsageError(f"--lang '{lang}' is not zh or en")
+    plan = segrule.compile(
+        rulesets,
+        _tables(table, orders=orders, customers=customers, events=events, feedback=feedback),
+        as_of=as_of,
+        data=data,
+        tz=tz,
+        engine=_engine(plugin),
+        blacklist=blacklist,
+        explain=ExplainOptions(reasons=True, distance=True, rolloff=True),
+    )
+    with console.status(f"Explaining {customer}…", spinner="dots"):
+        result = explain_customer(plan, customer)
+    if as_json:
+
+        def plain(item: Any) -> Any:
+            record = dataclasses.asdict(item)
+            record["label"] = (
+                {"key": item.label.key, "zh": item.label.zh, "en": item.label.en}
+                if item.label is not None
+                else None
+            )
+            return record
+
+        record = {
+            "customer_id": result.customer_id,
+            "as_of": result.as_of.isoformat(),
+            "items": [plain(i) for i in result.items],
+        }
+        print(json.dumps(record, ensure_ascii=False, indent=2, default=str))
+        return
+    output.print_explanation(console, result, lang=lang)
 
 
 # -- diff --------------------------------------------------------------------------
@@ -329,7 +426,6 @@ def diff(
         list[str] | None,
         typer.Option(
             "--column",
-            "-c",
             help="Column to compare (repeatable). Default: every segment and tier column "
             "both sides have.",
         ),
@@ -388,81 +484,79 @@ def diff(
     output.print_migration(console, result, lang)
 
 
-# -- history -----------------------------------------------------------------------
-@app.command()
+# -- history -------------------------------------------------------------------------
+@app.command("history")
 @handle_errors
-def history(
-    directory: Annotated[
-        Path,
-        typer.Argument(
-            help="History folder written by `segrule run --history DIR`.", show_default=False
-        ),
+def history_command(
+    folder: Annotated[
+        Path, typer.Argument(help="History folder written by `segrule run --history`.")
     ],
     customer: Annotated[
-        str | None, typer.Option("--customer", help="One customer's labels over time.")
+        str | None, typer.Option("--customer", "-c", help="One customer's labels over time.")
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", help="Only this segment or tier column.")
     ] = None,
     events: Annotated[
         bool,
-        typer.Option("--events", help="Who left/entered which label between consecutive runs."),
+        typer.Option(
+            "--events",
+            help="Customers whose label of --column changed between consecutive runs.",
+        ),
     ] = False,
-    column: Annotated[
-        str | None, typer.Option("--column", "-c", help="Only this label column.")
-    ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Write the rows (events, or labels over time) to .parquet, .csv or "
-            ".ndjson instead of printing them.",
-        ),
+        typer.Option("--out", "-o", help="Write the table to a file (.parquet, .csv, .ndjson)."),
     ] = None,
 ) -> None:
-    """Read the membership history: label counts per run, one customer's labels over
-    time (--customer), or the entered/left events between runs (--events).
+    """Read a membership history: its runs, a customer's tier over time, or the
+    entered/left events between consecutive runs.
 
-    Example: [bold]segrule history hist/ --events --column tier --out events.ndjson[/bold]
+    Example: [bold]segrule history hist/ --customer C00000008[/bold] or
+    [bold]segrule history hist/ --events --column tier --out changes.ndjson[/bold]
     """
-    import polars as pl
     from segrule import history as hist
     from segrule.api import sink
+    from segrule.errors import UsageError
 
     if events:
-        lf = hist.events(directory, column=column, lazy=True)
-        assert isinstance(lf, pl.LazyFrame)
-        if customer is not None:
-            lf = lf.filter(pl.col("customer_id") == customer)
-        what = "events"
+        if column is None:
+            raise UsageError("--events needs --column, e.g. --column tier")
+        table = hist.events(folder, column)
+    elif customer is not None:
+        table = hist.tiers(folder, customer, column)
     else:
-        lf = hist.tiers(directory, customer_id=customer, column=column, lazy=True)
-        assert isinstance(lf, pl.LazyFrame)
-        what = "labels"
+        runs = hist.describe(folder)["runs"]
+        if not runs:
+            hist.read(folder)  # raises the "no runs" error
+        grid = Table("as_of", "customers", "file")
+        for r in runs:
+            grid.add_row(r["as_of"], f"{r['customers']:,}", r["file"])
+        console.print(grid)
+        return
     if out is not None:
-        sink(lf, out)
-        n = lf.select(pl.len()).collect().item()
-        console.print(f"[green]wrote[/green] {n:,} {what} rows to [bold]{out}[/bold]")
+        sink(table.lazy(), out)
+        console.print(f"wrote {table.height:,} rows to {out}", highlight=False)
         return
-    # as-of shown as a date when it is midnight, as the partitions are named
-    when = pl.col("as_of").dt.strftime("%Y-%m-%d %H:%M:%S").str.strip_suffix(" 00:00:00")
-    if events or customer is not None:
-        frame = lf.collect()
-        if "as_of" in frame.columns:
-            frame = frame.with_columns(when)
-        title = f"{what} in {directory}" + (f" · customer {customer}" if customer else "")
-        output.print_frame(console, frame, title)
-        return
-    parts = hist.partitions(directory)
-    cols = [column] if column else hist.label_columns(directory)
-    for c in cols:
-        counts = (
-            lf.group_by("as_of", pl.col(c).alias("label"))
-            .agg(pl.len().alias("customers"))
-            .collect()
-            .pivot("label", index="as_of", values="customers", sort_columns=True)
-            .sort("as_of")
-            .with_columns(when)
-        )
-        output.print_frame(console, counts, f"{c}: customers per label and run", limit=len(parts))
+    grid = Table(*table.columns)
+    for row in table.head(200).iter_rows():
+        grid.add_row(*("" if v is None else str(v) for v in row))
+    console.print(grid)
+    if table.height > 200:
+        console.print(f"… {table.height - 200:,} more rows (use --out FILE)", highlight=False)
+
+
+def _write_json(path: Path, record: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+
+class _nullctx:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *a: Any) -> None:
+        return None
 
 
 # -- validate ----------------------------------------------------------------------
@@ -554,6 +648,175 @@ def plan(
         )
         text = p.frame.explain(optimized=optimized)
         console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+# -- sweep -------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def sweep(
+    rulesets: Annotated[
+        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
+    ],
+    param: Annotated[
+        list[str],
+        typer.Option(
+            "--param",
+            help="NAME=VALUES: the threshold to sweep and its values; repeatable (a grid). "
+            "NAME: SEGMENT.LABEL (the number in that case's condition; SEGMENT.LABEL[2] or "
+            "SEGMENT.LABEL.DIMENSION when it holds several), TIER.LABEL (a points tier's "
+            "min) or SCORE.PARAM.PATH (e.g. value_tier.tiers.high.top). VALUES: "
+            "START..STOP:STEP (STOP included) or a comma list.",
+            show_default=False,
+        ),
+    ],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    table: TablesOpt = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            help="LABEL=SHARE or COLUMN.LABEL=SHARE (0.10 or 10%): mark the value that "
+            "gives that label the share closest to it; repeatable.",
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the results as JSON instead of tables.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Also write one row per grid point, column and label to this file "
+            "(.parquet, .csv, .arrow/.ipc or .ndjson).",
+        ),
+    ] = None,
+    max_grid: Annotated[
+        int, typer.Option("--max-grid", help="Most grid points allowed.", min=1)
+    ] = 500,
+    blacklist: Annotated[
+        Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
+    ] = None,
+    plugin: PluginOpt = None,
+) -> None:
+    """Try a grid of thresholds in one pass: tier sizes and revenue share for each value.
+
+    The data is read once; for each value only the swept rule and the rules that depend
+    on it are computed again.
+
+    Example: [bold]segrule sweep taobao-5-tier --data data/ --as-of 2026-11-01 --param
+    amount_tier.high=5000..20000:1000 --target vip=10%[/bold]
+    """
+    import segrule
+    from segrule.sweep import sweep as run_sweep
+
+    engine = _engine(plugin)
+    with console.status("Sweeping…", spinner="dots") if not json_out else _nullctx():
+        result = run_sweep(
+            rulesets,
+            param,
+            _tables(table),
+            as_of=as_of,
+            data=data,
+            tz=tz,
+            engine=engine,
+            blacklist=blacklist,
+            targets=target or [],
+            max_grid=max_grid,
+        )
+    if out is not None:
+        import polars as pl
+
+        segrule.sink(pl.DataFrame(result.rows()).lazy(), out)
+    if json_out:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    output.print_sweep(console, result)
+    if out is not None:
+        console.print(f"[green]wrote[/green] {out}", highlight=False)
+
+
+# -- check -------------------------------------------------------------------------
+@app.command()
+@handle_errors
+def check(
+    rulesets: Annotated[
+        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
+    ],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    table: TablesOpt = None,
+    order: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--order",
+            help="NAME=BEST,...,WORST: the rank order of a segment's labels for the "
+            "monotonicity check (tier ladders and threshold ladders are known); repeatable.",
+        ),
+    ] = None,
+    spend_more: Annotated[
+        float | None,
+        typer.Option(
+            "--spend-more",
+            help="Amount each customer spends more in the monotonicity check (default: "
+            "the median paid order amount).",
+            min=0,
+        ),
+    ] = None,
+    more: Annotated[
+        str,
+        typer.Option(
+            "--more",
+            help="amount: the amount is added to every money dimension; order: one more "
+            "paid order of that amount today (order counts + 1, recency 0).",
+        ),
+    ] = "amount",
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the findings as JSON instead of tables.")
+    ] = False,
+    blacklist: Annotated[
+        Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
+    ] = None,
+    plugin: PluginOpt = None,
+) -> None:
+    """Check a rule set against data: cases that match nobody, cases shadowed by earlier
+    ones, customers without a tier, customers who would drop a tier by spending more.
+
+    Exit code 0 when nothing is found, 1 when there are findings (so CI can gate a rule
+    change), 2 on usage errors.
+
+    Example: [bold]segrule check taobao-5-tier --data data/ --as-of 2026-11-01 --order
+    tier=super_vip,vip,advanced,normal[/bold]
+    """
+    from segrule.lint import check_ruleset, parse_orders
+
+    engine = _engine(plugin)
+    if more not in ("amount", "order"):
+        from segrule.errors import UsageError
+
+        raise UsageError(f"--more '{more}': use amount or order")
+    with console.status("Checking…", spinner="dots") if not json_out else _nullctx():
+        result = check_ruleset(
+            rulesets,
+            _tables(table),
+            as_of=as_of,
+            data=data,
+            tz=tz,
+            engine=engine,
+            blacklist=blacklist,
+            orders=parse_orders(order or []),
+            spend_more=spend_more,
+            more=more,  # type: ignore[arg-type]
+        )
+    if json_out:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        output.print_check(console, result)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 # -- generate ----------------------------------------------------------------------

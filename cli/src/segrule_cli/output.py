@@ -166,6 +166,277 @@ def print_quality(console: Console, result: Any) -> None:
         console.print(line + (f" ({'; '.join(notes)})" if notes else ""), highlight=False)
 
 
+EXPLAIN_TEXT = {
+    "en": {
+        "customer": "Customer",
+        "as_of": "as of",
+        "dimensions": "Dimensions",
+        "segments": "Segments and tiers",
+        "scores": "Scores",
+        "name": "name",
+        "title": "title",
+        "value": "value",
+        "case": "case",
+        "when": "condition",
+        "holds": "holds",
+        "why": "values that decided it",
+        "default": "default",
+        "part": "part",
+        "points": "points",
+        "total": "total",
+        "true": "true",
+        "false": "false",
+        "null": "null (counts as false)",
+        "result": "result",
+        "next": "to move up",
+        "rolloff": "falls a rung on",
+        "reason": "why",
+        "actions": "actions",
+    },
+    "zh": {
+        "customer": "客户",
+        "as_of": "截至",
+        "dimensions": "维度",
+        "segments": "分群与等级",
+        "scores": "评分",
+        "name": "名称",
+        "title": "标题",
+        "value": "值",
+        "case": "条件分支",
+        "when": "条件",
+        "holds": "成立",
+        "why": "决定因素",
+        "default": "默认",
+        "part": "评分项",
+        "points": "分数",
+        "total": "合计",
+        "true": "是",
+        "false": "否",
+        "null": "空 (视为否)",
+        "result": "结果",
+        "next": "升级还差",
+        "rolloff": "降级日期",
+        "reason": "原因",
+        "actions": "建议动作",
+    },
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if value == value else "NaN"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
+    """One customer's dimensions, each case of each segment and tier evaluated in order,
+    the points of each score part, and the resulting labels (``segrule explain``)."""
+    t = EXPLAIN_TEXT[lang]
+
+    def title_of(item: Any) -> str:
+        return item.title.get(lang) or item.title.get("en") or item.title.get("zh") or ""
+
+    def label_text(item: Any) -> str:
+        shown = _fmt(item.value)
+        if item.label is not None:
+            display = item.label.display(lang)
+            if display and display != shown:
+                shown += f" ({display})"
+        return shown
+
+    console.print(
+        f"[bold]{t['customer']} {exp.customer_id}[/bold] · {t['as_of']} {exp.as_of}",
+        highlight=False,
+    )
+    dims = exp.by_role("dimension")
+    table = Table(title=t["dimensions"], title_justify="left")
+    table.add_column(t["name"])
+    table.add_column(t["title"])
+    table.add_column(t["value"], justify="right")
+    for item in dims:
+        table.add_row(item.name, title_of(item) or item.description, _fmt(item.value))
+    console.print(table)
+    console.print(f"\n[bold]{t['segments']}[/bold]")
+    for item in exp.items:
+        if not item.cases and item.role not in ("segment", "tier"):
+            continue
+        head = f"[bold]{item.name}[/bold]"
+        if title_of(item):
+            head += f" · {title_of(item)}"
+        console.print(f"{head} = [green]{label_text(item)}[/green]", highlight=False)
+        if item.cases:
+            cases = Table(show_header=True, box=None, padding=(0, 1))
+            cases.add_column("")
+            cases.add_column(t["case"])
+            cases.add_column(t["when"])
+            cases.add_column(t["holds"])
+            cases.add_column(t["why"])
+            for i, c in enumerate(item.cases, 1):
+                holds = t["null"] if c.holds is None else t["true" if c.holds else "false"]
+                mark = "→" if c.matched else ""
+                cases.add_row(mark, f"{i}. {c.label}", c.sql, holds, c.why or "")
+            if item.default is not None and not any(c.matched for c in item.cases):
+                cases.add_row("→", f"{t['default']} {item.default}", "", "", "")
+            elif item.default is not None:
+                cases.add_row("", f"{t['default']} {item.default}", "", "", "")
+            console.print(cases)
+        elif item.reason:
+            console.print(f"  {t['reason']}: {item.reason}", highlight=False)
+        _print_movement(console, item, t)
+        if item.label is not None and item.label.actions:
+            console.print(f"  {t['actions']}: {'; '.join(item.label.actions)}", highlight=False)
+    scores = [i for i in exp.items if i.role == "score" and not i.cases]
+    if scores:
+        console.print(f"\n[bold]{t['scores']}[/bold]")
+    for item in scores:
+        head = f"[bold]{item.name}[/bold]" + (f" · {title_of(item)}" if title_of(item) else "")
+        console.print(f"{head} = [green]{_fmt(item.value)}[/green]", highlight=False)
+        if item.parts:
+            parts = Table(show_header=True, box=None, padding=(0, 1))
+            parts.add_column(t["part"])
+            parts.add_column(t["value"])
+            parts.add_column(t["points"], justify="right")
+            for label, value, points in item.parts:
+                parts.add_row(label, _fmt(value), _fmt(points))
+            parts.add_row(f"[bold]{t['total']}[/bold]", "", f"[bold]{_fmt(item.value)}[/bold]")
+            console.print(parts)
+        elif item.reason:
+            console.print(f"  {t['reason']}: {item.reason}", highlight=False)
+        _print_movement(console, item, t)
+
+
+def _print_movement(console: Console, item: Any, t: dict[str, str]) -> None:
+    if item.lacks:
+        console.print(f"  {t['next']}: {item.lacks}", highlight=False)
+    if item.rolloff is not None:
+        console.print(f"  {t['rolloff']}: {item.rolloff}", highlight=False)
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{x:.1%}"
+
+
+def print_sweep(console: Console, result: Any) -> None:
+    """One table per swept or downstream column: a row per grid value, a column per
+    label with its share of customers and of revenue."""
+    from segrule.literals import format_number
+
+    for p in result.params:
+        console.print(
+            f"[bold]{p.name}[/bold] now {format_number(p.current)} ({p.where}); "
+            f"{len(p.values)} values",
+            highlight=False,
+        )
+    marks: dict[tuple[str, int], list[str]] = {}
+    for t in result.targets:
+        marks.setdefault((t.column, t.point), []).append(f"◀ {t.label}")
+    for col in result.columns:
+        labels = result.order[col]
+        table = Table(
+            title=f"{col}: customers % · revenue %", title_justify="left", show_lines=False
+        )
+        for p in result.params:
+            table.add_column(p.name, justify="right", no_wrap=True)
+        for label in labels:
+            table.add_column(
+                "(none)" if label is None else str(label), justify="right", no_wrap=True
+            )
+        if any(c == col for c, _ in marks):
+            table.add_column("", no_wrap=True)
+        for i, point in enumerate(result.points):
+            cells = [format_number(v) for v in point.values.values()]
+            for label in labels:
+                got = point.labels[col].get(label)
+                if got is None:
+                    cells.append("0.0%")
+                    continue
+                _, share, rev = got
+                cells.append(_pct(share) + (f" · {_pct(rev)}" if rev is not None else ""))
+            if any(c == col for c, _ in marks):
+                cells.append(" ".join(marks.get((col, i), [])))
+            current = all(
+                v == p.current for v, p in zip(point.values.values(), result.params, strict=True)
+            )
+            table.add_row(*cells, style="bold" if current else None)
+        console.print(table)
+    note = f"{result.customers:,} customers"
+    if result.revenue:
+        note += f"; revenue = share of {result.revenue}"
+    note += "; bold: the rule set's current value"
+    s = result.seconds
+    note += (
+        f"; compile {s['compile']:.2f}s, read and aggregate {s['aggregates']:.2f}s, "
+        f"{len(result.points)} grid points {s['grid']:.2f}s"
+    )
+    console.print(note, style="dim", highlight=False)
+    for t in result.targets:
+        values = ", ".join(
+            f"{k}={format_number(v)}" for k, v in result.points[t.point].values.items()
+        )
+        console.print(
+            f"closest to {t.column} {t.label} = {t.share:.1%}: [bold]{values}[/bold] "
+            f"({t.found:.1%})",
+            highlight=False,
+        )
+
+
+_KIND_TITLES = {
+    "matches_nobody": "cases that match nobody",
+    "shadowed": "cases shadowed by earlier cases",
+    "no_tier": "customers left without a tier",
+    "monotonicity": "customers who would drop a tier by spending more",
+}
+
+
+def print_check(console: Console, result: Any) -> None:
+    """The findings of `segrule check`, grouped by kind, then what was ranked."""
+    console.print(
+        f"[bold]{result.ruleset}[/bold]: {result.customers:,} customers checked",
+        highlight=False,
+    )
+    for kind, title in _KIND_TITLES.items():
+        items = [f for f in result.findings if f.kind == kind]
+        if not items:
+            continue
+        table = Table(title=f"{title} ({len(items)})", title_justify="left")
+        table.add_column("rule")
+        table.add_column("customers", justify="right")
+        table.add_column("finding")
+        table.add_column("examples")
+        for f in items:
+            table.add_row(
+                f"{f.column}" + (f".{f.label}" if f.label else "") + f"\n[dim]{f.where}[/dim]",
+                f"{f.count:,}",
+                f.message,
+                ", ".join(f.examples),
+            )
+        console.print(table)
+    spent = (
+        f"one more order of {result.spend_more:,.2f}"
+        if result.more == "order"
+        else f"{result.spend_more:,.2f} more"
+    )
+    for o in result.orders:
+        console.print(
+            f"monotonicity of {o.column} checked ({o.source}: {' > '.join(o.labels)}), "
+            f"spending {spent}",
+            style="dim",
+            highlight=False,
+        )
+    for col, why in result.unchecked.items():
+        console.print(f"monotonicity of {col} not checked: {why}", style="dim", highlight=False)
+    if result.ok:
+        console.print("[green]ok[/green]: no findings", highlight=False)
+    else:
+        console.print(
+            f"[red]{len(result.findings)} finding(s)[/red] (exit code 1)", highlight=False
+        )
+
+
 def _money(x: Any) -> str:
     return "" if x is None else f"{x:,.2f}"
 
@@ -251,15 +522,3 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
             f"[bold]{result.changes_path}[/bold]",
             highlight=False,
         )
-
-
-def print_frame(console: Console, frame: Any, title: str, limit: int = 50) -> None:
-    """A small table of a DataFrame's first ``limit`` rows."""
-    table = Table(title=title, title_justify="left")
-    for name in frame.columns:
-        table.add_column(name)
-    for row in frame.head(limit).iter_rows():
-        table.add_row(*["" if v is None else str(v) for v in row])
-    if frame.height > limit:
-        table.caption = f"{frame.height - limit:,} more rows (--out FILE writes all)"
-    console.print(table)

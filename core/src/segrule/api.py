@@ -16,6 +16,7 @@ import polars as pl
 from segrule import quality
 from segrule.compiler import Plan, TableInput, compile_plan
 from segrule.errors import SegruleError, UsageError
+from segrule.explain import ExplainOptions
 from segrule.registry import Engine
 from segrule.ruleset import RuleSet, compose
 from segrule.ruleset import load_ruleset as _load_one
@@ -51,10 +52,12 @@ def compile(
     plugins: Sequence[str] = (),
     check_only: bool = False,
     blacklist: str | Path | None = None,
+    explain: ExplainOptions | None = None,
 ) -> Plan:
     """Compile rule sets into one lazy plan without reading data (schemas only).
 
-    ``check_only=True`` checks against the table contracts where no data is given.
+    ``check_only=True`` checks against the table contracts where no data is given;
+    ``explain`` adds the explanation columns (:mod:`segrule.explain`).
     """
     engine = engine or Engine(plugins=list(plugins))
     rs = _as_ruleset(ruleset, engine)
@@ -68,6 +71,7 @@ def compile(
         outputs=outputs,
         check_only=check_only,
         blacklist=blacklist,
+        explain=explain,
     )
 
 
@@ -83,6 +87,7 @@ def score(
     engine: Engine | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
+    explain: ExplainOptions | None = None,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Score customers: one row per customer of the universe, sorted by customer_id.
 
@@ -104,6 +109,7 @@ def score(
         engine=engine,
         plugins=plugins,
         blacklist=blacklist,
+        explain=explain,
     )
     plan, _ = checked(plan)
     if lazy:
@@ -132,9 +138,8 @@ class RunResult:
     quality: list[dict[str, Any]] = field(default_factory=list)
     #: rows written per table to the rejects folder, when one was given
     rejects: dict[str, int] = field(default_factory=dict)
-    #: the history partition written (``run(history=...)``), and whether it replaced one
+    #: the history partition written (``run(history=...)``)
     history: Path | None = None
-    history_replaced: bool = False
 
 
 def output_format(path: Path, fmt: str | None = None) -> str:
@@ -264,6 +269,7 @@ def run(
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     rejects: str | Path | None = None,
+    explain: ExplainOptions | None = None,
     history: str | Path | None = None,
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it.
@@ -271,13 +277,10 @@ def run(
     Data-quality checks are counted beside the run (``RunResult.quality``); a check
     whose policy is ``fail`` and that finds rows raises DataError and nothing is
     written; ``rejects``: a folder that receives ``<table>.parquet`` with the rows left
-    out by a check and their ``reason``.
-
-    ``history``: a folder of membership history (:mod:`segrule.history`): this run's
-    labels are added as partition ``as_of=<as-of>`` (replacing a rerun of the same
-    as-of; a run before the latest partition raises DataError), computed in the same
-    pass as the output. With a rule set's ``hysteresis:``, the output holds the
-    published labels (downgrades held), the history also the computed ones."""
+    out by a check and their ``reason``; ``explain``: the explanation columns to add
+    (:mod:`segrule.explain`); ``history``: a folder that receives this run's memberships
+    (one partition per as-of), continuing from its latest run with the rule set's
+    hysteresis (:mod:`segrule.history`)."""
     t0 = time.perf_counter()
     plan = compile(
         rulesets,
@@ -289,15 +292,10 @@ def run(
         engine=engine,
         plugins=plugins,
         blacklist=blacklist,
+        explain=explain,
     )
     t1 = time.perf_counter()
     from segrule.manifest import build_manifest
-
-    keeping = None
-    if history is not None:
-        from segrule.history import prepare
-
-        keeping = prepare(history, plan.ctx.as_of)
 
     report: list[dict[str, Any]] = []
     written: dict[str, int] = {}
@@ -323,12 +321,24 @@ def run(
 
         return run_check
 
+    held: list[Any] = []
+    previous: Path | None = None
+    if history is not None:
+        from segrule import history as hist
+
+        held = hist.hysteresis_of(plan)
+        previous = hist.previous_partition(history, plan.ctx.as_of)
+    kept: list[pl.DataFrame] = []
+
     def write(current: Plan, first: bool) -> tuple[Path, list[pl.DataFrame], Any]:
-        frame, extra = current.frame, []
-        if keeping is not None:
-            keeping.discard()
-            frame, partition = keeping.frames(current)
-            extra.append(partition)
+        frame = current.frame
+        extra: list[pl.LazyFrame] = []
+        if history is not None:
+            from segrule import history as hist
+
+            full = hist.apply(current, current.frame, previous, held)
+            frame = full.select(current.outputs)
+            extra = [full.select(hist.history_columns(current, held))]
         queries, finish = summary_queries(frame, current)
         path, results = sink_with(
             frame,
@@ -338,8 +348,7 @@ def run(
             also=[*queries, *extra],
             check=check(current, first),
         )
-        if keeping is not None:
-            keeping.commit()
+        kept[:] = results[len(queries) :]
         return path, results[: len(queries)], finish
 
     try:
@@ -352,8 +361,11 @@ def run(
             path, results, finish = write(plan, False)
     finally:
         pool.shutdown(wait=True)
-        if keeping is not None:
-            keeping.discard()
+    written_history = None
+    if history is not None and kept:
+        from segrule import history as hist
+
+        written_history = hist.write_partition(history, plan.ctx.as_of, kept[0])
     t2 = time.perf_counter()
     summary, rows = finish(results)
     t3 = time.perf_counter()
@@ -365,8 +377,7 @@ def run(
         summary,
         report,
         written,
-        keeping.target if keeping is not None else None,
-        keeping.replaces if keeping is not None else False,
+        written_history,
     )
 
 

@@ -34,7 +34,16 @@ from segrule.errors import (
     SegruleError,
     did_you_mean,
 )
-from segrule.nodes import BuildContext, Label, Node, cents_to_units, masked, parse_window
+from segrule.explain import ExplainOptions
+from segrule.nodes import (
+    BuildContext,
+    Case,
+    Label,
+    Node,
+    cents_to_units,
+    masked,
+    parse_window,
+)
 from segrule.quality import RAW, TableQuality, valid_id
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
@@ -189,7 +198,7 @@ class Compiler:
                 )
                 for node in nodes:
                     node.origin = node.origin or w
-                    if s.zh or s.en:
+                    if (s.zh or s.en) and node.name == n:  # the score's own column only
                         node.title = node.title or {"zh": s.zh or "", "en": s.en or ""}
                 self._add(nodes)
 
@@ -342,12 +351,15 @@ class Compiler:
                 labels=labels,
                 description=seg.description or seg.flag,
                 condition_sources=(("true", seg.flag),),
+                cases=(Case("true", cond, str(seg.flag), cw),),
+                default="false",
             )
         if seg.default is None:
             raise RuleSetError("a segment with cases needs a default label", where=where, name=name)
         expr: Any = pl
         deps: dict[str, None] = {}
         sources = []
+        cases: list[Case] = []
         assert seg.cases is not None
         if not seg.cases:
             raise RuleSetError("cases is empty: give at least one case", where=where, name=name)
@@ -359,6 +371,7 @@ class Compiler:
             deps.update(dict.fromkeys(self._deps(cond)))
             conds.append(cond)
             sources.append((case.label, case.when))
+            cases.append(Case(case.label, cond, case.when, cw))
         labels = self._labels(seg.labels)
         if len(conds) <= LONG_LADDER:
             for cond, case in zip(conds, seg.cases, strict=True):
@@ -377,6 +390,8 @@ class Compiler:
             labels=labels,
             description=seg.description or "",
             condition_sources=tuple(sources),
+            cases=tuple(cases),
+            default=seg.default,
         )
 
     def _deps(self, expr: pl.Expr) -> tuple[str, ...]:
@@ -928,6 +943,7 @@ def compile_plan(
     outputs: list[str] | None = None,
     check_only: bool = False,
     blacklist: str | Path | None = None,
+    explain: ExplainOptions | None = None,
 ) -> Plan:
     """Compile ``rs`` into one lazy plan (nothing is collected but the blacklist).
 
@@ -935,6 +951,9 @@ def compile_plan(
     contract, so rules can be checked (names and types) without any data.
     ``blacklist`` (else the rule set's ``blacklist:``): a file of customer ids that are
     left out of the universe (counted by :func:`segrule.quality.collect_quality`).
+    ``explain``: also output why each segment, score and tier has its value, and
+    optionally the distance to the next tier and the roll-off date
+    (:mod:`segrule.explain`), computed in the same plan.
     """
     tz = tz or rs.model.timezone or "UTC"
     check_tz(tz)
@@ -984,12 +1003,14 @@ def compile_plan(
             engine, rs, ctx, contract, sources[tname], cols, universe_table=universe
         )
     dtypes = type_check(nodes, layers, loaded, comp.conditions)
-    if rs.model.hysteresis:
-        from segrule.history import check_hysteresis
+    if explain is not None:
+        from segrule.explain import explain_nodes
 
-        problems = check_hysteresis(rs, comp.defined, dtypes)
-        if problems:
-            raise RuleSetErrors(problems) if len(problems) > 1 else problems[0]
+        extra = explain_nodes(nodes, dtypes, out_names, explain, ctx)
+        nodes = {**nodes, **{n.name: n for n in extra}}
+        layers = comp.layers(nodes)
+        out_names += [n.name for n in extra if not n.hidden]
+        dtypes = type_check(nodes, layers, loaded, comp.conditions)
     bl_source = str(blacklist) if blacklist is not None else rs.model.blacklist
     bl_where = rs.where("blacklist") if blacklist is None else ""
     excluded = read_blacklist(bl_source, bl_where) if bl_source else None
@@ -1213,8 +1234,9 @@ def derive_layer(
     """Add the nodes ``names`` (whose dependencies ``frame`` holds) as columns."""
     exprs = []
     for name in names:
-        expr = nodes[name].expr
-        if nodes[name].kind == "derived" and isinstance(dtypes.get(name), pl.Float64 | pl.Float32):
+        node = nodes[name]
+        expr = node.expr
+        if node.kind == "derived" and isinstance(dtypes.get(name), pl.Float64 | pl.Float32):
             # SQL semantics: x / 0 is NULL, not NaN or inf (NaN would compare as largest).
             expr = pl.when(expr.is_finite()).then(expr).alias(name)
         exprs.append(expr)

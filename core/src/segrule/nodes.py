@@ -50,6 +50,52 @@ class Label:
         return (self.zh if lang == "zh" else self.en) or self.en or self.zh or self.key
 
 
+@dataclass(frozen=True)
+class Case:
+    """One case of a first-match classification: ``label`` when ``when`` holds.
+
+    ``sql`` is the condition as written (parsed again by explanations to show which
+    comparisons decided), ``where`` its place in the rule file.
+    """
+
+    label: str
+    when: pl.Expr
+    sql: str = ""
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class PointsPart:
+    """One part of a points score: what it reads and the points it gives.
+
+    ``points`` is the part's (weighted) points expression; ``value`` the value the
+    points are read from (None for a ``cases`` part); ``cases`` the points per case of
+    a ``cases`` or ``bins`` part, labelled by their points, highest rung first for bins;
+    ``points_of(v)`` the part's points for another value ``v`` (what a change would give).
+    """
+
+    label: str
+    points: pl.Expr
+    value: pl.Expr | None = None
+    sql: str = ""
+    cases: tuple[Case, ...] = ()
+    points_of: Callable[[pl.Expr], pl.Expr] | None = None
+    default: Any = 0  # points when no case or label applies (before the weight)
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a windowed count or sum reads, so that the date on which rows leave the
+    window (the roll-off) can be computed: rows of ``table`` where ``rows`` holds, by
+    time ``ts``, kept ``days`` days; ``value`` is the summed column (None: a count)."""
+
+    table: str
+    ts: str
+    days: int
+    rows: pl.Expr
+    value: pl.Expr | None = None
+
+
 @dataclass
 class Node:
     """One per-customer column of the plan."""
@@ -73,6 +119,15 @@ class Node:
     # rows. When every aggregate of a table has one, rows matching none of them are
     # dropped before the group-by (e.g. only paid orders are hashed).
     mask: pl.Expr | None = None
+    # For explanations: a classification's cases in order and its default label; a
+    # points score's parts; a threshold ladder's rungs ``(label, min)``, highest first,
+    # over the column ``ladder_of``; a windowed count or sum's window.
+    cases: tuple[Case, ...] = ()
+    default: str | None = None
+    parts: tuple[PointsPart, ...] = ()
+    ladder: tuple[tuple[str, float], ...] = ()
+    ladder_of: str | None = None
+    window: Window | None = None
 
     @property
     def hidden(self) -> bool:

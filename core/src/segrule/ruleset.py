@@ -127,17 +127,17 @@ class ScoreSpec(_Model):
 
 
 class HysteresisSpec(_Model):
-    """Hold a customer's label for a while before publishing a downgrade."""
+    """Keep customers near a boundary from flipping every run (needs ``run --history``)."""
 
-    order: list[str] = Field(
-        min_length=2,
-        description="the column's labels, highest first, e.g. [super_vip, vip, normal]",
+    order: list[str] | None = Field(
+        None,
+        description="labels from the best to the worst, e.g. [super_vip, vip, advanced, "
+        "normal]; default: the ladder's rungs (points tiers, threshold ladders)",
     )
     downgrade_after: int = Field(
         2,
         ge=1,
-        description="runs: a lower label is published only once it (or any lower label) has "
-        "been computed in this many consecutive runs, this one included (1: at once)",
+        description="runs in a row a lower label must be computed before it is published",
     )
 
 
@@ -166,8 +166,8 @@ class RuleSetModel(_Model):
     outputs: list[str] | None = Field(None, description="columns written (customer_id first)")
     hysteresis: dict[str, HysteresisSpec] = Field(
         default_factory=dict,
-        description="segment/tier column -> order and downgrade_after: with `segrule run "
-        "--history`, a downgrade is published only after it is computed in consecutive runs",
+        description="segment or tier column -> {order, downgrade_after}: with run --history, "
+        "a lower label is published only after it was computed that many runs in a row",
     )
     blacklist: str | None = Field(
         None,
@@ -325,7 +325,6 @@ def _allowed_keys(parent: tuple[Any, ...]) -> set[str]:
         "dimensions": DimensionSpec,
         "segments": SegmentSpec,
         "scores": ScoreSpec,
-        "hysteresis": HysteresisSpec,
     }
     if len(parent) == 0:
         model = RuleSetModel
@@ -502,9 +501,8 @@ def compose(rulesets: list[RuleSet]) -> RuleSet:
                 if prev is not None and json.dumps(
                     base_raw(prev)[section][name], sort_keys=True, default=str
                 ) != json.dumps(spec, sort_keys=True, default=str):
-                    what = "hysteresis of" if section == "hysteresis" else section[:-1]
                     raise RuleSetError(
-                        f"{what} '{name}' is defined differently in {prev.source} "
+                        f"{section[:-1]} '{name}' is defined differently in {prev.source} "
                         f"({prev.where(section, name)}) and {rs.source}; rename one or use "
                         "extends to override it",
                         where=rs.where(section, name),

@@ -21,9 +21,11 @@ from segrule.nodes import (
     Dimension,
     Label,
     Node,
+    Window,
     cents_to_units,
     masked,
     money_nodes,
+    parse_window,
 )
 from segrule.registry import Register
 
@@ -57,8 +59,17 @@ def _count(
             fill=0,
             description=description,
             mask=mask,
+            window=_window(table, ts, window, cond),
         )
     ]
+
+
+def _window(
+    table: str, ts: str, window: str | None, rows: pl.Expr, value: pl.Expr | None = None
+) -> Window | None:
+    """The window of a count or sum (for roll-off dates); None for lifetime."""
+    delta = parse_window(window)
+    return None if delta is None else Window(table, ts, delta.days, rows, value)
 
 
 def _orders(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
@@ -92,7 +103,7 @@ def _status_orders(
 
 def _monetary(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
     cond = PAID & ctx.in_window("order_ts", g["window"])
-    return money_nodes(
+    nodes = money_nodes(
         name,
         masked(pl.col("amount_cents"), cond).sum(),
         table="orders",
@@ -100,6 +111,8 @@ def _monetary(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
         description=f"sum of paid order amounts, {g['window']} (exact, 2 decimals)",
         mask=cond,
     )
+    nodes[1].window = _window("orders", "order_ts", g["window"], PAID, pl.col("amount_cents"))
+    return nodes
 
 
 def _order_ts(which: str) -> Any:

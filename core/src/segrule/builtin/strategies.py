@@ -10,7 +10,7 @@ import polars as pl
 
 from segrule.errors import RuleSetError
 from segrule.hookspecs import hookimpl
-from segrule.nodes import WINDOW_RE, BuildContext, Label, Node
+from segrule.nodes import WINDOW_RE, BuildContext, Case, Label, Node, PointsPart
 from segrule.registry import Register
 from segrule.sql import parse_sql, referenced_names
 from segrule.strategies import Strategy, ntile, rank_column, row_number, tie_rank
@@ -89,7 +89,7 @@ def _label_key(key: Any) -> str:
     return ("true" if key else "false") if isinstance(key, bool) else str(key)
 
 
-def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> pl.Expr:
+def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> PointsPart:
     if not isinstance(part, dict):
         raise RuleSetError(f"parts[{i}] must be a mapping", where=where, name=name)
     _check_keys(
@@ -100,10 +100,13 @@ def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> pl.Expr
     )
     if "dimension" in part:
         value = pl.col(str(part["dimension"]))
+        label = str(part["dimension"])
     elif "expr" in part:
         value = parse_sql(part["expr"], where=where, name=f"{name}.parts[{i}]")
+        label = str(part["expr"])
     else:
         value = None
+        label = f"parts[{i}]"
     default = part.get("default", 0)
     weight = part.get("weight", 1)
     kinds = [k for k in ("points", "bins", "cases") if k in part]
@@ -113,16 +116,17 @@ def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> pl.Expr
             where=where,
             name=name,
         )
+    cases: list[Case] = []
     if kinds[0] == "cases":
         expr: Any = pl
         for j, case in enumerate(part["cases"]):
-            cond = parse_sql(
-                _need(case, "when", where, f"{name}.parts[{i}].cases[{j}]"),
-                where=where,
-                name=f"{name}.parts[{i}].cases[{j}]",
-            )
+            sql = _need(case, "when", where, f"{name}.parts[{i}].cases[{j}]")
+            cond = parse_sql(sql, where=where, name=f"{name}.parts[{i}].cases[{j}]")
             expr = expr.when(cond).then(pl.lit(case.get("points", 0)))
-        pts = expr.otherwise(pl.lit(default))
+            cases.append(Case(str(case.get("points", 0)), cond, str(sql), where))
+        pts = expr.otherwise(pl.lit(default)).fill_null(default) * weight
+        points_of = None
+        sql = "; ".join(f"{c.sql} -> {c.label}" for c in cases)
     else:
         if value is None:
             raise RuleSetError(f"parts[{i}] needs 'dimension' or 'expr'", where=where, name=name)
@@ -132,13 +136,28 @@ def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> pl.Expr
                 raise RuleSetError(
                     f"parts[{i}].points must map labels to points", where=where, name=name
                 )
-            pts = value.cast(pl.String).replace_strict(
-                {_label_key(k): v for k, v in mapping.items()}, default=default
-            )
+            table = {_label_key(k): v for k, v in mapping.items()}
+
+            def points_of(v: pl.Expr) -> pl.Expr:
+                got = v.cast(pl.String).replace_strict(table, default=default)
+                return got.fill_null(default) * weight
+
+            pts = points_of(value)
+            sql = ", ".join(f"{_label_key(k)}: {v}" for k, v in mapping.items())
         else:
             bins = part["bins"]
-            pts = _ladder(value, bins, default, where, name, f"parts[{i}].bins")
-    return pts.fill_null(default) * weight
+
+            def points_of(v: pl.Expr) -> pl.Expr:
+                got = _ladder(v, bins, default, where, name, f"parts[{i}].bins")
+                return got.fill_null(default) * weight
+
+            pts = points_of(value)
+            for t in bins:
+                cases.append(
+                    Case(str(t.get("points", 0)), value >= t["min"], f"{label} >= {t['min']}")
+                )
+            sql = "; ".join(f"{c.sql} -> {c.label}" for c in cases)
+    return PointsPart(label, pts, value, sql, tuple(cases), points_of, default)
 
 
 def _points(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> list[Node]:
@@ -146,7 +165,8 @@ def _points(ctx: BuildContext, name: str, params: dict[str, Any], where: str) ->
     parts = _need(params, "parts", where, name)
     if not isinstance(parts, list) or not parts:
         raise RuleSetError("parts must be a non-empty list", where=where, name=name)
-    exprs = [_points_part(p, i, where, name) for i, p in enumerate(parts)]
+    point_parts = [_points_part(p, i, where, name) for i, p in enumerate(parts)]
+    exprs = [p.points for p in point_parts]
     total = pl.sum_horizontal(exprs).alias(name)
     nodes = [
         Node(
@@ -157,6 +177,7 @@ def _points(ctx: BuildContext, name: str, params: dict[str, Any], where: str) ->
             origin=where,
             role="score",
             description="sum of points",
+            parts=tuple(point_parts),
         )
     ]
     if "tiers" in params:
@@ -174,6 +195,13 @@ def _points(ctx: BuildContext, name: str, params: dict[str, Any], where: str) ->
                 role="tier",
                 labels=_labels(params.get("labels")),
                 description=f"tier by {name}",
+                cases=tuple(
+                    Case(str(t.get("label")), pl.col(name) >= t["min"], f"{name} >= {t['min']}")
+                    for t in params["tiers"]
+                ),
+                default=params.get("default_tier"),
+                ladder=tuple((str(t.get("label")), t["min"]) for t in params["tiers"]),
+                ladder_of=name,
             )
         )
     return nodes
@@ -301,10 +329,25 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
         r, f = pl.col(out_names["recency"]), pl.col(out_names["frequency"])
         expr: Any = pl.when(r.is_null() | f.is_null()).then(pl.lit("no_purchase"))
         sources = []
+        cases = [
+            Case(
+                "no_purchase",
+                r.is_null() | f.is_null(),
+                f"{out_names['recency']} IS NULL OR {out_names['frequency']} IS NULL",
+            )
+        ]
         for key, rr, ff, *_ in RFM_SEGMENTS:
             cond = r.is_in([int(x) for x in rr]) & f.is_in([int(x) for x in ff])
             expr = expr.when(cond).then(pl.lit(key))
             sources.append((key, f"R in {{{','.join(rr)}}} AND F in {{{','.join(ff)}}}"))
+            cases.append(
+                Case(
+                    key,
+                    cond,
+                    f"{out_names['recency']} IN ({', '.join(rr)}) AND "
+                    f"{out_names['frequency']} IN ({', '.join(ff)})",
+                )
+            )
         labels = dict(RFM_LABELS) | _labels(params.get("labels"))
         nodes.insert(
             0,
@@ -317,6 +360,8 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
                 role="segment",
                 labels=labels,
                 condition_sources=tuple(sources),
+                cases=tuple(cases),
+                default="no_purchase",
                 description="named RFM segment from R and F scores",
             ),
         )

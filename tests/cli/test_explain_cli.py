@@ -1,0 +1,69 @@
+"""`segrule explain` and `segrule run --explain/--distance/--rolloff` through CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from segrule_cli.app import app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+pytestmark = pytest.mark.usefixtures("isolated_cli")
+
+
+def _run(data_dir: Path, out: Path, *flags: str) -> pl.DataFrame:
+    args = ["run", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]
+    result = runner.invoke(app, [*args, "--out", str(out), *flags])
+    assert result.exit_code == 0, result.output
+    return pl.read_parquet(out)
+
+
+def test_run_explain_adds_reason_columns(data_dir: Path, tmp_path: Path) -> None:
+    plain = _run(data_dir, tmp_path / "plain.parquet")
+    df = _run(data_dir, tmp_path / "x.parquet", "--explain", "--distance", "--rolloff")
+    assert df.select(plain.columns).equals(plain)
+    for col in ("lifecycle", "freq_tier", "amount_tier", "interaction", "satisfaction", "tier"):
+        assert df[f"{col}_reason"].null_count() == 0
+    assert {"tier_next", "tier_gap", "tier_lacks", "amount_tier_rolloff"} <= set(df.columns)
+    # The next tier of a customer with a gap is a rung above: its gap is positive.
+    gaps = df.filter(pl.col("tier_gap").is_not_null())
+    assert gaps.height > 0 and gaps["tier_gap"].min() > 0
+    assert gaps["tier_next"].is_in(["super_vip", "vip", "advanced"]).all()
+
+
+def test_explain_one_customer(data_dir: Path, tmp_path: Path) -> None:
+    cid = pl.read_parquet(data_dir / "customers.parquet")["customer_id"][5]
+    args = ["explain", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]
+    result = runner.invoke(app, [*args, "--customer", cid])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert f"Customer {cid}" in out
+    for text in ("Dimensions", "monetary_365d", "tier", "score >= 11", "→", "Scores", "total"):
+        assert text in out, text
+    zh = runner.invoke(app, [*args, "--customer", cid, "--lang", "zh"])
+    assert zh.exit_code == 0, zh.output
+    assert "客户等级" in zh.output and "维度" in zh.output
+    js = runner.invoke(app, [*args, "--customer", cid, "--json"])
+    assert js.exit_code == 0, js.output
+    record = json.loads(js.output)
+    items = {i["name"]: i for i in record["items"]}
+    tier = items["tier"]
+    matched = [c["label"] for c in tier["cases"] if c["matched"]]
+    assert matched == [tier["value"]] or (not matched and tier["value"] == tier["default"])
+    # The explanation is the run's: the same tier, score and spend.
+    row = _run(data_dir, tmp_path / "run.parquet").filter(pl.col("customer_id") == cid)
+    assert (tier["value"], items["score"]["value"]) == (row["tier"][0], row["score"][0])
+    assert items["monetary_365d"]["value"] == row["monetary_365d"][0]
+
+
+def test_explain_unknown_customer_is_one_line_error(data_dir: Path) -> None:
+    args = ["explain", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]
+    result = runner.invoke(app, [*args, "--customer", "nobody"])
+    assert result.exit_code == 1
+    assert "customer 'nobody' is not in the universe" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,262 @@
+"""Explanations: reasons, distance to the next tier, roll-off dates, one customer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+import segrule
+from segrule.errors import DataError
+from segrule.explain import (
+    Atom,
+    BoolOp,
+    ExplainOptions,
+    comparison,
+    explain_customer,
+    find_ladder,
+    render,
+    split_condition,
+    values_of,
+)
+
+pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
+
+AS_OF = dt.datetime(2026, 11, 1)
+ALL = ExplainOptions(reasons=True, distance=True, rolloff=True)
+
+
+def ago(days: float) -> dt.datetime:
+    return AS_OF - dt.timedelta(days=days)
+
+
+RULES = """
+    segments:
+      spend:
+        cases:
+          - {when: "monetary_365d > 10000", label: high}
+          - {when: "monetary_365d < 500", label: low}
+        default: mid
+      busy:
+        cases:
+          - {when: "orders_30d >= 3 AND monetary_365d > 1000", label: many}
+          - {when: "orders_30d >= 1 OR NOT (orders_lifetime < 2)", label: some}
+        default: idle
+      rank:
+        cases:
+          - {when: "spend = 'new_label' OR orders_lifetime = 0", label: none}
+          - {when: "points >= 5", label: gold}
+          - {when: "points >= 3", label: silver}
+        default: bronze
+    scores:
+      points:
+        strategy: points
+        params:
+          parts:
+            - {dimension: spend, points: {high: 3, mid: 2, low: 1}}
+            - {dimension: orders_30d, bins: [{min: 3, points: 2}, {min: 1, points: 1}]}
+    outputs: [customer_id, monetary_365d, orders_30d, orders_lifetime, spend, busy, points, rank]
+    """
+
+
+@pytest.fixture
+def tables(make_tables):
+    return make_tables(
+        orders=[
+            # a: 8200 in the year, 4 orders in 30 days -> spend mid, busy some (not >1000?)
+            ("a", ago(1), 2000.0),
+            ("a", ago(2), 2000.0),
+            ("a", ago(3), 2000.0),
+            ("a", ago(40), 2200.0),
+            ("a", ago(5), 0.0),
+            # b: 12000 -> high, one order 100 days ago, one 300 days ago
+            ("b", ago(100), 7000.0),
+            ("b", ago(300), 5000.0),
+            # c: 300 -> low, long ago in the year
+            ("c", ago(200), 300.0),
+        ],
+        customers=["a", "b", "c", "d"],
+    )
+
+
+def scored(rules, tables, options=ALL) -> dict[str, dict]:
+    path = rules("r.yaml", RULES)
+    df = segrule.score(path, tables, as_of=AS_OF, explain=options)
+    return {r["customer_id"]: r for r in df.iter_rows(named=True)}
+
+
+def test_reasons_name_the_case_and_the_values_that_decided_it(rules, tables) -> None:
+    rows = scored(rules, tables)
+    assert rows["a"]["spend"] == "mid"
+    assert rows["a"]["spend_reason"] == (
+        "not high: monetary_365d=8200<=10000; not low: monetary_365d=8200>=500; default mid"
+    )
+    assert rows["b"]["spend_reason"] == "high: monetary_365d=12000>10000"
+    assert rows["c"]["spend_reason"] == (
+        "not high: monetary_365d=300<=10000; low: monetary_365d=300<500"
+    )
+    # AND that holds shows both parts; an OR that holds shows the first part that holds.
+    assert rows["a"]["busy_reason"] == "many: orders_30d=4>=3; monetary_365d=8200>1000"
+    # AND that fails shows its first failing part; NOT shows the inner comparison.
+    assert rows["b"]["busy_reason"] == ("not many: orders_30d=0<3; some: orders_lifetime=2>=2")
+    # No orders: an OR that fails shows all its parts; the default is named.
+    assert rows["d"]["busy_reason"] == (
+        "not many: orders_30d=0<3; not some: orders_30d=0<1; orders_lifetime=0<2; default idle"
+    )
+    # Scores have no reason column; their parts are in `segrule explain`.
+    assert "points_reason" not in rows["a"]
+
+
+def test_reasons_agree_with_the_labels_on_generated_data(tmp_path) -> None:
+    from segrule.generate import generate
+
+    data = tmp_path / "data"
+    generate(data, orders=20_000, seed=3, end=dt.date(2026, 11, 1))
+    df = segrule.score(["taobao-5-tier"], data=data, as_of="2026-11-01", explain=ALL)
+    for column in ("lifecycle", "freq_tier", "amount_tier", "interaction", "satisfaction", "tier"):
+        last = df[f"{column}_reason"].str.split("; ").list.last()
+        said = (
+            pl.when(last.str.starts_with("default "))
+            .then(last.str.strip_prefix("default "))
+            .otherwise(last.str.split(":").list.first())
+        )
+        wrong = df.filter(said != pl.col(column))
+        assert wrong.height == 0, (column, wrong.head(3).to_dicts())
+        assert df[f"{column}_reason"].null_count() == 0
+
+
+def test_split_condition_keeps_between_case_and_nested_parentheses() -> None:
+    cond = split_condition("(a > 1 OR b BETWEEN 2 AND 3) AND NOT c IN (1, 2) AND x = 'AND'")
+    assert isinstance(cond, BoolOp) and cond.kind == "and"
+    assert [type(i).__name__ for i in cond.items] == ["BoolOp", "BoolOp", "Atom"]
+    inner = cond.items[0]
+    assert isinstance(inner, BoolOp) and inner.kind == "or"
+    assert [i.sql for i in inner.items if isinstance(i, Atom)] == ["a > 1", "b BETWEEN 2 AND 3"]
+    case = split_condition("CASE WHEN a > 1 AND b > 2 THEN 1 ELSE 0 END = 1 AND (a + 1) > 2")
+    assert isinstance(case, BoolOp)
+    assert [i.sql for i in case.items if isinstance(i, Atom)] == [
+        "CASE WHEN a > 1 AND b > 2 THEN 1 ELSE 0 END = 1",
+        "(a + 1) > 2",
+    ]
+    cmp = comparison(split_condition("10000 < monetary_365d"))  # type: ignore[arg-type]
+    assert cmp is not None and (cmp.name, cmp.op, cmp.number) == ("monetary_365d", ">", 10000.0)
+
+
+@pytest.mark.parametrize(
+    ("sql", "row", "text"),
+    [
+        ("x BETWEEN 1 AND 3", {"x": 5}, "x=5 NOT BETWEEN 1 AND 3"),
+        ("x NOT IN (1, 2)", {"x": 2}, "x=2 IN (1, 2)"),
+        ("x IS NULL", {"x": None}, "x=null"),
+        ("x IN (1, 2)", {"x": None}, "x=null"),
+        ("x > 3", {"x": None}, "x=null"),
+        ("x + y > 3", {"x": 1, "y": 1}, "NOT (x + y > 3) [x=1, y=1]"),
+        ("NOT (x > 3 AND y > 3)", {"x": 5, "y": 1}, "y=1<=3"),
+    ],
+)
+def test_rendered_atoms(sql: str, row: dict, text: str) -> None:
+    frame = pl.DataFrame([row], schema={k: pl.Int64 for k in row})
+    dtypes = dict(frame.schema)
+    r = render(split_condition(sql), values_of(dtypes), dtypes)
+    got = frame.select(r.truth.alias("t"), r.text.alias("w")).row(0, named=True)
+    assert got["w"] == text
+    assert got["t"] == frame.select(pl.sql_expr(sql).alias("t"))["t"][0]
+
+
+def test_distance_to_the_next_rung(rules, tables) -> None:
+    rows = scored(rules, tables)
+    assert (rows["a"]["spend_next"], rows["a"]["spend_gap"]) == ("high", 1800.0)
+    assert rows["a"]["spend_lacks"] == "monetary_365d needs more than 1800 more for high"
+    assert (rows["c"]["spend_next"], rows["c"]["spend_gap"]) == ("mid", 200.0)
+    assert rows["c"]["spend_lacks"] == "monetary_365d needs 200 more for mid"
+    assert rows["b"]["spend_next"] is None  # on the top rung
+    # points: a has spend mid (2) + orders_30d 4 (2) = 4: silver, 1 short of gold, which a
+    # move of spend to high (+1 point) covers.
+    assert (rows["a"]["points"], rows["a"]["rank"]) == (4, "silver")
+    assert (rows["a"]["rank_next"], rows["a"]["rank_gap"]) == ("gold", 1.0)
+    assert rows["a"]["rank_lacks"] == (
+        "points needs 1 more for gold: monetary_365d more than +1800 (spend -> high)"
+    )
+    # d is classified by a gate case ('none') before the ladder: no distance.
+    assert rows["d"]["rank"] == "none" and rows["d"]["rank_next"] is None
+
+
+def test_find_ladder_needs_rungs_on_one_column(rules, tables) -> None:
+    plan = segrule.compile(rules("r.yaml", RULES), tables, as_of=AS_OF)
+    spend = find_ladder(plan.nodes["spend"], plan.dtypes)
+    assert spend is not None and spend.column == "monetary_365d"
+    assert [i.label for i in spend.intervals] == ["low", "mid", "high"]
+    assert find_ladder(plan.nodes["busy"], plan.dtypes) is None
+
+
+def test_rolloff_date_is_when_the_value_falls_a_rung(rules, tables, make_tables) -> None:
+    rows = scored(rules, tables)
+    # b: 12000 = 7000 (100 days ago) + 5000 (300 days ago): above 10000 until the older
+    # order leaves the 365-day window, 65 days after the as-of.
+    assert rows["b"]["spend_rolloff"] == (ago(300) + dt.timedelta(days=365)).date()
+    # a: 8200 >= 500 (mid) until... the newest orders alone (2000 each) keep it above 500
+    # until the last of them leaves: 2000 (1 day ago) alone is >= 500.
+    assert rows["a"]["spend_rolloff"] == (ago(1) + dt.timedelta(days=365)).date()
+    # Reference: score again at the day after, with no new orders: one rung lower.
+    path = rules("r.yaml", RULES)
+    for cid, before, after in (("b", "high", "mid"), ("a", "mid", "low")):
+        day = rows[cid]["spend_rolloff"]
+        at = dt.datetime(day.year, day.month, day.day)
+        same = segrule.score(path, tables, as_of=at).filter(pl.col("customer_id") == cid)
+        later = segrule.score(path, tables, as_of=at + dt.timedelta(days=1)).filter(
+            pl.col("customer_id") == cid
+        )
+        assert (same["spend"][0], later["spend"][0]) == (before, after)
+
+
+def test_rolloff_of_a_points_tier_follows_every_part(rules, tables) -> None:
+    rows = scored(rules, tables)
+    # a: points 4 = spend mid (2) + orders_30d 4 (2): silver. orders_30d falls below 3
+    # (1 point) when the 3-days-old order leaves the 30-day window: still silver (3);
+    # below 1 (0 points) when the newest one leaves: 2 points, bronze. spend stays mid
+    # for a year: the fall comes from the bins part alone, rung by rung.
+    assert rows["a"]["rank_rolloff"] == (ago(1) + dt.timedelta(days=30)).date()
+    path = rules("r.yaml", RULES)
+    day = rows["a"]["rank_rolloff"]
+    at = dt.datetime(day.year, day.month, day.day)
+    ranks = [
+        segrule.score(path, tables, as_of=at + dt.timedelta(days=k)).filter(
+            pl.col("customer_id") == "a"
+        )["rank"][0]
+        for k in (-3, 0, 1)
+    ]
+    assert ranks == ["silver", "silver", "bronze"]
+    # b: 12000 high (3) + orders_30d 0 (0) = 3, silver; spend falls to mid (2) when the
+    # 300-days-old order leaves: bronze then.
+    assert rows["b"]["rank_rolloff"] == (ago(300) + dt.timedelta(days=365)).date()
+    # c is on the lowest rung: nothing to fall from.
+    assert rows["c"]["rank_rolloff"] is None
+
+
+def test_explain_customer_lists_every_case_and_part(rules, tables) -> None:
+    plan = segrule.compile(rules("r.yaml", RULES), tables, as_of=AS_OF, explain=ALL)
+    exp = explain_customer(plan, "a")
+    items = {i.name: i for i in exp.items}
+    assert items["monetary_365d"].value == 8200.0
+    spend = items["spend"]
+    assert [(c.label, c.holds, c.matched) for c in spend.cases] == [
+        ("high", False, False),
+        ("low", False, False),
+    ]
+    assert spend.value == "mid" and spend.lacks.startswith("monetary_365d needs")
+    rank = items["rank"]
+    assert [(c.label, c.matched) for c in rank.cases] == [
+        ("none", False),
+        ("gold", False),
+        ("silver", True),
+    ]
+    assert items["points"].parts == [("spend", "mid", 2), ("orders_30d", 4, 2)]
+    with pytest.raises(DataError, match="customer 'zz' is not in the universe"):
+        explain_customer(plan, "zz")
+
+
+def test_explanation_columns_do_not_change_the_run(rules, tables) -> None:
+    path = rules("r.yaml", RULES)
+    plain = segrule.score(path, tables, as_of=AS_OF)
+    explained = segrule.score(path, tables, as_of=AS_OF, explain=ALL)
+    assert explained.select(plain.columns).equals(plain)
