@@ -42,7 +42,17 @@ def test_run_with_history_then_read_it_back(tmp_path: Path, data_dir: Path) -> N
     )
     assert result.exit_code == 0, result.output
     feed = pl.read_ndjson(events)
-    assert set(feed.columns) == {"as_of", "previous_as_of", "customer_id", "old_label", "new_label"}
+    assert feed.columns[:8] == [
+        "customer_id",
+        "column",
+        "event",
+        "label",
+        "old_label",
+        "new_label",
+        "old_as_of",
+        "new_as_of",
+    ]  # the shape of `segrule diff --changes`
+    assert {"old_monetary_365d", "new_monetary_365d"} <= set(feed.columns)
     assert feed.height > 0 and (feed["old_label"] != feed["new_label"]).all()
     cid = feed["customer_id"][0]
     one = runner.invoke(app, ["history", str(hist), "--customer", cid, "--column", "tier"])

@@ -85,13 +85,19 @@ def test_hysteresis_holds_a_one_run_dip_and_publishes_a_second(rules, tables, tm
     over_time = history.tiers(folder, "b", "level")
     assert over_time["level"].to_list() == ["gold", "gold", "bronze", "bronze"]
     assert over_time["as_of"].to_list() == RUNS
+    # the events are diff's changes between consecutive runs: left/entered rows
     events = history.events(folder, "level")
-    assert events.select("as_of", "customer_id", "old_label", "new_label").rows() == [
-        (RUNS[1], "c", "silver", "gold"),
-        (RUNS[2], "b", "gold", "bronze"),
-        (RUNS[2], "d", None, "gold"),
-        (RUNS[3], "c", "gold", "bronze"),
+    at = [r.isoformat() for r in RUNS]
+    assert events.select("new_as_of", "customer_id", "event", "label").rows() == [
+        (at[1], "c", "left", "silver"),
+        (at[1], "c", "entered", "gold"),
+        (at[2], "b", "left", "gold"),
+        (at[2], "b", "entered", "bronze"),
+        (at[2], "d", "entered", "gold"),  # new to the history: nothing left
+        (at[3], "c", "left", "gold"),
+        (at[3], "c", "entered", "bronze"),
     ]
+    assert events.filter(pl.col("customer_id") == "d")["old_label"].to_list() == ["(absent)"]
 
 
 def test_without_history_the_computed_label_is_written(rules, tables, tmp_path) -> None:

@@ -279,9 +279,17 @@ def tiers(folder: str | Path, customer_id: str, column: str | None = None) -> pl
 
 
 def events(folder: str | Path, column: str) -> pl.DataFrame:
-    """Entered/left events between consecutive runs for ``column``: one row per customer
-    whose label changed from one run to the next (also customers new to a run or gone
-    from it): as_of, previous_as_of, customer_id, old_label, new_label. This collects."""
+    """Entered/left events of ``column`` between consecutive runs, in the shape of
+    :func:`segrule.diff.changes` (the file ``segrule diff --changes`` writes): for each
+    customer whose published label changed from one run to the next, a ``left`` row for
+    the old label and an ``entered`` row for the new one (a customer new to a run has
+    only ``entered``, one gone only ``left``, the other side's label ``(absent)``);
+    ``old_as_of``/``new_as_of`` are the two runs, and the revenue column kept in the
+    history comes as ``old_<name>``/``new_<name>``. Sorted by run, then as
+    :func:`segrule.diff.changes`. Pairs of runs where one lacks ``column`` are skipped.
+    This collects."""
+    from segrule.diff import changes
+
     parts = partitions(folder)
     if not parts:
         read(folder)  # raises the "no runs" error
@@ -289,33 +297,28 @@ def events(folder: str | Path, column: str) -> pl.DataFrame:
         raise UsageError(f"history {folder} has no column '{column}'")
     out = []
     for (before_at, before), (at, now) in itertools.pairwise(parts):
-        old = pl.scan_parquet(before).select(
-            BASE, pl.col(column).cast(pl.String).alias("old_label")
-        )
-        new = pl.scan_parquet(now).select(BASE, pl.col(column).cast(pl.String).alias("new_label"))
-        pair = (
-            old.join(new, on=BASE, how="full", coalesce=True)
-            .filter(pl.col("old_label").ne_missing(pl.col("new_label")))
-            .select(
-                pl.lit(at, dtype=pl.Datetime("us")).alias(PARTITION),
-                pl.lit(before_at, dtype=pl.Datetime("us")).alias("previous_as_of"),
-                BASE,
-                "old_label",
-                "new_label",
+        old_schema, new_schema = pl.read_parquet_schema(before), pl.read_parquet_schema(now)
+        if column not in old_schema or column not in new_schema:
+            continue
+        money = [
+            c
+            for c, dtype in new_schema.items()
+            if c in old_schema and dtype.is_numeric() and not c.endswith(BELOW)
+        ]
+        out.append(
+            changes(
+                pl.scan_parquet(before),
+                pl.scan_parquet(now),
+                [column],
+                dimensions=money,
+                old_as_of=before_at.isoformat(),
+                new_as_of=at.isoformat(),
             )
         )
-        out.append(pair)
     if not out:
-        return pl.DataFrame(
-            schema={
-                PARTITION: pl.Datetime("us"),
-                "previous_as_of": pl.Datetime("us"),
-                BASE: pl.String,
-                "old_label": pl.String,
-                "new_label": pl.String,
-            }
-        )
-    return pl.concat(out).collect().sort(PARTITION, BASE)
+        nobody = pl.LazyFrame(schema={BASE: pl.String})
+        return changes(nobody, nobody, []).collect()
+    return pl.concat(out, how="diagonal_relaxed").collect()
 
 
 def describe(folder: str | Path) -> dict[str, Any]:
