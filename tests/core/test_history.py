@@ -148,3 +148,10 @@ def test_hysteresis_entries_are_checked(rules, tables, tmp_path) -> None:
     zero = RULES.replace("downgrade_after: 2", "downgrade_after: 0")
     with pytest.raises(RuleSetError, match="downgrade_after"):
         segrule.load_ruleset(rules("c.yaml", zero))
+
+
+def test_validate_checks_hysteresis_without_data(rules) -> None:
+    typo = RULES.replace("level: {downgrade_after: 2}", "levl: {downgrade_after: 2}")
+    with pytest.raises(RuleSetError, match="did you mean 'level'") as err:
+        segrule.compile(rules("v.yaml", typo), as_of=RUNS[0], check_only=True)
+    assert "v.yaml:" in str(err.value)

@@ -1015,7 +1015,7 @@ def compile_plan(
     bl_where = rs.where("blacklist") if blacklist is None else ""
     excluded = read_blacklist(bl_source, bl_where) if bl_source else None
     frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes, excluded)
-    return Plan(
+    plan = Plan(
         rs,
         ctx,
         nodes,
@@ -1028,6 +1028,11 @@ def compile_plan(
         bl_source,
         excluded,
     )
+    if rs.model.hysteresis:
+        from segrule.history import hysteresis_of
+
+        hysteresis_of(plan)  # entries checked at their lines, also by validate
+    return plan
 
 
 def rebuild_frame(plan: Plan, frames: Mapping[str, pl.LazyFrame]) -> Plan:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from segrule.errors import DataError, RuleSetError, UsageError
+from segrule.errors import DataError, RuleSetError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from segrule.compiler import Plan
@@ -94,13 +94,14 @@ def hysteresis_of(plan: Plan) -> list[Hysteresis]:
         where = rs.where("hysteresis", column)
         node = plan.nodes.get(column)
         if node is None or column not in plan.outputs or node.role not in ("segment", "tier"):
+            choices = [
+                n
+                for n in plan.outputs
+                if n in plan.nodes and plan.nodes[n].role in ("segment", "tier")
+            ]
             raise RuleSetError(
-                f"hysteresis: '{column}' is not a segment or tier in the outputs; give one of "
-                + ", ".join(
-                    n
-                    for n in plan.outputs
-                    if n in plan.nodes and plan.nodes[n].role in ("segment", "tier")
-                ),
+                f"hysteresis: '{column}' is not a segment or tier in the outputs"
+                f"{did_you_mean(column, choices)} (segments and tiers: " + ", ".join(choices) + ")",
                 where=where,
             )
         known = [c.label for c in node.cases] + ([node.default] if node.default else [])
