@@ -49,9 +49,7 @@ def migration_matrix(
     agg = [pl.len().cast(pl.Int64).alias("customers")]
     for s in ("old", "new"):
         total = pl.col(f"revenue_{s}").sum()
-        agg.append(
-            (total if revenue else pl.lit(None, dtype=pl.Float64)).alias(f"revenue_{s}")
-        )
+        agg.append((total if revenue else pl.lit(None, dtype=pl.Float64)).alias(f"revenue_{s}"))
     return (
         joined.group_by(label["old"], label["new"])
         .agg(agg)

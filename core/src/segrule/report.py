@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import html
 import io
+import logging
 import math
 import re
 import time
 import warnings
-from fractions import Fraction
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -203,7 +204,10 @@ class ReportResult:
     sections: list[str]
     charts: int
     pngs: list[Path] = field(default_factory=list)
+    #: what the page says about its inputs (no rule set, no revenue column)
     notes: list[str] = field(default_factory=list)
+    #: for the caller only: PNG charts drawn in English or left out for want of a CJK font
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -569,10 +573,33 @@ def _matplotlib() -> Any:
 
 
 def find_cjk_font() -> str | None:
-    """The name of an installed font with Chinese glyphs, or None."""
+    """The name of an installed font with Chinese glyphs, or None.
+
+    matplotlib caches its font list; a font installed after that cache was built is
+    found by scanning the system font folders for known CJK font files."""
     from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
+    found = _cjk_in(names)
+    if found:
+        return found
+    for path in font_manager.findSystemFonts():
+        if _CJK_FILES.search(Path(path).name):
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    return _cjk_in({f.name for f in font_manager.fontManager.ttflist})
+
+
+_CJK_FILES = re.compile(
+    r"(NotoSans.*CJK|NotoSerif.*CJK|NotoSansSC|SourceHan|wqy|PingFang|msyh|simhei|"
+    r"DroidSansFallback|uming|ukai)",
+    re.I,
+)
+
+
+def _cjk_in(names: set[str]) -> str | None:
     for name in CJK_FONTS:
         if name in names:
             return name
@@ -589,11 +616,15 @@ def has_cjk(text: str) -> bool:
 @dataclass
 class Chart:
     """One figure: ``draw(lang)`` returns it with its texts in that language.
-    ``data_text``: its data has free text (city names) that may need a CJK font."""
+    ``data_text``: free text from the data drawn in it (city names), in every language."""
 
     key: str
     draw: Callable[[Lang], Figure]
-    data_text: bool = False
+    data_text: Sequence[str] = ()
+
+    def needs_cjk(self, lang: Lang) -> bool:
+        """Whether its PNG in ``lang`` has Chinese text."""
+        return lang == "zh" or any(has_cjk(t) for t in self.data_text)
 
 
 COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52")
@@ -703,7 +734,9 @@ class _Page:
 
     def section(self, key: str, title: str | None = None) -> None:
         self.sections.append(key)
-        self.parts.append(f'<section id="{key}"><h2>{html.escape(title or ui(key, self.lang))}</h2>')
+        self.parts.append(
+            f'<section id="{key}"><h2>{html.escape(title or ui(key, self.lang))}</h2>'
+        )
 
     def end(self) -> None:
         self.parts.append("</section>")
@@ -721,13 +754,13 @@ class _Page:
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], num_from: int) -> None:
         th = "".join(
-            f'<th{" class=num" if i >= num_from else ""}>{html.escape(h)}</th>'
+            f"<th{' class=num' if i >= num_from else ''}>{html.escape(h)}</th>"
             for i, h in enumerate(header)
         )
         body = "".join(
             "<tr>"
             + "".join(
-                f'<td{" class=num" if i >= num_from else ""}>{html.escape(c)}</td>'
+                f"<td{' class=num' if i >= num_from else ''}>{html.escape(c)}</td>"
                 for i, c in enumerate(r)
             )
             + "</tr>"
@@ -768,9 +801,9 @@ def build_report(
     columns, refs, origin = ruleset_columns(frame, manifest, ruleset, engine=engine)
     money = pick_revenue(frame, revenue)
     page = _Page(lg)
-    notes: list[str] = []
+    notes: list[str] = []  # on the page
+    warnings_: list[str] = []  # for the caller only (PNG fonts)
     n = frame.height
-    by_name = {c.name: c for c in columns}
 
     # (1) headline
     page.section("headline")
@@ -786,7 +819,9 @@ def build_report(
     ]
     page.add(
         '<dl class="facts">'
-        + "".join(f"<div><dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd></div>" for k, v in facts)
+        + "".join(
+            f"<div><dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd></div>" for k, v in facts
+        )
         + "</dl>"
     )
     if origin == "fallback":
@@ -855,9 +890,7 @@ def build_report(
         page.end()
 
     # (5) distributions
-    dims = [
-        c for c in KEY_DIMENSIONS if c in frame.columns and frame.schema[c].is_numeric()
-    ]
+    dims = [c for c in KEY_DIMENSIONS if c in frame.columns and frame.schema[c].is_numeric()]
     if dims:
         hists = [histogram(frame, c) for c in dims]
         page.section("distributions")
@@ -916,7 +949,9 @@ def build_report(
                     "; ".join(info.actions) or "—",
                 ]
             )
-        page.table([ui("label", lg), ui("customers", lg), ui("share", lg), ui("actions", lg)], rows, 1)
+        page.table(
+            [ui("label", lg), ui("customers", lg), ui("share", lg), ui("actions", lg)], rows, 1
+        )
     page.end()
 
     # charts: SVG inline, PNG beside
@@ -927,16 +962,17 @@ def build_report(
         Path(png_dir).mkdir(parents=True, exist_ok=True)
         if lg == "zh" and cjk_font is None:
             png_lang = "en"
-            notes.append(
-                "no CJK font found (e.g. Debian's fonts-noto-cjk): PNG charts have English "
-                "labels"
+            warnings_.append(
+                "no CJK font found (e.g. Debian's fonts-noto-cjk): PNG charts have English labels"
             )
     svgs: list[str] = []
     for i, (chart, _) in enumerate(page.charts):
         name = f"{i + 1:02d}-{chart.key}"
-        svg, png = _render(chart, lg, png_lang, cjk_font, Path(png_dir) / f"{name}.png" if png_dir else None)
+        svg, png = _render(
+            chart, lg, png_lang, cjk_font, Path(png_dir) / f"{name}.png" if png_dir else None
+        )
         if png_dir is not None and png is None:
-            notes.append(f"{name}.png not written: its city names need a CJK font")
+            warnings_.append(f"{name}.png not written: its city names need a CJK font")
         if png is not None:
             pngs.append(png)
         svgs.append(f'<figure class="chart" id="chart-{name}">{svg}</figure>')
@@ -956,7 +992,14 @@ def build_report(
     tmp.write_text(document, encoding="utf-8")
     tmp.replace(target)
     return ReportResult(
-        target, n, page.sections, len(svgs), pngs, notes, time.perf_counter() - t0
+        target,
+        n,
+        page.sections,
+        len(svgs),
+        pngs,
+        notes,
+        warnings_,
+        time.perf_counter() - t0,
     )
 
 
@@ -1085,11 +1128,9 @@ def _migration_section(
         )
     )
     rev = money if money and money in old_frame.columns else None
-    types = {
-        "customer_id": pl.String,
-    }
-    old_ids = old_frame.with_columns(pl.col("customer_id").cast(types["customer_id"]))
-    new_ids = frame.with_columns(pl.col("customer_id").cast(types["customer_id"]))
+    # ids compared as text: a CSV output may have read them as numbers
+    old_ids = old_frame.with_columns(pl.col("customer_id").cast(pl.String))
+    new_ids = frame.with_columns(pl.col("customer_id").cast(pl.String))
     for col in shared:
         m = migration_matrix(old_ids, new_ids, col.name, rev)
         page.add(
@@ -1111,7 +1152,10 @@ def _migration_section(
         page.chart(_migration_chart(col, m, olds, news))
         stayed = int(m.filter(pl.col("old") == pl.col("new"))["customers"].sum())
         total = int(m["customers"].sum())
-        page.para(f"{ui('stayed', lg)}: {_fmt_int(stayed)} / {_fmt_int(total)} ({_fmt_pct(stayed / total if total else 0)})")
+        page.para(
+            f"{ui('stayed', lg)}: {_fmt_int(stayed)} / {_fmt_int(total)} "
+            f"({_fmt_pct(stayed / total if total else 0)})"
+        )
         moves = (
             m.filter(pl.col("old").ne_missing(pl.col("new")))
             .sort(["customers", "old", "new"], descending=[True, False, False], nulls_last=True)
@@ -1193,8 +1237,13 @@ def _geo_section(
             UI["geo_top"][lang].format(n=TOP_CITIES),
         )
 
-    page.chart(Chart(f"{column}-top", city_draw, data_text=True))
-    header = [ui("city" if column == "city" else "region", lg), ui("customers", lg), ui("share", lg)]
+    names = [c for c in cities["label"].to_list() if c is not None]
+    page.chart(Chart(f"{column}-top", city_draw, data_text=names))
+    header = [
+        ui("city" if column == "city" else "region", lg),
+        ui("customers", lg),
+        ui("share", lg),
+    ]
     if money:
         header += [ui("revenue", lg), ui("revenue_share", lg)]
     rows = []
@@ -1212,7 +1261,9 @@ def _geo_section(
         pl.col("city").cast(pl.String).replace_strict(CITY_REGION, default=None).alias("_region")
     )
     table = label_sizes(regions, "_region", money, keys)
-    info = ColumnInfo("region", labels={k: Label(k, zh, en) for k, (zh, en) in REGION_LABELS.items()})
+    info = ColumnInfo(
+        "region", labels={k: Label(k, zh, en) for k, (zh, en) in REGION_LABELS.items()}
+    )
     page.add(f"<h3>{html.escape(ui('region', lg))}</h3>")
     page.chart(_sizes_chart(info, table, money is not None))
     rows = []
@@ -1240,6 +1291,8 @@ def _render(
         "axes.unicode_minus": False,
     }
     written: Path | None = None
+    # matplotlib logs a line per figure for a CJK font that has no "normal" weight
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     with plt.rc_context(rc), warnings.catch_warnings():
         # Without a CJK font matplotlib measures Chinese text with DejaVu Sans and warns
         # per glyph; the SVG keeps the text and the browser draws it with its fonts.
@@ -1247,11 +1300,12 @@ def _render(
         fig = chart.draw(lang)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
-        if png is not None and png_lang == lang:
+        legible = cjk_font is not None or not chart.needs_cjk(png_lang)
+        if png is not None and png_lang == lang and legible:
             fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
             written = png
         plt.close(fig)
-        if png is not None and png_lang != lang and not (chart.data_text and cjk_font is None):
+        if png is not None and png_lang != lang and legible:
             fig = chart.draw(png_lang)
             fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
             plt.close(fig)
