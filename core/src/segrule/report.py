@@ -1272,7 +1272,7 @@ def _geo_section(
         if money:
             cells += [_fmt_money(r["revenue"]), _fmt_pct(r["revenue_share"])]
         rows.append(cells)
-    page.table(header[:1] and [ui("region", lg), *header[1:]], rows, 1)
+    page.table([ui("region", lg), *header[1:]], rows, 1)
 
 
 def _render(
