@@ -1150,7 +1150,7 @@ def _migration_section(
             if ABSENT in set(m["new"].to_list()):
                 news.append(ABSENT)
         page.chart(_migration_chart(col, m, olds, news))
-        stayed = int(m.filter(pl.col("old") == pl.col("new"))["customers"].sum())
+        stayed = int(m.filter(pl.col("old").eq_missing(pl.col("new")))["customers"].sum())
         total = int(m["customers"].sum())
         page.para(
             f"{ui('stayed', lg)}: {_fmt_int(stayed)} / {_fmt_int(total)} "
