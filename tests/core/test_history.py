@@ -155,3 +155,18 @@ def test_validate_checks_hysteresis_without_data(rules) -> None:
     with pytest.raises(RuleSetError, match="did you mean 'level'") as err:
         segrule.compile(rules("v.yaml", typo), as_of=RUNS[0], check_only=True)
     assert "v.yaml:" in str(err.value)
+
+
+def test_a_held_label_says_so_in_its_reason(rules, tables, tmp_path) -> None:
+    from segrule.explain import ExplainOptions
+
+    path = rules("r.yaml", RULES)
+    out = tmp_path / "out.parquet"
+    for at in RUNS[:2]:
+        segrule.run(path, out, tables, as_of=at, history=tmp_path / "h", explain=ExplainOptions())
+    a = pl.read_parquet(out).filter(pl.col("customer_id") == "a").row(0, named=True)
+    assert a["level"] == "gold"  # held: computed bronze at R2
+    assert a["level_reason"] == (
+        "not gold: monetary_10d=0<100; not silver: monetary_10d=0<10; default bronze; "
+        "held at gold by hysteresis (1 of 2 runs below)"
+    )

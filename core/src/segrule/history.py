@@ -170,6 +170,7 @@ def apply(
     Lazy; without a previous partition the computed label is published."""
     if not held:
         return frame
+    names = frame.collect_schema().names()
     cols: list[pl.Expr] = []
     prev_cols = []
     for h in held:
@@ -211,6 +212,21 @@ def apply(
             now.alias(h.column + COMPUTED),
             pl.when(hold).then(below).otherwise(0).cast(pl.Int64).alias(h.column + BELOW),
         ]
+        reason = f"{h.column}_reason"
+        if reason in names:
+            # The reason explains the computed label; say why another one is published.
+            held_text = pl.format(
+                "; held at {} by hysteresis ({} of {} runs below)",
+                before,
+                below.cast(pl.String),
+                pl.lit(str(h.downgrade_after)),
+            )
+            cols.append(
+                pl.when(hold)
+                .then(pl.concat_str([pl.col(reason), held_text]))
+                .otherwise(pl.col(reason))
+                .alias(reason)
+            )
     out = frame.with_columns(cols)
     drop = [f"__prev_{c}" for c in wanted]
     return out.drop(drop) if drop else out
