@@ -260,3 +260,11 @@ def test_explanation_columns_do_not_change_the_run(rules, tables) -> None:
     plain = segrule.score(path, tables, as_of=AS_OF)
     explained = segrule.score(path, tables, as_of=AS_OF, explain=ALL)
     assert explained.select(plain.columns).equals(plain)
+
+
+def test_builtin_dimensions_have_titles_in_both_languages(rules, tables) -> None:
+    plan = segrule.compile(rules("r.yaml", RULES), tables, as_of=AS_OF, explain=ALL)
+    exp = explain_customer(plan, "a")
+    items = {i.name: i for i in exp.items}
+    assert items["monetary_365d"].title == {"zh": "消费金额 365d", "en": "spend 365d"}
+    assert items["orders_lifetime"].title["zh"] == "付款订单数 lifetime"

@@ -253,7 +253,7 @@ class Compiler:
             )
             for n in nodes:
                 n.origin = where
-            nodes[0].title = title or nodes[0].title
+            nodes[0].title = title or nodes[0].title or dim.title_for(groups)
             nodes[0].labels = self._labels(spec.labels) or nodes[0].labels
             return nodes
         if spec.attribute:
@@ -454,6 +454,8 @@ class Compiler:
                         continue
                     for n in node_list:
                         n.origin = n.origin or (f"{dim.owner}" if dim.owner else "builtin")
+                    if node_list and not node_list[0].title and dim.title:
+                        node_list[0].title = dim.title_for(groups)
             if node_list is None:
                 if name in self.failed or (self.failed and needed_by is None):
                     continue  # its definition's own error says what is wrong

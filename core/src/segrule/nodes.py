@@ -200,6 +200,16 @@ class Dimension:
     examples: tuple[str, ...] = ()
     owner: Owner | None = None
 
+    def title_for(self, groups: dict[str, str]) -> dict[str, str]:
+        """The display names with the name's parts filled in (``{window}`` -> ``30d``;
+        a part the name does not have is left out)."""
+        out = {}
+        for lang, text in self.title.items():
+            for key in re.findall(r"\{(\w+)\}", text):
+                text = text.replace("{" + key + "}", groups.get(key) or "")
+            out[lang] = " ".join(text.split())
+        return out
+
 
 def masked(value: pl.Expr, cond: pl.Expr) -> pl.Expr:
     """``value`` where ``cond`` holds, else null: the row filter of a conditional aggregate.

@@ -708,6 +708,42 @@ DIMENSIONS: list[Dimension] = [
 ]
 
 
+# Display names (zh, en); "{window}"/"{type}"/"{status}" are the name's parts.
+TITLES: dict[str, tuple[str, str]] = {
+    "as_of": ("截至时间", "as-of"),
+    "orders_<window>": ("付款订单数 {window}", "paid orders {window}"),
+    "<status>_orders_<window>": ("{status} 订单数 {window}", "{status} orders {window}"),
+    "monetary_<window>": ("消费金额 {window}", "spend {window}"),
+    "first_order_ts": ("首次购买时间", "first paid order"),
+    "last_order_ts": ("最近购买时间", "last paid order"),
+    "recency_days": ("距最近购买天数", "days since the last order"),
+    "tenure_days": ("首购至今天数", "days since the first order"),
+    "avg_order_value": ("客单价 {window}", "average order value {window}"),
+    "refund_rate": ("退款率 {window}", "refund rate {window}"),
+    "events_<type>_<window>": ("{type} 事件数 {window}", "{type} events {window}"),
+    "intent_events_<window>": ("意向行为数 {window}", "intent events {window}"),
+    "feedback_mean": ("平均满意度 {window}", "mean feedback {window}"),
+    "feedback_count_<window>": ("评价次数 {window}", "feedback count {window}"),
+    "birth_year": ("出生年份", "birth year"),
+    "gender": ("性别", "gender"),
+    "city": ("城市", "city"),
+    "is_member": ("是否会员", "member"),
+    "signup_ts": ("注册时间", "signed up"),
+    "age": ("年龄", "age"),
+    "generation": ("年代", "generation"),
+    "age_band": ("年龄段", "age band"),
+    "city_tier": ("城市等级", "city tier"),
+    "region": ("地区", "region"),
+    "membership": ("会员状态", "membership"),
+    "transaction_stage": ("交易阶段", "transaction stage"),
+    "activity_index": ("活跃指数", "activity index"),
+}
+for _dim in DIMENSIONS:
+    if _dim.name in TITLES and not _dim.title:
+        _zh, _en = TITLES[_dim.name]
+        _dim.title = {"zh": _zh, "en": _en}
+
+
 @hookimpl
 def segrule_register_dimensions(register: Register) -> None:
     for dim in DIMENSIONS:
