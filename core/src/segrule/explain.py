@@ -1131,12 +1131,3 @@ def _gated(node: Node, ladder: Ladder) -> pl.Expr:
     for g in ladder.gates:
         gated = gated | (m == g)
     return gated
-
-
-def _inside(interval: Interval) -> float:
-    """A value inside ``interval``."""
-    if math.isfinite(interval.low) and math.isfinite(interval.high):
-        return interval.low if interval.low_in else (interval.low + interval.high) / 2
-    if math.isfinite(interval.low):
-        return interval.low + 1
-    return interval.high - 1 if math.isfinite(interval.high) else 0.0
