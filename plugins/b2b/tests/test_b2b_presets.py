@@ -87,6 +87,26 @@ def test_inquiry_quality_preset(segrule_engine) -> None:
     row = df.filter(pl.col("customer_id") == "p_verify").row(0, named=True)
     assert row["b2b_email_domain"] == "gmail.com" and row["b2b_free_mail"] is True
     assert row["b2b_free_mail_inquiries_365d"] == 1 and row["b2b_sample_requests_90d"] == 1
+    # The tier explains itself and says what an inquiry lacks to be valid.
+    from segrule.explain import ExplainOptions
+
+    explained = segrule.score(
+        "b2b:inquiry-quality",
+        tables,
+        as_of=AS_OF,
+        engine=segrule_engine(plugin),
+        explain=ExplainOptions(reasons=True, distance=True),
+    )
+    why = {r["customer_id"]: r for r in explained.iter_rows(named=True)}
+    assert why["p_verify"]["b2b_inquiry_tier_reason"] == (
+        "not none: b2b_inquiry=4; not valid: b2b_inquiry=4<7; follow_up: b2b_inquiry=4>=4"
+    )
+    assert (why["p_verify"]["b2b_inquiry_tier_next"], why["p_verify"]["b2b_inquiry_tier_gap"]) == (
+        "valid",
+        3.0,
+    )
+    assert why["p_send"]["b2b_inquiry_tier_next"] is None  # the top rung
+    assert why["p_prospect"]["b2b_inquiry_tier_reason"] == "none: b2b_inquiry=null"
 
 
 VALUE_ORDERS = [

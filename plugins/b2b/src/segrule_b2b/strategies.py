@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.nodes import BuildContext, Label, Node, cents_to_units, parse_window
+from segrule.nodes import BuildContext, Case, Label, Node, cents_to_units, parse_window
 from segrule.sql import parse_sql, referenced_names
 from segrule.strategies import Strategy, rank_column, row_number
 
@@ -164,6 +164,14 @@ def _inquiry_validity(
         + ", ".join(f"{label} >= {m}" for label, m in tiers)
         + f", else {default}; none without inquiries",
         condition_sources=tuple((label, f"{name} >= {m}") for label, m in tiers),
+        # The cases as segrule.explain reads them: reasons, distance to the next tier.
+        cases=(
+            Case(inquiry.NO_INQUIRY, pl.col(name).is_null(), f"{name} IS NULL"),
+            *(Case(label, pl.col(name) >= m, f"{name} >= {m}") for label, m in tiers),
+        ),
+        default=default,
+        ladder=tuple((label, m) for label, m in tiers),
+        ladder_of=name,
     )
     return [score, tier]
 
