@@ -67,3 +67,46 @@ def test_explain_unknown_customer_is_one_line_error(data_dir: Path) -> None:
     assert result.exit_code == 1
     assert "customer 'nobody' is not in the universe" in result.output
     assert "Traceback" not in result.output
+
+
+def test_lacks_sentences_in_chinese(data_dir: Path, tmp_path: Path) -> None:
+    """--lang zh writes the --distance sentences in Chinese, with the same numbers and
+    labels as the English ones; `segrule explain --lang zh` prints them."""
+    en = _run(data_dir, tmp_path / "en.parquet", "--distance")
+    zh = _run(data_dir, tmp_path / "zh.parquet", "--distance", "--lang", "zh")
+    assert en.drop(pl.selectors.ends_with("_lacks")).equals(
+        zh.drop(pl.selectors.ends_with("_lacks"))
+    )
+    both = en.select("customer_id", "amount_tier_lacks", "amount_tier_next").join(
+        zh.select("customer_id", pl.col("amount_tier_lacks").alias("zh")), on="customer_id"
+    )
+    both = both.filter(pl.col("zh").is_not_null())
+    assert both.height > 0 and both["amount_tier_lacks"].null_count() == 0
+    for text, zh_text, label in both.select("amount_tier_lacks", "zh", "amount_tier_next").rows():
+        assert "needs" in text and "needs" not in zh_text
+        assert zh_text.startswith("monetary_365d 还需增加 ") and zh_text.endswith(
+            f"才能升至 {label}"
+        )
+        amount = text.split(" more for ")[0].split()[-1]  # the gap as written in English
+        assert f" {amount} " in zh_text
+        assert ("more than" in text) == ("超过" in zh_text)
+    cid = both["customer_id"][0]
+    args = ["explain", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]
+    shown = runner.invoke(app, [*args, "--customer", cid, "--lang", "zh"])
+    assert shown.exit_code == 0, shown.output
+    assert both["zh"][0] in shown.output and "needs" not in shown.output
+    bad = runner.invoke(
+        app,
+        [
+            "run",
+            "taobao-5-tier",
+            "--out",
+            str(tmp_path / "x.parquet"),
+            "--data",
+            str(data_dir),
+            "--distance",
+            "--lang",
+            "fr",
+        ],
+    )
+    assert bad.exit_code == 2 and "--lang 'fr'" in bad.output

@@ -243,6 +243,13 @@ def run(
             "monetary_365d): the date the customer falls a rung if nothing else happens.",
         ),
     ] = False,
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            help="Language of the --distance sentences (<column>_lacks): en or zh.",
+        ),
+    ] = "en",
     history: Annotated[
         Path | None,
         typer.Option(
@@ -278,7 +285,7 @@ def run(
                 engine=engine,
                 blacklist=blacklist,
                 rejects=rejects,
-                explain=_explain_options(explain, distance, rolloff),
+                explain=_explain_options(explain, distance, rolloff, _lang(lang)),
                 history=history,
             )
         except segrule.SegruleError as exc:
@@ -318,12 +325,12 @@ def run(
         _write_json(report, record)
 
 
-def _explain_options(reasons: bool, distance: bool, rolloff: bool) -> Any:
+def _explain_options(reasons: bool, distance: bool, rolloff: bool, lang: str = "en") -> Any:
     if not (reasons or distance or rolloff):
         return None
     from segrule.explain import ExplainOptions
 
-    return ExplainOptions(reasons=reasons, distance=distance, rolloff=rolloff)
+    return ExplainOptions(reasons=reasons, distance=distance, rolloff=rolloff, lang=lang)
 
 
 # -- explain -------------------------------------------------------------------------
@@ -360,11 +367,9 @@ def explain(
     import dataclasses
 
     import segrule
-    from segrule.errors import UsageError
     from segrule.explain import ExplainOptions, explain_customer
 
-    if lang not in ("zh", "en"):
-        raise UsageError(f"--lang '{lang}' is not zh or en")
+    lang = _lang(lang)
     plan = segrule.compile(
         rulesets,
         _tables(table, orders=orders, customers=customers, events=events, feedback=feedback),
@@ -373,7 +378,7 @@ def explain(
         tz=tz,
         engine=_engine(plugin),
         blacklist=blacklist,
-        explain=ExplainOptions(reasons=True, distance=True, rolloff=True),
+        explain=ExplainOptions(reasons=True, distance=True, rolloff=True, lang=lang),
     )
     with console.status(f"Explaining {customer}…", spinner="dots"):
         result = explain_customer(plan, customer)

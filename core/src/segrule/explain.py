@@ -622,14 +622,23 @@ def find_ladder(node: Node, dtypes: Mapping[str, pl.DataType]) -> Ladder | None:
     return Ladder(node.name, column, tuple(merged), tuple(gates), rung_case)
 
 
+# The words of the "what it lacks" sentences, per language (``ExplainOptions.lang``).
+LACKS_TEXT = {
+    "en": {"needs": " needs ", "more_than": "more than ", "more_for": " more for ", "or": " or "},
+    "zh": {"needs": " 还需增加 ", "more_than": "超过 ", "more_for": " 才能升至 ", "or": " 或 "},
+}
+
+
 def distance_exprs(
-    node: Node, ladder: Ladder, dtypes: Mapping[str, pl.DataType]
+    node: Node, ladder: Ladder, dtypes: Mapping[str, pl.DataType], lang: str = "en"
 ) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """Per customer: the next label up, the gap in the ladder's column, and a sentence.
+    """Per customer: the next label up, the gap in the ladder's column, and a sentence
+    in ``lang`` (en or zh).
 
     Null when the customer is on the top rung, or was classified by a gate case that
     comes before the next rung (e.g. 'new' customers), or the column is null.
     """
+    words = LACKS_TEXT[lang]
     col = pl.col(ladder.column)
     m = matched_index(node.cases)
     next_label: Any = pl
@@ -659,10 +668,10 @@ def distance_exprs(
     amount = value_text(gap_e.round(6), pl.Float64())
     sentence = pl.concat_str(
         [
-            pl.lit(f"{ladder.column} needs "),
-            pl.when(strict_e).then(pl.lit("more than ")).otherwise(pl.lit("")),
+            pl.lit(ladder.column + words["needs"]),
+            pl.when(strict_e).then(pl.lit(words["more_than"])).otherwise(pl.lit("")),
             amount,
-            pl.lit(" more for "),
+            pl.lit(words["more_for"]),
             nxt,
         ]
     )
@@ -675,15 +684,17 @@ def part_alternatives(
     ladders: Mapping[str, Ladder],
     nodes: Mapping[str, Node],
     dtypes: Mapping[str, pl.DataType],
+    lang: str = "en",
 ) -> pl.Expr | None:
     """For a points score: which single part, moved up one rung, covers ``needed`` points,
     e.g. ``monetary_365d +1800.01 (amount_tier -> high)``; None when no part is a ladder."""
+    words = LACKS_TEXT[lang]
     options = []
     for part in score.parts:
         sub = ladders.get(part.label)
         if sub is None or part.label not in nodes:
             continue
-        nxt, gap, _ = distance_exprs(nodes[part.label], sub, dtypes)
+        nxt, gap, _ = distance_exprs(nodes[part.label], sub, dtypes, lang)
         if part.points_of is None:
             continue
         gained = part.points_of(nxt)  # the part's points at the next label
@@ -696,7 +707,7 @@ def part_alternatives(
             pl.concat_str(
                 [
                     pl.lit(f"{sub.column} "),
-                    pl.when(strict).then(pl.lit("more than ")).otherwise(pl.lit("")),
+                    pl.when(strict).then(pl.lit(words["more_than"])).otherwise(pl.lit("")),
                     pl.lit("+"),
                     value_text(gap.round(6), pl.Float64()),
                     pl.lit(f" ({part.label} -> "),
@@ -708,7 +719,7 @@ def part_alternatives(
         options.append(option)
     if not options:
         return None
-    joined = pl.concat_str(options, separator=" or ", ignore_nulls=True)
+    joined = pl.concat_str(options, separator=words["or"], ignore_nulls=True)
     return pl.when(joined != "").then(joined)
 
 
@@ -720,6 +731,11 @@ class ExplainOptions:
     reasons: bool = True
     distance: bool = False
     rolloff: bool = False
+    lang: str = "en"  # language of the ``_lacks`` sentences: en or zh
+
+    def __post_init__(self) -> None:
+        if self.lang not in LACKS_TEXT:
+            raise ValueError(f"ExplainOptions.lang '{self.lang}': use one of {sorted(LACKS_TEXT)}")
 
 
 def explain_nodes(
@@ -772,14 +788,15 @@ def explain_nodes(
             if lad is None:
                 continue
             if options.distance:
-                nxt, gap, sentence = distance_exprs(nodes[n], lad, dtypes)
+                nxt, gap, sentence = distance_exprs(nodes[n], lad, dtypes, options.lang)
                 score = nodes.get(lad.column)
                 if score is not None and score.parts:
-                    alts = part_alternatives(score, gap, ladders, nodes, dtypes)
+                    alts = part_alternatives(score, gap, ladders, nodes, dtypes, options.lang)
                     if alts is not None:
+                        colon = "：" if options.lang == "zh" else ": "
                         sentence = (
                             pl.when(alts.is_not_null())
-                            .then(pl.concat_str([sentence, pl.lit(": "), alts]))
+                            .then(pl.concat_str([sentence, pl.lit(colon), alts]))
                             .otherwise(sentence)
                         )
                 add(derived(n + NEXT, nxt, n, "next label up of"))
