@@ -142,3 +142,27 @@ def test_check_order_and_more_options(data_dir: Path) -> None:
     assert "monotonicity of tier checked (--order: super_vip > vip > advanced > normal)" in r.output
     bad = runner.invoke(app, ["check", "taobao-5-tier", *_common(data_dir), "--more", "twice"])
     assert bad.exit_code == 2 and "use amount or order" in bad.output
+
+
+def test_sweep_fits_a_narrow_terminal(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 80 columns the six tier labels do not fit 'customers · revenue' cells: the
+    revenue share goes on a second line instead of being cut off."""
+    from segrule_cli import app as app_module
+
+    monkeypatch.setattr(app_module.console, "width", 80)
+    args = ["sweep", "taobao-5-tier", *_common(data_dir), "--param", "tier.vip=7..9:1"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.output
+    assert "tier: customers %, revenue % below" in r.output
+    assert max(len(line) for line in r.output.splitlines()) <= 80
+    doc = json.loads(runner.invoke(app, [*args, "--json"]).output)
+    shares = [
+        f"{x:.1%}"
+        for row in doc["rows"]
+        for x in (row["share"], row["revenue_share"])
+        if x is not None
+    ]
+    assert len(shares) > 20  # labels of a point with no customer have no row
+    for text in shares:
+        assert text in r.output

@@ -543,12 +543,14 @@ def history_command(
         sink(table.lazy(), out)
         console.print(f"wrote {table.height:,} rows to {out}", highlight=False)
         return
-    grid = Table(*table.columns)
-    for row in table.head(200).iter_rows():
-        grid.add_row(*("" if v is None else str(v) for v in row))
-    console.print(grid)
-    if table.height > 200:
-        console.print(f"… {table.height - 200:,} more rows (use --out FILE)", highlight=False)
+    if events:
+        # On screen the runs come first, and --column and label (old_label for left,
+        # new_label for entered) are not repeated on every row; the file keeps the shape
+        # of `segrule diff --changes`.
+        first = ["customer_id", "old_as_of", "new_as_of", "event", "old_label", "new_label"]
+        shown = [*first, *(c for c in table.columns if c not in (*first, "column", "label"))]
+        table = table.select(shown)
+    output.print_frame(console, table)
 
 
 def _write_json(path: Path, record: Mapping[str, Any]) -> None:

@@ -316,6 +316,64 @@ def _print_movement(console: Console, item: Any, t: dict[str, str]) -> None:
         console.print(f"  {t['rolloff']}: {item.rolloff}", highlight=False)
 
 
+def _natural_width(console: Console, table: Table) -> int:
+    """The width ``table`` takes when nothing is cut (rich's own measure stops at the
+    terminal's width)."""
+    return console.measure(table, options=console.options.update(max_width=100_000)).maximum
+
+
+def print_frame(console: Console, frame: Any, *, limit: int = 200) -> None:
+    """A polars DataFrame as a table that fits the terminal: midnight times as dates;
+    when too wide, a few rows are shown turned (a row per column), more rows with the
+    columns that fit and a note of those left out."""
+    import datetime as dt
+
+    def text(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, dt.datetime) and v.time() == dt.time(0) and v.tzinfo is None:
+            return v.date().isoformat()
+        if isinstance(v, str) and len(v) == 19 and v.endswith("T00:00:00"):
+            return v[:10]
+        return str(v)
+
+    rows = [[text(v) for v in row] for row in frame.head(limit).iter_rows()]
+    names = list(frame.columns)
+
+    def grid(columns: list[str]) -> Table:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*(row[names.index(c)] for c in columns))
+        return table
+
+    table = grid(names)
+    note = ""
+    if _natural_width(console, table) > console.width and names:
+        if 0 < len(rows) <= 12:
+            turned = Table("", *(r[0] for r in rows))
+            for j, name in enumerate(names[1:], 1):
+                turned.add_row(name, *(r[j] for r in rows))
+            table = turned
+        else:
+            shown = names[:1]
+            for name in names[1:]:
+                if _natural_width(console, grid([*shown, name])) > console.width:
+                    break
+                shown.append(name)
+            table = grid(shown)
+            left = [n for n in names if n not in shown]
+            if left:
+                note = (
+                    f"{len(left)} more column(s) not shown: {', '.join(left)} "
+                    "(widen the terminal or use --out FILE)"
+                )
+    console.print(table)
+    if note:
+        console.print(note, style="dim", highlight=False)
+    if frame.height > limit:
+        console.print(f"… {frame.height - limit:,} more rows (use --out FILE)", highlight=False)
+
+
 def _pct(x: float | None) -> str:
     return "" if x is None else f"{x:.1%}"
 
@@ -334,16 +392,20 @@ def print_sweep(console: Console, result: Any) -> None:
     marks: dict[tuple[str, int], list[str]] = {}
     for t in result.targets:
         marks.setdefault((t.column, t.point), []).append(f"◀ {t.label}")
-    for col in result.columns:
+
+    def sweep_table(col: str, sep: str) -> Table:
         labels = result.order[col]
-        table = Table(
-            title=f"{col}: customers % · revenue %", title_justify="left", show_lines=False
-        )
+        how = "customers % · revenue %" if sep == " · " else "customers %, revenue % below"
+        table = Table(title=f"{col}: {how}", title_justify="left", show_lines=sep != " · ")
+        narrow = sep != " · "  # long names fold rather than end in an ellipsis
         for p in result.params:
-            table.add_column(p.name, justify="right", no_wrap=True)
+            table.add_column(p.name, justify="right", no_wrap=not narrow, overflow="fold")
         for label in labels:
             table.add_column(
-                "(none)" if label is None else str(label), justify="right", no_wrap=True
+                "(none)" if label is None else str(label),
+                justify="right",
+                no_wrap=not narrow,
+                overflow="fold",
             )
         if any(c == col for c, _ in marks):
             table.add_column("", no_wrap=True)
@@ -355,13 +417,21 @@ def print_sweep(console: Console, result: Any) -> None:
                     cells.append("0.0%")
                     continue
                 _, share, rev = got
-                cells.append(_pct(share) + (f" · {_pct(rev)}" if rev is not None else ""))
+                cells.append(_pct(share) + (f"{sep}{_pct(rev)}" if rev is not None else ""))
             if any(c == col for c, _ in marks):
                 cells.append(" ".join(marks.get((col, i), [])))
             current = all(
                 v == p.current for v, p in zip(point.values.values(), result.params, strict=True)
             )
             table.add_row(*cells, style="bold" if current else None)
+        return table
+
+    for col in result.columns:
+        table = sweep_table(col, " · ")
+        if _natural_width(console, table) > console.width:
+            # Too wide for the terminal: the revenue share goes under the customer share
+            # rather than being cut off.
+            table = sweep_table(col, "\n")
         console.print(table)
     note = f"{result.customers:,} customers"
     if result.revenue:
