@@ -150,6 +150,29 @@ def test_hysteresis_entries_are_checked(rules, tables, tmp_path) -> None:
         segrule.load_ruleset(rules("c.yaml", zero))
 
 
+@pytest.mark.parametrize("written", ["2 runs", "'2 runs'", "2run", " 2 "])
+def test_downgrade_after_may_say_runs(rules, tables, tmp_path, written) -> None:
+    """`downgrade_after: 2 runs` (as people say it) is the number 2: the same history."""
+    said = RULES.replace("downgrade_after: 2", f"downgrade_after: {written}")
+    path = rules("said.yaml", said)
+    spec = segrule.load_ruleset(path).model.hysteresis["level"]
+    assert spec.downgrade_after == 2
+    out = tmp_path / "o.parquet"
+    published = []
+    for at in RUNS:
+        segrule.run(path, out, tables, as_of=at, history=tmp_path / "h")
+        published.append(dict(pl.read_parquet(out).select("customer_id", "level").rows()))
+    assert [p.get("b") for p in published] == ["gold", "gold", "bronze", "bronze"]
+
+
+@pytest.mark.parametrize("written", ["two runs", "2 weeks", "runs"])
+def test_downgrade_after_that_is_no_count_is_a_rule_error(rules, written) -> None:
+    bad = RULES.replace("downgrade_after: 2", f"downgrade_after: {written}")
+    with pytest.raises(RuleSetError, match="is not a number of runs: write e.g. 2") as err:
+        segrule.load_ruleset(rules("bad.yaml", bad))
+    assert "bad.yaml:" in str(err.value)
+
+
 def test_validate_checks_hysteresis_without_data(rules) -> None:
     typo = RULES.replace("level: {downgrade_after: 2}", "levl: {downgrade_after: 2}")
     with pytest.raises(RuleSetError, match="did you mean 'level'") as err:

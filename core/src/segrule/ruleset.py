@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from segrule.errors import RuleSetError, did_you_mean
 from segrule.quality import CHECKS
@@ -126,6 +134,19 @@ class ScoreSpec(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+_RUNS = r"\d+\s*runs?"
+
+
+def _runs_schema(schema: dict[str, Any]) -> None:
+    """In the JSON Schema, a count of runs is a number or a string such as '2 runs'."""
+    schema.pop("type", None)
+    schema.pop("minimum", None)
+    schema["anyOf"] = [
+        {"type": "integer", "minimum": 1},
+        {"type": "string", "pattern": f"^{_RUNS}$"},
+    ]
+
+
 class HysteresisSpec(_Model):
     """Keep customers near a boundary from flipping every run (needs ``run --history``)."""
 
@@ -137,8 +158,20 @@ class HysteresisSpec(_Model):
     downgrade_after: int = Field(
         2,
         ge=1,
-        description="runs in a row a lower label must be computed before it is published",
+        description="runs in a row a lower label must be computed before it is published "
+        "(a number, or e.g. '2 runs')",
+        json_schema_extra=_runs_schema,
     )
+
+    @field_validator("downgrade_after", mode="before")
+    @classmethod
+    def _runs(cls, value: Any) -> Any:
+        # `downgrade_after: 2 runs` reads as it is said; the number is what counts.
+        if isinstance(value, str):
+            if not re.fullmatch(_RUNS, value.strip()):
+                raise ValueError(f"'{value}' is not a number of runs: write e.g. 2 or '2 runs'")
+            return int(re.match(r"\d+", value.strip()).group())  # type: ignore[union-attr]
+        return value
 
 
 class Title(_Model):
