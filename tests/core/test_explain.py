@@ -268,3 +268,99 @@ def test_builtin_dimensions_have_titles_in_both_languages(rules, tables) -> None
     items = {i.name: i for i in exp.items}
     assert items["monetary_365d"].title == {"zh": "消费金额 365d", "en": "spend 365d"}
     assert items["orders_lifetime"].title["zh"] == "付款订单数 lifetime"
+
+
+# -- top-share (quantile) tiers ---------------------------------------------------------
+def _quantile_reference(orders: list[tuple[str, dt.datetime, float]], customers: list[str]):
+    """value-tiers by hand: 365-day spend of buyers, ranked by spend desc then id; top
+    20% high, top 50% mid; the gap to the next tier is the spend of the customer now
+    last in it minus one's own."""
+    import math
+    from decimal import Decimal
+
+    spend = {c: Decimal(0) for c in customers}
+    count = dict.fromkeys(customers, 0)
+    for cid, ts, amount in orders:
+        if AS_OF - dt.timedelta(days=365) <= ts < AS_OF:
+            spend[cid] += Decimal(str(amount))
+            count[cid] += 1
+    buyers = sorted((c for c in customers if count[c] > 0), key=lambda c: (-spend[c], c))
+    limits = {"high": math.ceil(0.2 * len(buyers)), "mid": math.ceil(0.5 * len(buyers))}
+    tier = {}
+    for i, c in enumerate(buyers, 1):
+        tier[c] = "high" if i <= limits["high"] else "mid" if i <= limits["mid"] else "low"
+    last = {k: buyers[n - 1] for k, n in limits.items() if n > 0}  # last in each tier
+    expected = {}
+    for c in customers:
+        t = tier.get(c)
+        nxt = {"mid": "high", "low": "mid"}.get(t) if t else None
+        gap = float(spend[last[nxt]] - spend[c]) if nxt else None
+        # equal spend goes to the lower id: above the last one's id it takes more
+        expected[c] = (nxt, gap, c > last[nxt] if nxt else None)
+    return expected
+
+
+def test_quantile_tiers_distance_matches_a_reference(make_tables) -> None:
+    import random
+
+    rnd = random.Random(11)
+    customers = [f"q{i:03d}" for i in range(60)]
+    orders = []
+    for cid in customers[:50]:  # ten customers never buy: not ranked, no distance
+        for _ in range(rnd.randint(1, 4)):
+            orders.append((cid, ago(rnd.randint(1, 400)), rnd.choice([99.0, 250.5, 1000.0])))
+    tables = make_tables(orders=orders, customers=customers)
+    df = segrule.score(
+        "value-tiers", tables, as_of=AS_OF, explain=ExplainOptions(False, True, False)
+    )
+    expected = _quantile_reference(orders, customers)
+    cols = ("customer_id", "value_tier_next", "value_tier_gap", "value_tier_lacks")
+    got = {
+        cid: (nxt, gap, None if lacks is None else "more than" in lacks)
+        for cid, nxt, gap, lacks in df.select(cols).rows()
+    }
+    assert got == expected  # money in cents: the gaps are exact
+    assert {v[2] for v in got.values()} == {True, False, None}  # both kinds occur
+    for _cid, nxt, _, lacks in df.select(cols).rows():
+        assert (lacks is None) == (nxt is None)
+        if lacks is not None:
+            assert lacks.startswith("monetary_365d needs ") and lacks.endswith(f" more for {nxt}")
+
+
+def test_quantile_gap_is_what_it_takes(make_tables) -> None:
+    """Spending the gap puts a customer in the next tier, a cent less does not; when
+    equal values would go to the customer now last in that tier (a lower id), the gap
+    is 'more than' and the gap itself is not enough either."""
+    spends = {"a": 900.0, "b": 700.0, "c": 500.0, "d": 300.0, "e": 200.0, "f": 100.0}
+    spends["aa"] = 50.0  # a low id in the lowest tier
+    orders = [(cid, ago(10), amount) for cid, amount in spends.items()]
+    tables = make_tables(orders=orders, customers=list(spends))
+    opts = ExplainOptions(False, True, False)
+    df = segrule.score("value-tiers", tables, as_of=AS_OF, explain=opts)
+    cols = ("customer_id", "value_tier", "value_tier_next", "value_tier_gap", "value_tier_lacks")
+    rows = {r[0]: r[1:] for r in df.select(cols).rows()}
+    # 7 buyers: high is the top ceil(1.4) = 2, mid the top ceil(3.5) = 4.
+    assert {c: r[0] for c, r in rows.items()} == {
+        "a": "high",
+        "aa": "low",
+        "b": "high",
+        "c": "mid",
+        "d": "mid",
+        "e": "low",
+        "f": "low",
+    }
+    assert rows["a"][1:] == (None, None, None)
+    # c is above b (last in high) by id: strictly more; aa is below d (last in mid).
+    assert rows["c"][1:] == ("high", 200.0, "monetary_365d needs more than 200 more for high")
+    assert rows["aa"][1:] == ("mid", 250.0, "monetary_365d needs 250 more for mid")
+    assert rows["e"][1:3] == ("mid", 100.0) and "more than" in rows["e"][3]
+    for cid in ("c", "aa", "e", "f"):
+        _, nxt, gap, lacks = rows[cid]
+        strict = "more than" in lacks
+        for extra, moves in ((gap + 0.01, True), (gap, not strict), (gap - 0.01, False)):
+            more = make_tables(
+                orders=[*orders, (cid, ago(1), round(extra, 2))], customers=list(spends)
+            )
+            after = segrule.score("value-tiers", more, as_of=AS_OF)
+            tier = after.filter(pl.col("customer_id") == cid)["value_tier"][0]
+            assert (tier == nxt) is moves, (cid, extra, tier)

@@ -42,7 +42,7 @@ from typing import Any, Literal
 import polars as pl
 
 from segrule.errors import RuleSetError
-from segrule.nodes import BuildContext, Case, Node
+from segrule.nodes import BuildContext, Case, Node, RankLadder
 from segrule.sql import parse_sql, referenced_names
 
 BASE = "customer_id"
@@ -638,7 +638,6 @@ def distance_exprs(
     Null when the customer is on the top rung, or was classified by a gate case that
     comes before the next rung (e.g. 'new' customers), or the column is null.
     """
-    words = LACKS_TEXT[lang]
     col = pl.col(ladder.column)
     m = matched_index(node.cases)
     next_label: Any = pl
@@ -664,18 +663,58 @@ def distance_exprs(
     nxt = next_label.otherwise(None).cast(pl.String)
     gap_e = gap.otherwise(None).cast(pl.Float64)
     gap_e = pl.when(gap_e.is_finite()).then(gap_e)
-    strict_e = strict.otherwise(None)
-    amount = value_text(gap_e.round(6), pl.Float64())
-    sentence = pl.concat_str(
+    return nxt, gap_e, lacks_sentence(ladder.column, strict.otherwise(None), gap_e, nxt, lang)
+
+
+def lacks_sentence(
+    column: str, strict: pl.Expr, gap: pl.Expr, nxt: pl.Expr, lang: str = "en"
+) -> pl.Expr:
+    """``<column> needs [more than ]<gap> more for <next>`` (or its ``lang`` form)."""
+    words = LACKS_TEXT[lang]
+    return pl.concat_str(
         [
-            pl.lit(ladder.column + words["needs"]),
-            pl.when(strict_e).then(pl.lit(words["more_than"])).otherwise(pl.lit("")),
-            amount,
+            pl.lit(column + words["needs"]),
+            pl.when(strict).then(pl.lit(words["more_than"])).otherwise(pl.lit("")),
+            value_text(gap.round(6), pl.Float64()),
             pl.lit(words["more_for"]),
             nxt,
         ]
     )
-    return nxt, gap_e, sentence
+
+
+def rank_distance_exprs(ladder: RankLadder, lang: str = "en") -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Top-share tiers: the next tier up, and how much more of the ranked column it takes
+    to outrank the customer now last in it (the cut-off moves with the data). Equal
+    values go to the lower customer_id, so the gap is 'more than' for a customer whose
+    id is above that customer's. Null for the top tier, for customers not ranked (not
+    eligible) and for a tier nobody is in."""
+    rank = ladder.rank
+    # The value and id of the customer last in each tier (rank == its limit).
+    cutoffs = [
+        (ladder.value.filter(rank == limit).first(), pl.col(BASE).filter(rank == limit).first())
+        for _, limit in ladder.rungs
+    ]
+    nxt: Any = pl
+    gap: Any = pl
+    strict: Any = pl
+    for j, (_, limit) in enumerate([*ladder.rungs, ("", None)]):
+        ranked = rank.is_not_null() if limit is None else rank <= limit
+        if j == 0:
+            nxt = nxt.when(ranked).then(pl.lit(None, dtype=pl.String))
+            gap = gap.when(ranked).then(pl.lit(None))
+            strict = strict.when(ranked).then(pl.lit(None, dtype=pl.Boolean))
+            continue
+        above = ladder.rungs[j - 1][0]
+        value, last_id = cutoffs[j - 1]
+        nxt = nxt.when(ranked).then(pl.lit(above))
+        gap = gap.when(ranked).then(value - ladder.value)
+        strict = strict.when(ranked).then(pl.col(BASE) > last_id)
+    gap_e = gap.otherwise(None).cast(pl.Float64)
+    if ladder.scale != 1:
+        gap_e = (gap_e / ladder.scale).round(6)
+    nxt_e = pl.when(gap_e.is_not_null()).then(nxt.otherwise(None).cast(pl.String))
+    sentence = lacks_sentence(ladder.column, strict.otherwise(None), gap_e, nxt_e, lang)
+    return nxt_e, gap_e, sentence
 
 
 def part_alternatives(
@@ -768,6 +807,11 @@ def explain_nodes(
             name, "derived", expr.alias(name), deps=deps, role="reason", description=f"{what} {of}"
         )
 
+    def population(name: str, expr: pl.Expr, of: str, what: str) -> Node:
+        node = derived(name, expr, of, what)
+        node.kind = "population"  # reads whole columns (the cut-off of each tier)
+        return node
+
     if options.reasons:
         shared: set[str] = set()
         value = values_of(dtypes, shared)
@@ -785,6 +829,12 @@ def explain_nodes(
         ladders = {n: lad for n, node in nodes.items() if (lad := find_ladder(node, dtypes))}
         for n in explained:
             lad = ladders.get(n)
+            ranked = nodes[n].rank_ladder
+            if lad is None and ranked is not None and options.distance:
+                nxt, gap, sentence = rank_distance_exprs(ranked, options.lang)
+                add(population(n + NEXT, nxt, n, "next label up of"))
+                add(population(n + GAP, gap, n, f"{ranked.column} lacking for the next label of"))
+                add(population(n + LACKS, sentence, n, "what lacks for the next label of"))
             if lad is None:
                 continue
             if options.distance:

@@ -108,8 +108,9 @@ def hysteresis_of(plan: Plan) -> list[Hysteresis]:
         known += list(node.labels)
         if spec.order is not None:
             order = [str(x) for x in spec.order]
-        elif node.ladder:
-            order = [label for label, _ in node.ladder] + (
+        elif node.ladder or node.rank_ladder:
+            rungs = node.ladder or (node.rank_ladder.rungs if node.rank_ladder else ())
+            order = [label for label, _ in rungs] + (
                 [str(node.default)] if node.default is not None else []
             )
         else:

@@ -96,6 +96,23 @@ class Window:
     value: pl.Expr | None = None
 
 
+@dataclass(frozen=True)
+class RankLadder:
+    """Top-share tiers (the quantile strategy) read as a ladder, for explanations.
+
+    Customers are ranked by ``value`` (1 = highest; ``rank`` is null for those not
+    eligible); a customer whose rank is at most a rung's ``limit`` has its label, rungs
+    highest first. ``column`` is the ranked dimension as users see it; ``value`` divided
+    by ``scale`` is in its unit (money is ranked in integer cents, scale 100).
+    """
+
+    column: str
+    value: pl.Expr
+    scale: int
+    rank: pl.Expr
+    rungs: tuple[tuple[str, pl.Expr], ...]
+
+
 @dataclass
 class Node:
     """One per-customer column of the plan."""
@@ -121,13 +138,15 @@ class Node:
     mask: pl.Expr | None = None
     # For explanations: a classification's cases in order and its default label; a
     # points score's parts; a threshold ladder's rungs ``(label, min)``, highest first,
-    # over the column ``ladder_of``; a windowed count or sum's window.
+    # over the column ``ladder_of``; a windowed count or sum's window; top-share tiers'
+    # rank ladder.
     cases: tuple[Case, ...] = ()
     default: str | None = None
     parts: tuple[PointsPart, ...] = ()
     ladder: tuple[tuple[str, float], ...] = ()
     ladder_of: str | None = None
     window: Window | None = None
+    rank_ladder: RankLadder | None = None  # top-share tiers: rungs by rank
 
     @property
     def hidden(self) -> bool:

@@ -153,7 +153,8 @@ class HysteresisSpec(_Model):
     order: list[str] | None = Field(
         None,
         description="labels from the best to the worst, e.g. [super_vip, vip, advanced, "
-        "normal]; default: the ladder's rungs (points tiers, threshold ladders)",
+        "normal]; default: the ladder's rungs (points tiers, top-share tiers, threshold "
+        "ladders)",
     )
     downgrade_after: int = Field(
         2,

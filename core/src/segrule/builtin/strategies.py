@@ -10,7 +10,7 @@ import polars as pl
 
 from segrule.errors import RuleSetError
 from segrule.hookspecs import hookimpl
-from segrule.nodes import WINDOW_RE, BuildContext, Case, Label, Node, PointsPart
+from segrule.nodes import WINDOW_RE, BuildContext, Case, Label, Node, PointsPart, RankLadder
 from segrule.registry import Register
 from segrule.sql import parse_sql, referenced_names
 from segrule.strategies import Strategy, ntile, rank_column, row_number, tie_rank
@@ -467,10 +467,13 @@ def _quantile(ctx: BuildContext, name: str, params: dict[str, Any], where: str) 
     )
     n = eligible.sum().cast(pl.Int64)
     expr: Any = pl
+    rungs = []
     for t, top in zip(tiers, tops, strict=True):
         limit = (n * top.numerator + top.denominator - 1) // top.denominator  # ceil(top * n)
         expr = expr.when(rank <= limit).then(pl.lit(t["label"]))
-    expr = expr.otherwise(pl.lit(params.get("default", "rest"))).alias(name)
+        rungs.append((str(t["label"]), limit))
+    default = params.get("default", "rest")
+    expr = expr.otherwise(pl.lit(default)).alias(name)
     return [
         Node(
             name,
@@ -481,6 +484,8 @@ def _quantile(ctx: BuildContext, name: str, params: dict[str, Any], where: str) 
             role="tier",
             labels=_labels(params.get("labels")),
             description=f"top-share tiers by {dim} (ties broken by customer_id)",
+            default=str(default),
+            rank_ladder=RankLadder(dim, value, 100 if cents else 1, rank, tuple(rungs)),
         ),
         rank_node,
     ]
