@@ -141,3 +141,22 @@ def test_diff_as_a_real_process(runs: dict[str, Path]) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "is neither an output file" in proc.stderr
+
+
+def test_matrix_fits_a_narrow_terminal(
+    runs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 80 columns the tier matrix shows label keys (folded if need be) instead of
+    display names cut to '…'; every cell's count is still there."""
+    from segrule_cli import app as app_module
+
+    monkeypatch.setattr(app_module.console, "width", 80)
+    args = ["diff", str(runs["10"]), str(runs["11"]), "--column", "tier"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    matrix = r.output.split("customers moved")[0]
+    assert "…" not in matrix and "Advanced customer" not in matrix
+    assert max(len(line) for line in matrix.splitlines()) <= 80
+    doc = json.loads(runner.invoke(app, [*args, "--json"]).output)
+    cells = doc["columns"][0]["cells"]
+    assert cells and all(f"{c['customers']:,}" in matrix for c in cells)

@@ -511,6 +511,41 @@ def _money(x: Any) -> str:
     return "" if x is None else f"{x:,.2f}"
 
 
+def _matrix_table(
+    heading: str,
+    news: list[Any],
+    olds: list[Any],
+    counts: dict[tuple[Any, Any], int],
+    names: list[str],
+    order: list[Any],
+    *,
+    fold: bool = False,
+) -> Table:
+    """A migration matrix: old labels as rows, new as columns, customers per cell, with
+    totals; ``names[i]`` is how ``order[i]`` is shown."""
+    shown = dict(zip(order, names, strict=True))
+    overflow: Any = "fold" if fold else "ellipsis"
+    table = Table(title=heading, title_justify="left")
+    table.add_column("old \\ new", overflow=overflow)
+    for x in news:
+        table.add_column(shown[x], justify="right", overflow=overflow)
+    table.add_column("total", justify="right")
+    for o in olds:
+        cells = []
+        for n in news:
+            c = counts.get((o, n))
+            text = f"{c:,}" if c else ""
+            cells.append(f"[bold]{text}[/bold]" if o == n and text else text)
+        total = sum(v for (a, _), v in counts.items() if a == o)
+        table.add_row(shown[o], *cells, f"{total:,}")
+    table.add_row(
+        "total",
+        *[f"{sum(v for (_, b), v in counts.items() if b == n):,}" for n in news],
+        f"{sum(counts.values()):,}",
+    )
+    return table
+
+
 def print_migration(console: Console, result: Any, lang: str = "en", *, moves: int = 20) -> None:
     """Per column: the migration matrix (old label rows, new label columns, customers),
     then the moves (off-diagonal cells) with the revenue of their customers on each
@@ -534,31 +569,18 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
         order = col.order()
         counts = {(r["old"], r["new"]): r["customers"] for r in m.iter_rows(named=True)}
         title = col.title.get(lang) if col.title else None
-        table = Table(
-            title=f"{col.column}"
-            + (f" · {title}" if title else "")
-            + "  (rows: old, columns: new)",
-            title_justify="left",
-        )
-        table.add_column("old \\ new")
         news = [x for x in order if any(k[1] == x for k in counts)]
         olds = [x for x in order if any(k[0] == x for k in counts)]
-        for x in news:
-            table.add_column(col.display(x, lang), justify="right")
-        table.add_column("total", justify="right")
-        for o in olds:
-            cells = []
-            for n in news:
-                c = counts.get((o, n))
-                text = f"{c:,}" if c else ""
-                cells.append(f"[bold]{text}[/bold]" if o == n and text else text)
-            total = sum(v for (a, _), v in counts.items() if a == o)
-            table.add_row(col.display(o, lang), *cells, f"{total:,}")
-        table.add_row(
-            "total",
-            *[f"{sum(v for (_, b), v in counts.items() if b == n):,}" for n in news],
-            f"{sum(counts.values()):,}",
+
+        heading = f"{col.column}" + (f" · {title}" if title else "") + "  (rows: old, columns: new)"
+        table = _matrix_table(
+            heading, news, olds, counts, [col.display(x, lang) for x in order], order
         )
+        if _natural_width(console, table) > console.width:
+            # Too wide for the terminal: the labels' keys (usually shorter than their
+            # display names), folded rather than cut to '…' if still too wide.
+            keys = ["(none)" if x is None else str(x) for x in order]
+            table = _matrix_table(heading, news, olds, counts, keys, order, fold=True)
         console.print(table)
         moved = m.filter(m["old"].ne_missing(m["new"])).sort("customers", descending=True)
         if moved.height == 0:
