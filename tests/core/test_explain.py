@@ -364,3 +364,70 @@ def test_quantile_gap_is_what_it_takes(make_tables) -> None:
             after = segrule.score("value-tiers", more, as_of=AS_OF)
             tier = after.filter(pl.col("customer_id") == cid)["value_tier"][0]
             assert (tier == nxt) is moves, (cid, extra, tier)
+
+
+BINS_RULES = """
+    scores:
+      pts:
+        strategy: points
+        params:
+          parts:
+            - dimension: monetary_365d
+              bins: [{min: 5000, points: 30}, {min: 1000, points: 10}]
+            - dimension: orders_90d
+              bins: [{min: 6, points: 30}, {min: 3, points: 20}, {min: 1, points: 5}]
+            - dimension: recency_days
+              bins: [{min: 60, points: 0}, {min: 0, points: 5}]
+          tiers:
+            - {label: gold, min: 40}
+            - {label: silver, min: 15}
+          tier: level
+          default_tier: basic
+    outputs: [customer_id, monetary_365d, orders_90d, recency_days, pts, level]
+    """
+
+
+def test_points_tier_over_bins_names_the_rise_of_each_value(rules, make_tables) -> None:
+    """A points tier over ``bins`` parts says which single value's rise covers the
+    missing points, up to the least threshold that does; spending it moves the tier."""
+    orders = [
+        ("p", ago(10), 200.0),  # 200, 1 order, recent: 0 + 5 + 5 = 10 -> basic, needs 5
+        ("q", ago(100), 1200.0),  # 1200, 0 in 90d, 100 days: 10 + 0 + 0 = 10 -> basic
+        ("r", ago(5), 1500.0),  # 1500, 3 orders, recent: 10 + 20 + 5 = 35 -> silver
+        ("r", ago(6), 10.0),
+        ("r", ago(7), 10.0),
+    ]
+    path = rules("bins.yaml", BINS_RULES)
+    tables = make_tables(orders=orders, customers=["p", "q", "r", "z"])
+    df = segrule.score(path, tables, as_of=AS_OF, explain=ExplainOptions(False, True, False))
+    lacks = dict(df.select("customer_id", "level_lacks").rows())
+    assert lacks["p"] == (
+        "pts needs 5 more for silver: monetary_365d +800 (0 -> 10 points) or "
+        "orders_90d +2 (5 -> 20 points)"
+    )
+    # q: 5 points short; the recency part cannot rise (its points fall with the value).
+    assert lacks["q"] == (
+        "pts needs 5 more for silver: monetary_365d +3800 (10 -> 30 points) or "
+        "orders_90d +1 (0 -> 5 points)"
+    )
+    assert lacks["z"] == (  # no order at all: recency is null, not a part that can rise
+        "pts needs 15 more for silver: monetary_365d +5000 (0 -> 30 points) or "
+        "orders_90d +3 (0 -> 20 points)"
+    )
+    # r: 5 short of gold; 1000 -> 5000 gives 20, 3 -> 6 orders gives 10.
+    assert lacks["r"] == (
+        "pts needs 5 more for gold: monetary_365d +3480 (10 -> 30 points) or "
+        "orders_90d +3 (20 -> 30 points)"
+    )
+    zh = segrule.score(
+        path, tables, as_of=AS_OF, explain=ExplainOptions(False, True, False, lang="zh")
+    )
+    assert dict(zh.select("customer_id", "level_lacks").rows())["q"] == (
+        "pts 还需增加 5 才能升至 silver：monetary_365d +3800 (10 -> 30 分) 或 "
+        "orders_90d +1 (0 -> 5 分)"
+    )
+    # Spending the named rise moves p up; a cent less does not.
+    for extra, level in ((800.0, "silver"), (799.99, "basic")):
+        more = make_tables(orders=[*orders, ("p", ago(200), extra)], customers=["p"])
+        after = segrule.score(path, more, as_of=AS_OF)
+        assert after.filter(pl.col("customer_id") == "p")["level"][0] == level

@@ -42,7 +42,7 @@ from typing import Any, Literal
 import polars as pl
 
 from segrule.errors import RuleSetError
-from segrule.nodes import BuildContext, Case, Node, RankLadder
+from segrule.nodes import BuildContext, Case, Node, PointsPart, RankLadder
 from segrule.sql import parse_sql, referenced_names
 
 BASE = "customer_id"
@@ -624,8 +624,20 @@ def find_ladder(node: Node, dtypes: Mapping[str, pl.DataType]) -> Ladder | None:
 
 # The words of the "what it lacks" sentences, per language (``ExplainOptions.lang``).
 LACKS_TEXT = {
-    "en": {"needs": " needs ", "more_than": "more than ", "more_for": " more for ", "or": " or "},
-    "zh": {"needs": " 还需增加 ", "more_than": "超过 ", "more_for": " 才能升至 ", "or": " 或 "},
+    "en": {
+        "needs": " needs ",
+        "more_than": "more than ",
+        "more_for": " more for ",
+        "or": " or ",
+        "points": " points",
+    },
+    "zh": {
+        "needs": " 还需增加 ",
+        "more_than": "超过 ",
+        "more_for": " 才能升至 ",
+        "or": " 或 ",
+        "points": " 分",
+    },
 }
 
 
@@ -726,10 +738,15 @@ def part_alternatives(
     lang: str = "en",
 ) -> pl.Expr | None:
     """For a points score: which single part, moved up one rung, covers ``needed`` points,
-    e.g. ``monetary_365d +1800.01 (amount_tier -> high)``; None when no part is a ladder."""
+    e.g. ``monetary_365d +1800.01 (amount_tier -> high)``, or for a ``bins`` part over a
+    value the least rise of it that does, ``monetary_365d +1800 (10 -> 30 points)``;
+    None when no part is a ladder."""
     words = LACKS_TEXT[lang]
     options = []
     for part in score.parts:
+        if part.bins and part.value is not None and part.points_of is not None:
+            options.append(_bins_alternative(part, needed, words))
+            continue
         sub = ladders.get(part.label)
         if sub is None or part.label not in nodes:
             continue
@@ -760,6 +777,30 @@ def part_alternatives(
         return None
     joined = pl.concat_str(options, separator=words["or"], ignore_nulls=True)
     return pl.when(joined != "").then(joined)
+
+
+def _bins_alternative(part: PointsPart, needed: pl.Expr, words: Mapping[str, str]) -> pl.Expr:
+    """The least rise of a ``bins`` part's value that alone gives ``needed`` more points
+    (bins are ``value >= min``: the rise is to a threshold), as text; null when none does."""
+    assert part.value is not None and part.points_of is not None
+    value = part.value
+    rises = []
+    for low in part.bins:
+        gained = part.points_of(pl.lit(low)) - part.points
+        rises.append(pl.when((value < low) & (gained >= needed)).then(pl.lit(low) - value))
+    rise = pl.min_horizontal(rises)
+    text = pl.concat_str(
+        [
+            pl.lit(f"{part.label} +"),
+            value_text(rise.cast(pl.Float64).round(6), pl.Float64()),
+            pl.lit(" ("),
+            value_text(part.points.cast(pl.Float64), pl.Float64()),
+            pl.lit(" -> "),
+            value_text(part.points_of(value + rise).cast(pl.Float64), pl.Float64()),
+            pl.lit(words["points"] + ")"),
+        ]
+    )
+    return pl.when(rise.is_not_null()).then(text)
 
 
 # -- the extra nodes of an explained run -------------------------------------------------

@@ -81,6 +81,7 @@ class PointsPart:
     cases: tuple[Case, ...] = ()
     points_of: Callable[[pl.Expr], pl.Expr] | None = None
     default: Any = 0  # points when no case or label applies (before the weight)
+    bins: tuple[float, ...] = ()  # a ``bins`` part's thresholds (value >= min), highest first
 
 
 @dataclass(frozen=True)

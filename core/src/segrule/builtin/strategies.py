@@ -157,7 +157,8 @@ def _points_part(part: dict[str, Any], i: int, where: str, name: str) -> PointsP
                     Case(str(t.get("points", 0)), value >= t["min"], f"{label} >= {t['min']}")
                 )
             sql = "; ".join(f"{c.sql} -> {c.label}" for c in cases)
-    return PointsPart(label, pts, value, sql, tuple(cases), points_of, default)
+    mins = tuple(t["min"] for t in part["bins"]) if kinds[0] == "bins" else ()
+    return PointsPart(label, pts, value, sql, tuple(cases), points_of, default, mins)
 
 
 def _points(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> list[Node]:
