@@ -48,6 +48,9 @@ def test_explain_one_customer(data_dir: Path, tmp_path: Path) -> None:
     zh = runner.invoke(app, [*args, "--customer", cid, "--lang", "zh"])
     assert zh.exit_code == 0, zh.output
     assert "客户等级" in zh.output and "维度" in zh.output
+    # In Chinese every case and part value shows its label's display name after its key.
+    assert "3. super_vip 超级VIP" in zh.output and "默认 normal 普通客户" in zh.output
+    assert "super_vip 超级VIP" not in out
     js = runner.invoke(app, [*args, "--customer", cid, "--json"])
     assert js.exit_code == 0, js.output
     record = json.loads(js.output)

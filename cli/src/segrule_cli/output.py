@@ -275,14 +275,17 @@ def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
             cases.add_column(t["when"])
             cases.add_column(t["holds"])
             cases.add_column(t["why"])
+
+            def case_label(key: str, item: Any = item) -> str:
+                return _label_with_display(item.labels, key, lang)
+
             for i, c in enumerate(item.cases, 1):
                 holds = t["null"] if c.holds is None else t["true" if c.holds else "false"]
                 mark = "→" if c.matched else ""
-                cases.add_row(mark, f"{i}. {c.label}", c.sql, holds, c.why or "")
-            if item.default is not None and not any(c.matched for c in item.cases):
-                cases.add_row("→", f"{t['default']} {item.default}", "", "", "")
-            elif item.default is not None:
-                cases.add_row("", f"{t['default']} {item.default}", "", "", "")
+                cases.add_row(mark, f"{i}. {case_label(c.label)}", c.sql, holds, c.why or "")
+            if item.default is not None:
+                mark = "" if any(c.matched for c in item.cases) else "→"
+                cases.add_row(mark, f"{t['default']} {case_label(item.default)}", "", "", "")
             console.print(cases)
         elif item.reason:
             console.print(f"  {t['reason']}: {item.reason}", highlight=False)
@@ -300,13 +303,24 @@ def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
             parts.add_column(t["part"])
             parts.add_column(t["value"])
             parts.add_column(t["points"], justify="right")
+            by_name = {i.name: i for i in exp.items}
             for label, value, points in item.parts:
-                parts.add_row(label, _fmt(value), _fmt(points))
+                shown = _fmt(value)
+                if label in by_name and isinstance(value, str):
+                    shown = _label_with_display(by_name[label].labels, value, lang)
+                parts.add_row(label, shown, _fmt(points))
             parts.add_row(f"[bold]{t['total']}[/bold]", "", f"[bold]{_fmt(item.value)}[/bold]")
             console.print(parts)
         elif item.reason:
             console.print(f"  {t['reason']}: {item.reason}", highlight=False)
         _print_movement(console, item, t)
+
+
+def _label_with_display(labels: Any, key: str, lang: str) -> str:
+    """A label's key, followed in Chinese by its display name (keys are English)."""
+    found = labels.get(key)
+    shown = found.display(lang) if found is not None and lang == "zh" else key
+    return key if shown == key else f"{key} {shown}"
 
 
 def _print_movement(console: Console, item: Any, t: dict[str, str]) -> None:

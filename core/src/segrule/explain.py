@@ -936,6 +936,7 @@ class Explained:
     title: dict[str, str] = field(default_factory=dict)
     description: str = ""
     label: Any = None  # the Label of the value, for classifications
+    labels: dict[str, Any] = field(default_factory=dict)  # every label's Label, by key
     cases: list[CaseResult] = field(default_factory=list)
     default: str | None = None
     parts: list[tuple[str, Any, Any]] = field(default_factory=list)  # (part, value, points)
@@ -1003,6 +1004,7 @@ def explain_customer(plan: Any, customer_id: str) -> CustomerExplanation:
             row.get(name),
             title=dict(node.title),
             description=node.description,
+            labels=dict(node.labels),
             default=node.default,
             reason=row.get(name + REASON),
             next_label=row.get(name + NEXT),
