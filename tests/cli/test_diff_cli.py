@@ -160,3 +160,31 @@ def test_matrix_fits_a_narrow_terminal(
     doc = json.loads(runner.invoke(app, [*args, "--json"]).output)
     cells = doc["columns"][0]["cells"]
     assert cells and all(f"{c['customers']:,}" in matrix for c in cells)
+
+
+def test_diff_headings_in_chinese(runs: dict[str, Path]) -> None:
+    """--lang zh writes the headings in Chinese as well as the labels; the numbers are
+    those of the English output."""
+    args = ["diff", str(runs["10"]), str(runs["11"]), "--column", "tier"]
+    en = runner.invoke(app, args)
+    zh = runner.invoke(app, [*args, "--lang", "zh"])
+    assert en.exit_code == 0 and zh.exit_code == 0, zh.output
+    for text in (
+        "(行: 旧, 列: 新)",
+        "旧 \\ 新",
+        "合计",
+        "位客户变化",
+        "客户数",
+        "原金额",
+        "超级VIP",
+    ):
+        assert text in zh.output, text
+    for text in ("rows: old", "total", "customers moved", "revenue old", "Super VIP"):
+        assert text not in zh.output and text in en.output, text
+
+    def numbers(text: str) -> list[str]:
+        import re
+
+        return re.findall(r"\d[\d,.]*", text.split("\n", 2)[2])  # after the two source lines
+
+    assert numbers(en.output) == numbers(zh.output)

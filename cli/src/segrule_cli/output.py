@@ -525,6 +525,46 @@ def _money(x: Any) -> str:
     return "" if x is None else f"{x:,.2f}"
 
 
+MIGRATION_TEXT = {
+    "en": {
+        "old": "old",
+        "new": "new",
+        "as_of": "as of",
+        "axes": "rows: old, columns: new",
+        "corner": "old \\ new",
+        "total": "total",
+        "unchanged": "no customer changed label",
+        "moved": "customers moved",
+        "revenue": "revenue",
+        "from": "from",
+        "to": "to",
+        "customers": "customers",
+        "revenue_old": "revenue old",
+        "revenue_new": "revenue new",
+        "more": "smaller moves not shown (--json has all)",
+        "wrote": "wrote {n} change events to",
+    },
+    "zh": {
+        "old": "旧",
+        "new": "新",
+        "as_of": "截至",
+        "axes": "行: 旧, 列: 新",
+        "corner": "旧 \\ 新",
+        "total": "合计",
+        "unchanged": "没有客户变化",
+        "moved": "位客户变化",
+        "revenue": "金额",
+        "from": "原",
+        "to": "现",
+        "customers": "客户数",
+        "revenue_old": "原金额",
+        "revenue_new": "现金额",
+        "more": "个较小的变化未列出 (--json 有全部)",
+        "wrote": "已写入 {n} 条变化事件:",
+    },
+}
+
+
 def _matrix_table(
     heading: str,
     news: list[Any],
@@ -534,16 +574,18 @@ def _matrix_table(
     order: list[Any],
     *,
     fold: bool = False,
+    lang: str = "en",
 ) -> Table:
     """A migration matrix: old labels as rows, new as columns, customers per cell, with
     totals; ``names[i]`` is how ``order[i]`` is shown."""
+    t = MIGRATION_TEXT[lang]
     shown = dict(zip(order, names, strict=True))
     overflow: Any = "fold" if fold else "ellipsis"
     table = Table(title=heading, title_justify="left")
-    table.add_column("old \\ new", overflow=overflow)
+    table.add_column(t["corner"], overflow=overflow)
     for x in news:
         table.add_column(shown[x], justify="right", overflow=overflow)
-    table.add_column("total", justify="right")
+    table.add_column(t["total"], justify="right")
     for o in olds:
         cells = []
         for n in news:
@@ -553,7 +595,7 @@ def _matrix_table(
         total = sum(v for (a, _), v in counts.items() if a == o)
         table.add_row(shown[o], *cells, f"{total:,}")
     table.add_row(
-        "total",
+        t["total"],
         *[f"{sum(v for (_, b), v in counts.items() if b == n):,}" for n in news],
         f"{sum(counts.values()):,}",
     )
@@ -564,13 +606,13 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
     """Per column: the migration matrix (old label rows, new label columns, customers),
     then the moves (off-diagonal cells) with the revenue of their customers on each
     side, largest first."""
-    console.print(
-        f"old: [bold]{result.old.source}[/bold]"
-        + (f" (as of {result.old.as_of})" if result.old.as_of else "")
-        + f"\nnew: [bold]{result.new.source}[/bold]"
-        + (f" (as of {result.new.as_of})" if result.new.as_of else ""),
-        highlight=False,
-    )
+    t = MIGRATION_TEXT[lang]
+    for key, side in (("old", result.old), ("new", result.new)):
+        console.print(
+            f"{t[key]}: [bold]{side.source}[/bold]"
+            + (f" ({t['as_of']} {side.as_of})" if side.as_of else ""),
+            highlight=False,
+        )
     for side in (result.old, result.new):
         if side.note:
             console.print(
@@ -586,30 +628,30 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
         news = [x for x in order if any(k[1] == x for k in counts)]
         olds = [x for x in order if any(k[0] == x for k in counts)]
 
-        heading = f"{col.column}" + (f" · {title}" if title else "") + "  (rows: old, columns: new)"
-        table = _matrix_table(
-            heading, news, olds, counts, [col.display(x, lang) for x in order], order
-        )
+        heading = f"{col.column}" + (f" · {title}" if title else "") + f"  ({t['axes']})"
+        shown = [col.display(x, lang) for x in order]
+        table = _matrix_table(heading, news, olds, counts, shown, order, lang=lang)
         if _natural_width(console, table) > console.width:
             # Too wide for the terminal: the labels' keys (usually shorter than their
             # display names), folded rather than cut to '…' if still too wide.
             keys = ["(none)" if x is None else str(x) for x in order]
-            table = _matrix_table(heading, news, olds, counts, keys, order, fold=True)
+            table = _matrix_table(heading, news, olds, counts, keys, order, fold=True, lang=lang)
         console.print(table)
         moved = m.filter(m["old"].ne_missing(m["new"])).sort("customers", descending=True)
         if moved.height == 0:
-            console.print(f"{col.column}: no customer changed label", highlight=False)
+            console.print(f"{col.column}: {t['unchanged']}", highlight=False)
             continue
         mt = Table(
-            title=f"{col.column}: {col.moved():,} customers moved"
-            + (f"; revenue = {result.revenue}" if result.revenue else ""),
+            title=f"{col.column}: {col.moved():,} {t['moved']}"
+            + (f"; {t['revenue']} = {result.revenue}" if result.revenue else ""),
             title_justify="left",
         )
-        for name in ("from", "to", "customers"):
-            mt.add_column(name, justify="right" if name == "customers" else "left")
+        mt.add_column(t["from"])
+        mt.add_column(t["to"])
+        mt.add_column(t["customers"], justify="right")
         if result.revenue:
-            mt.add_column("revenue old", justify="right")
-            mt.add_column("revenue new", justify="right")
+            mt.add_column(t["revenue_old"], justify="right")
+            mt.add_column(t["revenue_new"], justify="right")
         for r in moved.head(moves).iter_rows(named=True):
             cells = [
                 col.display(r["old"], lang),
@@ -620,11 +662,11 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
                 cells += [_money(r["revenue_old"]), _money(r["revenue_new"])]
             mt.add_row(*cells)
         if moved.height > moves:
-            mt.caption = f"{moved.height - moves} smaller moves not shown (--json has all)"
+            mt.caption = f"{moved.height - moves} {t['more']}"
         console.print(mt)
     if result.changes_path is not None:
         console.print(
-            f"[green]wrote[/green] {result.changes_rows:,} change events to "
+            f"[green]{t['wrote'].format(n=f'{result.changes_rows:,}')}[/green] "
             f"[bold]{result.changes_path}[/bold]",
             highlight=False,
         )
