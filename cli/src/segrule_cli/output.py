@@ -225,6 +225,8 @@ EXPLAIN_TEXT = {
 def _fmt(value: Any) -> str:
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as rules and outputs write it
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".") if value == value else "NaN"
     if isinstance(value, int) and not isinstance(value, bool):
