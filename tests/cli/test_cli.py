@@ -265,7 +265,15 @@ def test_demo_runs(tmp_path: Path) -> None:
     out = tmp_path / "cache" / "demo" / "scores.parquet"
     assert out.exists()
     assert "超级VIP" in r.output or "普通客户" in r.output
-    assert pl.read_parquet(out).height == 200
+    scores = pl.read_parquet(out)
+    assert scores.height == 200
+    # The suggested explain names a VIP of this run, and runs as printed.
+    line = next(x.strip() for x in r.output.splitlines() if "segrule explain" in x)
+    cid = line.split("--customer ")[1].split()[0]
+    assert scores.filter(pl.col("customer_id") == cid)["tier"].to_list() == ["vip"]
+    shown = runner.invoke(app, line.split()[1:])
+    assert shown.exit_code == 0, shown.output
+    assert f"客户 {cid}" in shown.output and "vip (VIP)" in shown.output
 
 
 def test_installed_script_subprocess(tmp_path: Path) -> None:

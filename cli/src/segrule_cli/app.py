@@ -1042,10 +1042,26 @@ def demo(
     output.print_summary(
         console, result, lang=lang, columns_shown=["lifecycle", "tier", "rfm_segment", "pareto_key"]
     )
+    import polars as pl
+
+    # A VIP of this run to explain (what it lacks for super VIP, when it falls a rung).
+    vip = pl.scan_parquet(out).filter(pl.col("tier") == "vip").select("customer_id")
+    found = vip.head(1).collect()["customer_id"].to_list()
+    tries = [
+        f"segrule run taobao-5-tier --data {data} --as-of 2026-11-01 --out out.csv",
+        f"segrule report {out} --out report.html",
+    ]
+    if found:
+        tries.insert(
+            1,
+            f"segrule explain taobao-5-tier --data {data} --as-of 2026-11-01 "
+            f"--customer {found[0]} --lang {lang}",
+        )
     console.print(
         f"\nRule sets: {', '.join(DEMO_PRESETS)} (see `segrule presets`). Try:\n"
-        f"  segrule run taobao-5-tier --data {data} --as-of 2026-11-01 --out out.csv",
+        + "\n".join(f"  {t}" for t in tries),
         highlight=False,
+        soft_wrap=True,  # commands stay whole lines, to copy
     )
 
 
