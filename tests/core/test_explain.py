@@ -209,6 +209,64 @@ def test_rolloff_date_is_when_the_value_falls_a_rung(rules, tables, make_tables)
         assert (same["spend"][0], later["spend"][0]) == (before, after)
 
 
+ROLLOFF_EDGES = """
+    segments:
+      spend:
+        cases:
+          - {when: "monetary_365d >= 300", label: high}
+          - {when: "monetary_365d >= 0", label: any}
+        default: none
+      busy:
+        cases:
+          - {when: "orders_30d >= 2", label: busy}
+          - {when: "orders_30d > 0", label: some}
+        default: idle
+    outputs: [customer_id, monetary_365d, orders_30d, spend, busy]
+    """
+
+
+def test_rolloff_with_equal_times_zero_bounds_and_other_statuses(rules, make_tables) -> None:
+    """Rows with equal times leave together; a bound of 0 (>= 0) never falls; rows the
+    window does not count (not paid) do not hold a value up. Each date is checked by
+    scoring again on the day after, with no new rows."""
+    orders = [
+        # x: 100 + 200 at the same instant 10 days ago, 50 five days ago: 350 >= 300
+        # until the two equal-time rows leave together (355 days on).
+        ("x", ago(10), 100.0),
+        ("x", ago(10), 200.0),
+        ("x", ago(5), 50.0),
+        # y: 400 paid 100 days ago, a cancelled 500 a day ago that does not count:
+        # high until the paid one leaves.
+        ("y", ago(100), 400.0),
+        ("y", ago(1), 500.0, "cancelled"),
+        # z: two orders at the same instant 3 days ago: busy (2 in 30 days) until both
+        # leave at once, then idle (not 'some' on the way).
+        ("z", ago(3), 10.0),
+        ("z", ago(3), 20.0),
+    ]
+    tables = make_tables(orders=orders, customers=["x", "y", "z"])
+    path = rules("edges.yaml", ROLLOFF_EDGES)
+    df = segrule.score(path, tables, as_of=AS_OF, explain=ExplainOptions(False, False, True))
+    rows = {r["customer_id"]: r for r in df.iter_rows(named=True)}
+    assert rows["x"]["spend_rolloff"] == (ago(10) + dt.timedelta(days=365)).date()
+    assert rows["y"]["spend_rolloff"] == (ago(100) + dt.timedelta(days=365)).date()
+    assert rows["z"]["busy_rolloff"] == (ago(3) + dt.timedelta(days=30)).date()
+    # 'any' (>= 0) is the lowest rung reachable: nobody falls from it to 'none'.
+    assert all(r["spend"] != "any" or r["spend_rolloff"] is None for r in rows.values())
+    for cid, column, before, after in (
+        ("x", "spend", "high", "any"),
+        ("y", "spend", "high", "any"),
+        ("z", "busy", "busy", "idle"),
+    ):
+        day = rows[cid][f"{column}_rolloff"]
+        at = dt.datetime(day.year, day.month, day.day)
+        on_the_day, day_after = (
+            segrule.score(path, tables, as_of=t).filter(pl.col("customer_id") == cid)[column][0]
+            for t in (at, at + dt.timedelta(days=1))
+        )
+        assert (on_the_day, day_after) == (before, after), cid
+
+
 def test_rolloff_of_a_points_tier_follows_every_part(rules, tables) -> None:
     rows = scored(rules, tables)
     # a: points 4 = spend mid (2) + orders_30d 4 (2): silver. orders_30d falls below 3

@@ -862,8 +862,7 @@ def type_check(
             t = tables[node.table or ""]
             try:
                 out = (
-                    _null_frame(t.schema)
-                    .lazy()
+                    _with_row_columns(_null_frame(t.schema).lazy(), [node])
                     .group_by(BASE)
                     .agg(node.expr)
                     .collect(engine="in-memory")
@@ -1147,7 +1146,9 @@ def aggregate_frame(
         frame = universe
         joined = set()
     else:
-        orders = tables["orders"].frame.filter(pl.col(BASE).is_not_null())
+        orders = _with_row_columns(
+            tables["orders"].frame.filter(pl.col(BASE).is_not_null()), aggs.get("orders", [])
+        )
         frame = orders.group_by(BASE).agg(
             [n.expr for n in aggs.get("orders", [])] or [pl.len().alias("_rows")]
         )
@@ -1165,7 +1166,7 @@ def aggregate_frame(
         rows = _rows_read(tnodes)
         if rows is not None:
             t = t.filter(rows)
-        agg = t.group_by(BASE).agg([n.expr for n in tnodes])
+        agg = _with_row_columns(t, tnodes).group_by(BASE).agg([n.expr for n in tnodes])
         frame = frame.join(agg, on=BASE, how="left")
     fills = [
         pl.col(n.name).fill_null(n.fill)
@@ -1175,6 +1176,12 @@ def aggregate_frame(
     if fills:
         frame = frame.with_columns(fills)
     return frame.sort(BASE)
+
+
+def _with_row_columns(frame: pl.LazyFrame, nodes: list[Node]) -> pl.LazyFrame:
+    """``frame`` with the row-level helper columns ``nodes`` read (each name once)."""
+    columns = {e.meta.output_name(): e for n in nodes for e in n.row_columns}
+    return frame.with_columns(list(columns.values())) if columns else frame
 
 
 def _rows_read(nodes: list[Node]) -> pl.Expr | None:

@@ -1083,30 +1083,33 @@ class Decay:
             in_window = (
                 (pl.col(w.ts) >= pl.lit(start, dtype=pl.Datetime("us"))) & w.rows
             ).fill_null(False)
-            ones = in_window.cast(pl.Int64)  # a column-shaped 1 per row for a count
-            value = (w.value if w.value is not None else ones).filter(in_window).cast(pl.Int64)
-            newest = pl.col(w.ts).filter(in_window)
-            # Newest rows first, the row at which the running total reaches the bound: the
-            # value stays there until that row leaves the window. sort_by, not gather by
-            # arg_sort: on an empty group polars 2.1's in-memory engine loses the gathered
-            # dtype; both sorts are stable on the same key, so times and values pair up.
-            if w.value is None:
-                # A count stays at or above k until its k-th newest row leaves: no sort,
-                # a top-k (the roll-off of 10M orders' counts: 4x less time).
-                k = math.floor(limit) + 1 if not inclusive else math.ceil(limit)
-                if k <= 0:
-                    agg = pl.lit(None, dtype=pl.Datetime("us"))
-                else:
-                    kth = newest.top_k(k).min()
-                    agg = pl.when(in_window.sum() >= k).then(kth)
+            row_columns: tuple[pl.Expr, ...] = ()
+            if limit <= 0 if inclusive else limit < 0:
+                # Counts and sums of amounts (never negative) never fall below 0.
+                agg = pl.lit(None, dtype=pl.Datetime("us"))
             else:
-                running = value.sort_by(newest, descending=True, maintain_order=True).cum_sum()
-                reach = running >= limit if inclusive else running > limit
-                agg = (
-                    newest.sort_by(newest, descending=True, maintain_order=True)
-                    .filter(reach)
-                    .first()
+                # The value stays at or above the bound until the row at which the running
+                # total (a count: the running number of rows), newest rows first, reaches
+                # it leaves the window: the newest row whose running total reaches it.
+                # The running total is a row-level column of the table, one per window and
+                # shared by every bound, computed before the group-by: sorting each
+                # customer's rows inside the group-by cost 3x more (10M orders, two bounds
+                # of monetary_365d: 2.4 s against 0.7 s), a top-k of the times for counts
+                # 2.2 s for orders_30d alone. Rows with equal times leave together, so their
+                # order among themselves does not matter.
+                running = f"_running{src.name if src.name.startswith('_') else '_' + src.name}"
+                per_row = w.value.cast(pl.Int64) if w.value is not None else pl.lit(1, pl.Int64)
+                row_columns = (
+                    pl.when(in_window)
+                    .then(per_row)
+                    .otherwise(0)
+                    .fill_null(0)
+                    .cum_sum()
+                    .over(BASE, order_by=w.ts, descending=True)
+                    .alias(running),
                 )
+                reach = pl.col(running) >= limit if inclusive else pl.col(running) > limit
+                agg = pl.col(w.ts).filter(in_window & reach).max()
             self.aggregates[helper] = Node(
                 helper,
                 "aggregate",
@@ -1116,6 +1119,7 @@ class Decay:
                 description=f"time of the row keeping {column} {'>=' if inclusive else '>'} "
                 f"{bound}",
                 mask=in_window,
+                row_columns=row_columns,
             )
             self.dates[helper] = pl.col(helper) + pl.duration(days=w.days)
         self.touched.add(helper)

@@ -148,6 +148,10 @@ class Node:
     ladder_of: str | None = None
     window: Window | None = None
     rank_ladder: RankLadder | None = None  # top-share tiers: rungs by rank
+    # An aggregate's row-level helper columns, added to its table's rows before the
+    # group-by (window functions allowed, e.g. a running sum per customer); each is
+    # aliased, and one name is computed once for every aggregate that reads it.
+    row_columns: tuple[pl.Expr, ...] = ()
 
     @property
     def hidden(self) -> bool:
