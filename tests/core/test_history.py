@@ -193,3 +193,38 @@ def test_a_held_label_says_so_in_its_reason(rules, tables, tmp_path) -> None:
         "not gold: monetary_10d=0<100; not silver: monetary_10d=0<10; default bronze; "
         "held at gold by hysteresis (1 of 2 runs below)"
     )
+
+
+def test_hysteresis_over_top_share_tiers(rules, make_tables, tmp_path) -> None:
+    """A quantile strategy's tiers (no labels given) hold downgrades like a ladder: the
+    order defaults to its tiers, best first; written out, its labels are known."""
+    text = """
+    scores:
+      share:
+        strategy: quantile
+        params:
+          dimension: monetary_365d
+          tiers: [{label: top, top: 0.5}]
+          default: rest
+    hysteresis:
+      share: {downgrade_after: 2}
+    outputs: [customer_id, monetary_365d, share]
+    """
+    for order in ("", "\n      share: {order: [top, rest], downgrade_after: 2}"):
+        body = text if not order else text.replace("\n      share: {downgrade_after: 2}", order)
+        plan = segrule.compile(rules("q.yaml", body), as_of=RUNS[0], check_only=True)
+        assert [(h.column, h.order) for h in history.hysteresis_of(plan)] == [
+            ("share", ("top", "rest"))
+        ]
+    # b outspends a at R1, a outspends b from R2: a rises at once, b is held a run.
+    tables = make_tables(
+        orders=[before(1, 10, "a"), before(1, 50, "b"), before(2, 90, "a"), before(3, 90, "a")]
+    )
+    path = rules("q.yaml", text)
+    out, folder = tmp_path / "o.parquet", tmp_path / "h"
+    seen = []
+    for at in RUNS[:3]:
+        segrule.run(path, out, tables, as_of=at, history=folder)
+        seen.append(dict(pl.read_parquet(out).select("customer_id", "share").rows()))
+    assert [s["a"] for s in seen] == ["rest", "top", "top"]
+    assert [s["b"] for s in seen] == ["top", "top", "rest"]

@@ -106,6 +106,8 @@ def hysteresis_of(plan: Plan) -> list[Hysteresis]:
             )
         known = [c.label for c in node.cases] + ([node.default] if node.default else [])
         known += list(node.labels)
+        if node.rank_ladder is not None:
+            known += [label for label, _ in node.rank_ladder.rungs]
         if spec.order is not None:
             order = [str(x) for x in spec.order]
         elif node.ladder or node.rank_ladder:
