@@ -642,10 +642,10 @@ LACKS_TEXT = {
 
 
 def distance_exprs(
-    node: Node, ladder: Ladder, dtypes: Mapping[str, pl.DataType], lang: str = "en"
-) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """Per customer: the next label up, the gap in the ladder's column, and a sentence
-    in ``lang`` (en or zh).
+    node: Node, ladder: Ladder, dtypes: Mapping[str, pl.DataType]
+) -> tuple[pl.Expr, pl.Expr]:
+    """Per customer: the next label up and the gap in the ladder's column (whether the
+    gap is 'more than': :func:`ladder_strict`; the sentence: :func:`lacks_sentence`).
 
     Null when the customer is on the top rung, or was classified by a gate case that
     comes before the next rung (e.g. 'new' customers), or the column is null.
@@ -654,7 +654,6 @@ def distance_exprs(
     m = matched_index(node.cases)
     next_label: Any = pl
     gap: Any = pl
-    strict: Any = pl
     for k, interval in enumerate(ladder.intervals):
         found = ladder.next_up(k)
         if found is None:
@@ -668,14 +667,11 @@ def distance_exprs(
         cond = interval.expr(col) & ~gated
         next_label = next_label.when(cond).then(pl.lit(above.label))
         gap = gap.when(cond).then(pl.lit(above.low) - col)
-        strict = strict.when(cond).then(pl.lit(not above.low_in))
     if next_label is pl:
-        none = pl.lit(None, dtype=pl.String)
-        return none, pl.lit(None, dtype=pl.Float64), none
+        return pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.Float64)
     nxt = next_label.otherwise(None).cast(pl.String)
     gap_e = gap.otherwise(None).cast(pl.Float64)
-    gap_e = pl.when(gap_e.is_finite()).then(gap_e)
-    return nxt, gap_e, lacks_sentence(ladder.column, strict.otherwise(None), gap_e, nxt, lang)
+    return nxt, pl.when(gap_e.is_finite()).then(gap_e)
 
 
 def ladder_strict(ladder: Ladder) -> pl.Expr:
@@ -746,14 +742,14 @@ def part_alternatives(
     ladders: Mapping[str, Ladder],
     nodes: Mapping[str, Node],
     dtypes: Mapping[str, pl.DataType],
+    columns: Callable[[str], tuple[pl.Expr, pl.Expr]],
     lang: str = "en",
-    columns: Callable[[str], tuple[pl.Expr, pl.Expr]] | None = None,
 ) -> pl.Expr | None:
     """For a points score: which single part, moved up one rung, covers ``needed`` points,
     e.g. ``monetary_365d +1800.01 (amount_tier -> high)``, or for a ``bins`` part over a
     value the least rise of it that does, ``monetary_365d +1800 (10 -> 30 points)``;
     None when no part is a ladder. ``columns(part)`` gives a part's next label and gap
-    as columns of the plan when it has them (else they are computed here)."""
+    (columns of the plan)."""
     words = LACKS_TEXT[lang]
     options = []
     for part in score.parts:
@@ -765,10 +761,7 @@ def part_alternatives(
             continue
         if part.points_of is None:
             continue
-        if columns is not None:
-            nxt, gap = columns(part.label)
-        else:
-            nxt, gap, _ = distance_exprs(nodes[part.label], sub, dtypes, lang)
+        nxt, gap = columns(part.label)
         gained = part.points_of(nxt)  # the part's points at the next label
         strict = ladder_strict(sub)
         option = pl.when((gained - part.points) >= needed).then(
@@ -888,7 +881,7 @@ def explain_nodes(
                 return pl.col(label + NEXT), pl.col(label + GAP)
             hidden = (f"_{label}_next_up", f"_{label}_gap_up")
             if hidden[0] not in names:
-                nx, gp, _ = distance_exprs(nodes[label], ladders[label], dtypes)
+                nx, gp = distance_exprs(nodes[label], ladders[label], dtypes)
                 add(derived(hidden[0], nx, label, "next label up of"))
                 add(derived(hidden[1], gp, label, "gap to the next label of"))
             return pl.col(hidden[0]), pl.col(hidden[1])
@@ -907,7 +900,7 @@ def explain_nodes(
                 # The next label and the gap are columns, and the sentence reads them: an
                 # expression used in several places is computed at each (the tier's
                 # sentence with its alternatives cost 1 s at 1M customers that way).
-                nxt, gap, _ = distance_exprs(nodes[n], lad, dtypes, options.lang)
+                nxt, gap = distance_exprs(nodes[n], lad, dtypes)
                 add(derived(n + NEXT, nxt, n, "next label up of"))
                 add(derived(n + GAP, gap, n, f"{lad.column} lacking for the next label of"))
                 sentence = lacks_sentence(
@@ -916,7 +909,7 @@ def explain_nodes(
                 score = nodes.get(lad.column)
                 if score is not None and score.parts:
                     alts = part_alternatives(
-                        score, pl.col(n + GAP), ladders, nodes, dtypes, options.lang, ladder_columns
+                        score, pl.col(n + GAP), ladders, nodes, dtypes, ladder_columns, options.lang
                     )
                     if alts is not None:
                         add(derived(f"_{n}_alternatives", alts, n, "single changes covering"))
