@@ -641,9 +641,7 @@ LACKS_TEXT = {
 }
 
 
-def distance_exprs(
-    node: Node, ladder: Ladder, dtypes: Mapping[str, pl.DataType]
-) -> tuple[pl.Expr, pl.Expr]:
+def distance_exprs(node: Node, ladder: Ladder) -> tuple[pl.Expr, pl.Expr]:
     """Per customer: the next label up and the gap in the ladder's column (whether the
     gap is 'more than': :func:`ladder_strict`; the sentence: :func:`lacks_sentence`).
 
@@ -741,20 +739,21 @@ def part_alternatives(
     needed: pl.Expr,
     ladders: Mapping[str, Ladder],
     nodes: Mapping[str, Node],
-    dtypes: Mapping[str, pl.DataType],
     columns: Callable[[str], tuple[pl.Expr, pl.Expr]],
+    column: Callable[[str, pl.Expr], pl.Expr],
     lang: str = "en",
 ) -> pl.Expr | None:
     """For a points score: which single part, moved up one rung, covers ``needed`` points,
     e.g. ``monetary_365d +1800.01 (amount_tier -> high)``, or for a ``bins`` part over a
     value the least rise of it that does, ``monetary_365d +1800 (10 -> 30 points)``;
-    None when no part is a ladder. ``columns(part)`` gives a part's next label and gap
-    (columns of the plan)."""
+    None when no part is a ladder. ``columns(part)`` gives a part's next label and gap,
+    ``column(name, expr)`` makes ``expr`` a hidden column of the plan (read by name, so
+    computed once however often it is read)."""
     words = LACKS_TEXT[lang]
     options = []
-    for part in score.parts:
+    for i, part in enumerate(score.parts):
         if part.bins and part.value is not None and part.points_of is not None:
-            options.append(_bins_alternative(part, needed, words))
+            options.append(_bins_alternative(part, needed, words, column, f"_{score.name}_{i}"))
             continue
         sub = ladders.get(part.label)
         if sub is None or part.label not in nodes:
@@ -784,16 +783,23 @@ def part_alternatives(
     return joined.replace("", None)  # no part alone is enough: null
 
 
-def _bins_alternative(part: PointsPart, needed: pl.Expr, words: Mapping[str, str]) -> pl.Expr:
+def _bins_alternative(
+    part: PointsPart,
+    needed: pl.Expr,
+    words: Mapping[str, str],
+    column: Callable[[str, pl.Expr], pl.Expr],
+    prefix: str,
+) -> pl.Expr:
     """The least rise of a ``bins`` part's value that alone gives ``needed`` more points
-    (bins are ``value >= min``: the rise is to a threshold), as text; null when none does."""
+    (bins are ``value >= min``: the rise is to a threshold), as text; null when none does.
+    The rise is the hidden column ``<prefix>_rise``."""
     assert part.value is not None and part.points_of is not None
     value = part.value
     rises = []
     for low in part.bins:
         gained = part.points_of(pl.lit(low)) - part.points
         rises.append(pl.when((value < low) & (gained >= needed)).then(pl.lit(low) - value))
-    rise = pl.min_horizontal(rises)
+    rise = column(f"{prefix}_rise", pl.min_horizontal(rises))
     text = pl.concat_str(
         [
             pl.lit(f"{part.label} +"),
@@ -874,17 +880,19 @@ def explain_nodes(
     if options.distance or options.rolloff:
         ladders = {n: lad for n, node in nodes.items() if (lad := find_ladder(node, dtypes))}
 
+        def column(name: str, expr: pl.Expr) -> pl.Expr:
+            """``expr`` as a hidden column of the plan, added once, read by name."""
+            if name not in names:
+                add(derived(name, expr, name, "helper of the distance sentences:"))
+            return pl.col(name)
+
         def ladder_columns(label: str) -> tuple[pl.Expr, pl.Expr]:
             """A ladder's next label and gap as columns: its own outputs when it is
-            explained, else hidden columns added once."""
+            explained, else hidden columns."""
             if label in explained:
                 return pl.col(label + NEXT), pl.col(label + GAP)
-            hidden = (f"_{label}_next_up", f"_{label}_gap_up")
-            if hidden[0] not in names:
-                nx, gp = distance_exprs(nodes[label], ladders[label], dtypes)
-                add(derived(hidden[0], nx, label, "next label up of"))
-                add(derived(hidden[1], gp, label, "gap to the next label of"))
-            return pl.col(hidden[0]), pl.col(hidden[1])
+            nx, gp = distance_exprs(nodes[label], ladders[label])
+            return column(f"_{label}_next_up", nx), column(f"_{label}_gap_up", gp)
 
         for n in explained:
             lad = ladders.get(n)
@@ -900,7 +908,7 @@ def explain_nodes(
                 # The next label and the gap are columns, and the sentence reads them: an
                 # expression used in several places is computed at each (the tier's
                 # sentence with its alternatives cost 1 s at 1M customers that way).
-                nxt, gap = distance_exprs(nodes[n], lad, dtypes)
+                nxt, gap = distance_exprs(nodes[n], lad)
                 add(derived(n + NEXT, nxt, n, "next label up of"))
                 add(derived(n + GAP, gap, n, f"{lad.column} lacking for the next label of"))
                 sentence = lacks_sentence(
@@ -909,12 +917,11 @@ def explain_nodes(
                 score = nodes.get(lad.column)
                 if score is not None and score.parts:
                     alts = part_alternatives(
-                        score, pl.col(n + GAP), ladders, nodes, dtypes, ladder_columns, options.lang
+                        score, pl.col(n + GAP), ladders, nodes, ladder_columns, column, options.lang
                     )
                     if alts is not None:
-                        add(derived(f"_{n}_alternatives", alts, n, "single changes covering"))
                         colon = "：" if options.lang == "zh" else ": "
-                        more = pl.concat_str([pl.lit(colon), pl.col(f"_{n}_alternatives")])
+                        more = pl.concat_str([pl.lit(colon), column(f"_{n}_alternatives", alts)])
                         sentence = pl.concat_str([sentence, more.fill_null("")])
                 add(derived(n + LACKS, sentence, n, "what lacks for the next label of"))
             if options.rolloff:
