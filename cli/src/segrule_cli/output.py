@@ -229,7 +229,7 @@ def _fmt(value: Any) -> str:
         return "true" if value else "false"  # as rules and outputs write it
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".") if value == value else "NaN"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):
         return f"{value:,}"
     return str(value)
 
@@ -277,17 +277,15 @@ def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
             cases.add_column(t["when"])
             cases.add_column(t["holds"])
             cases.add_column(t["why"])
-
-            def case_label(key: str, item: Any = item) -> str:
-                return _label_with_display(item.labels, key, lang)
-
             for i, c in enumerate(item.cases, 1):
                 holds = t["null"] if c.holds is None else t["true" if c.holds else "false"]
                 mark = "→" if c.matched else ""
-                cases.add_row(mark, f"{i}. {case_label(c.label)}", c.sql, holds, c.why or "")
+                shown = _label_with_display(item.labels, c.label, lang)
+                cases.add_row(mark, f"{i}. {shown}", c.sql, holds, c.why or "")
             if item.default is not None:
                 mark = "" if any(c.matched for c in item.cases) else "→"
-                cases.add_row(mark, f"{t['default']} {case_label(item.default)}", "", "", "")
+                shown = _label_with_display(item.labels, item.default, lang)
+                cases.add_row(mark, f"{t['default']} {shown}", "", "", "")
             console.print(cases)
         elif item.reason:
             console.print(f"  {t['reason']}: {item.reason}", highlight=False)
