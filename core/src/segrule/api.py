@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,10 +11,11 @@ from typing import Any
 
 import polars as pl
 
-from segrule import quality
+from segrule import outpaths, quality
 from segrule.compiler import Plan, TableInput, compile_plan
 from segrule.errors import SegruleError, UsageError
 from segrule.explain import ExplainOptions
+from segrule.outpaths import NO_INPUTS, Inputs
 from segrule.registry import Engine
 from segrule.ruleset import RuleSet, compose
 from segrule.ruleset import load_ruleset as _load_one
@@ -142,6 +141,63 @@ class RunResult:
     history: Path | None = None
 
 
+def data_folder_inputs(data: str | Path | None, engine: Engine) -> Inputs:
+    """The table sources a ``--data`` folder offers for every table the engine knows,
+    used or not by this run: an output must not replace tomorrow's input either."""
+    if data is None:
+        return NO_INPUTS
+    from segrule.tables import find_table_source
+
+    names = [*engine.tables.items, "orders", "customers", "events", "feedback"]
+    return Inputs.of((f"the {n} table", find_table_source(data, n)) for n in dict.fromkeys(names))
+
+
+def plan_inputs(plan: Plan, engine: Engine, data: str | Path | None = None) -> Inputs:
+    """Every path a compiled run reads: its table sources (files, folders, globs), the
+    blacklist, the rule files (``extends`` included) and the ``--data`` folder's tables."""
+    sources: list[tuple[str, str | Path | None]] = [
+        (f"the {name} table", src) for name, src in plan.tables.items()
+    ]
+    sources.append(("the blacklist", plan.blacklist))
+    sources += [("a rule file", src) for src in plan.ruleset.sources]
+    return Inputs.of(sources) | data_folder_inputs(data, engine)
+
+
+def input_paths(
+    rulesets: Sequence[str | Path] = (),
+    *,
+    tables: Mapping[str, TableInput] | None = None,
+    data: str | Path | None = None,
+    blacklist: str | Path | None = None,
+    files: Sequence[tuple[str, str | Path | None]] = (),
+    engine: Engine | None = None,
+) -> Inputs:
+    """What a command will read, found before it runs (for commands that do not compile
+    one plan first): the rule files and what they name (table sources, blacklist),
+    ``tables``, the ``--data`` folder's tables, the blacklist and other ``files``.
+    A ruleset reference that is not a loadable rule set is skipped: the command itself
+    reports it."""
+    engine = engine or Engine()
+    sources: list[tuple[str, str | Path | None]] = list(files)
+    for ref in rulesets:
+        if Path(str(ref)).suffix.lower() not in (".yaml", ".yml"):
+            sources.append(("an input", ref))
+            continue
+        try:
+            rs = _load_one(ref, engine)
+        except SegruleError:
+            sources.append(("a rule file", ref))
+            continue
+        sources += [("a rule file", src) for src in rs.sources]
+        sources += [(f"the {n} table", t.source) for n, t in rs.model.tables.items()]
+        sources.append(("the blacklist", rs.model.blacklist))
+    for name, src in (tables or {}).items():
+        if isinstance(src, str | Path):
+            sources.append((f"the {name} table", src))
+    sources.append(("the blacklist", blacklist))
+    return Inputs.of(sources) | data_folder_inputs(data, engine)
+
+
 def output_format(path: Path, fmt: str | None = None) -> str:
     if fmt:
         if fmt not in ("parquet", "csv", "ipc", "ndjson"):
@@ -162,39 +218,25 @@ def output_format(path: Path, fmt: str | None = None) -> str:
 ROW_GROUP_ROWS = 262_144
 
 
-def _temp_prefix(target: Path) -> str:
-    return f".{target.name}."
-
-
-def _remove_stale_temps(target: Path) -> None:
-    """Remove temporary files a killed run left beside ``target`` (their process is gone)."""
-    prefix = _temp_prefix(target)
-    for tmp in target.parent.glob(f"{prefix}*.tmp"):
-        pid_text = tmp.name[len(prefix) :].split(".", 1)[0]
-        if not pid_text.isdigit():
-            continue
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except PermissionError:  # alive, someone else's
-            continue
-
-
 def sink(
     frame: pl.LazyFrame,
     out: str | Path,
     fmt: str | None = None,
     *,
     manifest: Mapping[str, Any] | None = None,
+    inputs: Inputs = NO_INPUTS,
+    what: str = "--out",
 ) -> Path:
     """Write a plan straight to ``out`` with the streaming engine, atomically: to a
     temporary file beside it (named with this process id), synced, then renamed; a
     failed or killed run leaves no file at ``out`` and the previous one intact.
     Temporary files of killed runs are removed by the next write to the same target.
     ``manifest`` goes into a Parquet output's metadata (key ``segrule.manifest``).
+    ``out`` is checked first (:func:`segrule.outpaths.check_file`): never one of
+    ``inputs``, never a folder, device, FIFO or socket; the null device is written
+    into (the plan is computed, nothing kept). ``what`` names ``out`` in errors.
     """
-    return sink_with(frame, out, fmt, manifest=manifest)[0]
+    return sink_with(frame, out, fmt, manifest=manifest, inputs=inputs, what=what)[0]
 
 
 def sink_with(
@@ -205,6 +247,8 @@ def sink_with(
     manifest: Mapping[str, Any] | None = None,
     also: Sequence[pl.LazyFrame] = (),
     check: Callable[[list[pl.DataFrame]], None] | None = None,
+    inputs: Inputs = NO_INPUTS,
+    what: str = "--out",
 ) -> tuple[Path, list[pl.DataFrame]]:
     """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built
     on ``frame``, they share its plan (the run is computed once). ``check(results)``
@@ -214,44 +258,38 @@ def sink_with(
 
     from segrule.manifest import MANIFEST_KEY
 
-    target = Path(out)
-    kind = output_format(target, fmt)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(target)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp", dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    kind = output_format(Path(out), fmt)
+    target = outpaths.check_file(out, what=what, inputs=inputs)
+    # The null device cannot be fsynced (EINVAL); there is nothing to keep anyway.
+    sync: Any = "none" if outpaths.is_null_device(target) else "all"
     try:
-        if kind == "parquet":
-            meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True)} if manifest else None
-            write = frame.sink_parquet(
-                tmp,
-                compression="zstd",
-                statistics=True,
-                row_group_size=ROW_GROUP_ROWS,
-                metadata=meta,
-                sync_on_close="all",
-                lazy=True,
-            )
-        elif kind == "csv":
-            write = frame.sink_csv(tmp, sync_on_close="all", lazy=True)
-        elif kind == "ipc":
-            write = frame.sink_ipc(
-                tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close="all", lazy=True
-            )
-        else:
-            write = frame.sink_ndjson(tmp, sync_on_close="all", lazy=True)
-        results = pl.collect_all([write, *also], engine="streaming")
-        if check is not None:
-            check(list(results[1:]))
-        os.replace(tmp, target)
-    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+        with outpaths.replacing(target, what=what) as tmp:
+            if kind == "parquet":
+                meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True)} if manifest else None
+                write = frame.sink_parquet(
+                    tmp,
+                    compression="zstd",
+                    statistics=True,
+                    row_group_size=ROW_GROUP_ROWS,
+                    metadata=meta,
+                    sync_on_close=sync,
+                    lazy=True,
+                )
+            elif kind == "csv":
+                write = frame.sink_csv(tmp, sync_on_close=sync, lazy=True)
+            elif kind == "ipc":
+                write = frame.sink_ipc(
+                    tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close=sync, lazy=True
+                )
+            else:
+                write = frame.sink_ndjson(tmp, sync_on_close=sync, lazy=True)
+            results = pl.collect_all([write, *also], engine="streaming")
+            if check is not None:
+                check(list(results[1:]))
+    except (OSError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+        # Write failures became OutputPathError in `replacing`; this is the plan failing
+        # (polars raises a vanished input as FileNotFoundError, an OSError).
         raise SegruleError(f"the run failed: {_first_line(exc)}") from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return target, list(results[1:])
 
 
@@ -271,6 +309,7 @@ def run(
     rejects: str | Path | None = None,
     explain: ExplainOptions | None = None,
     history: str | Path | None = None,
+    other_outputs: Mapping[str, str | Path | None] | None = None,
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it.
 
@@ -280,8 +319,14 @@ def run(
     out by a check and their ``reason``; ``explain``: the explanation columns to add
     (:mod:`segrule.explain`); ``history``: a folder that receives this run's memberships
     (one partition per as-of), continuing from its latest run with the rule set's
-    hysteresis (:mod:`segrule.history`)."""
+    hysteresis (:mod:`segrule.history`); ``other_outputs``: files the caller writes
+    after the run (the CLI's ``--report``), by option name.
+
+    Before anything runs, every path to write is checked against what the run reads
+    (:mod:`segrule.outpaths`): none may be or hold an input, and ``rejects`` must be
+    a new or empty folder or one segrule wrote before."""
     t0 = time.perf_counter()
+    engine = engine or Engine(plugins=list(plugins))
     plan = compile(
         rulesets,
         tables,
@@ -294,6 +339,8 @@ def run(
         blacklist=blacklist,
         explain=explain,
     )
+    inputs = plan_inputs(plan, engine, data)
+    check_outputs(inputs, out, rejects=rejects, history=history, others=other_outputs)
     t1 = time.perf_counter()
     from segrule.manifest import build_manifest
 
@@ -313,7 +360,7 @@ def run(
             found = counting.result()
             rows = quality.report_rows(current, found)
             if rejects is not None and first:
-                written.update(quality.write_rejects(current, found, rejects))
+                written.update(quality.write_rejects(current, found, rejects, inputs=inputs))
             quality.raise_on_failures(rows)
             if first and quality.drops_duplicates(current, found):
                 raise _Again
@@ -347,6 +394,7 @@ def run(
             manifest=build_manifest(current),
             also=[*queries, *extra],
             check=check(current, first),
+            inputs=inputs,
         )
         kept[:] = results[len(queries) :]
         return path, results[: len(queries)], finish
@@ -378,6 +426,29 @@ def run(
         report,
         written,
         written_history,
+    )
+
+
+def check_outputs(
+    inputs: Inputs,
+    out: str | Path,
+    *,
+    rejects: str | Path | None = None,
+    history: str | Path | None = None,
+    others: Mapping[str, str | Path | None] | None = None,
+) -> None:
+    """Refuse, before a run, any path it would write that is or holds one of ``inputs``,
+    is not a writable kind of file or folder, or overlaps another of its outputs."""
+    outpaths.check_file(out, what="--out", inputs=inputs)
+    for what, path in (others or {}).items():
+        if path is not None:
+            outpaths.check_file(path, what=what, inputs=inputs)
+    if rejects is not None:
+        quality.check_rejects_folder(rejects, inputs)
+    if history is not None:
+        outpaths.check_history_folder(history, inputs)
+    outpaths.check_distinct(
+        [("--out", out), *(others or {}).items(), ("--rejects", rejects), ("--history", history)]
     )
 
 

@@ -245,10 +245,12 @@ def history_columns(plan: Plan, held: list[Hysteresis]) -> list[str]:
 def write_partition(folder: str | Path, as_of: dt.datetime, frame: pl.DataFrame) -> Path:
     """Write one run's memberships as ``folder/as_of=.../part.parquet``, atomically
     (a temporary folder beside it, then a rename; a rerun replaces the partition)."""
-    root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
+    from segrule import outpaths
+
+    root = outpaths.make_folder(outpaths.check_history_folder(folder), "--history")
     target = root / partition_name(as_of)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
+    os.chmod(tmp, outpaths.dir_mode())  # mkdtemp's 0700 would ignore the umask
     try:
         frame.write_parquet(tmp / "part.parquet", compression="zstd", statistics=True)
         if target.exists():

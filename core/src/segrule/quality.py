@@ -34,7 +34,7 @@ run is then computed again without them (:func:`without_duplicates`).
 
 from __future__ import annotations
 
-import os
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +42,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from segrule import outpaths
 from segrule.errors import DataError, RuleSetError, did_you_mean
+from segrule.outpaths import NO_INPUTS, Inputs
 
 if TYPE_CHECKING:
     from segrule.compiler import Plan
@@ -542,14 +544,31 @@ def duplicate_losers(plan: Plan, duplicates: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
-def write_rejects(plan: Plan, result: QualityResult, folder: str | Path) -> dict[str, int]:
+def check_rejects_folder(folder: str | Path, inputs: Inputs = NO_INPUTS) -> set[str] | None:
+    """Check a ``--rejects`` folder before a run: not an input, not holding one, and new,
+    empty or marked as segrule's (``.segrule-rejects``). Returns the files the marker
+    lists (None for a folder that does not exist yet)."""
+    path = outpaths.check_folder(folder, what="--rejects", inputs=inputs)
+    return outpaths.owned_files(path, outpaths.REJECTS_MARKER, "--rejects")
+
+
+def write_rejects(
+    plan: Plan, result: QualityResult, folder: str | Path, *, inputs: Inputs = NO_INPUTS
+) -> dict[str, int]:
     """Write ``<folder>/<table>.parquet`` for each table with rejected rows: the rows as
-    read plus ``reason`` (atomically, like outputs). Returns rows written per table."""
+    read plus ``reason`` (atomically, like outputs). Returns rows written per table.
+
+    The folder is segrule's own: new or empty (it then gets a ``.segrule-rejects``
+    marker listing the files written), or marked by an earlier run. Only files the
+    marker lists are replaced or, when this run rejects nothing from their table,
+    removed; a ``<table>.parquet`` segrule did not write is never touched."""
     from segrule.api import sink
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written: dict[str, int] = {}
+    owned = check_rejects_folder(folder, inputs)
+    owned = set() if owned is None else owned
+    outpaths.make_folder(folder, "--rejects")
+    frames: dict[str, pl.LazyFrame] = {}
     for name, tq in plan.quality_tables().items():
         parts = []
         counts = result.counts.get(name, {})
@@ -565,17 +584,33 @@ def write_rejects(plan: Plan, result: QualityResult, folder: str | Path) -> dict
             parts.append(_unknown_rows(plan, tq))
         if name == "orders" and result.duplicates is not None and result.duplicates.height:
             parts.append(duplicate_losers(plan, result.duplicates))
-        if not parts:
-            continue
-        frame = pl.concat(parts, how="vertical_relaxed").sort(
-            ["reason", BASE], nulls_last=True, maintain_order=True
+        if parts:
+            frames[name] = pl.concat(parts, how="vertical_relaxed").sort(
+                ["reason", BASE], nulls_last=True, maintain_order=True
+            )
+    names = {f"{name}.parquet" for name in frames}
+    foreign = sorted(n for n in names - owned if (folder / n).exists())
+    if foreign:
+        raise outpaths.OutputPathError(
+            f"--rejects {folder}: {', '.join(foreign)} is not listed in its "
+            f"{outpaths.REJECTS_MARKER} marker (segrule did not write it); move it away or "
+            "give another folder"
         )
+    # The marker lists what is about to be written before it is: a run killed halfway
+    # leaves files the next run still knows as its own.
+    outpaths.write_marker(folder, outpaths.REJECTS_MARKER, owned | names, "--rejects")
+    written: dict[str, int] = {}
+    for name, frame in frames.items():
         target = folder / f"{name}.parquet"
-        sink(frame, target, "parquet")
+        sink(frame, target, "parquet", inputs=inputs, what="--rejects")
         written[name] = int(pl.scan_parquet(target).select(pl.len()).collect().item())
-    for stale in folder.glob("*.parquet"):
-        if stale.stem not in written and stale.stem in plan.quality_tables():
-            os.remove(stale)
+    checked_here = {f"{name}.parquet" for name in plan.quality_tables()}
+    for stale in sorted((owned & checked_here) - names):
+        # Rejects of an earlier run whose table has none now; only files segrule wrote.
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            (folder / stale).unlink()
+    kept = (owned - checked_here) | names
+    outpaths.write_marker(folder, outpaths.REJECTS_MARKER, kept, "--rejects")
     return written
 
 
