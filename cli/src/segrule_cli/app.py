@@ -287,6 +287,7 @@ def run(
                 rejects=rejects,
                 explain=_explain_options(explain, distance, rolloff, _lang(lang)),
                 history=history,
+                other_outputs={"--report": report},
             )
         except segrule.SegruleError as exc:
             found = getattr(exc, "quality", None)
@@ -521,9 +522,15 @@ def history_command(
     [bold]segrule history hist/ --events --column tier --out changes.ndjson[/bold]
     """
     from segrule import history as hist
-    from segrule.api import sink
+    from segrule.api import output_format, sink
     from segrule.errors import UsageError
+    from segrule.outpaths import Inputs, check_file
 
+    # The history is this command's input: --out may not land in it.
+    inputs = Inputs.of([("the history folder", folder)])
+    if out is not None:
+        output_format(out)
+        check_file(out, what="--out", inputs=inputs)
     if events:
         if column is None:
             raise UsageError("--events needs --column, e.g. --column tier")
@@ -540,7 +547,7 @@ def history_command(
         console.print(grid)
         return
     if out is not None:
-        sink(table.lazy(), out)
+        sink(table.lazy(), out, inputs=inputs)
         console.print(f"wrote {table.height:,} rows to {out}", highlight=False)
         return
     if events:
@@ -553,9 +560,10 @@ def history_command(
     output.print_frame(console, table)
 
 
-def _write_json(path: Path, record: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+def _write_json(path: Path, record: Mapping[str, Any], what: str = "--report") -> None:
+    from segrule.outpaths import write_text
+
+    write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n", what=what)
 
 
 class _nullctx:
@@ -717,9 +725,19 @@ def sweep(
     amount_tier.high=5000..20000:1000 --target vip=10%[/bold]
     """
     import segrule
+    from segrule.api import input_paths, output_format
+    from segrule.outpaths import NO_INPUTS, check_file
     from segrule.sweep import sweep as run_sweep
 
     engine = _engine(plugin)
+    inputs = NO_INPUTS
+    if out is not None:
+        # Checked before the sweep, which can take a while.
+        output_format(out)
+        inputs = input_paths(
+            rulesets, tables=_tables(table), data=data, blacklist=blacklist, engine=engine
+        )
+        check_file(out, what="--out", inputs=inputs)
     with console.status("Sweeping…", spinner="dots") if not json_out else _nullctx():
         result = run_sweep(
             rulesets,
@@ -736,7 +754,7 @@ def sweep(
     if out is not None:
         import polars as pl
 
-        segrule.sink(pl.DataFrame(result.rows()).lazy(), out)
+        segrule.sink(pl.DataFrame(result.rows()).lazy(), out, inputs=inputs)
     if json_out:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
@@ -940,7 +958,10 @@ def bench(
     --compare duckdb[/bold]
     """
     from segrule.bench.runner import bench_rulesets
+    from segrule.outpaths import check_file
 
+    if json_out is not None:
+        check_file(json_out, what="--json")  # before the benchmark, not after it
     peers: list[str] = []
     if compare:
         from segrule.errors import UsageError
@@ -999,8 +1020,9 @@ def bench(
         from segrule.bench.runner import bench_json
 
         record = bench_json(result, side)
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(record, indent=2, default=str) + "\n")
+        from segrule.outpaths import write_text
+
+        write_text(json_out, json.dumps(record, indent=2, default=str) + "\n", what="--json")
         console.print(f"wrote {json_out}", highlight=False)
 
 

@@ -525,10 +525,23 @@ def diff(
     (default: the rule set's revenue column when both sides have it). ``changes_out``:
     write :func:`changes` there (.parquet, .csv or .ndjson), atomically.
     """
-    from segrule.api import sink
+    from segrule import outpaths
+    from segrule.api import input_paths, sink
+    from segrule.outpaths import NO_INPUTS
     from segrule.registry import Engine
 
     engine = engine or Engine()
+    inputs = NO_INPUTS
+    if changes_out is not None:
+        _changes_format(Path(changes_out))
+        # Checked before anything is scored: the file may be none of what is compared.
+        inputs = input_paths(
+            [r for r in (old, new) if not isinstance(r, Side)],
+            tables=tables,
+            data=data,
+            engine=engine,
+        )
+        outpaths.check_file(changes_out, what="--changes", inputs=inputs)
     sides: dict[str, Side] = {}
     to_score: dict[str, str] = {}
     for role, ref in (("OLD", old), ("NEW", new)):
@@ -603,11 +616,6 @@ def diff(
     out = DiffResult(o, n, money, result)
     if changes_out is not None:
         path = Path(changes_out)
-        if path.suffix.lower() not in (".parquet", ".csv", ".ndjson", ".jsonl"):
-            raise UsageError(
-                f"--changes '{path}': use a .parquet, .csv or .ndjson file (the format is "
-                "taken from the extension)"
-            )
         dims = dimension_columns(o, n, cols)
         frame = changes(
             o.frame, n.frame, cols, dimensions=dims, old_as_of=o.as_of, new_as_of=n.as_of
@@ -615,7 +623,7 @@ def diff(
         if path.suffix.lower() == ".csv":
             # CSV holds no nested or time-zoned types portably: write times as ISO text.
             frame = frame.with_columns(pl.col(pl.Datetime, pl.Date).dt.to_string())
-        sink(frame, path)
+        sink(frame, path, inputs=inputs, what="--changes")
         out.changes_path = path
         out.changes_rows = (
             pl.scan_parquet(path).select(pl.len()).collect().item()
@@ -623,6 +631,14 @@ def diff(
             else _count_rows(path)
         )
     return out
+
+
+def _changes_format(path: Path) -> None:
+    if path.suffix.lower() not in (".parquet", ".csv", ".ndjson", ".jsonl"):
+        raise UsageError(
+            f"--changes '{path}': use a .parquet, .csv or .ndjson file (the format is "
+            "taken from the extension)"
+        )
 
 
 def _count_rows(path: Path) -> int:

@@ -83,6 +83,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segrule import outpaths
+
 __all__ = [
     "BLOCK_ROWS",
     "DEFAULT_TABLES",
@@ -682,7 +684,9 @@ def _write_table(
         for t in batches:
             if writer is None:
                 schema = t.schema
-                writer = pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True)
+                # The mark that lets a later `generate` replace this file (and no other).
+                marked = schema.with_metadata({**(schema.metadata or {}), **GENERATED_MARK})
+                writer = pq.ParquetWriter(tmp, marked, compression="zstd", write_statistics=True)
             elif t.schema != schema:
                 raise ValueError(f"{path.stem}: generator changed schema mid-stream")
             if t.num_rows == 0:
@@ -702,11 +706,39 @@ def _write_table(
         writer.close()
         writer = None
         os.replace(tmp, path)
+    except OSError as exc:  # pyarrow's I/O errors are OSErrors: a full disk, no permission
+        raise outpaths.write_error(path, exc, "--out") from exc
     finally:
         if writer is not None:
             writer.close()
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+#: Parquet key-value metadata of every file `generate` writes: only such a file is replaced.
+GENERATED_MARK = {b"segrule.generated": b"segrule generate"}
+
+
+def is_generated(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file written by :func:`generate`."""
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return False
+    return all(meta.get(k) == v for k, v in GENERATED_MARK.items())
+
+
+def _check_targets(out: Path, tables: Sequence[str]) -> None:
+    """Refuse before writing anything: a folder that is a file, and a ``<table>.parquet``
+    there that `generate` did not write (it would be replaced)."""
+    outpaths.check_folder(out, what="--out")
+    for name in tables:
+        path = outpaths.check_file(out / f"{name}.parquet", what="--out")
+        if path.exists() and not is_generated(path):
+            raise outpaths.OutputPathError(
+                f"--out {out} holds {path.name}, which segrule generate did not write and "
+                "would replace; give a new or empty folder"
+            )
 
 
 def _check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
@@ -771,7 +803,8 @@ def generate(
         raise ValueError(f"duplicate table names in {tables}")
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_targets(out, tables)
+    outpaths.make_folder(out, "--out")
 
     weight, first, last, spend, channel_pref, buyer_order = _customer_state(seed, customers, days)
     ctx = GenContext(

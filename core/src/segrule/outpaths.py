@@ -112,10 +112,10 @@ class Inputs:
     def clash_with_file(self, real: Path) -> str | None:
         """Why writing the file ``real`` would touch an input, or None."""
         if real in self.files or real in self.folders:
-            return f"is {self._name(real)} this run reads"
+            return f"is {self._name(real)}, which this command reads"
         for folder in self.folders:
             if real.is_relative_to(folder):
-                return f"is inside {folder}, {self._name(folder)} this run reads"
+                return f"is inside {folder}, {self._name(folder)}, which this command reads"
         return None
 
     def clash_with_folder(self, real: Path) -> str | None:
@@ -125,7 +125,7 @@ class Inputs:
             return found
         for item in sorted(self.files | self.folders):
             if item.is_relative_to(real):
-                return f"holds {item}, {self._name(item)} this run reads"
+                return f"holds {item}, {self._name(item)}, which this command reads"
         return None
 
     def _name(self, real: Path) -> str:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from segrule import outpaths
 from segrule.errors import DataError, SegruleError, UsageError
 from segrule.nodes import Label
 
@@ -796,6 +797,7 @@ def build_report(
         raise UsageError(f"--lang '{lang}' is not zh or en")
     lg: Lang = "zh" if lang == "zh" else "en"
     t0 = time.perf_counter()
+    _check_report_paths(output, out, previous, ruleset, data, png_dir, engine)
     _matplotlib()
     frame, manifest = read_output(output)
     columns, refs, origin = ruleset_columns(frame, manifest, ruleset, engine=engine)
@@ -959,7 +961,7 @@ def build_report(
     png_lang: Lang = lg
     cjk_font = find_cjk_font()
     if png_dir is not None:
-        Path(png_dir).mkdir(parents=True, exist_ok=True)
+        outpaths.make_folder(png_dir, "--png")
         if lg == "zh" and cjk_font is None:
             png_lang = "en"
             warnings_.append(
@@ -986,11 +988,7 @@ def build_report(
     )
     body = body.replace("\x00notes\x00", note_html)
     document = _document(lg, body, page.sections, __version__)
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(document, encoding="utf-8")
-    tmp.replace(target)
+    target = outpaths.write_text(out, document, what="--out")
     return ReportResult(
         target,
         n,
@@ -1302,18 +1300,48 @@ def _render(
         fig.savefig(buf, format="svg", metadata={"Date": None})
         legible = cjk_font is not None or not chart.needs_cjk(png_lang)
         if png is not None and png_lang == lang and legible:
-            fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
+            _save_png(fig, png)
             written = png
         plt.close(fig)
         if png is not None and png_lang != lang and legible:
             fig = chart.draw(png_lang)
-            fig.savefig(png, format="png", dpi=150, metadata={"Software": None})
+            _save_png(fig, png)
             plt.close(fig)
             written = png
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]
     # the figure's own size becomes its maximum; CSS scales it down on narrow screens
     return svg, written
+
+
+def _save_png(fig: Any, png: Path) -> None:
+    """Save a chart as PNG atomically, like every other file segrule writes."""
+    outpaths.check_file(png, what="--png")
+    with outpaths.replacing(png, what="--png") as tmp:
+        fig.savefig(tmp, format="png", dpi=150, metadata={"Software": None})
+
+
+def _check_report_paths(
+    output: str | Path,
+    out: str | Path,
+    previous: str | Path | None,
+    ruleset: Sequence[str | Path],
+    data: str | Path | None,
+    png_dir: str | Path | None,
+    engine: Engine | None,
+) -> None:
+    """Refuse, before drawing, an --out or --png that is or holds what the report reads."""
+    from segrule.api import input_paths
+
+    inputs = input_paths(
+        ruleset,
+        data=data,
+        files=[("the output to report on", output), ("the previous output", previous)],
+        engine=engine,
+    )
+    outpaths.check_file(out, what="--out", inputs=inputs)
+    if png_dir is not None:
+        outpaths.check_folder(png_dir, what="--png", inputs=inputs)
 
 
 CSS = """
