@@ -365,6 +365,28 @@ def _write_failure(exc: BaseException) -> bool:
     return os_errno(exc) in WRITE_ERRNOS
 
 
+#: Free space under which a failed write is taken for a full disk.
+_NEARLY_FULL = 1 << 20
+
+
+def _diagnose(tmp: Path) -> OSError | None:
+    """Why writing ``tmp`` failed, when the writer lost the reason: polars reports a
+    Parquet footer that could not be written as "Invalid thrift: transport error",
+    without the system's error. Look at the free space, then try a small write."""
+    with contextlib.suppress(OSError):
+        fs = os.statvfs(tmp.parent)
+        if fs.f_bavail * fs.f_frsize < _NEARLY_FULL:
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    try:
+        with open(tmp, "ab") as probe:
+            probe.write(bytes(64 * 1024))
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        return exc if exc.errno in WRITE_ERRNOS else None
+    return None
+
+
 @contextlib.contextmanager
 def replacing(path: str | Path, *, what: str = "--out") -> Iterator[Path]:
     """Write ``path`` atomically: yields a temporary file beside it (named with this
@@ -399,6 +421,9 @@ def replacing(path: str | Path, *, what: str = "--out") -> Iterator[Path]:
         except Exception as exc:
             if _write_failure(exc):
                 raise write_error(target, exc, what) from exc
+            cause = _diagnose(tmp) if isinstance(exc, OSError | pl.exceptions.PolarsError) else None
+            if cause is not None:
+                raise write_error(target, cause, what) from exc
             raise
         try:
             os.chmod(tmp, file_mode())
@@ -406,9 +431,9 @@ def replacing(path: str | Path, *, what: str = "--out") -> Iterator[Path]:
         except OSError as exc:
             raise write_error(target, exc, what) from exc
     finally:
+        # mkstemp made this name for us alone: whatever is there now is ours to remove.
         with contextlib.suppress(OSError):
-            if tmp.is_file():
-                tmp.unlink()
+            tmp.unlink(missing_ok=True)
 
 
 def write_text(
