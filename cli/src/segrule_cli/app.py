@@ -529,8 +529,8 @@ def history_command(
     # The history is this command's input: --out may not land in it.
     inputs = Inputs.of([("the history folder", folder)])
     if out is not None:
-        output_format(out)
         check_file(out, what="--out", inputs=inputs)
+        output_format(out)
     if events:
         if column is None:
             raise UsageError("--events needs --column, e.g. --column tier")
@@ -563,7 +563,8 @@ def history_command(
 def _write_json(path: Path, record: Mapping[str, Any], what: str = "--report") -> None:
     from segrule.outpaths import write_text
 
-    write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n", what=what)
+    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+    write_text(path, text, what=what, writes="json")
 
 
 class _nullctx:
@@ -733,11 +734,11 @@ def sweep(
     inputs = NO_INPUTS
     if out is not None:
         # Checked before the sweep, which can take a while.
-        output_format(out)
         inputs = input_paths(
             rulesets, tables=_tables(table), data=data, blacklist=blacklist, engine=engine
         )
         check_file(out, what="--out", inputs=inputs)
+        output_format(out)
     with console.status("Sweeping…", spinner="dots") if not json_out else _nullctx():
         result = run_sweep(
             rulesets,
@@ -961,7 +962,7 @@ def bench(
     from segrule.outpaths import check_file
 
     if json_out is not None:
-        check_file(json_out, what="--json")  # before the benchmark, not after it
+        check_file(json_out, what="--json", writes="json")  # before the benchmark, not after it
     peers: list[str] = []
     if compare:
         from segrule.errors import UsageError
@@ -1022,7 +1023,8 @@ def bench(
         record = bench_json(result, side)
         from segrule.outpaths import write_text
 
-        write_text(json_out, json.dumps(record, indent=2, default=str) + "\n", what="--json")
+        text = json.dumps(record, indent=2, default=str) + "\n"
+        write_text(json_out, text, what="--json", writes="json")
         console.print(f"wrote {json_out}", highlight=False)
 
 

@@ -258,8 +258,10 @@ def sink_with(
 
     from segrule.manifest import MANIFEST_KEY
 
+    # The path first: "is a folder" says more than "cannot tell the format".
+    outpaths.check_file(out, what=what, inputs=inputs)
     kind = output_format(Path(out), fmt)
-    target = outpaths.check_file(out, what=what, inputs=inputs)
+    target = outpaths.check_file(out, what=what, inputs=inputs, writes=kind)
     # The null device cannot be fsynced (EINVAL); there is nothing to keep anyway.
     sync: Any = "none" if outpaths.is_null_device(target) else "all"
     try:
@@ -442,7 +444,7 @@ def check_outputs(
     outpaths.check_file(out, what="--out", inputs=inputs)
     for what, path in (others or {}).items():
         if path is not None:
-            outpaths.check_file(path, what=what, inputs=inputs)
+            outpaths.check_file(path, what=what, inputs=inputs, writes="text")
     if rejects is not None:
         quality.check_rejects_folder(rejects, inputs)
     if history is not None:

@@ -533,7 +533,6 @@ def diff(
     engine = engine or Engine()
     inputs = NO_INPUTS
     if changes_out is not None:
-        _changes_format(Path(changes_out))
         # Checked before anything is scored: the file may be none of what is compared.
         inputs = input_paths(
             [r for r in (old, new) if not isinstance(r, Side)],
@@ -542,6 +541,7 @@ def diff(
             engine=engine,
         )
         outpaths.check_file(changes_out, what="--changes", inputs=inputs)
+        _changes_format(Path(changes_out))
     sides: dict[str, Side] = {}
     to_score: dict[str, str] = {}
     for role, ref in (("OLD", old), ("NEW", new)):

@@ -198,9 +198,35 @@ def _check_parent(target: Path, what: str) -> None:
         )
 
 
-def check_file(path: str | Path, *, what: str = "--out", inputs: Inputs = NO_INPUTS) -> Path:
+#: The first bytes of the data files segrule reads, by the format's name.
+_MAGIC = {b"PAR1": "parquet", b"ARROW1": "ipc"}
+_FORMAT_NAMES = {"parquet": "a Parquet file", "ipc": "an Arrow IPC file"}
+
+
+def data_format(path: Path) -> str | None:
+    """``parquet`` or ``ipc`` when ``path`` starts like such a file, else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError:
+        return None
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
+
+
+def check_file(
+    path: str | Path,
+    *,
+    what: str = "--out",
+    inputs: Inputs = NO_INPUTS,
+    writes: str | None = None,
+) -> Path:
     """Check that segrule may write the file ``path`` (see the module docstring);
-    raise OutputPathError otherwise. Returns ``path`` as a Path."""
+    raise OutputPathError otherwise. Returns ``path`` as a Path.
+
+    ``writes`` (parquet, ipc, csv, ndjson, html, json, png): what will be written; an
+    existing Parquet or Arrow file is then replaced only by a file of its own format,
+    so that a writer that does not know the data folder (``report --out``,
+    ``--report``) cannot turn a table into a web page."""
     target = Path(path)
     real = _real(target)
     clash = inputs.clash_with_file(real)
@@ -227,6 +253,12 @@ def check_file(path: str | Path, *, what: str = "--out", inputs: Inputs = NO_INP
                 f"{what} {target} is {_kind(st.st_mode)}, which writing would replace; choose "
                 f"a regular file ({os.devnull} is accepted to keep nothing)"
             )
+        found = data_format(target) if writes is not None and stat.S_ISREG(st.st_mode) else None
+        if found is not None and found != writes:
+            raise OutputPathError(
+                f"{what} {target} is {_FORMAT_NAMES[found]} (data, perhaps an input), which "
+                f"writing {writes} would replace; choose another {what}"
+            )
     _check_parent(target, what)
     return target
 
@@ -251,7 +283,9 @@ def check_folder(
             "folder of its own"
         )
     if folder.exists() and not folder.is_dir():
-        raise OutputPathError(f"{what} {folder} is a file, not a folder; give a folder")
+        mode = os.stat(folder).st_mode
+        kind = "a file" if stat.S_ISREG(mode) else _kind(mode)
+        raise OutputPathError(f"{what} {folder} is {kind}, not a folder; give a folder")
     _check_parent(folder, what)
     if allowed is not None and folder.is_dir():
         foreign = sorted(e.name for e in os.scandir(folder) if not allowed(e.name))
@@ -437,10 +471,16 @@ def replacing(path: str | Path, *, what: str = "--out") -> Iterator[Path]:
 
 
 def write_text(
-    path: str | Path, text: str, *, what: str = "--out", inputs: Inputs = NO_INPUTS
+    path: str | Path,
+    text: str,
+    *,
+    what: str = "--out",
+    inputs: Inputs = NO_INPUTS,
+    writes: str = "text",
 ) -> Path:
-    """Check ``path`` and write ``text`` (UTF-8) to it atomically."""
-    target = check_file(path, what=what, inputs=inputs)
+    """Check ``path`` and write ``text`` (UTF-8) to it atomically; ``writes`` as for
+    :func:`check_file`."""
+    target = check_file(path, what=what, inputs=inputs, writes=writes)
     with replacing(target, what=what) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return target

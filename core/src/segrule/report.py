@@ -988,7 +988,7 @@ def build_report(
     )
     body = body.replace("\x00notes\x00", note_html)
     document = _document(lg, body, page.sections, __version__)
-    target = outpaths.write_text(out, document, what="--out")
+    target = outpaths.write_text(out, document, what="--out", writes="html")
     return ReportResult(
         target,
         n,
@@ -1316,7 +1316,7 @@ def _render(
 
 def _save_png(fig: Any, png: Path) -> None:
     """Save a chart as PNG atomically, like every other file segrule writes."""
-    outpaths.check_file(png, what="--png")
+    outpaths.check_file(png, what="--png", writes="png")
     with outpaths.replacing(png, what="--png") as tmp:
         fig.savefig(tmp, format="png", dpi=150, metadata={"Software": None})
 
@@ -1339,7 +1339,7 @@ def _check_report_paths(
         files=[("the output to report on", output), ("the previous output", previous)],
         engine=engine,
     )
-    outpaths.check_file(out, what="--out", inputs=inputs)
+    outpaths.check_file(out, what="--out", inputs=inputs, writes="html")
     if png_dir is not None:
         outpaths.check_folder(png_dir, what="--png", inputs=inputs)
 
