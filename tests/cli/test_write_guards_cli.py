@@ -152,6 +152,7 @@ def test_writer_refuses_target(work: Path, writer: str, target: str) -> None:
     assert "choose" in errors[0] or "give" in errors[0], errors[0]
     assert "internal error" not in result.output and "Traceback" not in result.output
     assert digest(work) == before
+    assert not list(work.glob("made-*")), "refused before any work, nothing else written"
     if target == "a FIFO":
         assert stat.S_ISFIFO(os.stat(path).st_mode)
 

@@ -140,7 +140,7 @@ def test_out_that_is_a_folder_or_under_a_file_is_refused(data: Path, tmp_path: P
     (tmp_path / "folder").mkdir()
     refused(data, tmp_path / "folder", "is a folder; give a file name")
     (tmp_path / "plain").write_text("x")
-    refused(data, tmp_path / "plain" / "scores.parquet", "is a file, not a folder")
+    refused(data, tmp_path / "plain" / "scores.parquet", "not a folder; choose a path in a folder")
 
 
 def test_out_onto_a_fifo_or_socket_is_refused_and_left_alone(data: Path, tmp_path: Path) -> None:
@@ -194,16 +194,18 @@ def test_outputs_may_not_overlap(data: Path, tmp_path: Path) -> None:
 
 # -- --rejects ---------------------------------------------------------------------------
 def test_rejects_into_the_data_folder_is_refused(data: Path) -> None:
-    refused(data, data.parent / "scores.parquet", "--rejects .*holds", rejects=data)
+    refused(data, data.parent / "scores.parquet", "table, which this command reads", rejects=data)
     refused(data, data.parent / "scores.parquet", "--rejects", rejects=data / "orders.parquet")
 
 
 def test_rejects_into_a_foreign_folder_is_refused(data: Path, tmp_path: Path) -> None:
     folder = tmp_path / "mine"
     folder.mkdir()
-    (folder / "orders.parquet").write_bytes(b"the user's own file")
+    (folder / "notes.txt").write_bytes(b"the user's own file")
     with unchanged(folder):
-        refused(data, tmp_path / "scores.parquet", "did not write", rejects=folder)
+        message = refused(data, tmp_path / "scores.parquet", "did not write", rejects=folder)
+    assert "(notes.txt) and no .segrule-rejects marker" in message
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
 
 
 def test_rejects_folder_is_marked_and_only_marked_files_are_touched(
@@ -286,6 +288,30 @@ def test_full_disk_is_one_line_and_leaves_nothing(
     assert "free space or choose another --out" in message
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
     assert out.read_bytes() == b"previous"
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        # what polars 2.1 raised writing to /dev/full, Parquet and CSV/IPC/NDJSON
+        pl.exceptions.ComputeError(
+            "parquet: File out of specification: underlying IO error: No space left on "
+            "device (os error 28)"
+        ),
+        OSError(errno.ENOSPC, "No space left on device (os error 28)"),
+    ],
+)
+def test_the_writers_own_error_number_is_used(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised: Exception
+) -> None:
+    def collect_all(*args: object, **kw: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(pl, "collect_all", collect_all)
+    out = tmp_path / "o" / "scores.parquet"
+    message = refused(data, out, "no space left on device")
+    assert message.startswith(f"cannot write {out}: ") and "(errno 28)" in message
+    assert list(out.parent.iterdir()) == []
 
 
 def test_read_only_file_system_is_one_line(
