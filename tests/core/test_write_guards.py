@@ -165,8 +165,10 @@ def test_out_onto_another_device_is_refused(data: Path, tmp_path: Path) -> None:
     assert stat.S_ISCHR(os.stat(zero).st_mode)
 
 
-@pytest.mark.parametrize("fmt", ["parquet", "csv", "ipc", "ndjson"])
-def test_null_device_computes_and_keeps_the_node(data: Path, null_node: Path, fmt: str) -> None:
+@pytest.mark.parametrize("fmt", [None, "parquet", "csv", "ipc", "ndjson"])
+def test_null_device_computes_and_keeps_the_node(
+    data: Path, null_node: Path, fmt: str | None
+) -> None:
     with unchanged(data):
         result = run(data, null_node, fmt=fmt)
     assert result.rows == 200

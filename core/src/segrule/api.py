@@ -260,6 +260,8 @@ def sink_with(
 
     # The path first: "is a folder" says more than "cannot tell the format".
     outpaths.check_file(out, what=what, inputs=inputs)
+    if fmt is None and outpaths.is_null_device(out) and Path(out).suffix.lower() not in FORMATS:
+        fmt = "parquet"  # `--out /dev/null`: nothing is kept, any format computes the run
     kind = output_format(Path(out), fmt)
     target = outpaths.check_file(out, what=what, inputs=inputs, writes=kind)
     # The null device cannot be fsynced (EINVAL); there is nothing to keep anyway.
