@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -222,12 +221,10 @@ def sink_with(
     kind = output_format(target, fmt)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(target)
-    fd, tmp_name = tempfile.mkstemp(
+    # registered: removed by SIGTERM/SIGINT (segrule.cleanup)
+    tmp = cleanup.temp_file(
         prefix=f"{_temp_prefix(target)}{os.getpid()}.", suffix=".tmp", dir=target.parent
     )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    cleanup.register(tmp)  # removed by SIGTERM/SIGINT (segrule.cleanup)
     try:
         if kind == "parquet":
             meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True)} if manifest else None

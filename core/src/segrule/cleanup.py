@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +54,16 @@ def register(path: str | Path) -> None:
 def unregister(path: str | Path) -> None:
     """``path`` was renamed into place or removed: no longer this module's to remove."""
     _owned.pop(os.fspath(path), None)
+
+
+def temp_file(*, prefix: str, suffix: str, dir: str | Path) -> Path:
+    """A new empty file (``tempfile.mkstemp``), registered before a signal can be
+    handled: a signal between creating and registering it would leave it behind."""
+    with deferred():
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dir)
+        os.close(fd)
+        register(name)
+    return Path(name)
 
 
 @contextmanager
@@ -107,7 +118,6 @@ def deferred() -> Iterator[None]:
 
 
 def _stop(signum: int) -> None:
-    remove_owned()
     name = signal.Signals(signum).name
     try:
         if sys.stdout.isatty():
@@ -117,6 +127,9 @@ def _stop(signum: int) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+    # Removed last, right before exiting: a polars thread still starting a sink could
+    # create its file again in between (the next run removes such a file of a dead pid).
+    remove_owned()
     # os._exit and not SystemExit: polars' native threads may still be writing, and
     # an orderly interpreter shutdown would wait for the query to finish.
     os._exit(128 + signum)

@@ -409,16 +409,18 @@ def _write_temp(root: Path, name: str, frame: pl.DataFrame) -> Path:
 
     if frame.height and not frame.get_column(BASE).is_sorted():
         frame = frame.sort(BASE, maintain_order=True)
-    while True:
-        temp = root / f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
-        try:
-            # O_EXCL: unique among threads and processes; mode from the umask, like any
-            # file the user writes (mkstemp would make it private to the user).
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        break
-    cleanup.register(temp)
+    # Deferred: a signal between creating and registering the file would leave it.
+    with cleanup.deferred():
+        while True:
+            temp = root / f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+            try:
+                # O_EXCL: unique among threads and processes; mode from the umask, like
+                # any file the user writes (mkstemp would make it private to the user).
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            break
+        cleanup.register(temp)
     try:
         with os.fdopen(fd, "wb") as fh:
             frame.write_parquet(
