@@ -319,3 +319,45 @@ def test_a_reader_waits_for_a_commit_in_progress(
     readers[0].join()
     assert seen == [[T1, T2]]
     assert leftovers(out.parent, hist) == []
+
+
+WRITER = """
+import datetime as dt, sys, time
+from pathlib import Path
+import polars as pl
+from segrule import history
+
+hist, writer, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+print("ready", flush=True)
+while not (Path(hist).parent / "go").exists():  # all writers start together
+    time.sleep(0.005)
+days = [dt.datetime(2026, 10, 1), dt.datetime(2026, 11, 1)]
+for r in range(rounds):
+    frame = pl.DataFrame({"customer_id": [f"c{writer}", f"d{r}"], "writer": writer, "round": r})
+    history.write_partition(hist, days[(writer + r) % 2], frame)
+"""
+
+
+def test_concurrent_writer_processes_never_fail(tmp_path: Path) -> None:
+    hist, script = tmp_path / "hist", tmp_path / "writer.py"
+    script.write_text(WRITER, encoding="utf-8")
+    writers, rounds = 4, 100
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(hist), str(w), str(rounds)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for w in range(writers)
+    ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline() == b"ready\n"
+    (tmp_path / "go").touch()
+    errors = [p.communicate()[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * writers, errors
+    parts = history.partitions(hist)
+    assert [at for at, _ in parts] == [T1, T2]
+    for _, path in parts:
+        got = pl.read_parquet(path)
+        assert got.height == 2 and got["writer"].n_unique() == 1
+    assert leftovers(hist) == []
