@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import segrule
-from segrule import history, outpaths
+from segrule import cleanup, history, outpaths
 from segrule.generate import generate
 from segrule.outpaths import OutputPathError
 
@@ -275,7 +275,7 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
         os.symlink("/dev/full", name)
         return fd, name
 
-    monkeypatch.setattr(outpaths.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(cleanup.tempfile, "mkstemp", mkstemp)
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".arrow", ".ndjson"])
@@ -322,7 +322,7 @@ def test_read_only_file_system_is_one_line(
     def read_only(*args: object, **kw: object) -> tuple[int, str]:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(outpaths.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(cleanup.tempfile, "mkstemp", read_only)
     message = refused(data, tmp_path / "scores.csv", "read-only file system")
     assert "(errno 30)" in message and "choose another --out" in message
 

@@ -1426,6 +1426,10 @@ for _command in app.registered_commands:
 
 def main() -> None:
     """Console-script entry point."""
+    from segrule import cleanup
+
+    # SIGTERM/SIGINT remove the run's temporary files and exit 143/130 (segrule.cleanup).
+    cleanup.install_signal_handlers()
     try:
         app()
     except SystemExit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from segrule import outpaths, quality
+from segrule import cleanup, outpaths, quality
 from segrule.compiler import Plan, TableInput, compile_plan
 from segrule.errors import SegruleError, UsageError
 from segrule.explain import ExplainOptions
@@ -247,12 +248,16 @@ def sink_with(
     manifest: Mapping[str, Any] | None = None,
     also: Sequence[pl.LazyFrame] = (),
     check: Callable[[list[pl.DataFrame]], None] | None = None,
+    rename: Callable[[Path, Path], None] | None = None,
     inputs: Inputs = NO_INPUTS,
     what: str = "--out",
 ) -> tuple[Path, list[pl.DataFrame]]:
     """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built
     on ``frame``, they share its plan (the run is computed once). ``check(results)``
     runs before the output is renamed into place: if it raises, no output is written.
+    ``rename(temporary, target)`` replaces ``os.replace`` to put the written file in
+    place (:func:`run` commits the output and its history partition together with it);
+    if it raises before renaming, the temporary file is removed.
     Returns the path and the results of ``also``."""
     import json
 
@@ -267,7 +272,7 @@ def sink_with(
     # The null device cannot be fsynced (EINVAL); there is nothing to keep anyway.
     sync: Any = "none" if outpaths.is_null_device(target) else "all"
     try:
-        with outpaths.replacing(target, what=what) as tmp:
+        with outpaths.replacing(target, what=what, rename=rename) as tmp:
             if kind == "parquet":
                 meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True)} if manifest else None
                 write = frame.sink_parquet(
@@ -287,7 +292,8 @@ def sink_with(
                 )
             else:
                 write = frame.sink_ndjson(tmp, sync_on_close=sync, lazy=True)
-            results = pl.collect_all([write, *also], engine="streaming")
+            # In a worker thread under the CLI, so that SIGTERM/SIGINT are handled at once.
+            results = cleanup.interruptible(pl.collect_all, [write, *also], engine="streaming")
             if check is not None:
                 check(list(results[1:]))
     except (OSError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
@@ -380,6 +386,7 @@ def run(
         held = hist.hysteresis_of(plan)
         previous = hist.previous_partition(history, plan.ctx.as_of)
     kept: list[pl.DataFrame] = []
+    written_history: list[Path] = []
 
     def write(current: Plan, first: bool) -> tuple[Path, list[pl.DataFrame], Any]:
         frame = current.frame
@@ -391,16 +398,34 @@ def run(
             frame = full.select(current.outputs)
             extra = [full.select(hist.history_columns(current, held))]
         queries, finish = summary_queries(frame, current)
+        run_check = check(current, first)
+
+        def check_and_keep(results: list[pl.DataFrame]) -> None:
+            run_check(results)
+            kept[:] = results[len(queries) :]
+
+        def commit(tmp: Path, target: Path) -> None:
+            if history is None or not kept:
+                os.replace(tmp, target)
+                return
+            from segrule import history as hist
+
+            # The partition is written first and renamed after the output, in one
+            # journaled commit: the output is never at an as-of the history lacks.
+            written_history.append(
+                hist.write_partition(history, current.ctx.as_of, kept[0], output=(tmp, target))
+            )
+
         path, results = sink_with(
             frame,
             out,
             fmt,
             manifest=build_manifest(current),
             also=[*queries, *extra],
-            check=check(current, first),
+            check=check_and_keep,
+            rename=commit,
             inputs=inputs,
         )
-        kept[:] = results[len(queries) :]
         return path, results[: len(queries)], finish
 
     try:
@@ -413,11 +438,6 @@ def run(
             path, results, finish = write(plan, False)
     finally:
         pool.shutdown(wait=True)
-    written_history = None
-    if history is not None and kept:
-        from segrule import history as hist
-
-        written_history = hist.write_partition(history, plan.ctx.as_of, kept[0])
     t2 = time.perf_counter()
     summary, rows = finish(results)
     t3 = time.perf_counter()
@@ -429,7 +449,7 @@ def run(
         summary,
         report,
         written,
-        written_history,
+        written_history[-1] if written_history else None,
     )
 
 

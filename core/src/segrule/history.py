@@ -10,9 +10,14 @@ Each partition holds customer_id, every segment and tier column of the run's out
 (the published label), the revenue column when there is one, and for a column under
 hysteresis its computed label (``<column>__computed``) and the number of runs in a row
 the computed label has been below the published one (``<column>__below``). Rerunning the
-latest as-of replaces its partition (it is written atomically: a temporary folder, then
-a rename); a run at an as-of before the latest is refused, since later runs were held
-against what it published.
+latest as-of replaces its partition; a run at an as-of before the latest is refused,
+since later runs were held against what it published.
+
+The output and the partition of a run are committed together (:func:`write_partition`):
+the partition is written to a temporary file in the history folder, a journal naming
+it and the output is written, the output is renamed into place, then the partition; a
+kill between the two renames is completed by the next write or read (:func:`recover`),
+so an output at an as-of is never left without that as-of in the history.
 
 Hysteresis (rule set ``hysteresis: {tier: {order: [...], downgrade_after: 2}}``): a
 customer whose computed label is lower in ``order`` than the label published by the
@@ -24,19 +29,30 @@ applied in the run's own plan: a left join of the previous partition.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
+import json
 import os
 import re
+import secrets
 import shutil
-import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from segrule import cleanup
 from segrule.errors import DataError, RuleSetError, UsageError, did_you_mean
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; commits of one writer at a time are still safe
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from segrule.compiler import Plan
@@ -55,22 +71,25 @@ def partition_name(as_of: dt.datetime) -> str:
 
 
 def partitions(folder: str | Path) -> list[tuple[dt.datetime, Path]]:
-    """The history's partitions, oldest first (folders not named ``as_of=...`` ignored)."""
+    """The history's partitions, oldest first (folders not named ``as_of=...`` and
+    temporary files ignored), after :func:`recover` (when the folder can be changed)."""
     root = Path(folder)
     if not root.exists():
         return []
     if not root.is_dir():
         raise DataError(f"history {root}: not a folder; give a folder for --history")
+    with contextlib.suppress(OSError):
+        recover(root)  # a read-only copy is still readable, without the recovery
     found = []
     for child in root.iterdir():
         m = _NAME.match(child.name)
-        if m and (child / "part.parquet").is_file():
+        if m and (child / PART).is_file():
             day = dt.date.fromisoformat(m.group(1))
             hms = m.group(2) or "000000"
             at = dt.datetime(
                 day.year, day.month, day.day, int(hms[:2]), int(hms[2:4]), int(hms[4:])
             )
-            found.append((at, child / "part.parquet"))
+            found.append((at, child / PART))
     return sorted(found)
 
 
@@ -242,28 +261,303 @@ def history_columns(plan: Plan, held: list[Hysteresis]) -> list[str]:
     return cols
 
 
-def write_partition(folder: str | Path, as_of: dt.datetime, frame: pl.DataFrame) -> Path:
-    """Write one run's memberships as ``folder/as_of=.../part.parquet``, atomically
-    (a temporary folder beside it, then a rename; a rerun replaces the partition)."""
+#: The Parquet file of a partition: ``DIR/as_of=.../part.parquet``.
+PART = "part.parquet"
+#: Taken (flock) around every commit and recovery, so that a commit's renames happen
+#: as one step for other writers and readers. Left in place: removing a lock file races.
+LOCK = ".segrule-history.lock"
+# A partition's temporary file and its commit journal: .as_of=<when>.<pid>.<hex>.tmp
+# and the same stem with .commit. The pid tells whether the writer is still alive.
+_TEMP = re.compile(r"^\.(as_of=[0-9T-]+)\.(\d+)\.[0-9a-f]+\.tmp$")
+_JOURNAL = re.compile(r"^\.(as_of=[0-9T-]+)\.(\d+)\.[0-9a-f]+\.commit$")
+# Temporary folders of versions before 0.x: mkdtemp's ".as_of=<when>.<8 chars>" (no
+# pid) and ".as_of=<when>.old.<pid>".
+_LEGACY = re.compile(r"^\.as_of=[0-9T-]+\.(?:old\.(\d+)|[a-z0-9_]{8})$")
+#: A legacy temporary folder without a pid is removed once this old: those writers held
+#: it only for the seconds of one Parquet write.
+LEGACY_AGE_S = 3600.0
+
+
+def _fault(point: str) -> None:
+    """Where a commit can be cut by SIGKILL; does nothing. Tests replace it to kill the
+    process at ``point`` ("after-journal", "after-output-rename",
+    "after-partition-rename") and check what the next reader recovers."""
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes a rename or a new file in ``folder`` durable; some filesystems refuse.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """Hold the history's lock (an exclusive flock, released by the kernel when the
+    holder dies, so a killed commit never leaves it held)."""
+    fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _file_id(path: Path) -> list[int]:
+    st = os.stat(path)
+    # Kept by a rename: tells whether the output in place is the one this commit wrote.
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def recover(folder: str | Path) -> None:
+    """Finish what killed runs left in a history folder: a commit cut between its
+    renames (a ``.commit`` journal) is completed when the output it wrote is still in
+    place, else rolled back; temporary files and folders of dead processes are removed.
+    Called by every write and read of the history. Raises OSError when the folder cannot
+    be changed (readers ignore that)."""
+    root = Path(folder)
+    try:
+        names = [p.name for p in root.iterdir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    journals = sorted(n for n in names if _JOURNAL.match(n))
+    temps = [n for n in names if (m := _TEMP.match(n)) and not _alive(int(m.group(2)))]
+    legacy = [n for n in names if _LEGACY.match(n)]
+    if not (journals or temps or legacy):
+        return
+    with _locked(root):
+        # Journals are written and removed under the lock: one seen here is a dead
+        # writer's (or one whose last rename failed), never a commit in progress.
+        for name in journals:
+            _finish(root, root / name)
+        for name in temps:
+            (root / name).unlink(missing_ok=True)
+        for name in legacy:
+            path = root / name
+            m = _LEGACY.match(name)
+            assert m is not None
+            try:
+                stale = (
+                    not _alive(int(m.group(1)))
+                    if m.group(1)
+                    else time.time() - path.stat().st_mtime > LEGACY_AGE_S
+                )
+            except FileNotFoundError:
+                continue
+            if stale:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _finish(root: Path, journal: Path) -> None:
+    """Complete or roll back the commit ``journal`` describes (under the lock)."""
+    try:
+        note = json.loads(journal.read_text(encoding="utf-8"))
+        temp = root / note["temp"]
+        part_dir = root / note["partition"]
+        output, output_temp = Path(note["output"]), Path(note["output_temp"])
+        output_id = list(note["output_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        # Cut while being written, so before the output rename: nothing was published.
+        (root / (journal.name[: -len(".commit")] + ".tmp")).unlink(missing_ok=True)
+        journal.unlink(missing_ok=True)
+        return
+    try:
+        published = _file_id(output) == output_id
+    except OSError:
+        published = False
+    if published:
+        # The output at this as-of is in place: the history must have it too.
+        if temp.exists():
+            part_dir.mkdir(exist_ok=True)
+            os.replace(temp, part_dir / PART)
+            _fsync_dir(part_dir)
+    else:
+        # The output was not replaced (or has been replaced since): drop the partition.
+        temp.unlink(missing_ok=True)
+        output_temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            part_dir.rmdir()  # only when empty: created by this commit
+    journal.unlink(missing_ok=True)
+    _fsync_dir(root)
+
+
+def _write_temp(root: Path, name: str, frame: pl.DataFrame) -> Path:
+    """Write ``frame`` to a new temporary file of partition ``name``, synced to disk,
+    registered for removal on SIGTERM/SIGINT. Sorted by customer_id with fixed row
+    groups, so that the same run gives the same bytes."""
+    from segrule.api import ROW_GROUP_ROWS
+
+    if frame.height and not frame.get_column(BASE).is_sorted():
+        frame = frame.sort(BASE, maintain_order=True)
+    # Deferred: a signal between creating and registering the file would leave it.
+    with cleanup.deferred():
+        while True:
+            temp = root / f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+            try:
+                # O_EXCL: unique among threads and processes; mode from the umask, like
+                # any file the user writes (mkstemp would make it private to the user).
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            break
+        cleanup.register(temp)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            frame.write_parquet(
+                fh, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        cleanup.unregister(temp)
+        raise
+    return temp
+
+
+def write_partition(
+    folder: str | Path,
+    as_of: dt.datetime,
+    frame: pl.DataFrame,
+    *,
+    output: tuple[Path, Path] | None = None,
+) -> Path:
+    """Write one run's memberships as ``folder/as_of=.../part.parquet`` (a rerun
+    replaces it) and return that path.
+
+    The partition is written to a temporary file in ``folder`` and renamed into place
+    under the history's lock, so concurrent writers and readers see a whole partition
+    or none. With ``output=(temporary, target)`` (``segrule run --history``), the run's
+    output is renamed onto ``target`` in the same commit, after a journal naming both is
+    written: a failure before the output rename leaves output and history as they were;
+    a kill between the two renames is completed by the next write or read of the history
+    (:func:`recover`). Errors are DataError naming the folder."""
     from segrule import outpaths
 
-    root = outpaths.make_folder(outpaths.check_history_folder(folder), "--history")
-    target = root / partition_name(as_of)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
-    os.chmod(tmp, outpaths.dir_mode())  # mkdtemp's 0700 would ignore the umask
+    # Not an input, not a folder of other files (segrule.outpaths).
+    root = outpaths.check_history_folder(folder)
     try:
-        frame.write_parquet(tmp / "part.parquet", compression="zstd", statistics=True)
-        if target.exists():
-            old = root / f".{target.name}.old.{os.getpid()}"
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot(root, "create the history folder", exc, output) from exc
+    with contextlib.suppress(OSError):
+        recover(root)  # another writer's leftovers must not block this run
+    name = partition_name(as_of)
+    try:
+        temp = _write_temp(root, name, frame)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise _cannot(root, f"write the partition {name}", exc, output) from exc
+    keep = False
+    try:
+        with _locked(root), cleanup.deferred():
+            _commit(root, name, temp, output)
+    except _CommitIncomplete:
+        keep = True  # the journal names the temporary file: recover() finishes the commit
+        raise
+    except OSError as exc:
+        raise _cannot(root, f"commit the partition {name}", exc, output) from exc
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target / "part.parquet"
+        if not keep:
+            temp.unlink(missing_ok=True)
+        cleanup.unregister(temp)
+    return root / name / PART
+
+
+class _CommitIncomplete(DataError):
+    """The output was replaced but its partition could not be renamed into place: the
+    journal and the partition's temporary file are left for :func:`recover`."""
+
+
+def _commit(root: Path, name: str, temp: Path, output: tuple[Path, Path] | None) -> None:
+    """The renames of :func:`write_partition`, under the lock with signals deferred."""
+    part_dir = root / name
+    created = not part_dir.is_dir()
+    # Made before the output rename: after it, only renames remain (no new space).
+    part_dir.mkdir(exist_ok=True)
+    journal = None
+    if output is not None:
+        output_temp, target = output
+        journal = root / (temp.name[: -len(".tmp")] + ".commit")
+        note = {
+            "partition": name,
+            "temp": temp.name,
+            "output": str(target.absolute()),
+            "output_temp": str(output_temp.absolute()),
+            "output_id": _file_id(output_temp),
+        }
+        try:
+            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(note, fh, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            _fsync_dir(root)
+            _fault("after-journal")
+            try:
+                os.replace(output_temp, target)
+            except OSError as exc:
+                raise DataError(
+                    f"output {target}: cannot be replaced ({exc.strerror or exc}); it and the "
+                    f"history {root} are unchanged: check the folder's permissions and space"
+                ) from exc
+        except BaseException:
+            journal.unlink(missing_ok=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    part_dir.rmdir()
+            raise
+        _fault("after-output-rename")
+    try:
+        os.replace(temp, part_dir / PART)
+    except OSError as exc:
+        if journal is None:
+            raise
+        # The output is in place: keep the journal and the partition's temporary file
+        # for recover() (the next write or read) instead of a history without this run.
+        cleanup.unregister(temp)
+        raise _CommitIncomplete(
+            f"history {root}: the output {output[1] if output else ''} was written but its "
+            f"partition {name} could not be put in place ({exc.strerror or exc}); the next "
+            f"`segrule run --history {root}` or `segrule history {root}` completes it"
+        ) from exc
+    _fault("after-partition-rename")
+    _fsync_dir(part_dir)
+    if journal is not None:
+        # Left behind, it is harmless: recover() finds the output and partition in place.
+        with contextlib.suppress(OSError):
+            journal.unlink()
+        _fsync_dir(root)
+
+
+def _cannot(
+    root: Path, what: str, exc: BaseException, output: tuple[Path, Path] | None
+) -> DataError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+    kept = f"; the output {output[1]} was not replaced" if output is not None else ""
+    return DataError(
+        f"history {root}: cannot {what} ({reason}){kept}: give a writable --history folder "
+        "with free space"
+    )
 
 
 # -- reading back ------------------------------------------------------------------

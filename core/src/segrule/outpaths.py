@@ -31,13 +31,13 @@ import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from segrule import cleanup
 from segrule.errors import SegruleError
 
 
@@ -422,14 +422,24 @@ def _diagnose(tmp: Path) -> OSError | None:
 
 
 @contextlib.contextmanager
-def replacing(path: str | Path, *, what: str = "--out") -> Iterator[Path]:
+def replacing(
+    path: str | Path,
+    *,
+    what: str = "--out",
+    rename: Callable[[Path, Path], None] | None = None,
+) -> Iterator[Path]:
     """Write ``path`` atomically: yields a temporary file beside it (named with this
     process id) to write; when the block ends without error it gets the umask's mode
     and is renamed onto ``path``. A failed write leaves no temporary file and the
     previous ``path`` intact. A full disk, a read-only file system (raised as OSError
     or as a polars error carrying ``os error N``) and any failure to create, chmod or
     rename the temporary file become one OutputPathError line. The null device is
-    yielded itself: written into, never replaced. Call :func:`check_file` first."""
+    yielded itself: written into, never replaced. Call :func:`check_file` first.
+
+    The temporary file is registered with :mod:`segrule.cleanup` (removed on
+    SIGTERM/SIGINT). ``rename(temporary, target)`` replaces ``os.replace`` (a run with
+    ``--history`` commits output and partition together); its own SegruleErrors pass.
+    """
     target = Path(path)
     if is_null_device(target):
         try:
@@ -442,13 +452,11 @@ def replacing(path: str | Path, *, what: str = "--out") -> Iterator[Path]:
     make_folder(target.parent, what)
     remove_stale_temps(target)
     try:
-        fd, tmp_name = tempfile.mkstemp(
+        tmp = cleanup.temp_file(
             prefix=f"{temp_prefix(target)}{os.getpid()}.", suffix=".tmp", dir=target.parent
         )
     except OSError as exc:
         raise write_error(target, exc, what) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
         try:
             yield tmp
@@ -461,10 +469,11 @@ def replacing(path: str | Path, *, what: str = "--out") -> Iterator[Path]:
             raise
         try:
             os.chmod(tmp, file_mode())
-            os.replace(tmp, target)
+            (rename or os.replace)(tmp, target)
         except OSError as exc:
             raise write_error(target, exc, what) from exc
     finally:
+        cleanup.unregister(tmp)
         # mkstemp made this name for us alone: whatever is there now is ours to remove.
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
@@ -521,9 +530,9 @@ def write_marker(folder: Path, marker: str, files: Iterable[str], what: str) -> 
 
 
 # -- the history folder ------------------------------------------------------------------
-#: What segrule itself puts at the top of a history folder: partitions ``as_of=...`` and,
-#: while one is written, its temporary ``.as_of=...`` folders.
-_HISTORY_ENTRY = re.compile(r"^\.?as_of=")
+#: What segrule itself puts at the top of a history folder: partitions ``as_of=...``,
+#: their temporary files and commit journals ``.as_of=...``, and the lock file.
+_HISTORY_ENTRY = re.compile(r"^(\.?as_of=|\.segrule-history\.lock$)")
 
 
 def check_history_folder(path: str | Path, inputs: Inputs = NO_INPUTS) -> Path:
