@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -65,6 +65,16 @@ TzOpt = Annotated[
     ),
 ]
 TableOpt = Annotated[str | None, typer.Option(help="Path, glob or folder overriding this table.")]
+# segrule.cells.CSV_FORMULAS (spelt out here: importing core at start-up costs time)
+CsvFormulas = Literal["neutralize", "keep"]
+CsvFormulasOpt = Annotated[
+    CsvFormulas,
+    typer.Option(
+        "--csv-formulas",
+        help="In a CSV file, text cells starting with = + - @ tab or CR (read as formulas by "
+        "spreadsheets) get a ' in front (neutralize), or are written as they are (keep).",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -260,6 +270,7 @@ def run(
         ),
     ] = None,
     plugin: PluginOpt = None,
+    csv_formulas: CsvFormulasOpt = "neutralize",
 ) -> None:
     """Score customers with one or more rule sets and write one row per customer.
 
@@ -287,6 +298,7 @@ def run(
                 rejects=rejects,
                 explain=_explain_options(explain, distance, rolloff, _lang(lang)),
                 history=history,
+                csv_formulas=csv_formulas,
             )
         except segrule.SegruleError as exc:
             found = getattr(exc, "quality", None)
@@ -457,6 +469,7 @@ def diff(
     tz: TzOpt = None,
     table: TablesOpt = None,
     plugin: PluginOpt = None,
+    csv_formulas: CsvFormulasOpt = "neutralize",
 ) -> None:
     """Who moved from which segment or tier label to which between two runs, and the
     revenue they carry: the triggers for follow-up.
@@ -482,6 +495,7 @@ def diff(
         as_of=as_of,
         tz=tz,
         engine=engine,
+        csv_formulas=csv_formulas,
     )
     if as_json:
         print(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2, default=str))
@@ -513,6 +527,7 @@ def history_command(
         Path | None,
         typer.Option("--out", "-o", help="Write the table to a file (.parquet, .csv, .ndjson)."),
     ] = None,
+    csv_formulas: CsvFormulasOpt = "neutralize",
 ) -> None:
     """Read a membership history: its runs, a customer's tier over time, or the
     entered/left events between consecutive runs.
@@ -540,7 +555,7 @@ def history_command(
         console.print(grid)
         return
     if out is not None:
-        sink(table.lazy(), out)
+        sink(table.lazy(), out, csv_formulas=csv_formulas)
         console.print(f"wrote {table.height:,} rows to {out}", highlight=False)
         return
     if events:
@@ -703,6 +718,7 @@ def sweep(
     max_grid: Annotated[
         int, typer.Option("--max-grid", help="Most grid points allowed.", min=1)
     ] = 500,
+    csv_formulas: CsvFormulasOpt = "neutralize",
     blacklist: Annotated[
         Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
     ] = None,
@@ -736,7 +752,7 @@ def sweep(
     if out is not None:
         import polars as pl
 
-        segrule.sink(pl.DataFrame(result.rows()).lazy(), out)
+        segrule.sink(pl.DataFrame(result.rows()).lazy(), out, csv_formulas=csv_formulas)
     if json_out:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return

@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from segrule import quality
+from segrule.cells import CsvFormulas, neutralize_formulas
 from segrule.compiler import Plan, TableInput, compile_plan
 from segrule.errors import SegruleError, UsageError
 from segrule.explain import ExplainOptions
@@ -187,14 +188,18 @@ def sink(
     fmt: str | None = None,
     *,
     manifest: Mapping[str, Any] | None = None,
+    csv_formulas: CsvFormulas = "neutralize",
 ) -> Path:
     """Write a plan straight to ``out`` with the streaming engine, atomically: to a
     temporary file beside it (named with this process id), synced, then renamed; a
     failed or killed run leaves no file at ``out`` and the previous one intact.
     Temporary files of killed runs are removed by the next write to the same target.
     ``manifest`` goes into a Parquet output's metadata (key ``segrule.manifest``).
+    ``csv_formulas``: in a CSV, text cells a spreadsheet would read as a formula are
+    prefixed with ``'`` (``neutralize``) or written as they are (``keep``); see
+    :mod:`segrule.cells`.
     """
-    return sink_with(frame, out, fmt, manifest=manifest)[0]
+    return sink_with(frame, out, fmt, manifest=manifest, csv_formulas=csv_formulas)[0]
 
 
 def sink_with(
@@ -205,6 +210,7 @@ def sink_with(
     manifest: Mapping[str, Any] | None = None,
     also: Sequence[pl.LazyFrame] = (),
     check: Callable[[list[pl.DataFrame]], None] | None = None,
+    csv_formulas: CsvFormulas = "neutralize",
 ) -> tuple[Path, list[pl.DataFrame]]:
     """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built
     on ``frame``, they share its plan (the run is computed once). ``check(results)``
@@ -236,7 +242,8 @@ def sink_with(
                 lazy=True,
             )
         elif kind == "csv":
-            write = frame.sink_csv(tmp, sync_on_close="all", lazy=True)
+            safe = neutralize_formulas(frame) if csv_formulas == "neutralize" else frame
+            write = safe.sink_csv(tmp, sync_on_close="all", lazy=True)
         elif kind == "ipc":
             write = frame.sink_ipc(
                 tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close="all", lazy=True
@@ -271,6 +278,7 @@ def run(
     rejects: str | Path | None = None,
     explain: ExplainOptions | None = None,
     history: str | Path | None = None,
+    csv_formulas: CsvFormulas = "neutralize",
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it.
 
@@ -280,7 +288,8 @@ def run(
     out by a check and their ``reason``; ``explain``: the explanation columns to add
     (:mod:`segrule.explain`); ``history``: a folder that receives this run's memberships
     (one partition per as-of), continuing from its latest run with the rule set's
-    hysteresis (:mod:`segrule.history`)."""
+    hysteresis (:mod:`segrule.history`); ``csv_formulas``: what a CSV output does with
+    text cells a spreadsheet would read as formulas (:mod:`segrule.cells`)."""
     t0 = time.perf_counter()
     plan = compile(
         rulesets,
@@ -347,6 +356,7 @@ def run(
             manifest=build_manifest(current),
             also=[*queries, *extra],
             check=check(current, first),
+            csv_formulas=csv_formulas,
         )
         kept[:] = results[len(queries) :]
         return path, results[: len(queries)], finish
