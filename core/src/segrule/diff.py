@@ -622,7 +622,7 @@ def diff(
         sink(frame, path, csv_formulas=csv_formulas)
         out.changes_path = path
         out.changes_rows = (
-            pl.scan_parquet(path).select(pl.len()).collect().item()
+            pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
             if (path.suffix.lower() == ".parquet")
             else _count_rows(path)
         )
@@ -631,6 +631,9 @@ def diff(
 
 def _count_rows(path: Path) -> int:
     if path.suffix.lower() == ".csv":
-        return int(pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item())
+        # glob=False: the file just written, whatever its name holds ("[x]")
+        return int(
+            pl.scan_csv(path, infer_schema=False, glob=False).select(pl.len()).collect().item()
+        )
     with path.open("rb") as f:
         return sum(1 for line in f if line.strip())

@@ -221,12 +221,13 @@ def scan_output(path: str | Path) -> pl.LazyFrame:
         raise DataError(f"{p}: output file not found; check the path")
     kind = output_format(p)
     try:
+        # glob=False: one file, read by its name; "[x]" in a file name is no pattern
         if kind == "parquet":
-            return pl.scan_parquet(p)
+            return pl.scan_parquet(p, glob=False)
         if kind == "csv":
-            return pl.scan_csv(p, infer_schema_length=10_000)
+            return pl.scan_csv(p, infer_schema_length=10_000, glob=False)
         if kind == "ipc":
-            return pl.scan_ipc(p)
+            return pl.scan_ipc(p, glob=False)
         return pl.scan_ndjson(p)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{p}: cannot be read: {exc}") from exc
