@@ -80,8 +80,15 @@ HOSTILE_HTML = (
     "$\\frac{1}$ and $x$",
     "\x00chart:0\x00 \x00notes\x00",
 )
-#: rich console markup and emoji codes: printed as written, never interpreted.
-HOSTILE_MARKUP = ("[/x]", "[bold red]boom[/]", "[link=file:///etc/passwd]x[/link]", ":thumbs_up:")
+#: rich console markup, emoji codes and a terminal escape sequence (clear the screen,
+#: then red): printed as written (the ESC as U+FFFD), never interpreted.
+HOSTILE_MARKUP = (
+    "[/x]",
+    "[bold red]boom[/]",
+    "[link=file:///etc/passwd]x[/link]",
+    ":thumbs_up:",
+    "\x1b[2J\x1b[31mred",
+)
 #: cells a spreadsheet runs as formulas
 HOSTILE_FORMULAS = ('=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3")
 #: segment names that are bad file names: a path, a parent, a backslash, a leading dot
