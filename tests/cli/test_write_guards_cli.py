@@ -128,16 +128,17 @@ def _suffix(writer: str) -> str:
     return {"report --out": ".html", "run --report": ".json"}.get(writer, ".csv")
 
 
-@pytest.mark.parametrize("target", list(TARGETS))
-@pytest.mark.parametrize("writer", list(WRITERS))
+@pytest.mark.parametrize(
+    ("writer", "target"),
+    # A folder is what a folder writer expects: that pair is no refusal to test.
+    [(w, t) for w in WRITERS for t in TARGETS if not (t == "a folder" and WRITERS[w][0])],
+)
 def test_writer_refuses_target(work: Path, writer: str, target: str) -> None:
-    is_folder, argv = WRITERS[writer]
+    _, argv = WRITERS[writer]
     path, words = TARGETS[target](work, writer)
     if target == "a FIFO":
         os.mkfifo(path)
     if target == "a folder":
-        if is_folder:
-            pytest.skip("a folder is what this writer expects")
         os.mkdir(path)
     if target == "a path under a file":
         (work / "plain.txt").write_text("not a folder")

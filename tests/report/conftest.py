@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +79,43 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     new = segrule.run(PRESETS, root / "new.parquet", as_of="2026-11-01", data=data, engine=engine)
     old = segrule.run(PRESETS, root / "old.parquet", as_of="2026-08-01", data=data, engine=engine)
     return {"new": new.output, "old": old.output, "data": data}
+
+
+@pytest.fixture(scope="session")
+def hostile_scored(scored: dict[str, Path], hostile_rules: Any) -> dict[str, Path]:
+    """The hostile rule set (tests/conftest.py) scored on the same data at the same two
+    as-of dates: ``new`` and ``old``."""
+    root = hostile_rules.path.parent
+    engine = segrule.Engine(autoload=False)
+    out: dict[str, Path] = {}
+    for key, as_of in (("new", "2026-11-01"), ("old", "2026-08-01")):
+        run = segrule.run(
+            hostile_rules.path,
+            root / f"{key}.parquet",
+            as_of=as_of,
+            data=scored["data"],
+            engine=engine,
+        )
+        out[key] = run.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def hostile_texts(hostile_rules: Any) -> Callable[[str], list[str]]:
+    """``hostile_texts(lang)``: the hostile strings a report in ``lang`` shows as they are
+    (segment names, the title, label keys, both display names, actions), NUL and the
+    other C0 controls as U+FFFD, as the page holds them."""
+    import re
+
+    import yaml
+
+    rules = yaml.safe_load(hostile_rules.path.read_text(encoding="utf-8"))
+    first = rules["segments"][hostile_rules.segments[0]]
+
+    def texts(lang: str) -> list[str]:
+        found = [*hostile_rules.segments, first[lang]]
+        for key, label in first["labels"].items():
+            found += [key, label["zh"], label["en"], *label["actions"]]
+        return [re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "\ufffd", t) for t in found]
+
+    return texts

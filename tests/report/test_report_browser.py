@@ -160,3 +160,83 @@ def test_cli_report_errors_are_one_line(
     r = runner.invoke(app, ["report", *argv, "--out", str(tmp_path / "r.html")])
     assert r.exit_code == code, r.output
     assert message in r.output and "Traceback" not in r.output
+
+
+#: Run in the page after load: what a script injected by user text would have left.
+PAGE_STATE = """() => {
+    // fire the handlers an injected attribute could carry
+    for (const el of document.querySelectorAll('*')) {
+        for (const type of ['mouseover', 'mouseenter', 'focus']) {
+            el.dispatchEvent(new Event(type, {bubbles: true}));
+        }
+    }
+    for (const a of document.querySelectorAll('a')) a.click();
+    const all = [...document.querySelectorAll('*')];
+    return {
+        pwned: window.__pwned === undefined ? null : String(window.__pwned),
+        scripts: document.scripts.length,
+        handlers: all.flatMap(el => [...el.attributes]
+            .filter(a => a.name.toLowerCase().startsWith('on'))
+            .map(a => `${el.tagName} ${a.name}`)),
+        urls: all.flatMap(el => ['href', 'src', 'xlink:href']
+            .map(n => el.getAttribute(n) || '')
+            .filter(v => /^\\s*(javascript|data:text\\/html)/i.test(v))),
+        text: document.body.innerText,
+        svgText: [...document.querySelectorAll('svg text')].map(t => t.textContent).join('\\n'),
+        location: location.href,
+    };
+}"""
+
+
+def test_hostile_report_runs_no_script_in_chromium(
+    browser: Any,
+    scored: dict[str, Path],
+    hostile_scored: dict[str, Path],
+    hostile_texts: Any,
+    tmp_path: Path,
+) -> None:
+    """A rule set whose names, titles, labels and actions are script, attribute, title,
+    style, CDATA and template break-outs: one page load, no script runs, no dialog
+    opens, and every one of those strings is shown as written."""
+    out = tmp_path / "hostile.html"
+    result = build_report(
+        hostile_scored["new"],
+        out,
+        previous=hostile_scored["old"],
+        data=scored["data"],
+        lang="zh",
+        engine=segrule.Engine(autoload=False),
+    )
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    try:
+        page.goto(out.resolve().as_uri())
+        page.wait_for_load_state("load")
+        state = page.evaluate(PAGE_STATE)
+        # an <img onerror> that got in fires during load; give late handlers a moment
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.__pwned === undefined")
+    finally:
+        page.close()
+    assert dialogs == []
+    assert state["pwned"] is None
+    assert state["scripts"] == 0
+    assert state["handlers"] == [] and state["urls"] == []
+    assert errors == []
+    assert state["location"].startswith(out.resolve().as_uri())
+    assert page_has_all(state["text"], hostile_texts("zh"))
+    assert "$\\frac{1}$ and $x$" in state["svgText"]  # chart labels as written too
+    assert page.is_closed() and result.charts >= 10
+
+
+def page_has_all(text: str, expected: list[str]) -> bool:
+    """Whether every expected string is in the page's text; whitespace compared as single
+    spaces (innerText folds runs of it)."""
+    flat = " ".join(text.split())
+    missing = [t for t in expected if " ".join(t.split()) not in flat]
+    assert missing == [], missing
+    return True

@@ -11,13 +11,13 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from segrule_cli import output
+from segrule_cli.output import PlainConsole, styled
 
 app = typer.Typer(
     name="segrule",
@@ -29,8 +29,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-console = Console()
-err_console = Console(stderr=True)
+# Labels, names, descriptions, paths and error messages are user text: "[/x]" in one of
+# them was a MarkupError after half the output was written. These consoles read no
+# markup (output.PlainConsole); our own emphasis is written as styles (output.styled).
+console = PlainConsole()
+err_console = PlainConsole(stderr=True)
 _state: dict[str, Any] = {"debug": False, "verbose": False}
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,6 +68,16 @@ TzOpt = Annotated[
     ),
 ]
 TableOpt = Annotated[str | None, typer.Option(help="Path, glob or folder overriding this table.")]
+# segrule.cells.CSV_FORMULAS (spelt out here: importing core at start-up costs time)
+CsvFormulas = Literal["neutralize", "keep"]
+CsvFormulasOpt = Annotated[
+    CsvFormulas,
+    typer.Option(
+        "--csv-formulas",
+        help="In a CSV file, text cells starting with = + - @ tab or CR (read as formulas by "
+        "spreadsheets) get a ' in front (neutralize), or are written as they are (keep).",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -116,15 +129,20 @@ def handle_errors(fn: F) -> F:
                 raise
             if isinstance(exc, RuleSetErrors) and fn.__name__ == "validate":
                 for e in exc.errors:
-                    err_console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+                    err_console.print(error_line(e), highlight=False, soft_wrap=True)
             else:
-                err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+                err_console.print(error_line(exc), highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err_console.print("[red]interrupted[/red]")
+            err_console.print("interrupted", style="red")
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def error_line(error: object, prefix: str = "error:") -> Any:
+    """``error: <message>``, the message as plain text whatever it holds."""
+    return styled((prefix, "red"), f" {error}")
 
 
 def _engine(plugins: list[str] | None) -> Any:
@@ -260,6 +278,7 @@ def run(
         ),
     ] = None,
     plugin: PluginOpt = None,
+    csv_formulas: CsvFormulasOpt = "neutralize",
 ) -> None:
     """Score customers with one or more rule sets and write one row per customer.
 
@@ -288,6 +307,7 @@ def run(
                 explain=_explain_options(explain, distance, rolloff, _lang(lang)),
                 history=history,
                 other_outputs={"--report": report},
+                csv_formulas=csv_formulas,
             )
         except segrule.SegruleError as exc:
             found = getattr(exc, "quality", None)
@@ -381,7 +401,7 @@ def explain(
         blacklist=blacklist,
         explain=ExplainOptions(reasons=True, distance=True, rolloff=True, lang=lang),
     )
-    with console.status(f"Explaining {customer}…", spinner="dots"):
+    with console.status(styled(f"Explaining {customer}…"), spinner="dots"):
         result = explain_customer(plan, customer)
     if as_json:
 
@@ -458,6 +478,7 @@ def diff(
     tz: TzOpt = None,
     table: TablesOpt = None,
     plugin: PluginOpt = None,
+    csv_formulas: CsvFormulasOpt = "neutralize",
 ) -> None:
     """Who moved from which segment or tier label to which between two runs, and the
     revenue they carry: the triggers for follow-up.
@@ -483,6 +504,7 @@ def diff(
         as_of=as_of,
         tz=tz,
         engine=engine,
+        csv_formulas=csv_formulas,
     )
     if as_json:
         print(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2, default=str))
@@ -514,6 +536,7 @@ def history_command(
         Path | None,
         typer.Option("--out", "-o", help="Write the table to a file (.parquet, .csv, .ndjson)."),
     ] = None,
+    csv_formulas: CsvFormulasOpt = "neutralize",
 ) -> None:
     """Read a membership history: its runs, a customer's tier over time, or the
     entered/left events between consecutive runs.
@@ -547,7 +570,7 @@ def history_command(
         console.print(grid)
         return
     if out is not None:
-        sink(table.lazy(), out, inputs=inputs)
+        sink(table.lazy(), out, inputs=inputs, csv_formulas=csv_formulas)
         console.print(f"wrote {table.height:,} rows to {out}", highlight=False)
         return
     if events:
@@ -617,9 +640,12 @@ def validate(
         for r in ("dimension", "segment", "score", "tier")
     }
     console.print(
-        f"[green]ok[/green] {rs.name}: {counts['dimension']} dimensions, "
-        f"{counts['segment']} segments, {counts['score'] + counts['tier']} scores/tiers, "
-        f"{len(plan.outputs)} output columns; tables: {', '.join(sorted(plan.tables))}",
+        styled(
+            ("ok", "green"),
+            f" {rs.name}: {counts['dimension']} dimensions, "
+            f"{counts['segment']} segments, {counts['score'] + counts['tier']} scores/tiers, "
+            f"{len(plan.outputs)} output columns; tables: {', '.join(sorted(plan.tables))}",
+        ),
         highlight=False,
     )
 
@@ -655,12 +681,14 @@ def plan(
         engine=engine,
         check_only=data is None and not tables,
     )
-    console.print("[bold]Dependency graph[/bold]")
+    console.print("Dependency graph", style="bold")
     for line in p.graph_lines():
         console.print("  " + line, highlight=False, markup=False, soft_wrap=True)
     if not graph_only:
         console.print(
-            "\n[bold]Polars plan[/bold] (" + ("optimized" if optimized else "unoptimized") + ")"
+            styled(
+                "\n", ("Polars plan", "bold"), f" ({'optimized' if optimized else 'unoptimized'})"
+            )
         )
         text = p.frame.explain(optimized=optimized)
         console.print(text, highlight=False, markup=False, soft_wrap=True)
@@ -712,6 +740,7 @@ def sweep(
     max_grid: Annotated[
         int, typer.Option("--max-grid", help="Most grid points allowed.", min=1)
     ] = 500,
+    csv_formulas: CsvFormulasOpt = "neutralize",
     blacklist: Annotated[
         Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
     ] = None,
@@ -755,13 +784,15 @@ def sweep(
     if out is not None:
         import polars as pl
 
-        segrule.sink(pl.DataFrame(result.rows()).lazy(), out, inputs=inputs)
+        segrule.sink(
+            pl.DataFrame(result.rows()).lazy(), out, inputs=inputs, csv_formulas=csv_formulas
+        )
     if json_out:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     output.print_sweep(console, result)
     if out is not None:
-        console.print(f"[green]wrote[/green] {out}", highlight=False)
+        console.print(styled(("wrote", "green"), f" {out}"), highlight=False)
 
 
 # -- check -------------------------------------------------------------------------
@@ -916,7 +947,7 @@ def generate(
     secs = time.perf_counter() - t0
     for name, path in paths.items():
         console.print(f"  {name:<10} {path}  ({path.stat().st_size / 1e6:.1f} MB)", highlight=False)
-    console.print(f"[green]done[/green] in {secs:.1f}s", highlight=False)
+    console.print(styled(("done", "green"), f" in {secs:.1f}s"), highlight=False)
 
 
 # -- bench -------------------------------------------------------------------------
@@ -979,7 +1010,7 @@ def bench(
         report = output.table_reporter(prog)
 
         def say(msg: str) -> None:
-            prog.console.print(f"[dim]{msg}[/dim]", highlight=False)
+            prog.console.print(msg, style="dim", highlight=False)
 
         result = bench_rulesets(
             rulesets,
@@ -997,7 +1028,7 @@ def bench(
 
     note = bytecode_note()
     if note:
-        err_console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        err_console.print(styled(("note:", "yellow"), f" {note}"), highlight=False)
     side = None
     if peers:
         from segrule.bench.sidebyside import run_side_by_side
@@ -1014,7 +1045,7 @@ def bench(
             repeat,
             as_of=as_of,
             seed=seed,
-            progress=lambda m: console.print(f"[dim]{m}[/dim]", highlight=False),
+            progress=lambda m: console.print(m, style="dim", highlight=False),
         )
         output.print_side_by_side(console, side)
     if json_out:
@@ -1165,12 +1196,17 @@ def report(
             engine=_engine(plugin),
         )
     for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        console.print(styled(("note:", "yellow"), f" {note}"), highlight=False)
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        err_console.print(styled(("warning:", "yellow"), f" {warning}"), highlight=False)
     console.print(
-        f"[green]wrote[/green] [bold]{result.output}[/bold]: {result.customers:,} customers, "
-        f"{len(result.sections)} sections, {result.charts} charts ({result.seconds:.2f}s)",
+        styled(
+            ("wrote", "green"),
+            " ",
+            (str(result.output), "bold"),
+            f": {result.customers:,} customers, {len(result.sections)} sections, "
+            f"{result.charts} charts ({result.seconds:.2f}s)",
+        ),
         highlight=False,
     )
     if png is not None:
@@ -1382,11 +1418,11 @@ def new_plugin(
         path = target / dest
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text((SKELETON / src).read_text(encoding="utf-8").format(**values), "utf-8")
-    console.print(f"[green]created[/green] {target}/", highlight=False)
+    console.print(styled(("created", "green"), f" {target}/"), highlight=False)
     for dest in layout.values():
         console.print(f"  {dest}", highlight=False)
     console.print(
-        f'Next: cd {target} && pip install -e ".\\[test]" && pytest\n'
+        f'Next: cd {target} && pip install -e ".[test]" && pytest\n'
         f"      segrule plugins   # shows '{name}' once installed\n"
         "Guide: docs/plugins.md",
         highlight=False,
@@ -1439,7 +1475,11 @@ def main() -> None:
             raise
         exc = sys.exc_info()[1]
         err_console.print(
-            f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
-            "(run with --debug for the traceback and please report it)"
+            error_line(
+                f"{type(exc).__name__}: {exc} (run with --debug for the traceback and please "
+                "report it)",
+                "internal error:",
+            ),
+            soft_wrap=True,
         )
         sys.exit(1)

@@ -1,4 +1,12 @@
-"""Rich rendering for the CLI: run summaries and progress bars."""
+"""Rich rendering for the CLI: run summaries and progress bars.
+
+Almost everything printed holds user text: labels and their display names, segment,
+dimension and rule set names, descriptions, actions, customer ids, file paths, error
+messages. The CLI prints through :class:`PlainConsole`: markup and emoji codes off, so
+a string is printed as written, and control characters (an ESC starting a terminal
+escape sequence) shown as U+FFFD. Emphasis is given as styles (:func:`styled`,
+``style=``), never as ``[bold]...[/bold]`` in a string, which would be shown as typed.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,42 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+
+#: C0 control characters but tab and LF, and DEL -> U+FFFD.
+CONTROLS = {c: "\ufffd" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
+
+#: A piece of :func:`styled`: plain text, or (text, style).
+Piece = str | tuple[str, str]
+
+
+def styled(*pieces: Piece) -> Text:
+    """One line from plain strings and (string, style) pairs; nothing in it is read as
+    markup, whatever the console, and control characters are shown as U+FFFD."""
+    return Text.assemble(
+        *(
+            p.translate(CONTROLS) if isinstance(p, str) else (p[0].translate(CONTROLS), p[1])
+            for p in pieces
+        )
+    )
+
+
+class PlainConsole(Console):
+    """A rich console that prints user text as written: markup and emoji codes off, and
+    control characters in strings shown as U+FFFD (rich itself strips only a few)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, emoji=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        # every string printed, and every string cell, title and caption of a table,
+        # is made into Text here
+        return super().render_str(text.translate(CONTROLS), **kwargs)
 
 
 def progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("{task.description:<10}"),
+        TextColumn("{task.description:<10}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -69,8 +108,12 @@ def print_summary(
         console.print(f"revenue = share of {money}", style="dim", highlight=False)
     s = result.seconds
     console.print(
-        f"[green]wrote[/green] {result.rows:,} customers × {len(result.plan.outputs)} columns to "
-        f"[bold]{result.output}[/bold]  (compile {s['compile']:.2f}s, run {s['run']:.2f}s)",
+        styled(
+            ("wrote", "green"),
+            f" {result.rows:,} customers × {len(result.plan.outputs)} columns to ",
+            (str(result.output), "bold"),
+            f"  (compile {s['compile']:.2f}s, run {s['run']:.2f}s)",
+        ),
         highlight=False,
     )
 
@@ -83,8 +126,11 @@ def print_bench(console: Console, result: Any) -> None:
     """What `segrule bench` measured: start-up, the run, the phases."""
     r = result
     console.print(
-        f"[bold]{' '.join(r.rulesets)}[/bold] on {r.orders:,} orders "
-        f"({r.customers:,} customers, seed {r.seed}), as of {r.as_of}; medians of {r.repeat}",
+        styled(
+            (" ".join(r.rulesets), "bold"),
+            f" on {r.orders:,} orders ({r.customers:,} customers, seed {r.seed}), as of "
+            f"{r.as_of}; medians of {r.repeat}",
+        ),
         highlight=False,
     )
     console.print(f"data: {r.data_dir}", style="dim", highlight=False)
@@ -251,7 +297,7 @@ def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
         return shown
 
     console.print(
-        f"[bold]{t['customer']} {exp.customer_id}[/bold] · {t['as_of']} {exp.as_of}",
+        styled((f"{t['customer']} {exp.customer_id}", "bold"), f" · {t['as_of']} {exp.as_of}"),
         highlight=False,
     )
     dims = exp.by_role("dimension")
@@ -262,14 +308,15 @@ def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
     for item in dims:
         table.add_row(item.name, title_of(item) or item.description, _fmt(item.value))
     console.print(table)
-    console.print(f"\n[bold]{t['segments']}[/bold]")
+    console.print(styled("\n", (t["segments"], "bold")))
     for item in exp.items:
         if not item.cases and item.role not in ("segment", "tier"):
             continue
-        head = f"[bold]{item.name}[/bold]"
-        if title_of(item):
-            head += f" · {title_of(item)}"
-        console.print(f"{head} = [green]{label_text(item)}[/green]", highlight=False)
+        title = f" · {title_of(item)}" if title_of(item) else ""
+        console.print(
+            styled((item.name, "bold"), f"{title} = ", (label_text(item), "green")),
+            highlight=False,
+        )
         if item.cases:
             cases = Table(show_header=True, box=None, padding=(0, 1))
             cases.add_column("")
@@ -294,10 +341,13 @@ def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
             console.print(f"  {t['actions']}: {'; '.join(item.label.actions)}", highlight=False)
     scores = [i for i in exp.items if i.role == "score" and not i.cases]
     if scores:
-        console.print(f"\n[bold]{t['scores']}[/bold]")
+        console.print(styled("\n", (t["scores"], "bold")))
     for item in scores:
-        head = f"[bold]{item.name}[/bold]" + (f" · {title_of(item)}" if title_of(item) else "")
-        console.print(f"{head} = [green]{_fmt(item.value)}[/green]", highlight=False)
+        title = f" · {title_of(item)}" if title_of(item) else ""
+        console.print(
+            styled((item.name, "bold"), f"{title} = ", (_fmt(item.value), "green")),
+            highlight=False,
+        )
         if item.parts:
             parts = Table(show_header=True, box=None, padding=(0, 1))
             parts.add_column(t["part"])
@@ -309,7 +359,7 @@ def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
                 if label in by_name and isinstance(value, str):
                     shown = _label_with_display(by_name[label].labels, value, lang)
                 parts.add_row(label, shown, _fmt(points))
-            parts.add_row(f"[bold]{t['total']}[/bold]", "", f"[bold]{_fmt(item.value)}[/bold]")
+            parts.add_row(styled((t["total"], "bold")), "", styled((_fmt(item.value), "bold")))
             console.print(parts)
         elif item.reason:
             console.print(f"  {t['reason']}: {item.reason}", highlight=False)
@@ -399,8 +449,10 @@ def print_sweep(console: Console, result: Any) -> None:
 
     for p in result.params:
         console.print(
-            f"[bold]{p.name}[/bold] now {format_number(p.current)} ({p.where}); "
-            f"{len(p.values)} values",
+            styled(
+                (p.name, "bold"),
+                f" now {format_number(p.current)} ({p.where}); {len(p.values)} values",
+            ),
             highlight=False,
         )
     marks: dict[tuple[str, int], list[str]] = {}
@@ -462,8 +514,11 @@ def print_sweep(console: Console, result: Any) -> None:
             f"{k}={format_number(v)}" for k, v in result.points[t.point].values.items()
         )
         console.print(
-            f"closest to {t.column} {t.label} = {t.share:.1%}: [bold]{values}[/bold] "
-            f"({t.found:.1%})",
+            styled(
+                f"closest to {t.column} {t.label} = {t.share:.1%}: ",
+                (values, "bold"),
+                f" ({t.found:.1%})",
+            ),
             highlight=False,
         )
 
@@ -479,7 +534,7 @@ _KIND_TITLES = {
 def print_check(console: Console, result: Any) -> None:
     """The findings of `segrule check`, grouped by kind, then what was ranked."""
     console.print(
-        f"[bold]{result.ruleset}[/bold]: {result.customers:,} customers checked",
+        styled((str(result.ruleset), "bold"), f": {result.customers:,} customers checked"),
         highlight=False,
     )
     for kind, title in _KIND_TITLES.items():
@@ -493,7 +548,7 @@ def print_check(console: Console, result: Any) -> None:
         table.add_column("examples")
         for f in items:
             table.add_row(
-                f"{f.column}" + (f".{f.label}" if f.label else "") + f"\n[dim]{f.where}[/dim]",
+                styled(f"{f.column}" + (f".{f.label}" if f.label else ""), "\n", (f.where, "dim")),
                 f"{f.count:,}",
                 f.message,
                 ", ".join(f.examples),
@@ -514,10 +569,11 @@ def print_check(console: Console, result: Any) -> None:
     for col, why in result.unchecked.items():
         console.print(f"monotonicity of {col} not checked: {why}", style="dim", highlight=False)
     if result.ok:
-        console.print("[green]ok[/green]: no findings", highlight=False)
+        console.print(styled(("ok", "green"), ": no findings"), highlight=False)
     else:
         console.print(
-            f"[red]{len(result.findings)} finding(s)[/red] (exit code 1)", highlight=False
+            styled((f"{len(result.findings)} finding(s)", "red"), " (exit code 1)"),
+            highlight=False,
         )
 
 
@@ -587,11 +643,11 @@ def _matrix_table(
         table.add_column(shown[x], justify="right", overflow=overflow)
     table.add_column(t["total"], justify="right")
     for o in olds:
-        cells = []
+        cells: list[str | Text] = []
         for n in news:
             c = counts.get((o, n))
             text = f"{c:,}" if c else ""
-            cells.append(f"[bold]{text}[/bold]" if o == n and text else text)
+            cells.append(styled((text, "bold")) if o == n and text else text)
         total = sum(v for (a, _), v in counts.items() if a == o)
         table.add_row(shown[o], *cells, f"{total:,}")
     table.add_row(
@@ -609,8 +665,11 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
     t = MIGRATION_TEXT[lang]
     for key, side in (("old", result.old), ("new", result.new)):
         console.print(
-            f"{t[key]}: [bold]{side.source}[/bold]"
-            + (f" ({t['as_of']} {side.as_of})" if side.as_of else ""),
+            styled(
+                f"{t[key]}: ",
+                (str(side.source), "bold"),
+                f" ({t['as_of']} {side.as_of})" if side.as_of else "",
+            ),
             highlight=False,
         )
     for side in (result.old, result.new):
@@ -666,7 +725,10 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
         console.print(mt)
     if result.changes_path is not None:
         console.print(
-            f"[green]{t['wrote'].format(n=f'{result.changes_rows:,}')}[/green] "
-            f"[bold]{result.changes_path}[/bold]",
+            styled(
+                (t["wrote"].format(n=f"{result.changes_rows:,}"), "green"),
+                " ",
+                (str(result.changes_path), "bold"),
+            ),
             highlight=False,
         )

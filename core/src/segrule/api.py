@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from segrule import cleanup, outpaths, quality
+from segrule.cells import CsvFormulas, neutralize_formulas
 from segrule.compiler import Plan, TableInput, compile_plan
 from segrule.errors import SegruleError, UsageError
 from segrule.explain import ExplainOptions
@@ -179,7 +180,7 @@ def input_paths(
     A ruleset reference that is not a loadable rule set is skipped: the command itself
     reports it."""
     engine = engine or Engine()
-    sources: list[tuple[str, str | Path | None]] = list(files)
+    sources: list[tuple[str, str | Path | None]] = []
     for ref in rulesets:
         if Path(str(ref)).suffix.lower() not in (".yaml", ".yml"):
             sources.append(("an input", ref))
@@ -196,7 +197,8 @@ def input_paths(
         if isinstance(src, str | Path):
             sources.append((f"the {name} table", src))
     sources.append(("the blacklist", blacklist))
-    return Inputs.of(sources) | data_folder_inputs(data, engine)
+    # ``files`` (outputs given to diff/report) are read as written, not as globs.
+    return Inputs.of(files, globs=False) | Inputs.of(sources) | data_folder_inputs(data, engine)
 
 
 def output_format(path: Path, fmt: str | None = None) -> str:
@@ -227,17 +229,23 @@ def sink(
     manifest: Mapping[str, Any] | None = None,
     inputs: Inputs = NO_INPUTS,
     what: str = "--out",
+    csv_formulas: CsvFormulas = "neutralize",
 ) -> Path:
     """Write a plan straight to ``out`` with the streaming engine, atomically: to a
     temporary file beside it (named with this process id), synced, then renamed; a
     failed or killed run leaves no file at ``out`` and the previous one intact.
     Temporary files of killed runs are removed by the next write to the same target.
     ``manifest`` goes into a Parquet output's metadata (key ``segrule.manifest``).
+    ``csv_formulas``: in a CSV, text cells a spreadsheet would read as a formula are
+    prefixed with ``'`` (``neutralize``) or written as they are (``keep``); see
+    :mod:`segrule.cells`.
     ``out`` is checked first (:func:`segrule.outpaths.check_file`): never one of
     ``inputs``, never a folder, device, FIFO or socket; the null device is written
     into (the plan is computed, nothing kept). ``what`` names ``out`` in errors.
     """
-    return sink_with(frame, out, fmt, manifest=manifest, inputs=inputs, what=what)[0]
+    return sink_with(
+        frame, out, fmt, manifest=manifest, inputs=inputs, what=what, csv_formulas=csv_formulas
+    )[0]
 
 
 def sink_with(
@@ -251,6 +259,7 @@ def sink_with(
     rename: Callable[[Path, Path], None] | None = None,
     inputs: Inputs = NO_INPUTS,
     what: str = "--out",
+    csv_formulas: CsvFormulas = "neutralize",
 ) -> tuple[Path, list[pl.DataFrame]]:
     """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built
     on ``frame``, they share its plan (the run is computed once). ``check(results)``
@@ -285,7 +294,8 @@ def sink_with(
                     lazy=True,
                 )
             elif kind == "csv":
-                write = frame.sink_csv(tmp, sync_on_close=sync, lazy=True)
+                safe = neutralize_formulas(frame) if csv_formulas == "neutralize" else frame
+                write = safe.sink_csv(tmp, sync_on_close=sync, lazy=True)
             elif kind == "ipc":
                 write = frame.sink_ipc(
                     tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close=sync, lazy=True
@@ -320,6 +330,7 @@ def run(
     explain: ExplainOptions | None = None,
     history: str | Path | None = None,
     other_outputs: Mapping[str, str | Path | None] | None = None,
+    csv_formulas: CsvFormulas = "neutralize",
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it.
 
@@ -334,7 +345,9 @@ def run(
 
     Before anything runs, every path to write is checked against what the run reads
     (:mod:`segrule.outpaths`): none may be or hold an input, and ``rejects`` must be
-    a new or empty folder or one segrule wrote before."""
+    a new or empty folder or one segrule wrote before. ``csv_formulas``: what a CSV
+    output does with text cells a spreadsheet would read as formulas
+    (:mod:`segrule.cells`)."""
     t0 = time.perf_counter()
     engine = engine or Engine(plugins=list(plugins))
     plan = compile(
@@ -425,6 +438,7 @@ def run(
             check=check_and_keep,
             rename=commit,
             inputs=inputs,
+            csv_formulas=csv_formulas,
         )
         return path, results[: len(queries)], finish
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from segrule.cells import CsvFormulas
 from segrule.errors import DataError, SegruleError, UsageError, did_you_mean
 from segrule.nodes import Label
 
@@ -516,6 +517,7 @@ def diff(
     as_of: Any = None,
     tz: str | None = None,
     engine: Any = None,
+    csv_formulas: CsvFormulas = "neutralize",
 ) -> DiffResult:
     """Compare two runs (this collects): OLD and NEW are output files, rule sets (a
     file or a preset name, scored on ``data`` or ``tables`` at ``as_of``), or
@@ -523,7 +525,9 @@ def diff(
 
     ``columns`` (default: every segment/tier column both sides have), ``revenue``
     (default: the rule set's revenue column when both sides have it). ``changes_out``:
-    write :func:`changes` there (.parquet, .csv or .ndjson), atomically.
+    write :func:`changes` there (.parquet, .csv or .ndjson), atomically; ``csv_formulas``:
+    what a CSV does with text cells a spreadsheet would read as formulas
+    (:mod:`segrule.cells`).
     """
     from segrule import outpaths
     from segrule.api import input_paths, sink
@@ -623,10 +627,10 @@ def diff(
         if path.suffix.lower() == ".csv":
             # CSV holds no nested or time-zoned types portably: write times as ISO text.
             frame = frame.with_columns(pl.col(pl.Datetime, pl.Date).dt.to_string())
-        sink(frame, path, inputs=inputs, what="--changes")
+        sink(frame, path, inputs=inputs, what="--changes", csv_formulas=csv_formulas)
         out.changes_path = path
         out.changes_rows = (
-            pl.scan_parquet(path).select(pl.len()).collect().item()
+            pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
             if (path.suffix.lower() == ".parquet")
             else _count_rows(path)
         )
@@ -643,6 +647,9 @@ def _changes_format(path: Path) -> None:
 
 def _count_rows(path: Path) -> int:
     if path.suffix.lower() == ".csv":
-        return int(pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item())
+        # glob=False: the file just written, whatever its name holds ("[x]")
+        return int(
+            pl.scan_csv(path, infer_schema=False, glob=False).select(pl.len()).collect().item()
+        )
     with path.open("rb") as f:
         return sum(1 for line in f if line.strip())

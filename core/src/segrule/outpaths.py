@@ -69,9 +69,10 @@ class Inputs:
     names: dict[Path, str] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
-    def of(cls, sources: Iterable[tuple[str, str | Path | None]]) -> Inputs:
+    def of(cls, sources: Iterable[tuple[str, str | Path | None]], *, globs: bool = True) -> Inputs:
         """``sources``: (what it is, path or glob) pairs; paths that do not exist (a
-        preset name, an in-memory frame's description) are skipped."""
+        preset name, an in-memory frame's description) are skipped. ``globs=False``:
+        the paths are read as written (``[x].parquet`` is a file name, not a pattern)."""
         files: set[Path] = set()
         folders: set[Path] = set()
         names: dict[Path, str] = {}
@@ -81,7 +82,7 @@ class Inputs:
             text = os.fspath(source)
             if not text or text.startswith("<"):
                 continue
-            if any(ch in text for ch in _GLOB_CHARS):
+            if globs and any(ch in text for ch in _GLOB_CHARS):
                 # The glob's matches are read, and a new file under its fixed part
                 # could be read by the next run: that folder is an input as a whole.
                 root = text[: min(text.index(ch) for ch in _GLOB_CHARS if ch in text)]

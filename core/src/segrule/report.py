@@ -222,12 +222,13 @@ def scan_output(path: str | Path) -> pl.LazyFrame:
         raise DataError(f"{p}: output file not found; check the path")
     kind = output_format(p)
     try:
+        # glob=False: one file, read by its name; "[x]" in a file name is no pattern
         if kind == "parquet":
-            return pl.scan_parquet(p)
+            return pl.scan_parquet(p, glob=False)
         if kind == "csv":
-            return pl.scan_csv(p, infer_schema_length=10_000)
+            return pl.scan_csv(p, infer_schema_length=10_000, glob=False)
         if kind == "ipc":
-            return pl.scan_ipc(p)
+            return pl.scan_ipc(p, glob=False)
         return pl.scan_ndjson(p)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{p}: cannot be read: {exc}") from exc
@@ -726,12 +727,47 @@ def heatmap(
 
 
 # -- the report --------------------------------------------------------------------
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_]+")
+#: Longest slug: file names stay far below the 255-byte limit of most file systems.
+SLUG_LIMIT = 60
+
+
+def slug(text: str, limit: int = SLUG_LIMIT) -> str:
+    """``text`` reduced to ASCII letters, digits, ``_`` and single ``-``, at most ``limit``
+    characters, no leading or trailing ``-``: safe in an HTML id and as a file name (no
+    ``/``, ``\\``, ``..``, leading dot or NUL). Column and label names are free text in a
+    rule file, so ids and file names are made from this, never from the name itself.
+    Different names may give the same slug (or an empty one): callers add an index."""
+    return _UNSAFE_NAME.sub("-", text).strip("-")[:limit].rstrip("-")
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A place in the page filled at the end: chart ``index`` (its SVG) or the notes."""
+
+    kind: Literal["chart", "notes"]
+    index: int = 0
+
+
 @dataclass
 class _Page:
     lang: Lang
-    parts: list[str] = field(default_factory=list)
+    # Slots rather than marker strings in the text: user text can hold any marker.
+    parts: list[str | _Slot] = field(default_factory=list)
     charts: list[tuple[Chart, str]] = field(default_factory=list)  # (chart, caption)
     sections: list[str] = field(default_factory=list)
+    anchors: set[str] = field(default_factory=set)
+
+    def anchor(self, prefix: str, name: str) -> str:
+        """A unique HTML id for ``name`` (a column): ``prefix-<slug>``, numbered when two
+        names give the same slug."""
+        base = f"{prefix}-{slug(name) or 'column'}"
+        found, n = base, 1
+        while found in self.anchors:
+            n += 1
+            found = f"{base}-{n}"
+        self.anchors.add(found)
+        return found
 
     def section(self, key: str, title: str | None = None) -> None:
         self.sections.append(key)
@@ -742,7 +778,7 @@ class _Page:
     def end(self) -> None:
         self.parts.append("</section>")
 
-    def add(self, text: str) -> None:
+    def add(self, text: str | _Slot) -> None:
         self.parts.append(text)
 
     def para(self, text: str, cls: str = "") -> None:
@@ -751,7 +787,7 @@ class _Page:
 
     def chart(self, chart: Chart) -> None:
         self.charts.append((chart, ""))
-        self.parts.append(f"\x00chart:{len(self.charts) - 1}\x00")
+        self.parts.append(_Slot("chart", len(self.charts) - 1))
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], num_from: int) -> None:
         th = "".join(
@@ -830,7 +866,7 @@ def build_report(
         notes.append(ui("fallback_labels", lg))
     if not money:
         notes.append(ui("no_revenue", lg))
-    page.add("\x00notes\x00")
+    page.add(_Slot("notes"))
     page.end()
 
     # (2) sizes
@@ -840,7 +876,7 @@ def build_report(
         table = label_sizes(frame, col.name, money, list(col.labels))
         sizes[col.name] = table
         page.add(
-            f'<h3 id="sizes-{html.escape(col.name)}">{html.escape(col.heading(lg))} '
+            f'<h3 id="{page.anchor("sizes", col.name)}">{html.escape(col.heading(lg))} '
             f"<code>{html.escape(col.name)}</code></h3>"
         )
         page.chart(_sizes_chart(col, table, money is not None))
@@ -969,7 +1005,8 @@ def build_report(
             )
     svgs: list[str] = []
     for i, (chart, _) in enumerate(page.charts):
-        name = f"{i + 1:02d}-{chart.key}"
+        # the index makes it unique, the slug keeps it inside png_dir and the id inert
+        name = "-".join(filter(None, (f"{i + 1:02d}", slug(chart.key))))
         svg, png = _render(
             chart, lg, png_lang, cjk_font, Path(png_dir) / f"{name}.png" if png_dir else None
         )
@@ -978,15 +1015,15 @@ def build_report(
         if png is not None:
             pngs.append(png)
         svgs.append(f'<figure class="chart" id="chart-{name}">{svg}</figure>')
-    body = "".join(page.parts)
-    for i, svg in enumerate(svgs):
-        body = body.replace(f"\x00chart:{i}\x00", svg)
     note_html = (
         "<ul class=note>" + "".join(f"<li>{html.escape(x)}</li>" for x in notes) + "</ul>"
         if notes
         else ""
     )
-    body = body.replace("\x00notes\x00", note_html)
+    body = "".join(
+        part if isinstance(part, str) else svgs[part.index] if part.kind == "chart" else note_html
+        for part in page.parts
+    )
     document = _document(lg, body, page.sections, __version__)
     target = outpaths.write_text(out, document, what="--out", writes="html")
     return ReportResult(
@@ -1132,7 +1169,7 @@ def _migration_section(
     for col in shared:
         m = migration_matrix(old_ids, new_ids, col.name, rev)
         page.add(
-            f'<h3 id="migration-{html.escape(col.name)}">{html.escape(col.heading(lg))} '
+            f'<h3 id="{page.anchor("migration", col.name)}">{html.escape(col.heading(lg))} '
             f"<code>{html.escape(col.name)}</code></h3>"
         )
         present = set(m["old"].to_list()) | set(m["new"].to_list())
@@ -1287,6 +1324,9 @@ def _render(
         "font.sans-serif": fonts,
         "font.size": 9,
         "axes.unicode_minus": False,
+        # Labels are user text: "$x$" must be drawn as written, not parsed as mathtext
+        # (where a lone "$" or "\\foo" is an error).
+        "text.parse_math": False,
     }
     written: Path | None = None
     # matplotlib logs a line per figure for a CJK font that has no "normal" weight
@@ -1295,6 +1335,8 @@ def _render(
         # Without a CJK font matplotlib measures Chinese text with DejaVu Sans and warns
         # per glyph; the SVG keeps the text and the browser draws it with its fonts.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        # very long labels: the chart is drawn all the same, the warning helps nobody
+        warnings.filterwarnings("ignore", message="Tight layout not applied")
         fig = chart.draw(lang)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
@@ -1364,6 +1406,11 @@ figure.chart svg{max-width:100%;height:auto;display:block}
 """
 
 
+#: C0 control characters but tab, LF and CR (and DEL) -> U+FFFD: HTML allows none of them,
+#: and rule files and data can hold them (a NUL in a label).
+_CONTROLS = {c: "\ufffd" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+
+
 def _document(lang: Lang, body: str, sections: list[str], version: str) -> str:
     nav = "".join(
         f'<a href="#{s}">{html.escape(ui(s, lang))}</a>' for s in sections if s in HEADINGS
@@ -1376,7 +1423,7 @@ def _document(lang: Lang, body: str, sections: list[str], version: str) -> str:
         f"<title>{html.escape(ui('title', lang))}</title><style>{CSS}</style></head>"
         f"<body><main><h1>{html.escape(ui('title', lang))}</h1><nav>{nav}</nav>{body}"
         f"<footer>{html.escape(ui('generated', lang, v=version))}</footer></main></body></html>\n"
-    )
+    ).translate(_CONTROLS)
 
 
 __all__ = [
