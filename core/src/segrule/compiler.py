@@ -52,8 +52,11 @@ from segrule.tables import (
     TableContract,
     contract_frame,
     find_table_source,
+    parse_boolean_text,
+    parse_timestamp_text,
     read_schema,
     scan_source,
+    scan_table,
 )
 
 BASE = "customer_id"
@@ -613,15 +616,28 @@ def load_table(
     decides which tables are checked for unknown customers.
     """
     label = _describe(source)
+    conflicts: dict[str, str] = {}
     if isinstance(source, pl.DataFrame):
         lf = source.lazy()
     elif isinstance(source, pl.LazyFrame):
         lf = source
     else:
-        lf = scan_source(source)
+        scanned = scan_table(source, ctx.tz)
+        lf, conflicts = scanned.frame, scanned.conflicts
     raw = read_schema(lf, label)
     spec = rs.model.tables.get(contract.name)
     mapping = dict(spec.columns) if spec else {}
+    if conflicts:
+        # Files disagreeing on a column's type fail the run only when it is used.
+        used = {BASE, *needed, *([contract.ts_column] if contract.ts_column else [])}
+        if "amount_cents" in needed:
+            used.add("amount")
+        if spec and spec.where:
+            used |= set(referenced_names(parse_sql(spec.where, where="", name="where")))
+        for column in sorted(used):
+            name = mapping.get(column, column)
+            if name in conflicts:
+                raise DataError(f"{label}: {conflicts[name]}")
     for target, src in mapping.items():
         if src not in raw:
             raise DataError(
@@ -773,18 +789,8 @@ def _normalize_ts(
         cond = pl.col(ts).cast(pl.Datetime("us")) < pl.lit(as_of)
         return None, pl.col(ts).cast(pl.Datetime("us")), cond
     if dtype == pl.String:
-        # Whether the strings carry an offset decides how they parse: look at one value
-        # (a tiny read) rather than guess.
-        sample = lf.select(pl.col(ts).drop_nulls().first()).collect().item()
-        if sample is not None and re.search(r"(Z|[+-]\d\d:?\d\d)$", str(sample).strip()):
-            parsed = (
-                pl.col(ts)
-                .str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
-                .dt.convert_time_zone(ctx.tz)
-                .dt.replace_time_zone(None)
-            )
-        else:
-            parsed = pl.col(ts).str.to_datetime(time_unit="us", strict=False)
+        # Each value on its own: with and without an offset may be mixed in one column.
+        parsed = parse_timestamp_text(pl.col(ts), ctx.tz)
         return parsed.alias(ts), pl.col(ts), pl.col(ts) < pl.lit(as_of)
     raise DataError(
         f"{label}: column '{table}.{ts}' is {dtype}, not a timestamp; give a datetime "
@@ -810,17 +816,10 @@ def _normalize_column(
     if kind == "string" and dtype != pl.String:
         return pl.col(name).cast(pl.String)
     if kind == "boolean" and dtype == pl.String:
-        text = pl.col(name).str.strip_chars().str.to_lowercase()
-        return (
-            pl.when(text.is_in(["true", "t", "yes", "y", "1"]))
-            .then(True)
-            .when(text.is_in(["false", "f", "no", "n", "0"]))
-            .then(False)
-            .alias(name)
-        )
+        return parse_boolean_text(pl.col(name)).alias(name)
     if kind == "datetime" and dtype == pl.String:
-        # Naive ISO-8601 text (a CSV column): unparseable values become null.
-        return pl.col(name).str.to_datetime(time_unit="us", strict=False)
+        # ISO-8601 text (a CSV column), each value on its own: unparseable ones are null.
+        return parse_timestamp_text(pl.col(name), tz).alias(name)
     if kind == "datetime" and isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         # Like the time column: the wall-clock time in the business time zone.
         return pl.col(name).dt.convert_time_zone(tz).dt.replace_time_zone(None)
