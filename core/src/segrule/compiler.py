@@ -674,7 +674,9 @@ def load_table(
             f"tables.{contract.name}.columns.customer_id"
         )
     exprs: list[pl.Expr] = []
-    if schema[BASE] != pl.String:
+    if schema[BASE].is_float():
+        exprs.append(_whole_number_ids(lf, label, contract.name))
+    elif schema[BASE] != pl.String:
         exprs.append(pl.col(BASE).cast(pl.String))
     ts = contract.ts_column
     parse_ts: pl.Expr | None = None
@@ -701,6 +703,15 @@ def load_table(
         lf = lf.with_columns(parse_ts)
     if before_as_of is not None:
         lf = lf.filter(before_as_of)  # on the column as read, so it pushes down
+    # Cents of a text or Decimal amount come from its decimal digits (1.005 is 1.00499...
+    # as a float), computed before the amount becomes a float.
+    exact = (
+        quality.exact_amount(pl.col("amount"), schema["amount"])
+        if contract.name == "orders" and "amount" in schema
+        else None
+    )
+    if exact is not None:
+        lf = lf.with_columns(quality.to_cents(exact).alias(quality.EXACT_CENTS))
     if exprs:
         lf = lf.with_columns(exprs)
     # The frame the quality checks count on: normalized, not filtered, with the
@@ -722,11 +733,18 @@ def load_table(
             if passes is not None:
                 lf = lf.filter(passes)
     if contract.name == "orders" and "amount" in schema:
-        cents = (pl.col("amount") * 100).round(0).cast(pl.Int64)
+        # Ties to even: rounding many amounts does not bias their sum (as Python's round).
+        cents = (
+            pl.col(quality.EXACT_CENTS)
+            if exact is not None
+            else (pl.col("amount") * 100).round(0, mode="half_to_even").cast(pl.Int64)
+        )
         if policies.get("bad_amount") == "keep":
             # A kept bad amount (NaN, infinite, beyond int64 cents) is not summed.
             cents = pl.when(~quality.amount_unsummable(pl.col("amount"))).then(cents)
         lf = lf.with_columns(cents.alias("amount_cents"))
+        if exact is not None:
+            lf = lf.drop(quality.EXACT_CENTS)
     where_cond: pl.Expr | None = None
     if spec and spec.where:
         where_cond = parse_sql(
@@ -761,6 +779,24 @@ def load_table(
         ) from None
     check_needed(needed, final_schema)
     return LoadedTable(contract.name, lf, final_schema, label, table_quality)
+
+
+def _whole_number_ids(lf: pl.LazyFrame, label: str, table: str) -> pl.Expr:
+    """Float customer ids as the integers they hold (``1.0`` is customer ``1``, as in
+    a table whose ids are integers), or a DataError naming one that is not whole. This
+    reads the id column once (only for float ids, which a CSV export or a pandas
+    round trip through NaN makes)."""
+    col = pl.col(BASE)
+    not_whole = lf.select(col).filter(col.is_finite() & (col != col.round(0))).head(1)
+    bad = not_whole.collect(engine="streaming")
+    if bad.height:
+        raise DataError(
+            f"{label}: table '{table}' has customer_id {bad.item()!r}, not a whole number; "
+            f"customer ids must be whole numbers or text: map another column with "
+            f"tables.{table}.columns.customer_id or fix the export"
+        )
+    # NaN and infinity are no customer: null, counted as null_customer_id.
+    return pl.when(col.is_finite()).then(col.cast(pl.Int64, strict=False)).cast(pl.String)
 
 
 def _normalize_ts(
