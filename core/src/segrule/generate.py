@@ -682,7 +682,14 @@ def _write_table(
         for t in batches:
             if writer is None:
                 schema = t.schema
-                writer = pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=True)
+                # Page checksums: a corrupted page is found when read (segrule.tables).
+                writer = pq.ParquetWriter(
+                    tmp,
+                    schema,
+                    compression="zstd",
+                    write_statistics=True,
+                    write_page_checksum=True,
+                )
             elif t.schema != schema:
                 raise ValueError(f"{path.stem}: generator changed schema mid-stream")
             if t.num_rows == 0:

@@ -250,7 +250,14 @@ def write_partition(folder: str | Path, as_of: dt.datetime, frame: pl.DataFrame)
     target = root / partition_name(as_of)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
     try:
-        frame.write_parquet(tmp / "part.parquet", compression="zstd", statistics=True)
+        # Through pyarrow: polars' writer has no page checksums (segrule.tables).
+        frame.write_parquet(
+            tmp / "part.parquet",
+            compression="zstd",
+            statistics=True,
+            use_pyarrow=True,
+            pyarrow_options={"write_page_checksum": True},
+        )
         if target.exists():
             old = root / f".{target.name}.old.{os.getpid()}"
             target.rename(old)

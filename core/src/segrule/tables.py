@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import glob as globlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +140,17 @@ def scan_source(source: str | Path, tz: str = "UTC") -> pl.LazyFrame:
     return scan_table(source, tz).frame
 
 
-def scan_table(source: str | Path, tz: str = "UTC", *, verify: bool = True) -> Scan:
+#: Environment variable switching on the check of Parquet page checksums.
+VERIFY_ENV = "SEGRULE_VERIFY_CHECKSUMS"
+
+
+def verify_checksums_enabled() -> bool:
+    """Whether ``SEGRULE_VERIFY_CHECKSUMS`` asks for page checksums to be verified: off
+    by default, since it decodes every page once more (docs/security.md has the cost)."""
+    return os.environ.get(VERIFY_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def scan_table(source: str | Path, tz: str = "UTC", *, verify: bool | None = None) -> Scan:
     """Scan a file, a glob or a (hive-partitioned) folder lazily.
 
     The files are read as one table when they agree: one kind and one schema, read by
@@ -151,8 +162,11 @@ def scan_table(source: str | Path, tz: str = "UTC", *, verify: bool = True) -> S
     single aware file is when a table is loaded, so that files of different zones agree.
 
     CSV files are checked first (encoding, quotes, ragged lines: :func:`check_csv`), and
-    Parquet files with page checksums are verified when ``verify`` (:func:`verify_parquet`).
+    Parquet files with page checksums are verified when ``verify`` (default: the
+    ``SEGRULE_VERIFY_CHECKSUMS`` environment variable; :func:`verify_parquet`).
     """
+    if verify is None:
+        verify = verify_checksums_enabled()
     text = str(source)
     path = Path(text)
     if not _is_glob(text) and not path.exists():
@@ -474,11 +488,11 @@ def verify_parquet(path: Path, name: str) -> bool:
         pf = pq.ParquetFile(path, page_checksum_verification=True)
         for group in range(pf.metadata.num_row_groups):
             pf.read_row_group(group)
-    except OSError as exc:
-        raise DataError(
-            f"{name}: corrupted ({_first_line(exc)}); restore the file from its source"
-        ) from exc
     except Exception as exc:
+        if "checksum" in str(exc).lower():
+            raise DataError(
+                f"{name}: corrupted ({_first_line(exc)}); restore the file from its source"
+            ) from exc
         raise DataError(
             f"{name}: cannot be read ({_first_line(exc)}); is it a complete, valid file?"
         ) from exc
