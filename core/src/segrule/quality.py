@@ -13,6 +13,8 @@ bad_timestamp         the time is null or did not parse        drop, fail
 after_as_of           the time is at or after as-of            always left out
 bad_amount            orders: amount null, non-numeric, NaN,   drop, keep, fail
                       negative, infinite or beyond int64 cents
+rounded_amount        orders: amount has more than two         keep, fail
+                      decimals (rounded to cents, ties to even)
 unknown_status        orders: status (after status_values) is  keep, drop, fail
                       not paid/pending/refunded/cancelled
 (where)               the table's ``where`` is false or null   always left out
@@ -22,6 +24,9 @@ unknown_customer      its customer is not in the universe      drop, fail, unche
 duplicate_order_id    orders: an earlier row (by time) has the drop, keep, fail,
                       same order_id                            unchecked
 ==================== ======================================== ==================
+
+A table whose drop checks reject more than ``tables.<t>.quality.max_rejected_share``
+(default 0.5) of its rows before as-of fails the run (:func:`rejected_share_failure`).
 
 How it is computed, and why: the row checks are conditions on the normalized table;
 each is counted by a ``filter(...).select(len)`` collected on its own, beside the run,
