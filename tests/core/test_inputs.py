@@ -296,3 +296,30 @@ def test_history_partitions_have_checksums(tmp_path: Path) -> None:
 
     path = write_partition(tmp_path / "h", AS_OF, pl.DataFrame({"customer_id": ["a"]}))
     assert verify_parquet(path, "part.parquet")
+
+
+def test_orders_of_unknown_customers_count_toward_the_share_events_do_not(
+    tmp_path: Path,
+) -> None:
+    from segrule.testing import event_frame
+
+    t = dt.datetime(2026, 10, 1)
+    customers = pl.DataFrame({"customer_id": ["a", "b"]})
+    events = event_frame([("v1", t, "view"), ("v2", t, "view"), ("a", t, "view")])
+    rule = SPEND + '  views: {table: events, aggregate: "count(*)"}\n'
+    rule = rule.replace("outputs: [rows_all, last_at, monetary_lifetime]\n", "")
+    rule += "outputs: [rows_all, views]\n"
+    # two of three events are visitors outside the universe: no failure
+    out = _run(tmp_path, _orders(["a"], [t], [1.0]), rule, customers=customers, events=events)
+    assert out["views"].to_list() == [1, 0]
+    # orders whose ids match no customer (a wrong mapping) fail
+    with pytest.raises(
+        DataError, match=r"orders: 2 of 3 rows \(67%\) rejected by unknown_customer"
+    ):
+        _run(
+            tmp_path,
+            _orders(["x", "y", "a"], [t] * 3, [1.0] * 3),
+            rule,
+            customers=customers,
+            events=events,
+        )
