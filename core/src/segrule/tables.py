@@ -11,6 +11,7 @@ import codecs
 import glob as globlib
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -192,10 +193,20 @@ def scan_table(source: str | Path, tz: str = "UTC", *, verify: bool | None = Non
             check_csv(f, shown(f))
         elif KINDS[f.suffix.lower()] == "parquet" and verify:
             verify_parquet(f, shown(f))
-    schemas = [_file_schema(f, shown(f)) for f in files] if len(files) > 1 else []
+    schemas: list[pl.Schema] = []
+    if len(files) > 1:
+        # Footers only; in threads, since a hive folder may hold thousands of files.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            schemas = list(pool.map(lambda f: _file_schema(f, shown(f)), files))
     if len(kinds) == 1 and all(s == schemas[0] for s in schemas[1:]):
         kind = kinds.pop()
-        names = [str(f) for f in files]
+        names: str | list[str] = [str(f) for f in files]
+        if base is not None:
+            suffix = files[0].suffix
+            # polars expands its own glob faster than it takes a long list; it reads
+            # hidden files too, so the glob is used only when there are none.
+            if sorted(p for p in base.rglob(f"*{suffix}") if p.is_file()) == files:
+                names = str(base / "**" / f"*{suffix}")
         try:
             if kind == "parquet":
                 # The file list, not the folder: polars would also read hidden files.
