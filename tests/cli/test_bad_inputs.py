@@ -55,7 +55,34 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
         frame.write_parquet(base / name / "orders.parquet")
     for file, text in RULES.items():
         (base / file).write_text(text)
+    _bad_csvs(base, good, orders)
     return base
+
+
+def _bad_csvs(base: Path, good: Path, orders: pl.DataFrame) -> None:
+    """Folders whose orders.csv segrule must refuse (or that a check mostly rejects)."""
+    text = orders.head(50).with_columns(pl.lit("连衣裙").alias("category")).write_csv()
+    lines = text.splitlines()
+    unterminated = [*lines[:5], lines[5].replace(",", ',"', 1), *lines[6:]]
+    ragged = [*lines[:5], lines[5] + ",extra", *lines[6:]]
+    files = {
+        "gbk": text.encode("gb18030"),
+        "utf16": text.encode("utf-16"),
+        "unterminated": "\n".join(unterminated).encode(),
+        "ragged": "\n".join(ragged).encode(),
+        "textamount": orders.with_columns(pl.lit("abc").alias("amount")).write_csv().encode(),
+    }
+    for name, content in files.items():
+        (base / name).mkdir()
+        (base / name / "customers.parquet").write_bytes((good / "customers.parquet").read_bytes())
+        (base / name / "orders.csv").write_bytes(content)
+    clash = base / "clash" / "orders"
+    clash.mkdir(parents=True)
+    (base / "clash" / "customers.parquet").write_bytes((good / "customers.parquet").read_bytes())
+    orders.head(100).write_parquet(clash / "a.parquet")
+    orders.slice(100).with_columns(pl.col("amount").cast(pl.String)).write_parquet(
+        clash / "b.parquet"
+    )
 
 
 def _run(work: Path, args: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
@@ -124,6 +151,37 @@ CASES = {
     "extends loop": (["validate", "loop1.yaml"], ["extends chain loops", "loop1.yaml"]),
     "unknown preset": (["validate", "rfmm"], ["'rfmm' is neither", "did you mean 'rfm'"]),
     "unknown plugin": (["--plugin", "nosuch", "validate", "rfm"], ["plugin module 'nosuch'"]),
+    "GBK CSV": (
+        [*RUN, "--data", "gbk"],
+        ["orders.csv: not UTF-8 (looks like GBK/GB18030)", "iconv -f GBK -t UTF-8"],
+    ),
+    "UTF-16 CSV": (
+        [*RUN, "--data", "utf16"],
+        ["orders.csv: not UTF-8 (looks like UTF-16)", "iconv -f UTF-16"],
+    ),
+    "unterminated quote": (
+        [*RUN, "--data", "unterminated"],
+        ['unterminated/orders.csv: a quote (") is opened and never closed', "fix that line"],
+    ),
+    "ragged CSV": (
+        [*RUN, "--data", "ragged"],
+        ["ragged/orders.csv: a line has more fields than the header", "quote values"],
+    ),
+    "ragged CSV with rejects": (
+        [*RUN, "--data", "ragged", "--rejects", "rej"],
+        ["ragged/orders.csv: a line has more fields than the header"],
+    ),
+    "glob files disagree on a column type": (
+        [*RUN, "--data", "clash"],
+        ["column 'amount' is Float64 in a.parquet but String in b.parquet", "convert b.parquet"],
+    ),
+    "a check rejects the whole table": (
+        [*RUN, "--data", "textamount"],
+        [
+            "rows (100%) rejected by bad_amount (column amount, e.g. 'abc')",
+            "tables.orders.quality.max_rejected_share",
+        ],
+    ),
     "as-of that does not parse": (
         ["run", "rfm", "--data", "good", "--out", "o.parquet", "--as-of", "2026-13-45"],
         ["as-of '2026-13-45' is not a date", "2026-11-01"],

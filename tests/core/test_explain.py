@@ -486,6 +486,8 @@ def test_points_tier_over_bins_names_the_rise_of_each_value(rules, make_tables) 
     )
     # Spending the named rise moves p up; a cent less does not.
     for extra, level in ((800.0, "silver"), (799.99, "basic")):
-        more = make_tables(orders=[*orders, ("p", ago(200), extra)], customers=["p"])
+        # every order's customer listed: orders of unknown customers would be mostly
+        # rejected, which fails a run (max_rejected_share)
+        more = make_tables(orders=[*orders, ("p", ago(200), extra)], customers=["p", "q", "r"])
         after = segrule.score(path, more, as_of=AS_OF)
         assert after.filter(pl.col("customer_id") == "p")["level"][0] == level

@@ -41,10 +41,12 @@ def _orders() -> pl.DataFrame:
 
 
 def _rule(tmp_path: Path, quality: str = "") -> Path:
+    # The orders above are mostly bad on purpose: no share of rejected rows fails here.
+    inner = "max_rejected_share: 1" + (f", {quality.strip('{}')}" if quality else "")
     rule = tmp_path / "r.yaml"
     rule.write_text(
         "name: r\nextends: rfm\ntables:\n  orders:\n    where: \"status <> 'pending'\"\n"
-        + (f"    quality: {quality}\n" if quality else "")
+        f"    quality: {{{inner}}}\n"
     )
     return rule
 
@@ -68,6 +70,7 @@ def test_every_row_is_accounted_for(tmp_path: Path) -> None:
         "bad_timestamp": ("drop", 1),
         "after_as_of": ("excluded", 1),
         "bad_amount": ("drop", 3),
+        "rounded_amount": ("keep", 0),
         "unknown_status": ("keep", 0),
         "where": ("filtered", 1),
         "duplicate_order_id": ("drop", 0),
@@ -129,8 +132,17 @@ def test_blank_ids_of_any_whitespace_are_left_out_and_counted(
     if universe == "customers":
         tables["customers"] = customer_frame([*ids, {"customer_id": None}])
     out = tmp_path / "out.parquet"
+    # Two thirds of every table are blank ids on purpose: no share of rejects fails.
+    rule = tmp_path / "r.yaml"
+    rule.write_text(
+        "name: r\nextends: taobao-5-tier\ntables:\n"
+        + "".join(
+            f"  {t}: {{quality: {{max_rejected_share: 1}}}}\n"
+            for t in ("orders", "events", "feedback", "customers")
+        )
+    )
     result = segrule.run(
-        ["taobao-5-tier"], out, tables, as_of=AS_OF, engine=segrule.Engine(autoload=False)
+        [str(rule)], out, tables, as_of=AS_OF, engine=segrule.Engine(autoload=False)
     )
     assert sorted(pl.read_parquet(out)["customer_id"]) == sorted(["a", " a", "中"])
     counted = {
@@ -190,7 +202,7 @@ def test_unknown_statuses_are_kept_by_default_and_can_be_dropped(tmp_path: Path)
     assert rows["a"]["rows_all"] == 3 and rows["a"]["orders_lifetime"] == 1
     assert rows["b"]["rows_all"] == 1 and rows["b"]["orders_lifetime"] == 0
 
-    quality = "tables:\n  orders:\n    quality: {unknown_status: drop}\n"
+    quality = "tables:\n  orders:\n    quality: {unknown_status: drop, max_rejected_share: 1}\n"
     result, rows = _score(tmp_path, quality, {"orders": orders})
     assert _table_counts(result, "orders")["unknown_status"] == ("drop", 3)
     assert _table_counts(result, "orders")["rows_used"] == ("", 1)
@@ -353,7 +365,8 @@ def test_rejects_hold_the_rows_as_read_with_their_reason(tmp_path: Path) -> None
         }
     )
     rejects = tmp_path / "rejects"
-    result, rows = _score(tmp_path, "", {"orders": orders}, rejects=rejects)
+    quality = "tables:\n  orders:\n    quality: {max_rejected_share: 1}\n"
+    result, rows = _score(tmp_path, quality, {"orders": orders}, rejects=rejects)
     assert result.rejects == {"orders": 5}
     got = pl.read_parquet(rejects / "orders.parquet")
     assert got.columns == ["order_id", "customer_id", "order_ts", "amount", "status", "reason"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import segrule
 import yaml
 from diff_data import Scenario, scenarios, size_bucket
@@ -10,11 +12,14 @@ from reference import PRESET_COLUMNS, Reference, differences, preset_rows
 
 DIFF_SETTINGS = settings.get_profile("segrule-differential")
 PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
+ALLOW_REJECTS = str(Path(__file__).with_name("allow_rejects.yaml"))
 ENGINE = segrule.Engine(autoload=False)
 
 
 def check_presets(sc: Scenario) -> None:
-    df = segrule.score(PRESETS, tables=sc.tables, as_of=sc.as_of, tz=sc.tz, engine=ENGINE)
+    df = segrule.score(
+        [*PRESETS, ALLOW_REJECTS], tables=sc.tables, as_of=sc.as_of, tz=sc.tz, engine=ENGINE
+    )
     assert df.columns == PRESET_COLUMNS
     expected = preset_rows(sc.tables, sc.as_of, sc.tz)
     problems = differences(df.to_dicts(), expected, PRESET_COLUMNS)

@@ -384,7 +384,7 @@ def run(
             rows = quality.report_rows(current, found)
             if rejects is not None and first:
                 written.update(quality.write_rejects(current, found, rejects, inputs=inputs))
-            quality.raise_on_failures(rows)
+            quality.raise_on_failures(rows, current, found)
             if first and quality.drops_duplicates(current, found):
                 raise _Again
             report[:] = rows
@@ -497,7 +497,7 @@ def checked(plan: Plan) -> tuple[Plan, quality.QualityResult]:
         found = quality.collect_quality(plan)
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
         raise SegruleError(f"the run failed while reading data: {_first_line(exc)}") from exc
-    quality.raise_on_failures(quality.report_rows(plan, found))
+    quality.raise_on_failures(quality.report_rows(plan, found), plan, found)
     if quality.drops_duplicates(plan, found):
         assert found.duplicates is not None
         plan = quality.without_duplicates(plan, found.duplicates)

@@ -52,8 +52,11 @@ from segrule.tables import (
     TableContract,
     contract_frame,
     find_table_source,
+    parse_boolean_text,
+    parse_timestamp_text,
     read_schema,
     scan_source,
+    scan_table,
 )
 
 BASE = "customer_id"
@@ -613,15 +616,28 @@ def load_table(
     decides which tables are checked for unknown customers.
     """
     label = _describe(source)
+    conflicts: dict[str, str] = {}
     if isinstance(source, pl.DataFrame):
         lf = source.lazy()
     elif isinstance(source, pl.LazyFrame):
         lf = source
     else:
-        lf = scan_source(source)
+        scanned = scan_table(source, ctx.tz)
+        lf, conflicts = scanned.frame, scanned.conflicts
     raw = read_schema(lf, label)
     spec = rs.model.tables.get(contract.name)
     mapping = dict(spec.columns) if spec else {}
+    if conflicts:
+        # Files disagreeing on a column's type fail the run only when it is used.
+        used = {BASE, *needed, *([contract.ts_column] if contract.ts_column else [])}
+        if "amount_cents" in needed:
+            used.add("amount")
+        if spec and spec.where:
+            used |= set(referenced_names(parse_sql(spec.where, where="", name="where")))
+        for column in sorted(used):
+            name = mapping.get(column, column)
+            if name in conflicts:
+                raise DataError(f"{label}: {conflicts[name]}")
     for target, src in mapping.items():
         if src not in raw:
             raise DataError(
@@ -658,7 +674,9 @@ def load_table(
             f"tables.{contract.name}.columns.customer_id"
         )
     exprs: list[pl.Expr] = []
-    if schema[BASE] != pl.String:
+    if schema[BASE].is_float():
+        exprs.append(_whole_number_ids(lf, label, contract.name))
+    elif schema[BASE] != pl.String:
         exprs.append(pl.col(BASE).cast(pl.String))
     ts = contract.ts_column
     parse_ts: pl.Expr | None = None
@@ -685,6 +703,15 @@ def load_table(
         lf = lf.with_columns(parse_ts)
     if before_as_of is not None:
         lf = lf.filter(before_as_of)  # on the column as read, so it pushes down
+    # Cents of a text or Decimal amount come from its decimal digits (1.005 is 1.00499...
+    # as a float), computed before the amount becomes a float.
+    exact = (
+        quality.exact_amount(pl.col("amount"), schema["amount"])
+        if contract.name == "orders" and "amount" in schema
+        else None
+    )
+    if exact is not None:
+        lf = lf.with_columns(quality.to_cents(exact).alias(quality.EXACT_CENTS))
     if exprs:
         lf = lf.with_columns(exprs)
     # The frame the quality checks count on: normalized, not filtered, with the
@@ -706,11 +733,18 @@ def load_table(
             if passes is not None:
                 lf = lf.filter(passes)
     if contract.name == "orders" and "amount" in schema:
-        cents = (pl.col("amount") * 100).round(0).cast(pl.Int64)
+        # Ties to even: rounding many amounts does not bias their sum (as Python's round).
+        cents = (
+            pl.col(quality.EXACT_CENTS)
+            if exact is not None
+            else (pl.col("amount") * 100).round(0, mode="half_to_even").cast(pl.Int64)
+        )
         if policies.get("bad_amount") == "keep":
             # A kept bad amount (NaN, infinite, beyond int64 cents) is not summed.
             cents = pl.when(~quality.amount_unsummable(pl.col("amount"))).then(cents)
         lf = lf.with_columns(cents.alias("amount_cents"))
+        if exact is not None:
+            lf = lf.drop(quality.EXACT_CENTS)
     where_cond: pl.Expr | None = None
     if spec and spec.where:
         where_cond = parse_sql(
@@ -747,6 +781,24 @@ def load_table(
     return LoadedTable(contract.name, lf, final_schema, label, table_quality)
 
 
+def _whole_number_ids(lf: pl.LazyFrame, label: str, table: str) -> pl.Expr:
+    """Float customer ids as the integers they hold (``1.0`` is customer ``1``, as in
+    a table whose ids are integers), or a DataError naming one that is not whole. This
+    reads the id column once (only for float ids, which a CSV export or a pandas
+    round trip through NaN makes)."""
+    col = pl.col(BASE)
+    not_whole = lf.select(col).filter(col.is_finite() & (col != col.round(0))).head(1)
+    bad = not_whole.collect(engine="streaming")
+    if bad.height:
+        raise DataError(
+            f"{label}: table '{table}' has customer_id {bad.item()!r}, not a whole number; "
+            f"customer ids must be whole numbers or text: map another column with "
+            f"tables.{table}.columns.customer_id or fix the export"
+        )
+    # NaN and infinity are no customer: null, counted as null_customer_id.
+    return pl.when(col.is_finite()).then(col.cast(pl.Int64, strict=False)).cast(pl.String)
+
+
 def _normalize_ts(
     lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildContext, label: str, table: str
 ) -> tuple[pl.Expr | None, pl.Expr, pl.Expr]:
@@ -773,18 +825,8 @@ def _normalize_ts(
         cond = pl.col(ts).cast(pl.Datetime("us")) < pl.lit(as_of)
         return None, pl.col(ts).cast(pl.Datetime("us")), cond
     if dtype == pl.String:
-        # Whether the strings carry an offset decides how they parse: look at one value
-        # (a tiny read) rather than guess.
-        sample = lf.select(pl.col(ts).drop_nulls().first()).collect().item()
-        if sample is not None and re.search(r"(Z|[+-]\d\d:?\d\d)$", str(sample).strip()):
-            parsed = (
-                pl.col(ts)
-                .str.to_datetime(time_unit="us", time_zone="UTC", strict=False)
-                .dt.convert_time_zone(ctx.tz)
-                .dt.replace_time_zone(None)
-            )
-        else:
-            parsed = pl.col(ts).str.to_datetime(time_unit="us", strict=False)
+        # Each value on its own: with and without an offset may be mixed in one column.
+        parsed = parse_timestamp_text(pl.col(ts), ctx.tz)
         return parsed.alias(ts), pl.col(ts), pl.col(ts) < pl.lit(as_of)
     raise DataError(
         f"{label}: column '{table}.{ts}' is {dtype}, not a timestamp; give a datetime "
@@ -810,17 +852,10 @@ def _normalize_column(
     if kind == "string" and dtype != pl.String:
         return pl.col(name).cast(pl.String)
     if kind == "boolean" and dtype == pl.String:
-        text = pl.col(name).str.strip_chars().str.to_lowercase()
-        return (
-            pl.when(text.is_in(["true", "t", "yes", "y", "1"]))
-            .then(True)
-            .when(text.is_in(["false", "f", "no", "n", "0"]))
-            .then(False)
-            .alias(name)
-        )
+        return parse_boolean_text(pl.col(name)).alias(name)
     if kind == "datetime" and dtype == pl.String:
-        # Naive ISO-8601 text (a CSV column): unparseable values become null.
-        return pl.col(name).str.to_datetime(time_unit="us", strict=False)
+        # ISO-8601 text (a CSV column), each value on its own: unparseable ones are null.
+        return parse_timestamp_text(pl.col(name), tz).alias(name)
     if kind == "datetime" and isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         # Like the time column: the wall-clock time in the business time zone.
         return pl.col(name).dt.convert_time_zone(tz).dt.replace_time_zone(None)

@@ -686,7 +686,14 @@ def _write_table(
                 schema = t.schema
                 # The mark that lets a later `generate` replace this file (and no other).
                 marked = schema.with_metadata({**(schema.metadata or {}), **GENERATED_MARK})
-                writer = pq.ParquetWriter(tmp, marked, compression="zstd", write_statistics=True)
+                # Page checksums: a corrupted page is found when read (segrule.tables).
+                writer = pq.ParquetWriter(
+                    tmp,
+                    marked,
+                    compression="zstd",
+                    write_statistics=True,
+                    write_page_checksum=True,
+                )
             elif t.schema != schema:
                 raise ValueError(f"{path.stem}: generator changed schema mid-stream")
             if t.num_rows == 0:

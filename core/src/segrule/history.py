@@ -423,8 +423,14 @@ def _write_temp(root: Path, name: str, frame: pl.DataFrame) -> Path:
         cleanup.register(temp)
     try:
         with os.fdopen(fd, "wb") as fh:
+            # Through pyarrow: polars' writer has no page checksums (segrule.tables).
             frame.write_parquet(
-                fh, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS
+                fh,
+                compression="zstd",
+                statistics=True,
+                row_group_size=ROW_GROUP_ROWS,
+                use_pyarrow=True,
+                pyarrow_options={"write_page_checksum": True},
             )
             fh.flush()
             os.fsync(fh.fileno())

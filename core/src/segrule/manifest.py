@@ -13,11 +13,12 @@ bytes). Reading whole inputs to hash them would cost as much as the run.
 
 from __future__ import annotations
 
-import glob as globlib
 import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from segrule.tables import source_files
 
 if TYPE_CHECKING:
     from segrule.compiler import Plan
@@ -36,18 +37,6 @@ def fingerprint(path: Path) -> dict[str, Any]:
             f.seek(max(EDGE_BYTES, size - EDGE_BYTES))
             digest.update(f.read(EDGE_BYTES))
     return {"bytes": size, "sha256_ends": digest.hexdigest()}
-
-
-def source_files(source: str) -> list[Path]:
-    """The files behind a table source (a file, a glob or a folder), sorted."""
-    path = Path(source)
-    if any(ch in source for ch in "*?["):
-        return sorted(Path(p) for p in globlib.glob(source, recursive=True) if Path(p).is_file())
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    if path.is_file():
-        return [path]
-    return []
 
 
 def ruleset_sha256(plan: Plan) -> str:

@@ -13,6 +13,8 @@ bad_timestamp         the time is null or did not parse        drop, fail
 after_as_of           the time is at or after as-of            always left out
 bad_amount            orders: amount null, non-numeric, NaN,   drop, keep, fail
                       negative, infinite or beyond int64 cents
+rounded_amount        orders: amount has more than two         keep, fail
+                      decimals (rounded to cents, ties to even)
 unknown_status        orders: status (after status_values) is  keep, drop, fail
                       not paid/pending/refunded/cancelled
 (where)               the table's ``where`` is false or null   always left out
@@ -22,6 +24,9 @@ unknown_customer      its customer is not in the universe      drop, fail, unche
 duplicate_order_id    orders: an earlier row (by time) has the drop, keep, fail,
                       same order_id                            unchecked
 ==================== ======================================== ==================
+
+A table whose drop checks reject more than ``tables.<t>.quality.max_rejected_share``
+(default 0.5) of its rows before as-of fails the run (:func:`rejected_share_failure`).
 
 How it is computed, and why: the row checks are conditions on the normalized table;
 each is counted by a ``filter(...).select(len)`` collected on its own, beside the run,
@@ -52,6 +57,12 @@ if TYPE_CHECKING:
     from segrule.tables import TableContract
 
 BASE = "customer_id"
+#: ``tables.<t>.quality.max_rejected_share``: the share of a table's rows (those before
+#: as-of) the checks may reject before the run fails. A wrong column mapping or a column
+#: of the wrong type rejects (nearly) every row; real exports lose a few percent. Half
+#: catches the first and leaves room for dirty but usable tables (docs/engine.md).
+MAX_REJECTED_SHARE = "max_rejected_share"
+DEFAULT_MAX_REJECTED_SHARE = 0.5
 #: Largest |amount| whose integer cents fit an Int64.
 MAX_AMOUNT = 92_233_720_368_547_758.0
 #: Prefix of the untouched copy of a column that normalizing changes (for rejects).
@@ -81,6 +92,13 @@ CHECKS: dict[str, Check] = {
             "drop",
             True,
             "amount null, non-numeric, NaN, negative, infinite or too large",
+        ),
+        Check(
+            "rounded_amount",
+            ("keep", "fail"),
+            "keep",
+            True,
+            "amount has more than two decimals: rounded to cents, ties to even",
         ),
         Check(
             "unknown_status",
@@ -121,6 +139,39 @@ def valid_id(col: pl.Expr) -> pl.Expr:
     return col.is_not_null() & ~blank_id(col)
 
 
+#: Hidden column holding cents computed from an amount's decimal digits.
+EXACT_CENTS = "__exact_cents"
+
+
+def exact_amount(a: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    """A text or Decimal amount as a Decimal (its digits, not a float), else None.
+
+    Nine decimals are kept (more are cut off); unparseable text is null."""
+    if dtype == pl.String:
+        return a.str.strip_chars().cast(pl.Decimal(38, 9), strict=False)
+    if isinstance(dtype, pl.Decimal):
+        return a.cast(pl.Decimal(38, 9), strict=False)
+    return None
+
+
+def to_cents(exact: pl.Expr) -> pl.Expr:
+    """Integer cents of a Decimal amount, ties to even (null when out of range)."""
+    return (exact * 100).round(0, mode="half_to_even").cast(pl.Int64, strict=False)
+
+
+def rounded(a: pl.Expr, exact: pl.Expr | None) -> pl.Expr:
+    """True where an amount has more than two decimals (it is rounded to cents).
+
+    On the digits when there are some (text, Decimal); on a float, where amount x 100
+    is further from a whole number than float error can explain (1.1 x 100 is
+    110.00000000000001)."""
+    if exact is not None:
+        scaled = exact * 100
+        return scaled != scaled.round(0)
+    c = a * 100
+    return (c - c.round(0)).abs() > 1e-6 + c.abs() * 1e-13
+
+
 def amount_unsummable(a: pl.Expr) -> pl.Expr:
     """True where an amount is not null but cannot be summed as int64 cents."""
     return a.is_not_null() & (~a.cast(pl.Float64).is_finite() | (a.abs() >= MAX_AMOUNT))
@@ -149,6 +200,9 @@ def row_checks(
     if contract.name == "orders" and "amount" in schema:
         a = pl.col("amount")
         out["bad_amount"] = a.is_null() | (a < 0) | amount_unsummable(a) | a.is_nan()
+        # The digits as read are kept beside a text amount (RAW), not beside a float.
+        exact = exact_amount(pl.col(f"{RAW}amount"), schema["amount"])
+        out["rounded_amount"] = rounded(a, exact)
     if contract.name == "orders" and "status" in schema and statuses:
         s = pl.col("status")
         out["unknown_status"] = s.is_null() | ~s.is_in(list(statuses))
@@ -184,6 +238,9 @@ def policies_for(rs: RuleSet, table: str, universe_table: str | None) -> dict[st
     out = {c: CHECKS[c].default for c in allowed if applies(c, table, universe_table)}
     for check, policy in given.items():
         where = rs.where("tables", table, "quality", check)
+        if check == MAX_REJECTED_SHARE:
+            max_rejected_share(rs, table)  # checked here too, so validate reports it
+            continue
         if check not in allowed:
             raise RuleSetError(
                 f"unknown quality check '{check}' for table {table}"
@@ -191,7 +248,7 @@ def policies_for(rs: RuleSet, table: str, universe_table: str | None) -> dict[st
                 where=where,
             )
         policies = CHECKS[check].policies
-        if policy not in policies:
+        if not isinstance(policy, str) or policy not in policies:
             raise RuleSetError(
                 f"quality check '{check}' can be {' or '.join(policies)}, not '{policy}'",
                 where=where,
@@ -199,6 +256,21 @@ def policies_for(rs: RuleSet, table: str, universe_table: str | None) -> dict[st
         if check in out:
             out[check] = policy
     return out
+
+
+def max_rejected_share(rs: RuleSet, table: str) -> float:
+    """``tables.<table>.quality.max_rejected_share``, else the default; a value that is
+    not a number from 0 to 1 is a rule error naming the line."""
+    spec = rs.model.tables.get(table)
+    value = (spec.quality or {}).get(MAX_REJECTED_SHARE) if spec else None
+    if value is None:
+        return DEFAULT_MAX_REJECTED_SHARE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise RuleSetError(
+            f"{MAX_REJECTED_SHARE} is a share of rows from 0 to 1 (0.2 is 20%), not {value!r}",
+            where=rs.where("tables", table, "quality", MAX_REJECTED_SHARE),
+        )
+    return float(value)
 
 
 @dataclass
@@ -625,9 +697,85 @@ def _unknown_rows(plan: Plan, tq: TableQuality) -> pl.LazyFrame:
     return tq.as_read(lf.with_columns(pl.lit("unknown_customer").alias("reason")))
 
 
-def raise_on_failures(report: Sequence[Mapping[str, Any]]) -> None:
-    """Raise DataError (carrying the report as ``.quality``) when a fail check found rows."""
+#: The column each check looks at (contract names), for the rejected-share message.
+CHECK_COLUMNS = {
+    "null_customer_id": BASE,
+    "bad_amount": "amount",
+    "rounded_amount": "amount",
+    "unknown_status": "status",
+    "unknown_customer": BASE,
+    "duplicate_order_id": "order_id",
+}
+
+
+def rejected_share_failure(
+    plan: Plan, result: QualityResult, report: Sequence[Mapping[str, Any]]
+) -> str | None:
+    """The message when the checks reject more than ``max_rejected_share`` of a table's
+    rows before as-of (rows after as-of and rows ``where`` filters are not rejected),
+    naming the check that rejected most, its column and one rejected value (this
+    collects one row, only when it fails). None when every table is within its share."""
+    for table in result.counts:
+        rows = [r for r in report if r["table"] == table]
+        count = {r["check"]: int(r["rows"] or 0) for r in rows}
+        # Events and feedback of people outside the universe (visitors who never
+        # bought) are out of scope, not bad rows: only orders count unknown customers.
+        dropped = {
+            r["check"]: int(r["rows"])
+            for r in rows
+            if r["check"] in CHECKS
+            and r["action"] == "drop"
+            and r["rows"]
+            and (r["check"] != "unknown_customer" or table == "orders")
+        }
+        in_scope = count.get("rows_read", 0) - count.get("after_as_of", 0)
+        share = max_rejected_share(plan.ruleset, table)
+        rejected = sum(dropped.values())
+        if not in_scope or rejected <= share * in_scope:
+            continue
+        check = max(dropped, key=lambda c: dropped[c])
+        tq = plan.quality_tables()[table]
+        column = CHECK_COLUMNS.get(check, tq.ts_column or BASE)
+        spec = plan.ruleset.model.tables.get(table)
+        shown = (spec.columns.get(column, column) if spec else column) or column
+        example = _example(plan, result, tq, check, column)
+        by = f" by {check}" if len(dropped) == 1 else f", {dropped[check]:,} by {check}"
+        return (
+            f"{table}: {rejected:,} of {in_scope:,} rows ({rejected / in_scope:.0%}) rejected"
+            f"{by} (column {shown}, e.g. {example}); check the column mapping "
+            f"(tables.{table}.columns) or raise tables.{table}.quality.{MAX_REJECTED_SHARE} "
+            f"(now {share:g})"
+        )
+    return None
+
+
+def _example(plan: Plan, result: QualityResult, tq: TableQuality, check: str, column: str) -> str:
+    """One value, as read, of a row ``check`` rejected (this collects one row)."""
+    if check == "duplicate_order_id" and result.duplicates is not None:
+        return repr(str(result.duplicates["order_id"][0]))
+    if check == "unknown_customer":
+        rows: pl.LazyFrame | None = _unknown_rows(plan, tq)
+    else:
+        rows = tq.rejected_rows()
+        rows = rows.filter(pl.col("reason") == check) if rows is not None else None
+    if rows is None or column not in rows.collect_schema():
+        return "no value"
+    value = rows.select(column).head(1).collect(engine="streaming")
+    if not value.height or value.item() is None:
+        return "null"
+    return repr(str(value.item()))
+
+
+def raise_on_failures(
+    report: Sequence[Mapping[str, Any]],
+    plan: Plan | None = None,
+    result: QualityResult | None = None,
+) -> None:
+    """Raise DataError (carrying the report as ``.quality``) when a fail check found rows
+    or, given the plan and its counts, when a table lost more than its share of rows."""
     message = failures(report)
+    if message is None and plan is not None and result is not None:
+        message = rejected_share_failure(plan, result, report)
     if message:
         error = DataError(message)
         error.quality = list(report)  # type: ignore[attr-defined]

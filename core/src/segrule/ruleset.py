@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.quality import CHECKS
+from segrule.quality import CHECKS, DEFAULT_MAX_REJECTED_SHARE, MAX_REJECTED_SHARE
 
 if TYPE_CHECKING:
     from segrule.registry import Engine
@@ -47,7 +47,16 @@ class LabelSpec(_Model):
 
 # Editor completion for tables.<t>.quality: the checks and the policies.
 _QUALITY_SCHEMA: dict[str, Any] = {
-    "propertyNames": {"enum": list(CHECKS)},
+    "propertyNames": {"enum": [*CHECKS, MAX_REJECTED_SHARE]},
+    "properties": {
+        MAX_REJECTED_SHARE: {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "the run fails when the checks reject more than this share of "
+            f"the table's rows (default {DEFAULT_MAX_REJECTED_SHARE})",
+        }
+    },
     "additionalProperties": {"enum": sorted({p for c in CHECKS.values() for p in c.policies})},
 }
 
@@ -63,10 +72,12 @@ class TableSpec(_Model):
     status_values: dict[str, list[str]] | None = Field(
         None, description="orders only: contract status -> your values, e.g. paid: [paid, done]"
     )
-    quality: dict[str, str] | None = Field(
+    quality: dict[str, str | float] | None = Field(
         None,
         description="data-quality check -> drop | keep | fail | unchecked, e.g. "
-        "bad_amount: fail (checked against each check's policies when compiled)",
+        "bad_amount: fail (checked against each check's policies when compiled); "
+        "max_rejected_share: 0.2 fails the run when the checks reject more than 20% of "
+        "the table's rows",
         json_schema_extra=_QUALITY_SCHEMA,
     )
 

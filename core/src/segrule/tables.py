@@ -7,8 +7,11 @@ files and CSV files, always scanned lazily.
 
 from __future__ import annotations
 
+import codecs
 import glob as globlib
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -84,42 +87,427 @@ def find_table_source(data_dir: str | Path, table: str) -> Path | None:
     return None
 
 
-def scan_source(source: str | Path) -> pl.LazyFrame:
-    """Scan a file, a glob or a hive-partitioned folder lazily."""
+#: How each supported suffix is read.
+KINDS = {".parquet": "parquet", ".arrow": "ipc", ".ipc": "ipc", ".feather": "ipc", ".csv": "csv"}
+
+
+def _is_glob(text: str) -> bool:
+    return any(ch in text for ch in "*?[")
+
+
+def _hidden(relative: Path) -> bool:
+    """A file is hidden when its name or a folder between the source and it starts
+    with '.': editors' swap files, ``.DS_Store``, segrule's own ``.name.pid.*.tmp``
+    and checkpoint folders are not data. Python's glob skips the same files."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def source_files(source: str | Path) -> list[Path]:
+    """The files a table source is read from, sorted: the file itself; a glob's matches;
+    a folder's files of a supported suffix (recursively). Hidden files are skipped, and
+    so are files of other suffixes in a glob or folder (``_SUCCESS``, ``README``). The
+    manifest lists exactly these files."""
     text = str(source)
     path = Path(text)
-    has_glob = any(ch in text for ch in "*?[")
-    if has_glob:
-        matches = sorted(globlib.glob(text, recursive=True))
-        if not matches:
-            raise DataError(f"{text}: no file matches this pattern; check the path")
-        suffix = Path(matches[0]).suffix.lower()
-    elif path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in EXTENSIONS)
-        if not files:
-            raise DataError(f"{text}: the folder holds no .parquet/.arrow/.ipc/.csv file")
-        suffix = files[0].suffix.lower()
-        text = str(path / "**" / f"*{suffix}")
-    elif not path.exists():
+    if _is_glob(text):
+        matches = (Path(p) for p in globlib.glob(text, recursive=True))
+        return sorted(p for p in matches if p.is_file() and p.suffix.lower() in KINDS)
+    if path.is_dir():
+        return sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in KINDS and not _hidden(p.relative_to(path))
+        )
+    if path.is_file():
+        return [path]
+    return []
+
+
+@dataclass
+class Scan:
+    """A table source scanned lazily.
+
+    ``conflicts`` maps a column whose files disagree on its type beyond what can be
+    reconciled to the one-line message to raise if the column is used (the column is
+    left out of ``frame``: an unused column is no reason to fail)."""
+
+    frame: pl.LazyFrame
+    files: list[Path]
+    conflicts: dict[str, str] = field(default_factory=dict)
+
+
+def scan_source(source: str | Path, tz: str = "UTC") -> pl.LazyFrame:
+    """Scan a file, a glob or a hive-partitioned folder lazily (see :func:`scan_table`)."""
+    return scan_table(source, tz).frame
+
+
+#: Environment variable switching on the check of Parquet page checksums.
+VERIFY_ENV = "SEGRULE_VERIFY_CHECKSUMS"
+
+
+def verify_checksums_enabled() -> bool:
+    """Whether ``SEGRULE_VERIFY_CHECKSUMS`` asks for page checksums to be verified: off
+    by default, since it decodes every page once more (docs/security.md has the cost)."""
+    return os.environ.get(VERIFY_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def scan_table(source: str | Path, tz: str = "UTC", *, verify: bool | None = None) -> Scan:
+    """Scan a file, a glob or a (hive-partitioned) folder lazily.
+
+    The files are read as one table when they agree: one kind and one schema, read by
+    one scan as before (a folder of many Parquet files of one schema costs one footer
+    read per file more than before, and nothing else). When they do not (a.csv beside
+    b.parquet, a naive file beside a UTC one, an extra column), each file is scanned on
+    its own, normalized to one type per column and the scans concatenated: still one
+    lazy plan. Times: an aware column is converted to the wall time in ``tz``, as a
+    single aware file is when a table is loaded, so that files of different zones agree.
+
+    CSV files are checked first (encoding, quotes, ragged lines: :func:`check_csv`), and
+    Parquet files with page checksums are verified when ``verify`` (default: the
+    ``SEGRULE_VERIFY_CHECKSUMS`` environment variable; :func:`verify_parquet`).
+    """
+    if verify is None:
+        verify = verify_checksums_enabled()
+    text = str(source)
+    path = Path(text)
+    if not _is_glob(text) and not path.exists():
         raise DataError(f"{text}: file not found; check the path or pass --data DIR")
-    else:
-        suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pl.scan_parquet(text, hive_partitioning=path.is_dir() or None)
-        if suffix in (".arrow", ".ipc", ".feather"):
-            return pl.scan_ipc(text)
-        if suffix == ".csv":
+    if path.is_file() and not _is_glob(text) and path.suffix.lower() not in KINDS:
+        raise DataError(
+            f"{text}: unknown file type '{path.suffix.lower()}'; use .parquet, "
+            ".arrow/.ipc/.feather or .csv"
+        )
+    files = source_files(text)
+    if not files:
+        if _is_glob(text):
+            raise DataError(f"{text}: no file matches this pattern; check the path")
+        raise DataError(f"{text}: the folder holds no .parquet/.arrow/.ipc/.csv file")
+    base = path if path.is_dir() else None
+
+    def shown(f: Path) -> str:
+        return str(f.relative_to(base)) if base is not None else str(f)
+
+    kinds = {KINDS[f.suffix.lower()] for f in files}
+    for f in files:
+        if KINDS[f.suffix.lower()] == "csv":
+            check_csv(f, shown(f))
+        elif KINDS[f.suffix.lower()] == "parquet" and verify:
+            verify_parquet(f, shown(f))
+    schemas: list[pl.Schema] = []
+    if len(files) > 1:
+        # Footers only; in threads, since a hive folder may hold thousands of files.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            schemas = list(pool.map(lambda f: _file_schema(f, shown(f)), files))
+    if len(kinds) == 1 and all(s == schemas[0] for s in schemas[1:]):
+        kind = kinds.pop()
+        names: str | list[str] = [str(f) for f in files]
+        if base is not None:
+            suffix = files[0].suffix
+            # polars expands its own glob faster than it takes a long list; it reads
+            # hidden files too, so the glob is used only when there are none.
+            if sorted(p for p in base.rglob(f"*{suffix}") if p.is_file()) == files:
+                names = str(base / "**" / f"*{suffix}")
+        try:
+            if kind == "parquet":
+                # The file list, not the folder: polars would also read hidden files.
+                return Scan(pl.scan_parquet(names, hive_partitioning=base is not None), files)
+            if kind == "ipc":
+                return Scan(pl.scan_ipc(names, hive_partitioning=base is not None), files)
             # Every column as text: the contract's columns are parsed by segrule, and a
             # value that does not parse becomes a counted bad row (bad_amount,
             # bad_timestamp) instead of failing the whole run, as inferring types from
             # the first rows would when a bad value comes later.
-            return pl.scan_csv(text, infer_schema=False)
+            return Scan(pl.scan_csv(names, infer_schema=False), files)
+        except (Exception, pl.exceptions.PanicException) as exc:
+            raise DataError(f"{text}: cannot be read: {_first_line(exc)}") from exc
+    return _scan_each(files, schemas, shown, base, tz)
+
+
+def _first_line(exc: BaseException) -> str:
+    msg = str(exc).strip()
+    return msg.splitlines()[0] if msg else type(exc).__name__
+
+
+def _file_schema(f: Path, name: str) -> pl.Schema:
+    """A file's schema from its metadata (footer, IPC schema or CSV header line)."""
+    try:
+        kind = KINDS[f.suffix.lower()]
+        if kind == "parquet":
+            return pl.Schema(pl.read_parquet_schema(f))
+        if kind == "ipc":
+            return pl.Schema(pl.read_ipc_schema(f))
+        return pl.scan_csv(f, infer_schema=False).collect_schema()
     except (Exception, pl.exceptions.PanicException) as exc:
-        raise DataError(f"{text}: cannot be read: {exc}") from exc
-    raise DataError(
-        f"{text}: unknown file type '{suffix}'; use .parquet, .arrow/.ipc/.feather or .csv"
+        raise DataError(
+            f"{name}: cannot be read ({_first_line(exc)}); is it a complete, valid file?"
+        ) from exc
+
+
+def _scan_file(f: Path) -> pl.LazyFrame:
+    kind = KINDS[f.suffix.lower()]
+    if kind == "parquet":
+        return pl.scan_parquet(f, hive_partitioning=False)
+    if kind == "ipc":
+        return pl.scan_ipc(f)
+    return pl.scan_csv(f, infer_schema=False)
+
+
+def _hive_values(f: Path, base: Path | None) -> dict[str, str]:
+    if base is None:
+        return {}
+    parts = f.relative_to(base).parts[:-1]
+    return dict(p.split("=", 1) for p in parts if "=" in p)
+
+
+def _unified(typed: list[pl.DataType]) -> pl.DataType | None:
+    """One type for a column typed differently in Parquet/IPC files, or None when they
+    cannot be reconciled without guessing (text against numbers, ...)."""
+    if all(isinstance(t, pl.Datetime) or t == pl.Date for t in typed):
+        return pl.Datetime("us")  # naive wall time in the business zone
+    if all(t.is_integer() for t in typed):
+        return pl.Int64()
+    if all(t.is_numeric() for t in typed):
+        return pl.Float64()
+    if all(t in (pl.String, pl.Categorical) or isinstance(t, pl.Enum) for t in typed):
+        return pl.String()
+    if len(set(typed)) == 1:
+        return typed[0]
+    return None
+
+
+def _to_type(col: str, have: pl.DataType, want: pl.DataType, tz: str) -> pl.Expr:
+    """The expression turning one file's column into the table's type."""
+    c = pl.col(col)
+    if have == want:
+        return c
+    if isinstance(want, pl.Datetime):
+        if have == pl.String:
+            return parse_timestamp_text(c, tz)
+        if isinstance(have, pl.Datetime) and have.time_zone is not None:
+            c = c.dt.convert_time_zone(tz).dt.replace_time_zone(None)
+        return c.cast(pl.Datetime("us"))
+    if have == pl.String and want.is_numeric():
+        return c.str.strip_chars().cast(want, strict=False)
+    if have == pl.String and want == pl.Boolean:
+        return parse_boolean_text(c)
+    return c.cast(want)
+
+
+def _scan_each(
+    files: list[Path],
+    schemas: list[pl.Schema],
+    shown: Callable[[Path], str],
+    base: Path | None,
+    tz: str,
+) -> Scan:
+    """Each file scanned on its own and normalized to one type per column, then
+    concatenated (diagonally: a column one file lacks is null in its rows)."""
+    columns: dict[str, list[tuple[Path, pl.DataType, bool]]] = {}
+    for f, schema in zip(files, schemas, strict=True):
+        text_file = KINDS[f.suffix.lower()] == "csv"
+        for name, dtype in schema.items():
+            columns.setdefault(name, []).append((f, dtype, text_file))
+    target: dict[str, pl.DataType] = {}
+    conflicts: dict[str, str] = {}
+    for name, seen in columns.items():
+        # CSV text takes the type of the typed files; typed files must agree.
+        typed = [t for _, t, text_file in seen if not text_file]
+        want = _unified(typed) if typed else pl.String()
+        if want is None:
+            first_file, first_type, _ = next(s for s in seen if not s[2])
+            other_file, other_type, _ = next(
+                s for s in seen if not s[2] and _unified([first_type, s[1]]) is None
+            )
+            conflicts[name] = (
+                f"column '{name}' is {first_type} in {shown(first_file)} but {other_type} in "
+                f"{shown(other_file)}; convert {shown(other_file)} so that the files agree"
+            )
+            continue
+        target[name] = want
+    hive = {f: _hive_values(f, base) for f in files}
+    hive_keys = sorted({k for values in hive.values() for k in values} - set(target))
+    # A partition key is an integer when every value is one (as polars infers it).
+    hive_int = {
+        k: all(v.get(k, "0").lstrip("-").isdigit() for v in hive.values()) for k in hive_keys
+    }
+    frames = []
+    for f, schema in zip(files, schemas, strict=True):
+        exprs = [
+            _to_type(name, schema[name], want, tz).alias(name)
+            for name, want in target.items()
+            if name in schema
+        ]
+        for key in hive_keys:
+            value = hive[f].get(key)
+            exprs.append(
+                pl.lit(int(value) if value is not None and hive_int[key] else value)
+                .cast(pl.Int64 if hive_int[key] else pl.String)
+                .alias(key)
+            )
+        frames.append(_scan_file(f).select(exprs))
+    frame = pl.concat(frames, how="diagonal_relaxed")
+    return Scan(frame.select([*target, *hive_keys]), files, conflicts)
+
+
+#: Text times each value is parsed from, after 'T' -> ' ', '/' -> '-' and 'Z' -> '+00:00'.
+_AWARE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%z",)
+_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+def parse_timestamp_text(text: pl.Expr, tz: str) -> pl.Expr:
+    """Text times parsed value by value into a naive wall time in ``tz``.
+
+    A value with an offset (``+08:00``, ``+0800``, ``Z``) is converted from it; a value
+    without one is a wall time in ``tz``. Each known format is tried on every value
+    (``str.to_datetime`` without a format infers it from the first value, so a column
+    mixing both kinds lost rows depending on their order). Unparseable text is null."""
+    t = (
+        text.str.strip_chars()
+        .str.replace(r"(?i)z$", "+00:00")
+        .str.replace("T", " ", literal=True)
+        .str.replace_all("/", "-", literal=True)
     )
+    aware = [
+        t.str.to_datetime(f, time_unit="us", time_zone="UTC", strict=False)
+        .dt.convert_time_zone(tz)
+        .dt.replace_time_zone(None)
+        for f in _AWARE_FORMATS
+    ]
+    naive = [t.str.to_datetime(f, time_unit="us", strict=False) for f in _NAIVE_FORMATS]
+    return pl.coalesce([*aware, *naive])
+
+
+def parse_boolean_text(text: pl.Expr) -> pl.Expr:
+    """true/t/yes/y/1 and false/f/no/n/0 (any case); anything else is null."""
+    t = text.str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(t.is_in(["true", "t", "yes", "y", "1"]))
+        .then(True)
+        .when(t.is_in(["false", "f", "no", "n", "0"]))
+        .then(False)
+    )
+
+
+#: Bytes looked at to tell a CSV file's encoding.
+SNIFF_BYTES = 64 * 1024
+
+
+def sniff_encoding(head: bytes) -> str | None:
+    """None when ``head`` (a file's first bytes) is UTF-8, else the probable encoding."""
+    if (
+        head.startswith((b"\xff\xfe", b"\xfe\xff"))
+        or head[:4096].count(b"\x00") > len(head[:4096]) // 8
+    ):
+        return "UTF-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return None
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+        return "GBK/GB18030"
+    except UnicodeDecodeError:
+        return "an unknown encoding"
+
+
+def check_csv(path: Path, name: str) -> None:
+    """Refuse a CSV file segrule would misread, in one line naming it.
+
+    Its first 64 KiB must be UTF-8 (GBK and UTF-16 exports are common; reading them is
+    future work). Then one parse of every column as text (this reads the file): polars
+    reports a ragged line (more fields than the header) or an unterminated quote only
+    when every column is read, so a run reading some columns would pass where one
+    writing rejects (every column) fails, and an unterminated quote swallows the rest
+    of the file into one value."""
+    with path.open("rb") as f:
+        head = f.read(SNIFF_BYTES)
+    encoding = sniff_encoding(head)
+    if encoding is not None:
+        iconv = "UTF-16" if encoding == "UTF-16" else "GBK"
+        raise DataError(
+            f"{name}: not UTF-8 (looks like {encoding}); convert it with "
+            f"iconv -f {iconv} -t UTF-8 {path.name} > {path.stem}.utf8.csv, or wait for "
+            "encoding: support"
+        )
+    try:
+        pl.scan_csv(path, infer_schema=False).select(pl.all().null_count()).collect(
+            engine="streaming"
+        )
+    except (Exception, pl.exceptions.PanicException) as exc:
+        message = _first_line(exc)
+        if _odd_quotes(path):
+            raise DataError(
+                f'{name}: a quote (") is opened and never closed, so the rest of the file '
+                'would be one value; fix that line (a quote inside a value is written "")'
+            ) from exc
+        if "more fields" in message:
+            raise DataError(
+                f"{name}: a line has more fields than the header; quote values that hold "
+                'the separator (e.g. "1,000.00") or fix the export'
+            ) from exc
+        raise DataError(f"{name}: not a valid CSV file ({message}); fix the file") from exc
+
+
+def _odd_quotes(path: Path) -> bool:
+    """Whether the file holds an odd number of '"' (a well-formed CSV has pairs)."""
+    count = 0
+    with path.open("rb") as f:
+        while chunk := f.read(16 * 1024 * 1024):
+            count += chunk.count(b'"')
+    return count % 2 == 1
+
+
+def _has_page_checksums(path: Path) -> bool:
+    """Whether the file's first page header carries a CRC (a few bytes read).
+
+    Writers put checksums in every page or in none, and the footer does not say which:
+    the page header is Thrift compact, fields 1-3 are i32 (header 0x15 each, then a
+    zigzag varint) and field 4, the optional crc, is next when present."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    if meta.num_row_groups == 0 or meta.num_columns == 0:
+        return False
+    col = meta.row_group(0).column(0)
+    start = col.dictionary_page_offset if col.has_dictionary_page else col.data_page_offset
+    if start is None:
+        return False
+    with path.open("rb") as f:
+        f.seek(start)
+        head = f.read(32)
+    pos = 0
+    for _ in range(3):
+        if pos >= len(head) or head[pos] != 0x15:
+            return False
+        pos += 1
+        while pos < len(head) and head[pos] & 0x80:
+            pos += 1
+        pos += 1
+    return pos < len(head) and head[pos] == 0x15
+
+
+def verify_parquet(path: Path, name: str) -> bool:
+    """Check every page's CRC of a Parquet file that has them (one row group in memory
+    at a time); a mismatch is a one-line DataError naming the file. Returns whether the
+    file had checksums. polars neither checks nor writes them (2.1), so pyarrow does."""
+    import pyarrow.parquet as pq
+
+    try:
+        if not _has_page_checksums(path):
+            return False
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
+        for group in range(pf.metadata.num_row_groups):
+            pf.read_row_group(group)
+    except Exception as exc:
+        if "checksum" in str(exc).lower():
+            raise DataError(
+                f"{name}: corrupted ({_first_line(exc)}); restore the file from its source"
+            ) from exc
+        raise DataError(
+            f"{name}: cannot be read ({_first_line(exc)}); is it a complete, valid file?"
+        ) from exc
+    return True
 
 
 def read_schema(frame: pl.LazyFrame, source: str) -> pl.Schema:
