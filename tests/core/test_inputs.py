@@ -277,7 +277,7 @@ def test_a_corrupted_page_is_found_where_the_file_has_checksums(
     _corrupt_page(orders)
     with pytest.raises(DataError, match=r"^orders\.parquet: corrupted \(.*CRC.*\); restore"):
         verify_parquet(orders, "orders.parquet")
-    monkeypatch.setenv("SEGRULE_VERIFY_CHECKSUMS", "1")
+    # verified by default: the run reads amount
     with pytest.raises(DataError, match=r"orders\.parquet: corrupted .* restore the file"):
         segrule.run(
             ["rfm"],
@@ -286,6 +286,20 @@ def test_a_corrupted_page_is_found_where_the_file_has_checksums(
             as_of=AS_OF,
             engine=segrule.Engine(autoload=False),
         )
+    assert not (tmp_path / "o.parquet").exists()
+    # ... and only the columns a run reads: `amount` is read, `channel` is not
+    assert verify_parquet(orders, "orders.parquet", ["customer_id", "channel"])
+    with pytest.raises(DataError, match="corrupted"):
+        verify_parquet(orders, "orders.parquet", ["customer_id", "amount"])
+    # SEGRULE_VERIFY_CHECKSUMS=0 switches the check off (the damage then goes unseen)
+    monkeypatch.setenv("SEGRULE_VERIFY_CHECKSUMS", "0")
+    segrule.run(
+        ["rfm"],
+        tmp_path / "o.parquet",
+        data=data,
+        as_of=AS_OF,
+        engine=segrule.Engine(autoload=False),
+    )
     # a file without checksums cannot be verified (polars writes none)
     pl.read_parquet(data / "customers.parquet").write_parquet(tmp_path / "c.parquet")
     assert not verify_parquet(tmp_path / "c.parquet", "c.parquet")

@@ -220,6 +220,9 @@ def output_format(path: Path, fmt: str | None = None) -> str:
 #: different row groups (and bytes) with 1 and 2 threads.
 ROW_GROUP_ROWS = 262_144
 
+#: Values of SEGRULE_WRITE_CHECKSUMS that switch page checksums in outputs off.
+_OFF = ("0", "false", "no", "off")
+
 
 def sink(
     frame: pl.LazyFrame,
@@ -306,6 +309,19 @@ def sink_with(
             results = cleanup.interruptible(pl.collect_all, [write, *also], engine="streaming")
             if check is not None:
                 check(list(results[1:]))
+            if (
+                kind == "parquet"
+                and not outpaths.is_null_device(target)
+                and os.environ.get("SEGRULE_WRITE_CHECKSUMS", "").lower() not in _OFF
+            ):
+                from segrule.parquet_crc import rewrite_with_checksums
+
+                # Page checksums in every Parquet file segrule writes: polars' sink
+                # writes none, so the file is written once more (docs/security.md).
+                try:
+                    rewrite_with_checksums(tmp)
+                except OSError as exc:  # writing the file, not running the plan
+                    raise outpaths.write_error(target, exc, what) from exc
     except (OSError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
         # Write failures became OutputPathError in `replacing`; this is the plan failing
         # (polars raises a vanished input as FileNotFoundError, an OSError).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import glob as globlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,12 +146,19 @@ VERIFY_ENV = "SEGRULE_VERIFY_CHECKSUMS"
 
 
 def verify_checksums_enabled() -> bool:
-    """Whether ``SEGRULE_VERIFY_CHECKSUMS`` asks for page checksums to be verified: off
-    by default, since it decodes every page once more (docs/security.md has the cost)."""
-    return os.environ.get(VERIFY_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    """Whether page checksums are verified: on unless ``SEGRULE_VERIFY_CHECKSUMS`` is
+    ``0``/``false``/``no`` (it decodes the pages of the columns a run reads once more:
+    docs/security.md has the cost)."""
+    return os.environ.get(VERIFY_ENV, "").strip().lower() not in ("0", "false", "no", "off")
 
 
-def scan_table(source: str | Path, tz: str = "UTC", *, verify: bool | None = None) -> Scan:
+def scan_table(
+    source: str | Path,
+    tz: str = "UTC",
+    *,
+    verify: bool | None = None,
+    columns: Iterable[str] | None = None,
+) -> Scan:
     """Scan a file, a glob or a (hive-partitioned) folder lazily.
 
     The files are read as one table when they agree: one kind and one schema, read by
@@ -163,8 +170,9 @@ def scan_table(source: str | Path, tz: str = "UTC", *, verify: bool | None = Non
     single aware file is when a table is loaded, so that files of different zones agree.
 
     CSV files are checked first (encoding, quotes, ragged lines: :func:`check_csv`), and
-    Parquet files with page checksums are verified when ``verify`` (default: the
-    ``SEGRULE_VERIFY_CHECKSUMS`` environment variable; :func:`verify_parquet`).
+    Parquet files with page checksums are verified when ``verify`` (default: on unless
+    the ``SEGRULE_VERIFY_CHECKSUMS`` environment variable is 0; :func:`verify_parquet`),
+    the pages of ``columns`` only when given (the columns the run reads).
     """
     if verify is None:
         verify = verify_checksums_enabled()
@@ -192,7 +200,7 @@ def scan_table(source: str | Path, tz: str = "UTC", *, verify: bool | None = Non
         if KINDS[f.suffix.lower()] == "csv":
             check_csv(f, shown(f))
         elif KINDS[f.suffix.lower()] == "parquet" and verify:
-            verify_parquet(f, shown(f))
+            verify_parquet(f, shown(f), columns)
     schemas: list[pl.Schema] = []
     if len(files) > 1:
         # Footers only; in threads, since a hive folder may hold thousands of files.
@@ -458,56 +466,22 @@ def _odd_quotes(path: Path) -> bool:
     return count % 2 == 1
 
 
-def _has_page_checksums(path: Path) -> bool:
-    """Whether the file's first page header carries a CRC (a few bytes read).
-
-    Writers put checksums in every page or in none, and the footer does not say which:
-    the page header is Thrift compact, fields 1-3 are i32 (header 0x15 each, then a
-    zigzag varint) and field 4, the optional crc, is next when present."""
-    import pyarrow.parquet as pq
-
-    meta = pq.ParquetFile(path).metadata
-    if meta.num_row_groups == 0 or meta.num_columns == 0:
-        return False
-    col = meta.row_group(0).column(0)
-    start = col.dictionary_page_offset if col.has_dictionary_page else col.data_page_offset
-    if start is None:
-        return False
-    with path.open("rb") as f:
-        f.seek(start)
-        head = f.read(32)
-    pos = 0
-    for _ in range(3):
-        if pos >= len(head) or head[pos] != 0x15:
-            return False
-        pos += 1
-        while pos < len(head) and head[pos] & 0x80:
-            pos += 1
-        pos += 1
-    return pos < len(head) and head[pos] == 0x15
-
-
-def verify_parquet(path: Path, name: str) -> bool:
-    """Check every page's CRC of a Parquet file that has them (one row group in memory
-    at a time); a mismatch is a one-line DataError naming the file. Returns whether the
-    file had checksums. polars neither checks nor writes them (2.1), so pyarrow does."""
-    import pyarrow.parquet as pq
+def verify_parquet(path: Path, name: str, columns: Iterable[str] | None = None) -> bool:
+    """Check the page CRCs of a Parquet file that has them, of ``columns`` only when
+    given (the columns a run reads; names the file lacks are ignored); a mismatch is a
+    one-line DataError naming the file. Returns whether the file had checksums. polars
+    neither checks nor writes them (2.1); :mod:`segrule.parquet_crc` compares them with
+    the page bytes without decoding the pages."""
+    from segrule.parquet_crc import PageError, verify_pages
 
     try:
-        if not _has_page_checksums(path):
-            return False
-        pf = pq.ParquetFile(path, page_checksum_verification=True)
-        for group in range(pf.metadata.num_row_groups):
-            pf.read_row_group(group)
+        return verify_pages(path, columns)
+    except PageError as exc:
+        raise DataError(f"{name}: corrupted ({exc}); restore the file from its source") from exc
     except Exception as exc:
-        if "checksum" in str(exc).lower():
-            raise DataError(
-                f"{name}: corrupted ({_first_line(exc)}); restore the file from its source"
-            ) from exc
         raise DataError(
             f"{name}: cannot be read ({_first_line(exc)}); is it a complete, valid file?"
         ) from exc
-    return True
 
 
 def read_schema(frame: pl.LazyFrame, source: str) -> pl.Schema:
