@@ -98,6 +98,23 @@ def test_a_folder_of_several_file_kinds_is_read_whole_and_listed(tmp_path: Path)
     assert listed == ["a.parquet", "b.arrow", "c.csv"]
 
 
+def test_links_to_folders_are_followed_once(tmp_path: Path) -> None:
+    folder = tmp_path / "orders"
+    (folder / "2026").mkdir(parents=True)
+    t = dt.datetime(2026, 10, 1, 12, 0)
+    _orders(["a"], [t], [1.0]).write_parquet(folder / "2026" / "a.parquet")
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    _orders(["b"], [t], [2.0]).write_parquet(archive / "b.parquet")
+    (folder / "2025").symlink_to(archive)  # a partition kept elsewhere: read
+    (folder / "2026" / "loop").symlink_to(folder)  # a link back up the tree: once
+    (folder / "again").symlink_to(archive)  # the same real folder twice: once
+    assert [p.name for p in source_files(folder)] == ["b.parquet", "a.parquet"]
+    out = _run(tmp_path, folder)
+    assert out["customer_id"].to_list() == ["a", "b"]
+    assert out["monetary_lifetime"].to_list() == [1.0, 2.0]
+
+
 def test_files_of_one_schema_stay_one_scan(tmp_path: Path) -> None:
     folder = tmp_path / "orders"
     for year in (2025, 2026):
@@ -337,3 +354,20 @@ def test_orders_of_unknown_customers_count_toward_the_share_events_do_not(
             customers=customers,
             events=events,
         )
+
+
+def test_a_fifo_where_a_table_or_blacklist_is_read_is_refused(tmp_path: Path) -> None:
+    import os
+
+    data = tmp_path / "data"
+    data.mkdir()
+    os.mkfifo(data / "orders.parquet")  # reading it would block forever
+    with pytest.raises(DataError, match=r"orders\.parquet: not a regular file"):
+        segrule.run(
+            ["rfm"], tmp_path / "o.parquet", data=data, as_of=AS_OF, engine=segrule.Engine()
+        )
+    os.mkfifo(tmp_path / "bl.txt")
+    from segrule.compiler import read_blacklist
+
+    with pytest.raises(DataError, match=r"bl\.txt: not a regular file"):
+        read_blacklist(tmp_path / "bl.txt")

@@ -1251,6 +1251,8 @@ def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
     """
     path = Path(source)
     label = f"blacklist {path}" + (f" (named in {where})" if where and where != str(path) else "")
+    if path.exists() and not path.is_file():
+        raise DataError(f"{label}: not a regular file (a folder, FIFO or device); give a file")
     if not path.is_file():
         raise DataError(f"{label}: file not found; give a file of customer ids")
     try:

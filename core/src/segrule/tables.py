@@ -81,6 +81,9 @@ def find_table_source(data_dir: str | Path, table: str) -> Path | None:
         p = base / f"{table}{ext}"
         if p.is_file():
             return p
+        if p.exists() and not p.is_dir():
+            # A FIFO, socket or device would block or never end: not read.
+            raise DataError(f"{p}: not a regular file (a FIFO, socket or device); give a file")
     folder = base / table
     if folder.is_dir():
         return folder
@@ -95,13 +98,6 @@ def _is_glob(text: str) -> bool:
     return any(ch in text for ch in "*?[")
 
 
-def _hidden(relative: Path) -> bool:
-    """A file is hidden when its name or a folder between the source and it starts
-    with '.': editors' swap files, ``.DS_Store``, segrule's own ``.name.pid.*.tmp``
-    and checkpoint folders are not data. Python's glob skips the same files."""
-    return any(part.startswith(".") for part in relative.parts)
-
-
 def source_files(source: str | Path) -> list[Path]:
     """The files a table source is read from, sorted: the file itself; a glob's matches;
     a folder's files of a supported suffix (recursively). Hidden files are skipped, and
@@ -113,14 +109,45 @@ def source_files(source: str | Path) -> list[Path]:
         matches = (Path(p) for p in globlib.glob(text, recursive=True))
         return sorted(p for p in matches if p.is_file() and p.suffix.lower() in KINDS)
     if path.is_dir():
-        return sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file() and p.suffix.lower() in KINDS and not _hidden(p.relative_to(path))
-        )
+        return _folder_files(path)[0]
     if path.is_file():
         return [path]
     return []
+
+
+def _folder_files(folder: Path) -> tuple[list[Path], bool]:
+    """A folder's data files, sorted, and whether the tree is plain (no hidden entry, no
+    symbolic link to a folder): then polars' own ``**`` glob finds exactly these files.
+    Links to folders are followed, each real folder once: a link back up the tree
+    (``orders/loop -> ..``) would otherwise repeat every file until the system's limit
+    on nested links."""
+    files: list[Path] = []
+    plain = True
+    seen: set[str] = set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            plain = False
+            continue
+        seen.add(real)
+        kept = []
+        for d in sorted(dirs):
+            if d.startswith("."):
+                plain = False
+                continue
+            if os.path.islink(os.path.join(root, d)):
+                plain = False
+            kept.append(d)
+        dirs[:] = kept
+        for name in names:
+            if name.startswith("."):
+                plain = False
+                continue
+            p = Path(root) / name
+            if p.suffix.lower() in KINDS and p.is_file():
+                files.append(p)
+    return sorted(files), plain
 
 
 @dataclass
@@ -212,8 +239,9 @@ def scan_table(
         if base is not None:
             suffix = files[0].suffix
             # polars expands its own glob faster than it takes a long list; it reads
-            # hidden files too, so the glob is used only when there are none.
-            if sorted(p for p in base.rglob(f"*{suffix}") if p.is_file()) == files:
+            # hidden files too and follows links, so the glob is used only when the
+            # tree has neither and every file has the same suffix.
+            if _folder_files(base)[1] and all(f.suffix == suffix for f in files):
                 names = str(base / "**" / f"*{suffix}")
         try:
             if kind == "parquet":
