@@ -47,7 +47,7 @@ from segrule.nodes import (
 from segrule.quality import RAW, TableQuality, valid_id
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
-from segrule.sql import parse_sql, referenced_names
+from segrule.sql import parse_sql, polars_reason, referenced_names
 from segrule.tables import (
     TableContract,
     contract_frame,
@@ -833,8 +833,9 @@ def _null_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    # polars_reason keeps a regex error's reason (its first line is only "regex parse
+    # error:") and drops syntax-tree dumps.
+    first = polars_reason(exc)
     if "cannot compare 'date/datetime/time' to a string value" in first:
         # polars' own advice speaks of Python objects; in a rule file it is SQL.
         return (
