@@ -1214,6 +1214,12 @@ def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
     """
     path = Path(source)
     label = f"blacklist {path}" + (f" (named in {where})" if where and where != str(path) else "")
+    # A list named in a rule file is read for the rule file's author, who may not be
+    # allowed to see it: its errors quote none of it. One given on the command line
+    # (no `where`) is the user's own file, and its column names help.
+    quote = not where
+    if path.exists() and not path.is_file():
+        raise DataError(f"{label}: not a regular file (a folder, device or pipe)")
     if not path.is_file():
         raise DataError(f"{label}: file not found; give a file of customer ids")
     try:
@@ -1228,14 +1234,21 @@ def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
     except SegruleError:
         raise
     except (Exception, pl.exceptions.PanicException) as exc:
-        raise DataError(f"{label}: cannot be read ({_short(exc)})") from None
+        reason = _short(exc) if quote else type(exc).__name__
+        raise DataError(f"{label}: cannot be read ({reason})") from None
     if BASE in frame.columns:
         column = BASE
     elif frame.width == 1:
         column = frame.columns[0]
     else:
+        shown = (
+            f"columns are: {', '.join(frame.columns[:10])}"
+            if quote
+            else (f"it has {frame.width} columns")
+        )
         raise DataError(
-            f"{label}: has no customer_id column; columns are: {', '.join(frame.columns[:10])}"
+            f"{label}: has no customer_id column; {shown}; name the id column customer_id "
+            "or give a one-column file"
         )
     return frame.select(pl.col(column).cast(pl.String).alias(BASE)).drop_nulls().unique()
 

@@ -257,7 +257,8 @@ def polars_reason(exc: BaseException, sql: str | None = None) -> str:
             shown = f" {_echo(pattern, 60)!r}" if pattern else ""
             return f"invalid regular expression{shown}: {reason}; fix the pattern"
     first = lines[0]
-    if sql and len(sql) > 20:
+    if sql:  # polars may quote the whole text again ("unable to parse '...' as Expr")
+        first = first.replace(f"'{sql.strip()}'", sql.strip())
         first = first.replace(sql.strip(), "the expression")
     before = None
     while before != first:  # innermost struct dumps first, then what held them
