@@ -379,6 +379,7 @@ def test_entries_of_one_list_are_limited(tmp_path: Path) -> None:
         ("SECRET-first-line-42 plain text\n", "must be a YAML mapping"),
         (f'SECRET_KEY: "{SECRET}"\nOTHER: 1\n', "not a rule file"),
         (f'KEY: "{SECRET}\n', "YAML syntax error"),
+        ("*SECRET-first-line-42\n", "YAML syntax error"),  # PyYAML: undefined alias 'SECRET...'
         (f"*{SECRET}\n", "YAML syntax error"),
         (f"{SECRET}: [\n", "YAML syntax error"),
     ],
@@ -548,6 +549,23 @@ def test_each_base_is_read_once(job: Path, monkeypatch: pytest.MonkeyPatch) -> N
     rs = segrule.load_ruleset(job / "f0.yaml")
     assert rs.name == "f0"
     assert sorted(p.name for p in reads) == [f"f{i}.yaml" for i in range(6)]
+
+
+def test_a_base_under_two_spellings_is_read_once(
+    job: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (job / "sub").mkdir()
+    (job / "link.yaml").symlink_to(job / "base.yaml")
+    (job / "base.yaml").write_text("name: base\nextends: rfm\n")
+    rule = job / "r.yaml"
+    rule.write_text("name: r\nextends: [base.yaml, ./sub/../base.yaml, link.yaml]\n")
+    from segrule import ruleset
+
+    reads: list[str] = []
+    real_read = ruleset._read_rule_file
+    monkeypatch.setattr(ruleset, "_read_rule_file", lambda p: reads.append(p.name) or real_read(p))
+    assert segrule.load_ruleset(rule).name == "r"
+    assert sorted(reads) == ["base.yaml", "r.yaml"]
 
 
 def test_a_loop_through_another_spelling_of_the_path_is_found(job: Path) -> None:

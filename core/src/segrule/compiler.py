@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1218,10 +1219,14 @@ def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
     # allowed to see it: its errors quote none of it. One given on the command line
     # (no `where`) is the user's own file, and its column names help.
     quote = not where
-    if path.exists() and not path.is_file():
-        raise DataError(f"{label}: not a regular file (a folder, device or pipe)")
-    if not path.is_file():
+    try:
+        mode: int | None = path.stat().st_mode
+    except (OSError, ValueError):  # missing, or a name the OS refuses (too long, NUL)
+        mode = None
+    if mode is None:
         raise DataError(f"{label}: file not found; give a file of customer ids")
+    if not stat.S_ISREG(mode):
+        raise DataError(f"{label}: not a regular file (a folder, device or pipe)")
     try:
         if path.suffix.lower() in (".txt", ""):
             ids = [

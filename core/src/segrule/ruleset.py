@@ -576,6 +576,7 @@ class _Load:
 
 def _inside(path: Path, state: _Load, what: str, ref: str, where: str) -> Path:
     """``path`` with links and ``..`` resolved, if it lies in one of the allowed folders."""
+    _no_nul(str(ref), what, where)
     real = Path(os.path.realpath(path))
     if any(real == root or root in real.parents for root in state.roots):
         return real
@@ -585,6 +586,21 @@ def _inside(path: Path, state: _Load, what: str, ref: str, where: str) -> Path:
         f"allow its folder with --allow-path DIR or {ALLOW_PATHS_ENV}=DIR",
         where=where,
     )
+
+
+def _no_nul(ref: str, what: str, where: str | None) -> None:
+    # The OS cannot name such a file (Python raises ValueError): say it on one line.
+    if "\x00" in ref:
+        raise RuleSetError(f"{what}: a path cannot contain a NUL character (\\0)", where=where)
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False also for names the OS refuses (too long, ...)."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _short_ref(ref: str) -> str:
@@ -702,7 +718,7 @@ def _resolve_ref(ref: str, base_dir: Path | None, engine: Engine, where: str, st
         if not p.is_absolute():
             p = base_dir / p
         _inside(p, state, "extends", ref, where)
-        if not p.exists():
+        if not _exists(p):
             raise RuleSetError(f"extends: file '{_short_ref(ref)}' not found", where=where)
         return str(p)
     raise RuleSetError(
@@ -768,10 +784,11 @@ def _load_raw(
         source = f"preset:{ref_s}"
         data, origins = parse_ruleset_text(preset.text(), source)
         return data, origins, source, None
+    _no_nul(ref_s, "rule file", None)
     path = Path(ref_s)
-    if not path.exists():
+    if not _exists(path):
         if path.suffix in (".yaml", ".yml") or "/" in ref_s:
-            raise RuleSetError(f"rule file '{ref_s}' not found; check the path")
+            raise RuleSetError(f"rule file '{_short_ref(ref_s)}' not found; check the path")
         raise RuleSetError(
             f"'{ref_s}' is neither a rule file nor a preset"
             f"{did_you_mean(ref_s, engine.presets.items)}; `segrule presets` lists presets"
