@@ -256,6 +256,37 @@ def test_split_chains_give_what_polars_gives_unsplit(sql: str) -> None:
     assert split.to_list() == whole.to_list(), sql
 
 
+def test_nested_copies_are_limited() -> None:
+    # Found by the long fuzz run: polars copies BETWEEN's operand, so 33 nested
+    # BETWEENs (1,275 characters) grew a 2**33-node plan and never finished. 18 levels
+    # take about a minute unguarded: the subprocess's timeout turns that into a failure.
+    nested = " + ".join(f"x BETWEEN {i} AND 100000" for i in range(18))
+    proc = run_python(
+        f"""
+        import polars as pl
+        from segrule.errors import SegruleError
+        from segrule.sql import parse_sql
+        try:
+            pl.DataFrame({{"x": [1]}}).select(parse_sql({nested!r}))
+        except SegruleError as exc:
+            print(exc)
+        """,
+        timeout=25,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "nested 18 deep in one term, more than the 12 allowed" in proc.stdout
+    # side by side, conditions copy nothing more: a ladder, a mapping, an AND chain
+    ladder = " ".join(f"WHEN m BETWEEN {i} AND {i + 1} THEN {i}" for i in range(40))
+    mapping = " ".join(f"WHEN 'c{i}' THEN {i}" for i in range(500))
+    for sql in (
+        f"CASE {ladder} END > 1",
+        f"CASE city {mapping} END > 1",
+        " AND ".join(f"x{i} BETWEEN {i} AND 9" for i in range(40)),
+        " OR ".join(f"NULLIF(x{i}, 0) > 1" for i in range(40)),
+    ):
+        assert isinstance(parse_sql(sql), pl.Expr)
+
+
 def test_operators_in_one_term_are_limited() -> None:
     with pytest.raises(RuleSetError) as info:
         parse_sql(" + ".join(["x"] * 3_000) + " > 1")

@@ -34,6 +34,11 @@ MAX_SQL_CHARS = 100_000
 #: seconds from ~1,500 on. Counted: binary and comparison operators, NOT, WHEN.
 MAX_SQL_TERM_OPERATORS = 1_000
 
+#: Nesting of constructs whose operand polars copies (BETWEEN, NULLIF, CASE x WHEN):
+#: each level doubles the plan; 33 nested BETWEENs (1,275 characters) never finished.
+#: 12 levels took 0.3 s, 16 took 7 s.
+MAX_SQL_COPY_LEVELS = 12
+
 #: A top-level ``AND``/``OR`` chain longer than this is split into its terms, each
 #: parsed alone and combined as a balanced tree (same three-valued logic as SQL).
 SPLIT_CHAINS_LONGER_THAN = 32

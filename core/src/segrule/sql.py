@@ -28,6 +28,7 @@ from segrule.errors import RuleSetError
 from segrule.limits import (
     MAX_ECHO_CHARS,
     MAX_SQL_CHARS,
+    MAX_SQL_COPY_LEVELS,
     MAX_SQL_TERM_OPERATORS,
     SPLIT_CHAINS_LONGER_THAN,
 )
@@ -227,6 +228,59 @@ def _operators(toks: list[_Tok]) -> int:
     )
 
 
+_SEGMENT_BREAKS = frozenset({"and", "or", "when", "then", "else"})
+
+
+def _copy_levels(toks: list[_Tok]) -> int:
+    """How many times over polars copies a piece of the expression, as nesting levels.
+
+    polars expands ``a BETWEEN x AND y`` to ``a >= x AND a <= y``, ``NULLIF(a, b)`` and
+    ``CASE a WHEN ...`` likewise repeat ``a``: nested, each level doubles the plan (33
+    nested BETWEENs, 1,275 characters, hung the fuzz run: 2**33 nodes). Counted per
+    segment (a boolean operand, a CASE branch, an argument), so side-by-side
+    conditions (``a BETWEEN 1 AND 2 AND b BETWEEN 3 AND 4``, a CASE ladder) add nothing.
+    """
+    # one frame per open "(" or CASE: [levels of the current segment, max so far,
+    # BETWEEN waiting for its AND, is a NULLIF call, CASE operand levels, WHEN count]
+    frames: list[list[int]] = [[0, 0, 0, 0, -1, 0]]
+    worst = 0
+    prev: _Tok | None = None
+    for tok in toks:
+        top = frames[-1]
+        if tok.text == "(" or tok.low == "case":
+            nullif = int(tok.text == "(" and prev is not None and prev.low == "nullif")
+            frames.append([0, 0, 0, nullif, -1 if tok.low == "case" else -2, 0])
+        elif (tok.text == ")" or tok.low == "end") and len(frames) > 1:
+            done = frames.pop()
+            levels = max(done[0], done[1])
+            if done[3]:
+                levels += 1  # NULLIF(a, b): a twice
+            if done[4] >= 0 and done[5] > 0:  # CASE a WHEN ...: a once per WHEN
+                levels = max(levels, done[4] + max(1, (done[5] - 1).bit_length()))
+            frames[-1][0] += levels
+        elif tok.low == "between":
+            top[0] += 1
+            top[2] += 1
+        elif tok.low == "and" and top[2]:
+            top[2] -= 1  # BETWEEN's own AND
+        elif tok.low in _SEGMENT_BREAKS or tok.text == ",":
+            if tok.low == "when":
+                if top[4] == -1 and top[5] == 0:
+                    top[4] = top[0]  # CASE with an operand: its levels so far
+                elif top[4] == -1:
+                    top[4] = -3
+                top[5] += 1
+            elif top[4] == -1 and prev is not None and prev.low == "case":
+                top[4] = -3
+            top[1] = max(top[1], top[0])
+            top[0] = 0
+        if prev is not None and prev.low == "case" and tok.low == "when":
+            frames[-1][4] = -3  # CASE WHEN ...: no operand
+        worst = max(worst, frames[-1][0])
+        prev = tok
+    return max([worst] + [max(f[0], f[1]) for f in frames])
+
+
 def _echo(text: str, limit: int = MAX_ECHO_CHARS) -> str:
     """``text`` on one line, cut to ``limit`` characters (with '…')."""
     one = " ".join(text.split())
@@ -327,6 +381,14 @@ def _parse_one(clean: str, toks: list[_Tok]) -> pl.Expr:
             f"one term of the expression has {ops:,} operators, more than the "
             f"{MAX_SQL_TERM_OPERATORS:,} allowed (long AND/OR chains are fine, other "
             "operators are not); split it into dimensions"
+        )
+    copies = _copy_levels(toks)
+    if copies > MAX_SQL_COPY_LEVELS:
+        raise _Refused(
+            f"BETWEEN, NULLIF or CASE x WHEN are nested {copies} deep in one term, more "
+            f"than the {MAX_SQL_COPY_LEVELS} allowed (polars copies their operand, so each "
+            "level doubles the work); put parentheses or AND between the conditions, or "
+            "compute the inner part as a dimension"
         )
     empty = _EMPTY_VARIADIC.search(sql)
     if empty:
