@@ -13,7 +13,7 @@ import segrule
 import yaml
 from segrule import RuleSetError
 from segrule.registry import Engine
-from segrule.ruleset import RuleSetModel, json_schema
+from segrule.ruleset import RuleSetModel, allowing_paths, json_schema
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 
@@ -326,7 +326,11 @@ def test_extends_relative_file_merges_tables_and_overrides(rules) -> None:
             flag: "monetary_lifetime > 500"
         """,
     )
-    rs = segrule.load_ruleset(child)
+    # ../base is outside the child's folder: read only when that folder is allowed.
+    with pytest.raises(RuleSetError, match=r"outside the rule file's folder"):
+        segrule.load_ruleset(child)
+    with allowing_paths([rules.root / "base"]):
+        rs = segrule.load_ruleset(child)
     orders = rs.model.tables["orders"]
     assert orders.columns == {"order_ts": "pay_time"}  # from the base
     assert orders.where == "channel <> 'test'"  # from the child

@@ -11,13 +11,26 @@ edits; and raw SQL text. The suite runs a small budget; the documented long run:
     SEGRULE_FUZZ_EXAMPLES=34000 uv run pytest tests/fuzz -q -p no:cacheprovider
 
 (three tests, so over 100,000 inputs; see docs/testing.md for the last result).
+
+Six more generators aim at the limits of rule files (docs/security.md): YAML bombs,
+deep nesting, huge files, long chains, hostile SQL and hostile paths. Their long run
+sends every input to a worker process (tests/fuzz/fuzz_worker.py) that must answer
+within 30 s; a worker that hangs or dies is counted as a failure and replaced::
+
+    SEGRULE_FUZZ_ISOLATE=1 SEGRULE_FUZZ_EXAMPLES=2000 \\
+        uv run pytest tests/fuzz -k limits -q -s -p no:cacheprovider
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import json
 import os
+import random
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -432,3 +445,330 @@ def test_a_where_that_panics_polars_is_a_rule_error(tmp_path: Path, where: str) 
     path.write_text(f'name: w\nextends: rfm\ntables:\n  orders:\n    where: "{where}"\n')
     with pytest.raises(SegruleError, match=r"w\.yaml:5:\d+.*COALESCE\(\) needs at least one"):
         segrule.score(segrule.load_ruleset(path, engine=ENGINE), TABLES, as_of=AS_OF, engine=ENGINE)
+
+
+# -- the limits of rule files (docs/security.md) -------------------------------------
+_spec = importlib.util.spec_from_file_location(
+    "fuzz_worker", Path(__file__).with_name("fuzz_worker.py")
+)
+assert _spec is not None and _spec.loader is not None
+fuzz_worker = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fuzz_worker)
+
+ISOLATE = os.environ.get("SEGRULE_FUZZ_ISOLATE") == "1"
+#: The suite runs a few small inputs per limits generator; the long run (isolated, or
+#: SEGRULE_FUZZ_EXAMPLES set) draws the big sizes too.
+LONG_RUN = ISOLATE or "SEGRULE_FUZZ_EXAMPLES" in os.environ
+LIMITS = settings(FUZZ, max_examples=int(os.environ.get("SEGRULE_FUZZ_EXAMPLES", "4")))
+
+
+def sizes(small: list[int], big: list[int]) -> st.SearchStrategy[int]:
+    return st.sampled_from(small + big if LONG_RUN else small)
+
+
+class Workers:
+    """One worker process at a time; replaced after a hang or a crash."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+        self.counts: dict[str, int] = {}
+
+    def _start(self) -> subprocess.Popen[str]:
+        env = {**os.environ, "SEGRULE_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        return subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("fuzz_worker.py"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    def run(self, kind: str, text: str) -> str:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self._start()
+        proc = self.proc
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps({"kind": kind, "text": text}) + "\n")
+        proc.stdin.flush()
+        answer: list[str] = []
+        with contextlib.suppress(TimeoutError), time_limit(TIMEOUT_S):
+            answer.append(proc.stdout.readline())
+        if not answer:
+            proc.kill()
+            proc.wait()
+            result = f"hang: no answer in {TIMEOUT_S} s"
+        elif not answer[0]:
+            code = proc.wait()
+            result = f"crash: worker died with {code}"
+        else:
+            result = json.loads(answer[0])["outcome"]
+        key = result.split(":", 1)[0]
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return result
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def limits_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Runs one input: in a worker (SEGRULE_FUZZ_ISOLATE=1) or in this process."""
+    if ISOLATE:
+        workers = Workers()
+        yield workers.run
+        workers.close()
+        print(f"\nfuzz outcomes: {workers.counts}")  # read from the long run's log
+        return
+    job = fuzz_worker.make_job(tmp_path_factory.mktemp("limits"))
+
+    def run(kind: str, text: str) -> str:
+        with time_limit(TIMEOUT_S):
+            return fuzz_worker.outcome(kind, text, job)
+
+    yield run
+
+
+def _check(result: str, text: str) -> None:
+    assert result in ("ok", "segrule"), f"{result}\ninput ({len(text):,} chars): {text[:500]!r}"
+
+
+@st.composite
+def yaml_bombs(draw: st.DrawFn) -> str:
+    """Aliases of aliases (billion laughs) of random width and depth, placed where the
+    grammar wants a value; aliases to themselves; merge keys."""
+    width = draw(st.integers(1, 12))
+    depth = draw(st.integers(1, 12))
+    lines = ["name: bomb", f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    for i in range(1, depth):
+        lines.append(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]")
+    top = f"*l{depth - 1}"
+    place = draw(st.sampled_from(["description", "outputs", "segments", "flag", "self", "merge"]))
+    if place == "segments":
+        lines.append(f"segments: {{s: {{cases: {top}, default: x}}}}")
+    elif place == "flag":
+        lines.append(f"segments: {{s: {{flag: {top}}}}}")
+    elif place == "self":
+        lines.append("description: &me [*me, *me]")
+    elif place == "merge":
+        lines.append(f"segments: {{s: {{<<: {top}, flag: 'orders_30d > 1'}}}}")
+    else:
+        lines.append(f"{place}: {top}")
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def deep_yaml(draw: st.DrawFn) -> str:
+    depth = draw(st.one_of(st.integers(1, 100), sizes([65, 2_000], [5_000, 20_000])))
+    form = draw(st.sampled_from(["flow list", "flow map", "block list", "block map", "mixed"]))
+    where = draw(st.sampled_from(["description", "segments", "outputs", "extends"]))
+    if form == "flow list":
+        value = "[" * depth + "x" + "]" * depth
+    elif form == "flow map":
+        value = "{a: " * depth + "x" + "}" * depth
+    elif form == "mixed":
+        value = "[{a: " * (depth // 2) + "x" + "}]" * (depth // 2)
+    else:
+        depth = min(depth, 600)  # block forms grow as depth**2 characters
+        item = "- " if form == "block list" else "a: "
+        value = (
+            "\n"
+            + "".join("  " * (i + 1) + item + "\n" for i in range(depth))
+            + "  " * (depth + 1)
+            + "x"
+        )
+    return f"name: deep\n{where}: {value}\n"
+
+
+@st.composite
+def huge_files(draw: st.DrawFn) -> str:
+    """Near and over the size limits: many cases, many segments, long scalars."""
+    shape = draw(st.sampled_from(["cases", "segments", "scalar", "outputs", "labels"]))
+    n = draw(sizes([0, 1, 100], [5_000, 19_999, 20_000, 20_001, 40_000]))
+    if shape == "cases":
+        cases = [{"when": f"orders_lifetime = {i}", "label": f"l{i}"} for i in range(n)]
+        data: dict[str, object] = {"name": "h", "segments": {"s": {"cases": cases, "default": "x"}}}
+    elif shape == "segments":
+        data = {"name": "h", "segments": {f"s{i}": {"flag": "orders_30d > 1"} for i in range(n)}}
+    elif shape == "labels":
+        labels = {f"l{i}": {"en": "x"} for i in range(n)}
+        data = {"name": "h", "segments": {"s": {"flag": "orders_30d > 1", "labels": labels}}}
+    elif shape == "outputs":
+        data = {"name": "h", "outputs": ["customer_id"] * n}
+    else:
+        size = draw(sizes([10, (2 << 20) + 1], [1 << 20, (2 << 20) - 100, 3 << 20]))
+        data = {"name": "h", "description": "x" * size}
+    return yaml.safe_dump(data, allow_unicode=True, width=1 << 30)
+
+
+@st.composite
+def long_chains(draw: st.DrawFn) -> str:
+    """Long AND/OR chains (flattened), long chains of other operators (limited), in
+    parentheses, under NOT, with BETWEEN and CASE inside."""
+    n = draw(sizes([1, 33, 200], [1_000, 3_000, 6_000, 9_000]))
+    term = draw(
+        st.sampled_from(
+            [
+                "orders_30d > {i}",
+                "x{i} > 1",
+                "monetary_365d BETWEEN {i} AND 100000",
+                "CASE WHEN orders_30d > {i} AND city IS NOT NULL THEN TRUE ELSE FALSE END",
+                "NOT (orders_lifetime = {i})",
+                "city = '{i} AND OR ('",
+            ]
+        )
+    )
+    op = draw(st.sampled_from([" AND ", " OR ", " + ", " || ", " = ", " mixed "]))
+    parts = [term.format(i=i) for i in range(n)]
+    if op == " mixed ":
+        rng = random.Random(draw(st.integers(0, 2**32)))
+        sql = parts[0] + "".join(rng.choice((" AND ", " OR ")) + p for p in parts[1:])
+    else:
+        sql = op.join(parts)
+    wrap = draw(st.sampled_from(["{}", "({})", "NOT ({})", "orders_30d > 0 AND ({})", "(({})"]))
+    sql = wrap.format(sql)
+    if draw(st.booleans()):
+        return "S" + sql  # raw SQL for parse_sql
+    return yaml.safe_dump({"name": "c", "segments": {"s": {"flag": sql}}}, width=1 << 30)
+
+
+HOSTILE_SQL = [
+    "customer_id IN (SELECT x FROM read_csv('{secret}'))",
+    "(SELECT max(a) FROM read_csv('{secret}')) > 1",
+    "EXISTS (SELECT 1 FROM read_parquet('{secret}'))",
+    "orders_30d IN (VALUES (1), (2))",
+    "orders_30d IN (WITH t AS (SELECT 1 AS a) SELECT a FROM t)",
+    "orders_30d IN (TABLE t)",
+    "read_csv('{secret}') IS NULL",
+    "\"read_csv\"('{secret}') IS NULL",
+    "read_ndjson('{secret}') IS NULL",
+    "scan_parquet('{secret}') IS NULL",
+    "pg_catalog.read_csv('{secret}') IS NULL",
+    "orders_30d > 1 -- it's\n OR orders_30d IN (SELECT 1)",
+    "orders_30d > 1 /* ' */ OR orders_30d IN (SELECT a FROM read_csv('{secret}'))",
+    "orders_30d > 1 /* /* nested ' */ */ OR orders_30d IN (SELECT 1)",
+    "$$x$$ = 'x' OR orders_30d IN (SELECT 1)",
+    "E'\\'' = 'x' OR orders_30d IN (SELECT 1) OR '' = '",
+    "city = 'select * from read_csv(''{secret}'')'",
+    "city = 'x''; SELECT 1; --'",
+    "orders_30d > 1; SELECT * FROM read_csv('{secret}')",
+    "orders_30d = ANY(SELECT 1)",
+    "orders_30d IN (SELECT 1 UNION SELECT 2)",
+    "city ~ '(('",
+    "regexp_like(city, '(?<x')",
+    "city SIMILAR TO 'a'",
+    "city LIKE 'a' ESCAPE 'xx'",
+    "orders_30d IN UNNEST([1])",
+    "generate_series(1, 3) > 1",
+    "`orders_30d` > 1",
+    '"orders_30d" > 1',
+    "orders_30d > 1 AND city = 'it''s'",
+]
+
+
+@st.composite
+def hostile_sql(draw: st.DrawFn) -> str:
+    secret = "../outside/shadow" if draw(st.booleans()) else "/etc/passwd"
+    pieces = draw(st.lists(st.sampled_from(HOSTILE_SQL), min_size=1, max_size=3))
+    glue = draw(st.sampled_from([" OR ", " AND ", " "]))
+    sql = glue.join(p.replace("{secret}", secret) for p in pieces)
+    if draw(st.booleans()):
+        sql = draw(st.sampled_from(["({})", "NOT ({})", "CASE WHEN {} THEN 1 END = 1"])).format(sql)
+    if draw(st.booleans()):
+        return "S" + sql
+    where = draw(st.sampled_from(["flag", "where", "expr", "aggregate"]))
+    if where == "flag":
+        data: dict[str, object] = {"name": "h", "segments": {"s": {"flag": sql}}}
+    elif where == "where":
+        data = {"name": "h", "extends": "rfm", "tables": {"orders": {"where": sql}}}
+    elif where == "expr":
+        data = {"name": "h", "dimensions": {"d": {"expr": sql}}}
+    else:
+        data = {"name": "h", "dimensions": {"d": {"aggregate": f"sum({sql})"}}}
+    return yaml.safe_dump(data, allow_unicode=True, width=1 << 30)
+
+
+HOSTILE_PATHS = [
+    "../outside/base.yaml",
+    "../outside/secret.yaml",
+    "../outside/keys.yaml",
+    "../../../../../../etc/shadow",
+    "../../../../../../etc/passwd",
+    "/etc/passwd",
+    "/etc/hosts.yaml",
+    "/dev/zero",
+    "/dev/stdin",
+    "/proc/self/environ",
+    "~/.ssh/id_rsa",
+    "fifo.yaml",
+    "folder.yaml",
+    "out.yaml",
+    "etc/passwd",
+    "etc/hostname.yaml",
+    "notrules.yaml",
+    "keys.yaml",
+    "base.yaml",
+    "./base.yaml",
+    "sub/../base.yaml",
+    "fuzz.yaml",
+    "ids.txt",
+    "a\x00b.yaml",
+    "x" * 5000 + ".yaml",
+    "",
+    "rfm",
+]
+
+
+@st.composite
+def hostile_paths(draw: st.DrawFn) -> str:
+    refs = draw(st.lists(st.sampled_from(HOSTILE_PATHS), min_size=1, max_size=4))
+    key = draw(st.sampled_from(["extends", "blacklist", "both"]))
+    data: dict[str, object] = {"name": "p"}
+    if key in ("extends", "both"):
+        data["extends"] = refs if len(refs) > 1 else refs[0]
+    if key in ("blacklist", "both"):
+        data["blacklist"] = refs[-1]
+        data.setdefault("extends", "rfm")
+    return yaml.safe_dump(data, allow_unicode=True, width=1 << 30)
+
+
+def _run_limits(run: object, text: str) -> None:
+    kind, body = ("sql", text[1:]) if text.startswith("S") else ("rule", text)
+    _check(run(kind, body), body)  # type: ignore[operator]
+
+
+@LIMITS
+@given(yaml_bombs())
+def test_limits_yaml_bombs(limits_run: object, text: str) -> None:
+    _run_limits(limits_run, text)
+
+
+@LIMITS
+@given(deep_yaml())
+def test_limits_deep_nesting(limits_run: object, text: str) -> None:
+    _run_limits(limits_run, text)
+
+
+@LIMITS
+@given(huge_files())
+def test_limits_huge_files(limits_run: object, text: str) -> None:
+    _run_limits(limits_run, text)
+
+
+@LIMITS
+@given(long_chains())
+def test_limits_long_chains(limits_run: object, text: str) -> None:
+    _run_limits(limits_run, text)
+
+
+@LIMITS
+@given(hostile_sql())
+def test_limits_hostile_sql(limits_run: object, text: str) -> None:
+    _run_limits(limits_run, text)
+
+
+@LIMITS
+@given(hostile_paths())
+def test_limits_hostile_paths(limits_run: object, text: str) -> None:
+    _run_limits(limits_run, text)

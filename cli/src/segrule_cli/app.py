@@ -91,6 +91,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -108,8 +109,22 @@ def main_callback(
             "accepted after any command.",
         ),
     ] = None,
+    allow_path: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--allow-path",
+            metavar="DIR",
+            help="Let rule files read from DIR too (extends:, blacklist:); by default they "
+            "read only inside the folder of the rule file given. Repeatable; "
+            "SEGRULE_ALLOW_PATHS=DIR1:DIR2 does the same.",
+        ),
+    ] = None,
 ) -> None:
     """segrule turns orders into one row per customer: dimensions, segments, scores, tier."""
+    from segrule.ruleset import allowing_paths
+
+    # Set for this invocation only: the context closes it when the command ends.
+    ctx.with_resource(allowing_paths(allow_path or []))
     _state["debug"] = debug or bool(os.environ.get("SEGRULE_DEBUG"))
     _state["verbose"] = verbose
     _state["plugins"] = list(plugin or [])

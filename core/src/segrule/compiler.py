@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ from segrule.nodes import (
 from segrule.quality import RAW, TableQuality, valid_id
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
-from segrule.sql import parse_sql, referenced_names
+from segrule.sql import parse_sql, polars_reason, referenced_names
 from segrule.tables import (
     TableContract,
     contract_frame,
@@ -626,7 +627,9 @@ def load_table(
     if "amount_cents" in needed:
         used.add("amount")
     if spec and spec.where:
-        used |= set(referenced_names(parse_sql(spec.where, where="", name="where")))
+        where_at = rs.where("tables", contract.name, "where")
+        where_expr = parse_sql(spec.where, where=where_at, name=f"tables.{contract.name}.where")
+        used |= set(referenced_names(where_expr))
     if isinstance(source, pl.DataFrame):
         lf = source.lazy()
     elif isinstance(source, pl.LazyFrame):
@@ -637,8 +640,8 @@ def load_table(
         lf, conflicts = scanned.frame, scanned.conflicts
     raw = read_schema(lf, label)
     if conflicts:
-        for column in sorted(used):
-            name = mapping.get(column, column)
+        for used_column in sorted(used):
+            name = mapping.get(used_column, used_column)
             if name in conflicts:
                 raise DataError(f"{label}: {conflicts[name]}")
     for target, src in mapping.items():
@@ -871,8 +874,9 @@ def _null_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    # polars_reason keeps a regex error's reason (its first line is only "regex parse
+    # error:") and drops syntax-tree dumps.
+    first = polars_reason(exc)
     if "cannot compare 'date/datetime/time' to a string value" in first:
         # polars' own advice speaks of Python objects; in a rule file it is SQL.
         return (
@@ -1251,10 +1255,18 @@ def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
     """
     path = Path(source)
     label = f"blacklist {path}" + (f" (named in {where})" if where and where != str(path) else "")
-    if path.exists() and not path.is_file():
-        raise DataError(f"{label}: not a regular file (a folder, FIFO or device); give a file")
-    if not path.is_file():
+    # A list named in a rule file is read for the rule file's author, who may not be
+    # allowed to see it: its errors quote none of it. One given on the command line
+    # (no `where`) is the user's own file, and its column names help.
+    quote = not where
+    try:
+        mode: int | None = path.stat().st_mode
+    except (OSError, ValueError):  # missing, or a name the OS refuses (too long, NUL)
+        mode = None
+    if mode is None:
         raise DataError(f"{label}: file not found; give a file of customer ids")
+    if not stat.S_ISREG(mode):
+        raise DataError(f"{label}: not a regular file (a folder, device or pipe)")
     try:
         if path.suffix.lower() in (".txt", ""):
             ids = [
@@ -1267,14 +1279,21 @@ def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
     except SegruleError:
         raise
     except (Exception, pl.exceptions.PanicException) as exc:
-        raise DataError(f"{label}: cannot be read ({_short(exc)})") from None
+        reason = _short(exc) if quote else type(exc).__name__
+        raise DataError(f"{label}: cannot be read ({reason})") from None
     if BASE in frame.columns:
         column = BASE
     elif frame.width == 1:
         column = frame.columns[0]
     else:
+        shown = (
+            f"columns are: {', '.join(frame.columns[:10])}"
+            if quote
+            else (f"it has {frame.width} columns")
+        )
         raise DataError(
-            f"{label}: has no customer_id column; columns are: {', '.join(frame.columns[:10])}"
+            f"{label}: has no customer_id column; {shown}; name the id column customer_id "
+            "or give a one-column file"
         )
     return frame.select(pl.col(column).cast(pl.String).alias(BASE)).drop_nulls().unique()
 

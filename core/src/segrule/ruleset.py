@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import stat
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,6 +29,14 @@ from pydantic import (
 )
 
 from segrule.errors import RuleSetError, did_you_mean
+from segrule.limits import (
+    ALLOW_PATHS_ENV,
+    MAX_CASES,
+    MAX_EXTENDS,
+    MAX_RULE_FILE_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
+)
 from segrule.quality import CHECKS, DEFAULT_MAX_REJECTED_SHARE, MAX_REJECTED_SHARE
 
 if TYPE_CHECKING:
@@ -230,26 +243,101 @@ def json_schema() -> dict[str, Any]:
 
 
 # -- YAML with positions -----------------------------------------------------------
+class _TooDeep(Exception):
+    def __init__(self, mark: Any):
+        self.mark = mark
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    """The safe loader, refusing nesting past MAX_YAML_DEPTH before it recurses.
+
+    PyYAML's composer calls itself once per level (a 10,000-deep list ended in a
+    RecursionError): counting levels here stops it at a depth Python handles.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap")
+#: Quoted text in a YAML syntax error is a piece of the file; one character (or its
+#: escape, '\t') is kept: it says what to fix and leaks nothing.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _no_content(problem: str) -> str:
+    """A YAML parser message without the file's text in it (its own words only)."""
+
+    def keep_short(m: re.Match[str]) -> str:
+        inner = m.group()[1:-1]
+        return m.group() if len(inner) <= 1 or re.fullmatch(r"\\\w{1,5}", inner) else "…"
+
+    return " ".join(_QUOTED.sub(keep_short, problem).split())
+
+
+def _top_keys() -> set[str]:
+    return {f.alias or n for n, f in RuleSetModel.model_fields.items()}
 
 
 def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], tuple[int, int]]]:
-    """Parse YAML safely, keeping ``path -> (line, column)`` (1-based) of every node."""
+    """Parse YAML safely, keeping ``path -> (line, column)`` (1-based) of every node.
+
+    Limits (segrule.limits): nesting depth, nodes after aliases are expanded. A file
+    whose top level is not a rule set's (a mapping with at least one rule-set key) is
+    refused before any of its text can reach a message.
+    """
+    loader: _Loader | None = None
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        loader = _Loader(text)  # its reader refuses control characters at once
+        root = loader.get_single_node()
+    except _TooDeep as exc:
+        raise RuleSetError(
+            f"YAML nested deeper than {MAX_YAML_DEPTH} levels; a rule set needs far fewer: "
+            "flatten the structure",
+            where=_mark_at(source, exc.mark),
+        ) from None
+    except RecursionError:
+        # Not expected (the depth limit comes first) but a rule file must never crash.
+        raise RuleSetError(
+            f"YAML nested too deeply to read; the limit is {MAX_YAML_DEPTH} levels",
+            where=source,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        where = _mark_at(source, mark) if mark else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise RuleSetError(
-            f"YAML syntax error: {problem}; check indentation and quoting", where=where
+            f"YAML syntax error: {_no_content(problem)}; check indentation and quoting",
+            where=where,
         ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if root is not None and not isinstance(root, yaml.MappingNode):
+        raise RuleSetError(
+            "a rule set must be a YAML mapping (name:, segments:, ...)", where=source
+        )
+    if root is not None:
+        keys = {k.value for k, _ in root.value if isinstance(k, yaml.ScalarNode)}
+        if keys and not keys & _top_keys():
+            # Not a rule file (a path named by mistake, or on purpose): say so without
+            # quoting any of it, since errors must never show another file's content.
+            raise RuleSetError(
+                "this is not a rule file: none of its top-level keys is a rule-set key "
+                f"({', '.join(sorted(_top_keys() - {'$schema'}))}); check the path",
+                where=source,
+            )
     positions: dict[tuple[Any, ...], tuple[int, int]] = {}
     constructor = _Loader(text)
+    nodes = 0
 
     def construct(node: yaml.Node) -> Any:
         try:
@@ -263,7 +351,33 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], tuple
             ) from None
 
     def build(node: yaml.Node, path: tuple[Any, ...]) -> Any:
+        nonlocal nodes
+        nodes += 1
+        if nodes > MAX_YAML_NODES:
+            # Aliases (*name) repeat what their anchor holds: 805 bytes can stand for
+            # 10**9 nodes ("billion laughs"). Counting built nodes stops that early.
+            raise RuleSetError(
+                f"the rule file expands to more than {MAX_YAML_NODES:,} YAML values "
+                "(anchors and aliases, &name / *name, repeat what they name); write "
+                "fewer or avoid the aliases",
+                where=_at(source, node),
+            )
+        if len(path) > MAX_YAML_DEPTH:
+            # Aliases nest too (&a2 [*a1], or a list holding itself): the composer's
+            # depth check does not see that.
+            raise RuleSetError(
+                f"YAML nested deeper than {MAX_YAML_DEPTH} levels (through aliases, *name); "
+                "a rule set needs far fewer: flatten the structure",
+                where=_at(source, node),
+            )
         positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.CollectionNode) and len(node.value) > MAX_CASES:
+            raise RuleSetError(
+                f"a YAML list or mapping of {len(node.value):,} entries, more than the "
+                f"{MAX_CASES:,} allowed (e.g. cases of one segment); split it into several "
+                "segments",
+                where=_at(source, node),
+            )
         if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
             raise RuleSetError(
                 f"YAML value error: unsupported tag '{node.tag}'; rule files hold plain "
@@ -273,11 +387,11 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], tuple
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = construct(key_node)
-                if isinstance(key, (list, dict)):
+                if not isinstance(key_node, yaml.ScalarNode):
                     raise RuleSetError(
                         "a mapping key must be a scalar", where=_at(source, key_node)
                     )
+                key = construct(key_node)
                 if key in out:
                     raise RuleSetError(
                         f"key '{key}' appears twice in the same mapping",
@@ -295,6 +409,10 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], tuple
 
     data = build(root, ()) if root is not None else {}
     return data, positions
+
+
+def _mark_at(source: str, mark: Any) -> str:
+    return f"{source}:{mark.line + 1}:{mark.column + 1}"
 
 
 def _at(source: str, node: yaml.Node) -> str:
@@ -432,13 +550,95 @@ def merge_data(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_ruleset(ref: str | Path, engine: Engine, *, _chain: tuple[str, ...] = ()) -> RuleSet:
-    """Load a rule set from a file path or a preset name, resolving ``extends``."""
+# -- what a rule file may read ------------------------------------------------------
+_ALLOWED: ContextVar[tuple[str, ...]] = ContextVar("segrule_allowed_paths", default=())
+
+
+@contextmanager
+def allowing_paths(dirs: Iterable[str | Path]) -> Iterator[None]:
+    """Within the block, rule files may also read from ``dirs`` (the CLI's --allow-path)."""
+    token = _ALLOWED.set(tuple(str(d) for d in dirs))
+    try:
+        yield
+    finally:
+        _ALLOWED.reset(token)
+
+
+def allowed_dirs(extra: Iterable[str | Path] = ()) -> tuple[Path, ...]:
+    """Folders outside the rule file's own that rule files may read: ``extra``, the
+    :func:`allowing_paths` block, and ``$SEGRULE_ALLOW_PATHS`` (separated like PATH)."""
+    env = [d for d in os.environ.get(ALLOW_PATHS_ENV, "").split(os.pathsep) if d.strip()]
+    dirs = [*extra, *_ALLOWED.get(), *env]
+    return tuple(Path(os.path.realpath(os.path.expanduser(str(d)))) for d in dirs)
+
+
+@dataclass
+class _Load:
+    """One load_ruleset call: where its rule files may read, and what it has read.
+
+    ``memo``: each base is loaded once per load, however often it is named (6 files
+    each extending the next 10 times were 10**5 loads, 207 s; now 6).
+    """
+
+    roots: tuple[Path, ...]
+    memo: dict[str, RuleSet] = field(default_factory=dict)
+    followed: int = 0
+
+
+def _inside(path: Path, state: _Load, what: str, ref: str, where: str) -> Path:
+    """``path`` with links and ``..`` resolved, if it lies in one of the allowed folders."""
+    _no_nul(str(ref), what, where)
+    real = Path(os.path.realpath(path))
+    if any(real == root or root in real.parents for root in state.roots):
+        return real
+    raise RuleSetError(
+        f"{what}: '{_short_ref(ref)}' is outside the rule file's folder ({state.roots[0]}) "
+        "and the allowed folders; a rule file reads files only there. Move the file, or "
+        f"allow its folder with --allow-path DIR or {ALLOW_PATHS_ENV}=DIR",
+        where=where,
+    )
+
+
+def _no_nul(ref: str, what: str, where: str | None) -> None:
+    # The OS cannot name such a file (Python raises ValueError): say it on one line.
+    if "\x00" in ref:
+        raise RuleSetError(f"{what}: a path cannot contain a NUL character (\\0)", where=where)
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False also for names the OS refuses (too long, ...)."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _short_ref(ref: str) -> str:
+    one = " ".join(str(ref).split())
+    return one if len(one) <= 200 else one[:199] + "…"
+
+
+def load_ruleset(
+    ref: str | Path,
+    engine: Engine,
+    *,
+    allow_paths: Iterable[str | Path] = (),
+    _chain: tuple[str, ...] = (),
+    _state: _Load | None = None,
+) -> RuleSet:
+    """Load a rule set from a file path or a preset name, resolving ``extends``.
+
+    Files named inside rule files (``extends:``, ``blacklist:``) must lie in the folder
+    of the rule file given here, or in ``allow_paths`` / :func:`allowed_dirs`.
+    """
+    if _state is None:
+        roots = allowed_dirs(allow_paths)
+        if str(ref) not in engine.presets.items:
+            roots = (Path(os.path.realpath(Path(ref).parent)), *roots)
+        _state = _Load(roots or (Path(os.path.realpath(Path.cwd())),))
     data, origins, source, base_dir = _load_raw(ref, engine)
-    key = source
-    if key in _chain:
-        cycle = " -> ".join((*_chain, key))
-        raise RuleSetError(f"extends chain loops: {cycle}", where=source)
+    key = _load_key(ref, engine)
     extends = data.get("extends")
     bases = [extends] if isinstance(extends, str) else list(extends or [])
     merged: dict[str, Any] = {}
@@ -449,8 +649,22 @@ def load_ruleset(ref: str | Path, engine: Engine, *, _chain: tuple[str, ...] = (
         where = origins.get(
             ("extends", i) if not isinstance(extends, str) else ("extends",), source
         )
-        target = _resolve_ref(base_ref, base_dir, engine, where)
-        base = load_ruleset(target, engine, _chain=(*_chain, key))
+        _state.followed += 1
+        if _state.followed > MAX_EXTENDS:
+            raise RuleSetError(
+                f"extends: more than {MAX_EXTENDS} bases in one rule set (each file or "
+                "preset is read once, but every mention is merged); name fewer bases",
+                where=where,
+            )
+        target = _resolve_ref(base_ref, base_dir, engine, where, _state)
+        target_key = _load_key(target, engine)
+        if target_key in (*_chain, key):
+            cycle = " -> ".join((*_chain, key, target_key))
+            raise RuleSetError(f"extends chain loops: {cycle}", where=where)
+        base = _state.memo.get(target_key)
+        if base is None:
+            base = load_ruleset(target, engine, _chain=(*_chain, key), _state=_state)
+            _state.memo[target_key] = base
         merged = merge_data(merged, base_raw(base))
         merged_origins.update(base.origins)
         sources.extend(s for s in base.sources if s not in sources)
@@ -468,8 +682,12 @@ def load_ruleset(ref: str | Path, engine: Engine, *, _chain: tuple[str, ...] = (
                 merged["tables"][tname]["source"] = str(base_dir / src)
     if isinstance(data.get("blacklist"), str) and base_dir is not None:
         bl = Path(data["blacklist"])
-        if not bl.is_absolute():
-            merged["blacklist"] = str(base_dir / bl)
+        listing = bl if bl.is_absolute() else base_dir / bl
+        # Checked here, where the rule file is read: `validate` refuses it too, and a
+        # path outside the job never reaches the reader (nor its hash the manifest).
+        bl_where = origins.get(("blacklist",), source)
+        _inside(listing, _state, "blacklist", data["blacklist"], bl_where)
+        merged["blacklist"] = str(listing)
     merged_origins.update(origins)
     sources.append(source)
     model = RuleSetModel.model_validate(merged)
@@ -478,27 +696,94 @@ def load_ruleset(ref: str | Path, engine: Engine, *, _chain: tuple[str, ...] = (
     return rs
 
 
+def _load_key(ref: str | Path, engine: Engine) -> str:
+    """What identifies a loaded rule set: ``preset:name``, or the file's real path."""
+    if str(ref) in engine.presets.items:
+        return f"preset:{ref}"
+    return os.path.realpath(ref)
+
+
 def base_raw(rs: RuleSet) -> dict[str, Any]:
     return copy.deepcopy(getattr(rs, "_raw", {}))
 
 
-def _resolve_ref(ref: str, base_dir: Path | None, engine: Engine, where: str) -> str:
-    """A preset name stays a name; a path is made relative to the referring file."""
+def _resolve_ref(ref: str, base_dir: Path | None, engine: Engine, where: str, state: _Load) -> str:
+    """A preset name stays a name; a path is made relative to the referring file and must
+    lie in an allowed folder (checked before it is looked at, so a refused path does not
+    even say whether it exists)."""
+    if not isinstance(ref, str):
+        raise RuleSetError(
+            f"extends: expected a preset name or a file path, got {_short_ref(repr(ref))}",
+            where=where,
+        )
     if ref in engine.presets.items:
         return ref
     looks_like_path = ref.endswith((".yaml", ".yml")) or "/" in ref
     if looks_like_path:
+        if base_dir is None:
+            raise RuleSetError(
+                f"extends: a preset can extend presets only, not the file '{_short_ref(ref)}'",
+                where=where,
+            )
         p = Path(ref)
-        if not p.is_absolute() and base_dir is not None:
+        if not p.is_absolute():
             p = base_dir / p
-        if not p.exists():
-            raise RuleSetError(f"extends: file '{ref}' not found", where=where)
+        _inside(p, state, "extends", ref, where)
+        if not _exists(p):
+            raise RuleSetError(f"extends: file '{_short_ref(ref)}' not found", where=where)
         return str(p)
     raise RuleSetError(
-        f"extends: unknown preset '{ref}'{did_you_mean(ref, engine.presets.items)}; "
+        f"extends: unknown preset '{_short_ref(ref)}'{did_you_mean(ref, engine.presets.items)}; "
         "`segrule presets` lists them",
         where=where,
     )
+
+
+def _read_rule_file(path: Path) -> str:
+    """The text of a rule file: a regular file of at most MAX_RULE_FILE_BYTES, UTF-8.
+
+    Opened without blocking (a FIFO would wait for a writer forever), checked on the
+    open descriptor (no swap between check and read), and read with a bound (a device
+    such as /dev/zero never ends).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise RuleSetError(
+            f"cannot open the rule file: {exc.strerror}; check the path and its permissions",
+            where=str(path),
+        ) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RuleSetError(
+                "not a regular file (a folder, device or pipe); give a rule file (.yaml)",
+                where=str(path),
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_RULE_FILE_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_RULE_FILE_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise RuleSetError(f"cannot read the rule file: {exc.strerror}", where=str(path)) from None
+    finally:
+        os.close(fd)
+    if size > MAX_RULE_FILE_BYTES:
+        raise RuleSetError(
+            f"the rule file is larger than {MAX_RULE_FILE_BYTES // (1024 * 1024)} MiB; split it "
+            "into several files joined with extends",
+            where=str(path),
+        )
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise RuleSetError(
+            "this is not a rule file: it is not UTF-8 text; save rule files as UTF-8",
+            where=str(path),
+        ) from None
 
 
 def _load_raw(
@@ -510,18 +795,16 @@ def _load_raw(
         source = f"preset:{ref_s}"
         data, origins = parse_ruleset_text(preset.text(), source)
         return data, origins, source, None
+    _no_nul(ref_s, "rule file", None)
     path = Path(ref_s)
-    if not path.exists():
+    if not _exists(path):
         if path.suffix in (".yaml", ".yml") or "/" in ref_s:
-            raise RuleSetError(f"rule file '{ref_s}' not found; check the path")
+            raise RuleSetError(f"rule file '{_short_ref(ref_s)}' not found; check the path")
         raise RuleSetError(
             f"'{ref_s}' is neither a rule file nor a preset"
             f"{did_you_mean(ref_s, engine.presets.items)}; `segrule presets` lists presets"
         )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleSetError(f"cannot read the rule file: {exc}", where=str(path)) from None
+    text = _read_rule_file(path)
     data, origins = parse_ruleset_text(text, str(path), path.parent)
     return data, origins, str(path), path.parent.resolve()
 
