@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import itertools
 import json
 import os
@@ -48,6 +49,7 @@ import polars as pl
 
 from segrule import cleanup
 from segrule.errors import DataError, RuleSetError, UsageError, did_you_mean
+from segrule.parquet_crc import copy_with_checksums
 
 try:
     import fcntl
@@ -423,15 +425,15 @@ def _write_temp(root: Path, name: str, frame: pl.DataFrame) -> Path:
         cleanup.register(temp)
     try:
         with os.fdopen(fd, "wb") as fh:
-            # Through pyarrow: polars' writer has no page checksums (segrule.tables).
+            # Page checksums, which polars' writer cannot write: written by polars into
+            # memory, copied by pyarrow with them (segrule.parquet_crc). Not polars'
+            # use_pyarrow: its export fails on a column name holding a NUL.
+            buffer = io.BytesIO()
             frame.write_parquet(
-                fh,
-                compression="zstd",
-                statistics=True,
-                row_group_size=ROW_GROUP_ROWS,
-                use_pyarrow=True,
-                pyarrow_options={"write_page_checksum": True},
+                buffer, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS
             )
+            buffer.seek(0)
+            copy_with_checksums(buffer, fh)
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:

@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Thrift compact protocol type ids (the low nibble of a field header).
 _TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE = 1, 2, 3, 4, 5, 6, 7
@@ -176,39 +177,46 @@ def verify_pages(path: Path, columns: Iterable[str] | None = None) -> bool:
     return checked
 
 
-def rewrite_with_checksums(path: Path) -> None:
-    """Rewrite the Parquet file ``path`` in place with a CRC in every page header, one
-    row group at a time, keeping its row groups, schema, key-value metadata (segrule's
-    manifest), zstd compression and statistics. polars' writer (2.1) has no option for
-    page checksums; pyarrow writes them. The new file is written beside ``path`` (a
-    ``.tmp`` name registered with :mod:`segrule.cleanup`) and renamed onto it."""
-    import os
-
+def copy_with_checksums(source: Any, sink: Any) -> None:
+    """Write the Parquet file ``source`` (a path or a binary file object) to ``sink``
+    (a path or a binary file object) with a CRC in every page header, one row group at
+    a time, keeping its row groups, schema, key-value metadata (segrule's manifest),
+    zstd compression and statistics. polars' writer (2.1) has no option for page
+    checksums; pyarrow writes them."""
     import pyarrow.parquet as pq
 
-    from segrule import cleanup
-
-    source = pq.ParquetFile(path)
-    meta = source.metadata
-    schema = source.schema_arrow
+    reader = pq.ParquetFile(source)
+    meta = reader.metadata
+    schema = reader.schema_arrow
     extra = {k: v for k, v in (meta.metadata or {}).items() if k != b"ARROW:schema"}
     if extra:
         schema = schema.with_metadata({**(schema.metadata or {}), **extra})
+    with pq.ParquetWriter(
+        sink, schema, compression="zstd", write_statistics=True, write_page_checksum=True
+    ) as writer:
+        for group in range(meta.num_row_groups):
+            table = reader.read_row_group(group)
+            writer.write_table(table, row_group_size=max(table.num_rows, 1))
+
+
+def rewrite_with_checksums(path: Path) -> None:
+    """Rewrite the Parquet file ``path`` in place with page checksums
+    (:func:`copy_with_checksums`), synced. The new file is written beside ``path`` (a
+    ``.tmp`` name registered with :mod:`segrule.cleanup`) and renamed onto it."""
+    import os
+
+    from segrule import cleanup
+
     # `.<target>.<pid>.<x>.tmp` -> `.<target>.<pid>.<x>.crc.tmp`: a stale one of a killed
     # process is removed with the other temporary files of the same target.
     side = path.with_name(f"{path.name.removesuffix('.tmp')}.crc.tmp")
     with cleanup.owned(side):
         try:
-            with pq.ParquetWriter(
-                side,
-                schema,
-                compression="zstd",
-                write_statistics=True,
-                write_page_checksum=True,
-            ) as writer:
-                for group in range(meta.num_row_groups):
-                    table = source.read_row_group(group)
-                    writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            with open(side, "wb") as written:
+                copy_with_checksums(path, written)
+                written.flush()
+                # Durable before it replaces the synced file polars wrote.
+                os.fsync(written.fileno())
             os.replace(side, path)
         finally:
             if side.exists():
