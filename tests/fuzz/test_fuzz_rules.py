@@ -42,7 +42,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from segrule.errors import SegruleError
 from segrule.sql import parse_sql
-from segrule.testing import days_before, make_tables
 
 EXAMPLES = int(os.environ.get("SEGRULE_FUZZ_EXAMPLES", "150"))
 TIMEOUT_S = 30
@@ -57,24 +56,14 @@ FUZZ = settings(
     ],
     print_blob=True,
 )
-ENGINE = segrule.Engine(autoload=False)
-AS_OF = days_before(0)
-TABLES = make_tables(
-    orders=[
-        ("c1", days_before(3), 120.5),
-        ("c1", days_before(40), 80.0, "refunded"),
-        ("c2", days_before(400), 10_000.0),
-        ("c3", days_before(1), 0.01, "paid", "dress", "app"),
-    ],
-    customers=[
-        {"customer_id": "c1", "city": "上海", "birth_year": 1990, "gender": "f"},
-        {"customer_id": "c2", "city": "成都", "birth_year": None},
-        "c3",
-        "c4",
-    ],
-    events=[("c1", days_before(2), "campaign"), ("c3", days_before(50), "view")],
-    feedback=[("c1", days_before(5), 95), ("c2", days_before(9), 40)],
+_spec = importlib.util.spec_from_file_location(
+    "fuzz_worker", Path(__file__).with_name("fuzz_worker.py")
 )
+assert _spec is not None and _spec.loader is not None
+fuzz_worker = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fuzz_worker)
+# The tables the worker processes of the long run score too: one definition.
+ENGINE, AS_OF, TABLES = fuzz_worker.ENGINE, fuzz_worker.AS_OF, fuzz_worker.TABLES
 
 KNOWN = [
     "orders_30d",
@@ -448,12 +437,6 @@ def test_a_where_that_panics_polars_is_a_rule_error(tmp_path: Path, where: str) 
 
 
 # -- the limits of rule files (docs/security.md) -------------------------------------
-_spec = importlib.util.spec_from_file_location(
-    "fuzz_worker", Path(__file__).with_name("fuzz_worker.py")
-)
-assert _spec is not None and _spec.loader is not None
-fuzz_worker = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fuzz_worker)
 
 ISOLATE = os.environ.get("SEGRULE_FUZZ_ISOLATE") == "1"
 #: The suite runs a few small inputs per limits generator; the long run (isolated, or
