@@ -132,3 +132,91 @@ def test_every_parquet_file_segrule_writes_has_checksums(tmp_path: Path) -> None
     manifest = read_manifest(out)  # the manifest survives the rewrite
     assert manifest is not None and manifest["rulesets"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def _layouts(tmp_path: Path) -> list[Path]:
+    """Parquet files of the layouts segrule meets: polars' writer and streaming sink
+    (inline column metadata, page indexes, a dictionary page its sizes leave out),
+    pyarrow v1 and v2 pages with a page index, nested and boolean columns, no rows."""
+    frame = _table(20_000)
+    files = {
+        "polars.parquet": lambda p: frame.write_parquet(p, row_group_size=6000),
+        "sink.parquet": lambda p: frame.lazy().sink_parquet(p, row_group_size=7000),
+        "plain.parquet": lambda p: frame.write_parquet(
+            p, statistics=False, compression="uncompressed"
+        ),
+        "pa-v1.parquet": lambda p: pq.write_table(frame.to_arrow(), p, data_page_size=4096),
+        "pa-v2.parquet": lambda p: pq.write_table(
+            frame.to_arrow(), p, data_page_version="2.0", write_page_index=True
+        ),
+        "nested.parquet": lambda p: pl.DataFrame(
+            {"a": [[1, 2], None, [3]], "b": [{"x": 1}, {"x": None}, None], "c": [True, None, False]}
+        ).write_parquet(p),
+        "empty.parquet": lambda p: frame.head(0).write_parquet(p),
+    }
+    paths = []
+    for name, write in files.items():
+        write(tmp_path / name)
+        paths.append(tmp_path / name)
+    return paths
+
+
+def _offset_indexes_point_at_pages(path: Path) -> None:
+    """Every page location of every offset index (which readers use to skip pages)
+    starts a page header whose page, header included, has the recorded size."""
+    from segrule.parquet_crc import _field, _read_struct, _Reader
+
+    raw = path.read_bytes()
+    footer = _read_struct(_Reader(raw, len(raw) - 8 - int.from_bytes(raw[-8:-4], "little")))
+    groups = _field(footer, 4)
+    for group in groups[2][1] if groups else []:
+        for chunk in _field(group, 1)[2][1]:  # type: ignore[index]
+            where = _field(chunk, 4)
+            if where is None:
+                continue
+            index = _read_struct(_Reader(raw, where[2]))
+            for location in _field(index, 1)[2][1]:  # type: ignore[index]
+                at, size = _field(location, 1)[2], _field(location, 2)[2]  # type: ignore[index]
+                head = parse_page_header(raw, at)
+                assert head.crc is not None
+                assert head.header_size + head.compressed_size == size, path.name
+
+
+def test_checksums_are_added_without_re_encoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import segrule.parquet_crc as crc
+
+    def no_fallback(*args: object) -> None:
+        raise AssertionError("the file was re-encoded instead of patched")
+
+    monkeypatch.setattr(crc, "copy_with_checksums", no_fallback)
+    for path in _layouts(tmp_path):
+        before_pa, before_pl = pq.read_table(path), pl.read_parquet(path)
+        crc.rewrite_with_checksums(path)
+        # pyarrow checks every page's CRC while it reads: the reference
+        reread = pq.ParquetFile(path, page_checksum_verification=True).read()
+        assert reread.equals(before_pa), path.name
+        assert pl.read_parquet(path).equals(before_pl), path.name
+        assert verify_pages(path) == (before_pl.height > 0), path.name
+        _offset_indexes_point_at_pages(path)
+        if before_pl.height:  # statistics and page indexes still point at the right pages
+            key = pl.col(before_pl.columns[0]) == before_pl[before_pl.height // 2, 0]
+            assert pl.scan_parquet(path).filter(key).collect().equals(before_pl.filter(key))
+
+
+def test_a_layout_the_patcher_does_not_know_is_re_encoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import segrule.parquet_crc as crc
+
+    def unsupported(raw: object, sink: object) -> None:
+        raise crc._Unsupported
+
+    monkeypatch.setattr(crc, "_with_checksums", unsupported)
+    path = tmp_path / "o.parquet"
+    _table().write_parquet(path)
+    before = pl.read_parquet(path)
+    crc.rewrite_with_checksums(path)
+    assert verify_pages(path)
+    assert pl.read_parquet(path).equals(before)

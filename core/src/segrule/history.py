@@ -49,7 +49,7 @@ import polars as pl
 
 from segrule import cleanup
 from segrule.errors import DataError, RuleSetError, UsageError, did_you_mean
-from segrule.parquet_crc import copy_with_checksums
+from segrule.parquet_crc import with_checksums
 
 try:
     import fcntl
@@ -426,14 +426,13 @@ def _write_temp(root: Path, name: str, frame: pl.DataFrame) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             # Page checksums, which polars' writer cannot write: written by polars into
-            # memory, copied by pyarrow with them (segrule.parquet_crc). Not polars'
+            # memory, then copied with them (segrule.parquet_crc). Not polars'
             # use_pyarrow: its export fails on a column name holding a NUL.
             buffer = io.BytesIO()
             frame.write_parquet(
                 buffer, compression="zstd", statistics=True, row_group_size=ROW_GROUP_ROWS
             )
-            buffer.seek(0)
-            copy_with_checksums(buffer, fh)
+            with_checksums(buffer.getvalue(), fh)
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:
