@@ -1,11 +1,15 @@
-"""Parquet page checksums, verified without decoding the pages.
+"""Parquet page checksums: verified without decoding the pages, and added to files
+without re-encoding them.
 
 A Parquet page header (Thrift compact protocol) may carry ``crc``: the CRC-32 of the
 page's bytes as written (compressed, after the header). polars (2.1) neither writes nor
-checks it; pyarrow checks it only while decoding every value, which cost about a third
-of a whole run at 1M orders. This module walks the column chunks a run reads page by
-page, parses each header, and compares ``zlib.crc32`` of the page bytes with the
-header's value: it reads the bytes once and decodes nothing.
+checks it; pyarrow checks it only while decoding every value (0.31 s for the five
+columns a run reads of 1M orders). :func:`verify_pages` walks the column chunks a run
+reads page by page, parses each header and compares ``zlib.crc32`` of the page bytes
+with the header's value (0.02 s for the same columns). :func:`rewrite_with_checksums`
+copies a file's pages as they are, writes each header again with its CRC, and moves
+the offsets of the footer, the inline column metadata and the offset indexes. The
+footer is read with this module's own Thrift reader: no pyarrow import in a run.
 """
 
 from __future__ import annotations
@@ -154,23 +158,39 @@ def _chunk_pages(
             raise PageError("a column chunk runs past the file")
 
 
-def _chunks(path: Path, columns: Iterable[str] | None) -> Iterator[tuple[str, int, int]]:
-    """(column, first page, values) of each column chunk of ``columns`` (all when None)."""
-    import pyarrow.parquet as pq
+def _footer(data: Any) -> list[list[Any]]:
+    """The file's FileMetaData struct (read with this module's Thrift reader: importing
+    pyarrow for it would cost a quarter second per run)."""
+    if len(data) < 12 or data[:4] != b"PAR1" or data[-4:] != b"PAR1":
+        raise PageError("not a Parquet file (no PAR1 marks)")
+    length = int.from_bytes(data[-8:-4], "little")
+    if length > len(data) - 12:
+        raise PageError("footer longer than the file")
+    return _read_struct(_Reader(data, len(data) - 8 - length))
 
-    meta = pq.ParquetFile(path).metadata
+
+def _chunks(data: Any, columns: Iterable[str] | None) -> Iterator[tuple[str, int, int]]:
+    """(column, first page, values) of each column chunk of ``columns`` (all when None)."""
     wanted = None if columns is None else set(columns)
-    for group in range(meta.num_row_groups):
-        rg = meta.row_group(group)
-        for i in range(rg.num_columns):
-            col = rg.column(i)
-            name = col.path_in_schema.split(".")[0]
-            if wanted is not None and name not in wanted:
+    groups = _field(_footer(data), 4)
+    for group in groups[2][1] if groups is not None else []:
+        chunks = _field(group, 1)
+        for chunk in chunks[2][1] if chunks is not None else []:
+            meta = _field(chunk, 3)
+            if meta is None:
+                raise PageError("a column chunk without metadata")
+            fields = meta[2]
+            path = _field(fields, 3)
+            names = [bytes(p).decode("utf-8", "replace") for p in path[2][1]] if path else []
+            if wanted is not None and (not names or names[0] not in wanted):
                 continue
-            start = col.dictionary_page_offset if col.has_dictionary_page else None
-            if start is None or start <= 0:
-                start = col.data_page_offset
-            yield col.path_in_schema, start, col.num_values
+            start = _field(fields, 11)
+            if start is None or start[2] <= 0:
+                start = _field(fields, 9)
+            values = _field(fields, 5)
+            if start is None or values is None:
+                raise PageError("a column chunk without page offsets")
+            yield ".".join(names), start[2], values[2]
 
 
 def verify_pages(path: Path, columns: Iterable[str] | None = None) -> bool:
@@ -186,7 +206,7 @@ def verify_pages(path: Path, columns: Iterable[str] | None = None) -> bool:
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             data = memoryview(mapped)
             try:
-                for column, start, values in _chunks(path, columns):
+                for column, start, values in _chunks(data, columns):
                     try:
                         for pos, head in _chunk_pages(data, start, values):
                             begin = pos + head.header_size
