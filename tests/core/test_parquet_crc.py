@@ -220,3 +220,36 @@ def test_a_layout_the_patcher_does_not_know_is_re_encoded(
     crc.rewrite_with_checksums(path)
     assert verify_pages(path)
     assert pl.read_parquet(path).equals(before)
+
+
+def test_damaged_footers_are_errors_not_hangs(tmp_path: Path) -> None:
+    """Random bytes in the footer: verification ends with PageError or a result, and
+    never loops on a count the file cannot hold (a SIGALRM turns a hang into a failure)."""
+    import signal
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(_table(3000).to_arrow(), path, write_page_checksum=True)
+    raw = path.read_bytes()
+    footer = len(raw) - 8 - int.from_bytes(raw[-8:-4], "little")
+    rng = random.Random(11)
+    damaged = tmp_path / "damaged.parquet"
+
+    def hang(*args: object) -> None:
+        raise AssertionError("verification hung on a damaged footer")
+
+    old = signal.signal(signal.SIGALRM, hang)
+    try:
+        for _ in range(300):
+            data = bytearray(raw)
+            for _ in range(rng.randrange(1, 4)):
+                data[rng.randrange(footer, len(raw) - 8)] = rng.randrange(256)
+            damaged.write_bytes(bytes(data))
+            signal.alarm(5)
+            try:
+                verify_pages(damaged)
+            except PageError:
+                pass
+            finally:
+                signal.alarm(0)
+    finally:
+        signal.signal(signal.SIGALRM, old)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import mmap
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,56 +68,6 @@ class _Reader:
         n = self.varint()
         return (n >> 1) ^ -(n & 1)
 
-    def skip(self, kind: int, depth: int) -> None:
-        if depth > _MAX_DEPTH:
-            raise PageError("page header nests too deep")
-        if kind in (_TRUE, _FALSE):
-            return
-        if kind == _BYTE:
-            self.pos += 1
-        elif kind in (_I16, _I32, _I64):
-            self.varint()
-        elif kind == _DOUBLE:
-            self.pos += 8
-        elif kind == _BINARY:
-            size = self.varint()  # read before adding: `pos += varint()` adds to the old pos
-            self.pos += size
-        elif kind in (_LIST, _SET):
-            head = self.byte()
-            size = head >> 4
-            if size == 15:
-                size = self.varint()
-            elem = head & 0x0F
-            for _ in range(size):
-                if elem in (_TRUE, _FALSE):
-                    self.pos += 1  # booleans in a list take a byte each
-                else:
-                    self.skip(elem, depth + 1)
-        elif kind == _MAP:
-            size = self.varint()
-            if size:
-                types = self.byte()
-                for _ in range(size):
-                    self.skip(types >> 4, depth + 1)
-                    self.skip(types & 0x0F, depth + 1)
-        elif kind == _STRUCT:
-            self.struct(depth + 1, lambda field, kind: self.skip(kind, depth + 1))
-        else:
-            raise PageError(f"page header has an unknown field type {kind}")
-        if self.pos > len(self.data):
-            raise PageError("page header cut short")
-
-    def struct(self, depth: int, on_field: Callable[[int, int], None]) -> None:
-        last = 0
-        while True:
-            head = self.byte()
-            if head == 0:
-                return
-            delta, kind = head >> 4, head & 0x0F
-            field = last + delta if delta else self.zigzag()
-            on_field(field, kind)
-            last = field
-
 
 def parse_page_header(data: bytes | memoryview, pos: int) -> PageHeader:
     """The header at ``data[pos:]``: its size, the page's compressed size, crc and
@@ -139,9 +89,7 @@ def parse_page_header(data: bytes | memoryview, pos: int) -> PageHeader:
     )
 
 
-def _chunk_pages(
-    data: Any, start: int, values: int
-) -> Iterator[tuple[int, PageHeader]]:
+def _chunk_pages(data: Any, start: int, values: int) -> Iterator[tuple[int, PageHeader]]:
     """(position, header) of each page of the column chunk at ``start`` holding
     ``values`` values: pages up to the data page that completes them. Walked by values,
     not by the footer's size: writers disagree on whether that size counts the
@@ -219,6 +167,12 @@ def verify_pages(path: Path, columns: Iterable[str] | None = None) -> bool:
                                 checked = True
                     except PageError as exc:
                         raise PageError(f"column {column}: {exc}") from None
+            except (TypeError, IndexError, AttributeError, ValueError, OverflowError) as exc:
+                # A damaged footer holds other types than the format's where the reader
+                # expects them (a number where a list is): not a bug of the reader.
+                if isinstance(exc, PageError):
+                    raise
+                raise PageError(f"damaged metadata ({type(exc).__name__})") from None
             finally:
                 data.release()
     return checked
@@ -269,7 +223,7 @@ def rewrite_with_checksums(path: Path) -> None:
                         mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as raw,
                     ):
                         _with_checksums(raw, written)
-                except (_Unsupported, PageError, ValueError):
+                except (_Unsupported, ValueError, TypeError, IndexError, AttributeError):
                     # A layout the patcher does not know: decode and write again.
                     written.seek(0)
                     written.truncate()
@@ -316,16 +270,20 @@ def _read_value(reader: _Reader, kind: int, depth: int) -> Any:
         size = head >> 4
         if size == 15:
             size = reader.varint()
+        _check_size(reader, size)
         elem = head & 0x0F
         if elem in (_TRUE, _FALSE):
             return (elem, [reader.byte() for _ in range(size)])  # raw bytes, kept as is
         return (elem, [_read_value(reader, elem, depth + 1) for _ in range(size)])
     if kind == _MAP:
         size = reader.varint()
+        _check_size(reader, size)
         if not size:
             return (0, 0, [])
         types = reader.byte()
         kt, vt = types >> 4, types & 0x0F
+        if _TRUE in (kt, vt) or _FALSE in (kt, vt):
+            raise PageError("metadata has a map of booleans")  # not in Parquet's format
         pairs = [
             (_read_value(reader, kt, depth + 1), _read_value(reader, vt, depth + 1))
             for _ in range(size)
@@ -334,6 +292,13 @@ def _read_value(reader: _Reader, kind: int, depth: int) -> Any:
     if kind == _STRUCT:
         return _read_struct(reader, depth + 1)
     raise PageError(f"metadata has an unknown field type {kind}")
+
+
+def _check_size(reader: _Reader, size: int) -> None:
+    # Every element takes a byte at least: a count beyond the bytes left is a damaged
+    # or hostile file, not a reason to loop for 2**63 elements.
+    if size > len(reader.data) - reader.pos:
+        raise PageError("metadata announces more elements than the file holds")
 
 
 def _read_struct(reader: _Reader, depth: int = 0) -> list[list[Any]]:
@@ -604,7 +569,7 @@ def with_checksums(raw: bytes, sink: Any) -> None:
     start = sink.tell()
     try:
         _with_checksums(raw, sink)
-    except (_Unsupported, PageError):
+    except (_Unsupported, ValueError, TypeError, IndexError, AttributeError):
         sink.seek(start)
         sink.truncate()
         copy_with_checksums(io.BytesIO(raw), sink)
