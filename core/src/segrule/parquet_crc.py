@@ -32,6 +32,10 @@ class PageError(ValueError):
     """A page header that does not parse, or a page whose CRC does not match."""
 
 
+class FooterError(PageError):
+    """Not a Parquet file, or one whose footer (metadata) does not parse."""
+
+
 @dataclass(frozen=True)
 class PageHeader:
     header_size: int
@@ -110,11 +114,14 @@ def _footer(data: Any) -> list[list[Any]]:
     """The file's FileMetaData struct (read with this module's Thrift reader: importing
     pyarrow for it would cost a quarter second per run)."""
     if len(data) < 12 or data[:4] != b"PAR1" or data[-4:] != b"PAR1":
-        raise PageError("not a Parquet file (no PAR1 marks)")
+        raise FooterError("not a Parquet file: no PAR1 marks")
     length = int.from_bytes(data[-8:-4], "little")
     if length > len(data) - 12:
-        raise PageError("footer longer than the file")
-    return _read_struct(_Reader(data, len(data) - 8 - length))
+        raise FooterError("footer longer than the file")
+    try:
+        return _read_struct(_Reader(data, len(data) - 8 - length))
+    except PageError as exc:
+        raise FooterError(f"damaged metadata: {exc}") from None
 
 
 def _chunks(data: Any, columns: Iterable[str] | None) -> Iterator[tuple[str, int, int]]:
@@ -150,7 +157,7 @@ def verify_pages(path: Path, columns: Iterable[str] | None = None) -> bool:
     checked = False
     with path.open("rb") as f:
         if path.stat().st_size == 0:
-            raise PageError("empty file")
+            raise FooterError("empty file")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             data = memoryview(mapped)
             try:
@@ -172,7 +179,7 @@ def verify_pages(path: Path, columns: Iterable[str] | None = None) -> bool:
                 # expects them (a number where a list is): not a bug of the reader.
                 if isinstance(exc, PageError):
                     raise
-                raise PageError(f"damaged metadata ({type(exc).__name__})") from None
+                raise FooterError(f"damaged metadata ({type(exc).__name__})") from None
             finally:
                 data.release()
     return checked

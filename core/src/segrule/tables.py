@@ -500,10 +500,12 @@ def verify_parquet(path: Path, name: str, columns: Iterable[str] | None = None) 
     one-line DataError naming the file. Returns whether the file had checksums. polars
     neither checks nor writes them (2.1); :mod:`segrule.parquet_crc` compares them with
     the page bytes without decoding the pages."""
-    from segrule.parquet_crc import PageError, verify_pages
+    from segrule.parquet_crc import FooterError, PageError, verify_pages
 
     try:
         return verify_pages(path, columns)
+    except FooterError as exc:
+        raise DataError(f"{name}: cannot be read ({exc}); is it a complete, valid file?") from exc
     except PageError as exc:
         raise DataError(f"{name}: corrupted ({exc}); restore the file from its source") from exc
     except Exception as exc:
