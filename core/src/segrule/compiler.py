@@ -21,7 +21,7 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
@@ -48,7 +48,7 @@ from segrule.nodes import (
 from segrule.quality import RAW, TableQuality, valid_id
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
-from segrule.sql import parse_sql, polars_reason, referenced_names
+from segrule.sql import parse_sql, polars_reason, reads_across_customers, referenced_names
 from segrule.tables import (
     TableContract,
     contract_frame,
@@ -279,7 +279,7 @@ class Compiler:
             return [
                 Node(
                     name,
-                    "derived",
+                    _kind_of(expr),
                     expr.alias(name),
                     deps=self._deps(expr),
                     origin=where,
@@ -346,7 +346,7 @@ class Compiler:
             labels = self._labels(seg.labels)
             return Node(
                 name,
-                "derived",
+                _kind_of(cond),
                 cond.fill_null(False).alias(name),
                 deps=self._deps(cond),
                 origin=where,
@@ -385,7 +385,7 @@ class Compiler:
             expr = first_match(conds, [c.label for c in seg.cases], seg.default).alias(name)
         return Node(
             name,
-            "derived",
+            _kind_of(*conds),
             expr,
             deps=tuple(deps),
             origin=where,
@@ -1239,6 +1239,12 @@ def _rows_read(nodes: list[Node]) -> pl.Expr | None:
             return None
         masks.setdefault(str(node.mask), node.mask)
     return pl.any_horizontal(list(masks.values()))
+
+
+def _kind_of(*exprs: pl.Expr) -> Literal["derived", "population"]:
+    """A rule's node kind: population-relative when an expression reads across
+    customers (``x / AVG(x)``, a window), else derived per customer."""
+    return "population" if any(reads_across_customers(e) for e in exprs) else "derived"
 
 
 def _universe_ids(tables: Mapping[str, LoadedTable]) -> pl.LazyFrame:

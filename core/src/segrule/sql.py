@@ -507,3 +507,58 @@ def referenced_names(expr: pl.Expr) -> tuple[str, ...]:
     except Exception:
         return ()
     return tuple(dict.fromkeys(names))
+
+
+#: Expression nodes (keys of polars' serialized tree) that read other rows than the
+#: row being computed: aggregations (AVG(x)), windows (OVER), sorting and slicing.
+_ACROSS_NODES = frozenset(
+    {"Agg", "Over", "Window", "Rolling", "Sort", "SortBy", "Gather", "Slice", "Filter", "Explode"}
+)
+#: Functions (polars' names) whose value at a row depends on other rows: ranks,
+#: quantiles, cumulative and shifted values, counts of the column, ranges over its length.
+_ACROSS_FUNCTIONS = frozenset(
+    {
+        "Rank", "Quantile", "NullCount", "Shift", "ShiftAndFill", "CumSum", "CumCount",
+        "CumProd", "CumMin", "CumMax", "CumulativeEval", "Range", "Unique", "UniqueCounts",
+        "Mode", "Diff", "PctChange", "Reverse", "Head", "Tail", "First", "Last", "NUnique",
+        "ArgUnique", "ArgMin", "ArgMax", "ArgSort", "Implode", "Repeat", "ValueCounts",
+        "RLE", "RLEID", "Interpolate", "FillNullWithStrategy", "ForwardFill", "BackwardFill",
+        "Entropy", "Skew", "Kurtosis", "Std", "Var", "Median", "Mean", "Sum", "Min", "Max",
+        "Product", "Hist", "Corr", "Cov", "ApproxNUnique", "Rolling", "RollingExpr",
+        "EwmMean", "EwmStd", "EwmVar", "Peak", "PeakMin", "PeakMax", "Search", "SearchSorted",
+        "ReinterpretSorted", "SetSortedFlag", "GatherEvery", "Cut", "QCut",
+    }
+)  # fmt: skip
+
+
+def reads_across_customers(expr: pl.Expr) -> bool:
+    """Whether ``expr`` reads other rows than its own: an aggregation (``x /
+    AVG(x)``), a window (``RANK() OVER (...)``), a count of all rows (``COUNT(*)``), a
+    rank, cumulative or shifted value. Such a rule-set expression is population-relative
+    (computed once over all customers), not per customer.
+
+    Decided by walking polars' serialized expression tree: ``meta.is_row_separable()``
+    says True for both examples above (polars 2.1). An expression that cannot be
+    serialized is taken as reading across rows, the safe side for a staged run."""
+    import json
+
+    try:
+        tree = json.loads(expr.meta.serialize(format="json"))
+    except Exception:
+        return True
+    stack: list[object] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if node in ("Len", *_ACROSS_FUNCTIONS):
+                return True
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _ACROSS_NODES or key in _ACROSS_FUNCTIONS:
+                    return True
+                if key == "function" and isinstance(value, str) and value in _ACROSS_FUNCTIONS:
+                    return True
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
