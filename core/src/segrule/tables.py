@@ -212,7 +212,9 @@ def scan_table(
             f"{text}: unknown file type '{path.suffix.lower()}'; use .parquet, "
             ".arrow/.ipc/.feather or .csv"
         )
-    files = source_files(text)
+    # A folder is walked once: its files, and whether polars' own glob would find them.
+    folder = path.is_dir() and not _is_glob(text)
+    files, plain = _folder_files(path) if folder else (source_files(text), False)
     if not files:
         if _is_glob(text):
             raise DataError(f"{text}: no file matches this pattern; check the path")
@@ -241,7 +243,7 @@ def scan_table(
             # polars expands its own glob faster than it takes a long list; it reads
             # hidden files too and follows links, so the glob is used only when the
             # tree has neither and every file has the same suffix.
-            if _folder_files(base)[1] and all(f.suffix == suffix for f in files):
+            if plain and all(f.suffix == suffix for f in files):
                 names = str(base / "**" / f"*{suffix}")
         try:
             if kind == "parquet":
