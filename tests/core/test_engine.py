@@ -77,14 +77,13 @@ def test_null_customer_ids_are_not_customers(rules, make_tables) -> None:
     assert score(path, tables).rows() == [("c1", 1)]
 
 
-def test_integer_customer_ids_are_read_as_strings(rules, tb) -> None:
+def test_integer_customer_ids_keep_their_type_and_numeric_order(rules, tb) -> None:
     path = rules("u.yaml", "outputs: [customer_id, orders_lifetime]\n")
-    orders = tb.orders([("1", ago(1), 1.0), ("2", ago(2), 1.0)]).with_columns(
-        pl.col("customer_id").cast(pl.Int64)
-    )
-    df = score(path, {"orders": orders})
-    assert df.schema["customer_id"] == pl.String
-    assert df.rows() == [("1", 1), ("2", 1)]
+    orders = tb.orders([("10", ago(1), 1.0), ("9", ago(2), 1.0), ("100", ago(2), 1.0)])
+    for dtype in (pl.Int64, pl.Int32, pl.UInt64):
+        df = score(path, {"orders": orders.with_columns(pl.col("customer_id").cast(dtype))})
+        assert df.schema["customer_id"] == dtype
+        assert df.rows() == [(9, 1), (10, 1), (100, 1)]  # as text it would be 10, 100, 9
 
 
 # -- as-of and windows ---------------------------------------------------------------

@@ -174,7 +174,8 @@ def test_whole_float_ids_are_the_integer_customers(tmp_path: Path) -> None:
     orders = _orders([1.0, 2.0, 2.0], [t] * 3, [1.0, 2.0, 3.0])
     customers = pl.DataFrame({"customer_id": [1, 2, 3]})
     out = _run(tmp_path, orders, customers=customers)
-    assert out["customer_id"].to_list() == ["1", "2", "3"]
+    assert out["customer_id"].to_list() == [1, 2, 3]
+    assert out.schema["customer_id"] == pl.Int64
     assert out["monetary_lifetime"].to_list() == [1.0, 5.0, 0.0]
     with pytest.raises(
         DataError, match=r"customer_id 1\.5, not a whole number.*columns\.customer_id"

@@ -26,7 +26,7 @@ def test_huge_ids_and_strings() -> None:
     )
     out = score_rows(["rfm"], tables, as_of=AS_OF)
     assert sorted(out["customer_id"].to_list()) == sorted([long_id, "c2"])
-    # integer ids beyond Int64 arrive as UInt64 and are read as their decimal text
+    # integer ids beyond Int64 arrive as UInt64 and stay UInt64, in numeric order
     orders = pl.DataFrame(
         {
             "order_id": ["o1", "o2"],
@@ -38,7 +38,8 @@ def test_huge_ids_and_strings() -> None:
         schema_overrides={"customer_id": pl.UInt64},
     )
     out = score_rows(["rfm"], {"orders": orders}, as_of=AS_OF)
-    assert out["customer_id"].to_list() == [str(2**64 - 1), "7"]
+    assert out["customer_id"].to_list() == [7, 2**64 - 1]
+    assert out.schema["customer_id"] == pl.UInt64
 
 
 def test_huge_amounts_are_exact_up_to_int64_cents_then_bad_amounts(tmp_path: Path) -> None:

@@ -36,6 +36,13 @@ from segrule.errors import (
     did_you_mean,
 )
 from segrule.explain import ExplainOptions
+from segrule.ids import (
+    cast_ids,
+    normalize_id_column,
+    text_ids_type,
+    unify_id_types,
+    valid_id,
+)
 from segrule.nodes import (
     BuildContext,
     Case,
@@ -45,7 +52,7 @@ from segrule.nodes import (
     masked,
     parse_window,
 )
-from segrule.quality import RAW, TableQuality, valid_id
+from segrule.quality import RAW, TableQuality
 from segrule.registry import Engine
 from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
 from segrule.sql import parse_sql, polars_reason, reads_across_customers, referenced_names
@@ -630,6 +637,7 @@ def load_table(
         where_at = rs.where("tables", contract.name, "where")
         where_expr = parse_sql(spec.where, where=where_at, name=f"tables.{contract.name}.where")
         used |= set(referenced_names(where_expr))
+    untyped = False  # CSV: every column is text as read
     if isinstance(source, pl.DataFrame):
         lf = source.lazy()
     elif isinstance(source, pl.LazyFrame):
@@ -638,6 +646,7 @@ def load_table(
         read = {*used, "order_id", "status", "amount"} - {"amount_cents"}
         scanned = scan_table(source, ctx.tz, columns=[mapping.get(c, c) for c in sorted(read)])
         lf, conflicts = scanned.frame, scanned.conflicts
+        untyped = bool(scanned.files) and all(f.suffix.lower() == ".csv" for f in scanned.files)
     raw = read_schema(lf, label)
     if conflicts:
         for used_column in sorted(used):
@@ -680,10 +689,19 @@ def load_table(
             f"tables.{contract.name}.columns.customer_id"
         )
     exprs: list[pl.Expr] = []
-    if schema[BASE].is_float():
-        exprs.append(_whole_number_ids(lf, label, contract.name))
-    elif schema[BASE] != pl.String:
-        exprs.append(pl.col(BASE).cast(pl.String))
+    id_dtype: pl.DataType = schema[BASE]
+    if untyped and id_dtype == pl.String:
+        # Integer ids written as text are integers (numeric order), as a typed file's.
+        id_dtype = text_ids_type(lf)
+        if id_dtype != pl.String:
+            exprs.append(pl.col(BASE).cast(id_dtype))
+    else:
+        id_expr = normalize_id_column(lf, id_dtype, label, contract.name)
+        if id_expr is not None:
+            exprs.append(id_expr)
+            id_dtype = (
+                pl.Int64() if not isinstance(id_dtype, pl.Categorical | pl.Enum) else pl.String()
+            )
     ts = contract.ts_column
     parse_ts: pl.Expr | None = None
     before_as_of: pl.Expr | None = None
@@ -732,7 +750,7 @@ def load_table(
         unfiltered = unfiltered.with_columns(exprs)
     statuses = tuple(contract.extra.get("statuses", ())) if contract.extra else ()
     policies = quality.policies_for(rs, contract.name, universe_table)
-    checks = quality.row_checks(contract, schema, ctx.as_of_lit(), statuses)
+    checks = quality.row_checks(contract, schema, ctx.as_of_lit(), statuses, id_dtype)
     for check in checks:
         if policies.get(check, "keep") != "keep":
             passes = quality.row_filter(check, contract, statuses)
@@ -785,24 +803,6 @@ def load_table(
         ) from None
     check_needed(needed, final_schema)
     return LoadedTable(contract.name, lf, final_schema, label, table_quality)
-
-
-def _whole_number_ids(lf: pl.LazyFrame, label: str, table: str) -> pl.Expr:
-    """Float customer ids as the integers they hold (``1.0`` is customer ``1``, as in
-    a table whose ids are integers), or a DataError naming one that is not whole. This
-    reads the id column once (only for float ids, which a CSV export or a pandas
-    round trip through NaN makes)."""
-    col = pl.col(BASE)
-    not_whole = lf.select(col).filter(col.is_finite() & (col != col.round(0))).head(1)
-    bad = not_whole.collect(engine="streaming")
-    if bad.height:
-        raise DataError(
-            f"{label}: table '{table}' has customer_id {bad.item()!r}, not a whole number; "
-            f"customer ids must be whole numbers or text: map another column with "
-            f"tables.{table}.columns.customer_id or fix the export"
-        )
-    # NaN and infinity are no customer: null, counted as null_customer_id.
-    return pl.when(col.is_finite()).then(col.cast(pl.Int64, strict=False)).cast(pl.String)
 
 
 def _normalize_ts(
@@ -897,7 +897,7 @@ def type_check(
 
     Returns each node's dtype; raises all type problems at once, each at its rule.
     """
-    dtypes: dict[str, pl.DataType] = {BASE: pl.String()}
+    dtypes: dict[str, pl.DataType] = {BASE: next(iter(tables.values())).schema[BASE]}
     errors: list[RuleSetError] = []
     for name, node in nodes.items():
         if node.kind == "aggregate":
@@ -1045,6 +1045,7 @@ def compile_plan(
         loaded[tname] = load_table(
             engine, rs, ctx, contract, sources[tname], cols, universe_table=universe
         )
+    loaded = unify_ids(loaded)
     dtypes = type_check(nodes, layers, loaded, comp.conditions)
     if explain is not None:
         from segrule.explain import explain_nodes
@@ -1056,7 +1057,7 @@ def compile_plan(
         dtypes = type_check(nodes, layers, loaded, comp.conditions)
     bl_source = str(blacklist) if blacklist is not None else rs.model.blacklist
     bl_where = rs.where("blacklist") if blacklist is None else ""
-    excluded = read_blacklist(bl_source, bl_where) if bl_source else None
+    excluded = read_blacklist(bl_source, bl_where, dtypes[BASE]) if bl_source else None
     frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes, excluded)
     plan = Plan(
         rs,
@@ -1088,6 +1089,26 @@ def rebuild_frame(plan: Plan, frames: Mapping[str, pl.LazyFrame]) -> Plan:
         plan.nodes, plan.layers, loaded, plan.outputs, plan.ctx, plan.dtypes, plan.excluded
     )
     return dataclasses.replace(plan, frame=frame, loaded=loaded)
+
+
+def unify_ids(loaded: Mapping[str, LoadedTable]) -> dict[str, LoadedTable]:
+    """``loaded`` with every table's customer_id in the run's one id type
+    (:func:`segrule.ids.unify_id_types`; a DataError when two cannot be joined)."""
+    target = unify_id_types({name: t.schema[BASE] for name, t in loaded.items()})
+    out: dict[str, LoadedTable] = {}
+    for name, t in loaded.items():
+        if t.schema[BASE] == target:
+            out[name] = t
+            continue
+        cast = pl.col(BASE).cast(target)
+        schema = pl.Schema({k: (target if k == BASE else v) for k, v in t.schema.items()})
+        tq = t.quality
+        if tq is not None:
+            tq = dataclasses.replace(tq, frame=tq.frame.with_columns(cast))
+        out[name] = dataclasses.replace(
+            t, frame=t.frame.with_columns(cast), schema=schema, quality=tq
+        )
+    return out
 
 
 def _user_facing(name: str, nodes: Mapping[str, Node]) -> str:
@@ -1139,7 +1160,10 @@ def _table_sources(
                 out[tname] = found
                 continue
         if check_only and tname in engine.tables.items:
-            out[tname] = contract_frame(engine.tables.items[tname])
+            # Without data the id type is not known: a null column takes the others'.
+            out[tname] = contract_frame(engine.tables.items[tname]).with_columns(
+                pl.lit(None, dtype=pl.Null).alias(BASE)
+            )
             continue
         users = ", ".join(sorted(set(needed[tname].values()))[:5]) or "the customer universe"
         where = f" in {data_dir}" if data_dir else ""
@@ -1183,7 +1207,7 @@ def aggregate_frame(
 
     # The universe: the customers table when given, else the customers of orders.
     if "customers" in tables:
-        cust = tables["customers"].frame.filter(valid_id(pl.col(BASE)))
+        cust = tables["customers"].frame.filter(_valid_id_of(tables["customers"]))
         universe = cust.select(BASE, *[n.expr for n in attrs]).unique(BASE, keep="first")
         frame = universe
         joined = set()
@@ -1195,7 +1219,7 @@ def aggregate_frame(
             [n.expr for n in aggs.get("orders", [])] or [pl.len().alias("_rows")]
         )
         # Blank ids are left out per customer, not per order row (quality.row_filter).
-        frame = frame.filter(valid_id(pl.col(BASE)))
+        frame = frame.filter(_valid_id_of(tables["orders"]))
         if not aggs.get("orders"):
             frame = frame.drop("_rows")
         joined = {"orders"}
@@ -1250,15 +1274,40 @@ def _kind_of(*exprs: pl.Expr) -> Literal["derived", "population"]:
 def _universe_ids(tables: Mapping[str, LoadedTable]) -> pl.LazyFrame:
     """The distinct customer ids of the universe (customers table, else orders)."""
     source = tables["customers"] if "customers" in tables else tables["orders"]
-    return source.frame.select(BASE).filter(valid_id(pl.col(BASE))).unique()
+    return source.frame.select(BASE).filter(_valid_id_of(source)).unique()
 
 
-def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
-    """The customer ids of a blacklist file (this function reads it).
+def _valid_id_of(table: LoadedTable) -> pl.Expr:
+    return valid_id(pl.col(BASE), table.schema[BASE])
+
+
+def read_blacklist(
+    source: str | Path, where: str = "", id_dtype: pl.DataType | None = None
+) -> pl.DataFrame:
+    """The customer ids of a blacklist file (this function reads it), as ids of the
+    run's type ``id_dtype`` (text "123" is customer 123 when ids are integers; an
+    entry that is not an id of that type is a DataError naming it).
 
     ``.txt``: one id per line (blank lines and ``#`` comments skipped); ``.csv``,
     ``.parquet``, ``.arrow``: the ``customer_id`` column, or the only column.
     """
+    ids = _read_blacklist_ids(source, where)
+    if id_dtype is None or id_dtype == pl.Null:
+        id_dtype = pl.String()
+    path = Path(source)
+    label = f"blacklist {path}" + (f" (named in {where})" if where and where != str(path) else "")
+    try:
+        cast = cast_ids(ids, id_dtype, label)
+    except DataError:
+        if where:  # a list named in a rule file: its errors quote none of it
+            raise DataError(
+                f"{label}: has an entry that is not a customer id of this run ({id_dtype})"
+            ) from None
+        raise
+    return cast.to_frame().unique()
+
+
+def _read_blacklist_ids(source: str | Path, where: str = "") -> pl.Series:
     path = Path(source)
     label = f"blacklist {path}" + (f" (named in {where})" if where and where != str(path) else "")
     # A list named in a rule file is read for the rule file's author, who may not be
@@ -1280,7 +1329,7 @@ def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
                 for line in path.read_text(encoding="utf-8").splitlines()
                 if line.strip() and not line.lstrip().startswith("#")
             ]
-            return pl.DataFrame({BASE: ids}, schema={BASE: pl.String}).unique()
+            return pl.Series(BASE, ids, dtype=pl.String)
         frame = scan_source(path).collect()
     except SegruleError:
         raise
@@ -1301,7 +1350,7 @@ def read_blacklist(source: str | Path, where: str = "") -> pl.DataFrame:
             f"{label}: has no customer_id column; {shown}; name the id column customer_id "
             "or give a one-column file"
         )
-    return frame.select(pl.col(column).cast(pl.String).alias(BASE)).drop_nulls().unique()
+    return frame.get_column(column).alias(BASE).drop_nulls()
 
 
 def derive_layer(

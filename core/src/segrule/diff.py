@@ -95,7 +95,18 @@ def scan_output(path: str | Path) -> pl.LazyFrame:
             f"{p}: has no customer_id column (columns: {', '.join(list(schema)[:10])}); "
             "diff compares outputs of `segrule run`, one row per customer"
         )
-    return lf.with_columns(pl.col(BASE).cast(pl.String))
+    if isinstance(schema[BASE], pl.Categorical | pl.Enum):
+        return lf.with_columns(pl.col(BASE).cast(pl.String))
+    return lf
+
+
+def id_dtypes(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.DataType:
+    """The customer id type two outputs are compared in: theirs when they agree, else
+    text (an output written with text ids against one with integer ids)."""
+    a, b = old.collect_schema()[BASE], new.collect_schema()[BASE]
+    if a == b or b == pl.Null:
+        return a
+    return b if a == pl.Null else pl.String()
 
 
 def _plan_columns(plan: Any) -> tuple[dict[str, dict[str, Label]], dict[str, dict[str, str]]]:
@@ -272,9 +283,11 @@ def _sides_frame(
     """Full outer join on customer_id: ``_in_old``/``_in_new`` flags, ``old:<c>`` and
     ``new:<c>`` for each label column (as strings) and each extra column."""
 
+    ids = id_dtypes(old, new)
+
     def side(lf: pl.LazyFrame, prefix: str, flag: str) -> pl.LazyFrame:
         return lf.select(
-            pl.col(BASE).cast(pl.String),
+            pl.col(BASE).cast(ids),
             pl.lit(True).alias(flag),
             *[pl.col(c).cast(pl.String).alias(f"{prefix}:{c}") for c in columns],
             *[pl.col(c).alias(f"{prefix}:{c}") for c in extra],
@@ -405,7 +418,7 @@ def changes(
     if not parts:
         return pl.LazyFrame(
             schema={
-                BASE: pl.String,
+                BASE: id_dtypes(o, n),
                 "column": pl.String,
                 "event": pl.String,
                 "label": pl.String,

@@ -988,7 +988,7 @@ class CustomerExplanation:
         return [i for i in self.items if i.role in roles]
 
 
-def explain_customer(plan: Any, customer_id: str) -> CustomerExplanation:
+def explain_customer(plan: Any, customer_id: str | int) -> CustomerExplanation:
     """Every dimension, segment, score and tier of one customer and why (this collects).
 
     ``plan`` is compiled with explanations (``ExplainOptions(True, True, True)``); the
@@ -999,6 +999,7 @@ def explain_customer(plan: Any, customer_id: str) -> CustomerExplanation:
     from segrule.api import checked, collect
     from segrule.compiler import aggregate_frame, derive_layer
     from segrule.errors import DataError
+    from segrule.ids import cast_ids
 
     plan, _ = checked(plan)
     nodes: Mapping[str, Node] = plan.nodes
@@ -1017,7 +1018,9 @@ def explain_customer(plan: Any, customer_id: str) -> CustomerExplanation:
             extra.append(part.points.alias(f"__points_{node.name}_{j}"))
             if part.value is not None:
                 extra.append(part.value.alias(f"__value_{node.name}_{j}"))
-    row_frame = frame.with_columns(extra).filter(pl.col(BASE) == str(customer_id))
+    # The id as the run's type: "123" is customer 123 when ids are integers.
+    wanted = cast_ids(pl.Series([customer_id]), dtypes[BASE], "--customer")[0]
+    row_frame = frame.with_columns(extra).filter(pl.col(BASE) == pl.lit(wanted, dtypes[BASE]))
     rows = collect(row_frame)
     if rows.height == 0:
         raise DataError(

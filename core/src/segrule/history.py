@@ -202,8 +202,10 @@ def apply(
     if previous is not None:
         schema = pl.read_parquet_schema(previous)
         wanted = [c for c in prev_cols if c in schema]
+        # A history written when ids were text joins on them as this run's type.
+        id_dtype = frame.collect_schema()[BASE]
         prev = pl.scan_parquet(previous).select(
-            BASE,
+            pl.col(BASE).cast(id_dtype, strict=False) if schema[BASE] != id_dtype else pl.col(BASE),
             *[pl.col(c).alias(f"__prev_{c}") for c in wanted],
         )
         frame = frame.join(prev, on=BASE, how="left", maintain_order="left")
@@ -568,7 +570,7 @@ def _cannot(
 
 
 # -- reading back ------------------------------------------------------------------
-def read(folder: str | Path, *, customer_id: str | None = None) -> pl.LazyFrame:
+def read(folder: str | Path, *, customer_id: str | int | None = None) -> pl.LazyFrame:
     """Every run of the history as one lazy frame with an ``as_of`` column (datetime),
     optionally one customer's rows only."""
     parts = partitions(folder)
@@ -583,11 +585,15 @@ def read(folder: str | Path, *, customer_id: str | None = None) -> pl.LazyFrame:
     ]
     lf = pl.concat(frames, how="diagonal_relaxed")
     if customer_id is not None:
-        lf = lf.filter(pl.col(BASE) == str(customer_id))
+        from segrule.ids import cast_ids
+
+        dtype = lf.collect_schema()[BASE]
+        wanted = cast_ids(pl.Series([customer_id]), dtype, "--customer")[0]
+        lf = lf.filter(pl.col(BASE) == pl.lit(wanted, dtype))
     return lf
 
 
-def tiers(folder: str | Path, customer_id: str, column: str | None = None) -> pl.DataFrame:
+def tiers(folder: str | Path, customer_id: str | int, column: str | None = None) -> pl.DataFrame:
     """One customer's labels over time, oldest first: as_of plus each kept column (or
     only ``column``). This function collects."""
     lf = read(folder, customer_id=customer_id)
@@ -639,7 +645,7 @@ def events(folder: str | Path, column: str) -> pl.DataFrame:
             )
         )
     if not out:
-        nobody = pl.LazyFrame(schema={BASE: pl.String})
+        nobody = pl.LazyFrame(schema={BASE: pl.read_parquet_schema(parts[-1][1])[BASE]})
         return changes(nobody, nobody, []).collect()
     return pl.concat(out, how="diagonal_relaxed").collect()
 

@@ -49,6 +49,7 @@ import polars as pl
 
 from segrule import outpaths
 from segrule.errors import DataError, RuleSetError, did_you_mean
+from segrule.ids import invalid_id, valid_id
 from segrule.outpaths import NO_INPUTS, Inputs
 
 if TYPE_CHECKING:
@@ -125,20 +126,6 @@ CHECKS: dict[str, Check] = {
 SET_CHECKS = ("unknown_customer", "duplicate_order_id")
 
 
-def blank_id(col: pl.Expr) -> pl.Expr:
-    """True where a customer id is empty or whitespace only (null where it is null).
-
-    A blank id starts with ASCII space or a control character (below '!') or with a
-    Unicode space (U+0085 and above): the range test lets Parquet's min/max statistics
-    skip row groups of ordinary ids before any string is stripped."""
-    return ((col < "!") | (col >= "\u0085")) & (col.str.strip_chars() == "")
-
-
-def valid_id(col: pl.Expr) -> pl.Expr:
-    """True where a customer id is neither null nor blank."""
-    return col.is_not_null() & ~blank_id(col)
-
-
 #: Hidden column holding cents computed from an amount's decimal digits.
 EXACT_CENTS = "__exact_cents"
 
@@ -188,11 +175,16 @@ def applies(check: str, table: str, universe_table: str | None) -> bool:
 
 
 def row_checks(
-    contract: TableContract, schema: Mapping[str, Any], as_of: pl.Expr, statuses: Sequence[str]
+    contract: TableContract,
+    schema: Mapping[str, Any],
+    as_of: pl.Expr,
+    statuses: Sequence[str],
+    id_dtype: pl.DataType,
 ) -> dict[str, pl.Expr]:
     """The row checks that apply to this table, as 'row fails' conditions on the
-    normalized (not yet filtered) frame, in order."""
-    out: dict[str, pl.Expr] = {"null_customer_id": pl.col(BASE).is_null() | blank_id(pl.col(BASE))}
+    normalized (not yet filtered) frame, in order (``id_dtype``: the normalized
+    customer id type; only text ids can be blank)."""
+    out: dict[str, pl.Expr] = {"null_customer_id": invalid_id(pl.col(BASE), id_dtype)}
     ts = contract.ts_column
     if ts and ts in schema:
         out["bad_timestamp"] = pl.col(ts).is_null()
@@ -370,11 +362,12 @@ def _duplicates(
     process only (its values are not stable across polars versions)."""
     oid = pl.col("order_id")
     ids = rows.select(oid).filter(oid.is_not_null())
+    oid_dtype = ids.collect_schema()["order_id"]  # kept: 10 and "10" are different ids
     cand = _candidates_in_order(ids, sample.select(oid).filter(oid.is_not_null()).head(10_000))
     if cand is None:
         cand = _candidates_by_hash(ids, n_rows)
     if cand.is_empty():
-        return pl.DataFrame(schema={"order_id": pl.String, "rows": pl.UInt32})
+        return pl.DataFrame(schema={"order_id": oid_dtype, "rows": pl.UInt32})
     key = oid if cand.columns == ["order_id"] else oid.hash()
     exact_rows = exact(rows.filter(key.is_in(cand.to_series().implode())))
     return (
@@ -399,7 +392,7 @@ def _candidates_in_order(ids: pl.LazyFrame, sample: pl.LazyFrame) -> pl.DataFram
     if check["descending"].item():
         return None
     if not check["equal"].item():
-        return pl.DataFrame(schema={"order_id": pl.String})
+        return pl.DataFrame(schema={"order_id": ids.collect_schema()["order_id"]})
     return ids.filter(oid == oid.shift()).unique().collect(engine="streaming")
 
 
@@ -420,6 +413,15 @@ def _candidates_by_hash(ids: pl.LazyFrame, n_rows: int) -> pl.DataFrame:
     return pl.concat(found)
 
 
+def id_type(plan: Plan) -> pl.DataType:
+    """The run's customer id type (:mod:`segrule.ids`)."""
+    return plan.dtypes.get(BASE, pl.String())
+
+
+def _valid(plan: Plan) -> pl.Expr:
+    return valid_id(pl.col(BASE), id_type(plan))
+
+
 def universe_table(loaded: Mapping[str, Any]) -> str:
     return "customers" if "customers" in loaded else "orders"
 
@@ -427,7 +429,7 @@ def universe_table(loaded: Mapping[str, Any]) -> str:
 def known_ids(plan: Plan) -> pl.LazyFrame:
     """The universe's valid customer ids (before the blacklist)."""
     source = plan.loaded[universe_table(plan.loaded)]
-    return source.frame.select(BASE).filter(valid_id(pl.col(BASE))).unique()
+    return source.frame.select(BASE).filter(_valid(plan)).unique()
 
 
 def collect_quality(plan: Plan) -> QualityResult:
@@ -443,7 +445,7 @@ def collect_quality(plan: Plan) -> QualityResult:
         counts = tq.count_rows()
         rows = plan.loaded[name].frame
         if counts.get("null_customer_id"):
-            rows = rows.filter(valid_id(pl.col(BASE)))
+            rows = rows.filter(_valid(plan))
         checks_unknown = tq.policies.get("unknown_customer", "unchecked") != "unchecked"
         needs_known = checks_unknown or (name != universe and "duplicate_order_id" in tq.policies)
         if needs_known and known is None:
@@ -459,7 +461,7 @@ def collect_quality(plan: Plan) -> QualityResult:
             def exact(
                 lf: pl.LazyFrame, in_universe: bool = name == universe, ids: Any = known
             ) -> pl.LazyFrame:
-                lf = lf.filter(valid_id(pl.col(BASE)))
+                lf = lf.filter(_valid(plan))
                 if not in_universe and ids is not None:
                     lf = lf.join(ids.lazy(), on=BASE, how="semi")
                 return lf
@@ -580,7 +582,7 @@ def without_duplicates(plan: Plan, duplicates: pl.DataFrame) -> Plan:
     orders = plan.loaded["orders"]
     lf = orders.frame
     is_dup = pl.col("order_id").is_in(ids).fill_null(False)  # a null id is no duplicate
-    good = valid_id(pl.col(BASE))
+    good = _valid(plan)
     candidates = lf.filter(is_dup & good)
     if universe_table(plan.loaded) != "orders":
         candidates = candidates.join(known_ids(plan), on=BASE, how="semi")
@@ -603,7 +605,7 @@ def duplicate_losers(plan: Plan, duplicates: pl.DataFrame) -> pl.LazyFrame:
         lf = lf.filter(~pl.any_horizontal([tq.checks[c] for c in left]).fill_null(False))
     if tq.where is not None:
         lf = lf.filter(tq.where)
-    lf = lf.filter(pl.col("order_id").is_in(ids) & valid_id(pl.col(BASE)))
+    lf = lf.filter(pl.col("order_id").is_in(ids) & _valid(plan))
     if universe_table(plan.loaded) != "orders":
         lf = lf.join(known_ids(plan), on=BASE, how="semi")
     keys = dedupe_order(plan.loaded["orders"].frame, tq.ts_column)
@@ -693,7 +695,7 @@ def _unknown_rows(plan: Plan, tq: TableQuality) -> pl.LazyFrame:
         lf = lf.filter(~pl.any_horizontal(left).fill_null(False))
     if tq.where is not None:
         lf = lf.filter(tq.where)
-    lf = lf.filter(valid_id(pl.col(BASE))).join(known_ids(plan), on=BASE, how="anti")
+    lf = lf.filter(_valid(plan)).join(known_ids(plan), on=BASE, how="anti")
     return tq.as_read(lf.with_columns(pl.lit("unknown_customer").alias("reason")))
 
 
