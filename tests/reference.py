@@ -25,7 +25,10 @@ Semantics (the definitions the engine is checked against):
   arithmetic) and include their start; ``lifetime`` has no start.
 - The universe: the customers table when given (non-null ids, one row each, the
   first row's attributes), else the distinct non-null customer_ids of orders with
-  time < T (any status). Output is sorted by customer_id (code-point order).
+  time < T (any status). Customer ids keep their type (:func:`customer_key`): text
+  stays text, integers stay integers, a whole float or Decimal is that integer; output
+  is sorted by customer_id in its natural order (code points for text, numeric for
+  integers), and every tie "by customer_id" is broken in that same order.
 - Order dimensions count orders whose status is exactly ``'paid'`` unless named
   after another status (``refunded_orders_30d``). Money is exact: each amount to
   integer cents, summed, divided by 100.
@@ -69,6 +72,44 @@ RFM_SEGMENT_TABLE: list[tuple[str, set[int], set[int]]] = [
 
 
 # -- inputs ---------------------------------------------------------------------------
+CustomerId = str | int
+"""A customer id as a run keeps it: text (String, Categorical, Enum columns) or an integer
+(any integer column; whole floats and Decimals become integers). Python orders ints
+numerically and str by code point: the natural order of each type."""
+
+
+def customer_key(value: Any) -> CustomerId | None:
+    """A customer id normalised by the id type rule (issue 16 point 1): text stays text
+    (None when empty or only whitespace: the null_customer_id check), an integer stays
+    that integer, a float or Decimal that is a whole number becomes the integer (NaN and
+    infinities: None), a float or Decimal with a fraction, or any other type (a boolean,
+    a date), raises ValueError as the engine raises DataError."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, bool):
+        raise ValueError(f"customer id {value!r}: a boolean is not an id")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (float, Decimal)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, Decimal) and not value.is_finite():
+            return None
+        if value != int(value):
+            raise ValueError(f"customer id {value!r} is not a whole number")
+        return int(value)
+    raise ValueError(f"customer id {value!r}: {type(value).__name__} is not an id type")
+
+
+def _one_id_kind(ids: Iterable[CustomerId]) -> None:
+    """Text ids beside integer ids are refused by the engine (and cannot be sorted)."""
+    kinds = {type(c) for c in ids}
+    if len(kinds) > 1:
+        raise ValueError("text customer ids beside integer ones: the engine refuses this")
+
+
 def rows_of(table: Any) -> list[dict[str, Any]]:
     """A polars DataFrame/LazyFrame, a pyarrow Table or a list of dicts as a list of dicts."""
     if table is None:
@@ -140,7 +181,7 @@ def first_of_each_order(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
             parts.append((value is None, value if value is not None else 0))
         return tuple(parts)
 
-    first: dict[str, dict[str, Any]] = {}
+    first: dict[Any, dict[str, Any]] = {}
     out = []
     for o in orders:
         oid = o.get("order_id")
@@ -431,9 +472,9 @@ def ntile_sizes(n: int, k: int) -> list[int]:
     return [q + 1 if i < r else q for i in range(k)]
 
 
-def ntile(ordered: list[str], k: int) -> dict[str, int]:
+def ntile(ordered: list[CustomerId], k: int) -> dict[CustomerId, int]:
     """SQL NTILE(k) over ids already in order: id -> bucket 1..k."""
-    out: dict[str, int] = {}
+    out: dict[CustomerId, int] = {}
     it = iter(ordered)
     for bucket, size in enumerate(ntile_sizes(len(ordered), k), start=1):
         for _ in range(size):
@@ -441,13 +482,13 @@ def ntile(ordered: list[str], k: int) -> dict[str, int]:
     return out
 
 
-def _desc_then_id(values: Mapping[str, Any]) -> list[str]:
-    """Ids ordered by value descending, then customer_id ascending."""
+def _desc_then_id(values: Mapping[CustomerId, Any]) -> list[CustomerId]:
+    """Ids ordered by value descending, then customer_id ascending (natural order)."""
     ids = sorted(values)  # customer_id ascending ...
     return sorted(ids, key=lambda c: _num(values[c]), reverse=True)  # ... stable: value desc
 
 
-def _asc_then_id(values: Mapping[str, Any]) -> list[str]:
+def _asc_then_id(values: Mapping[CustomerId, Any]) -> list[CustomerId]:
     return sorted(values, key=lambda c: (_num(values[c]), c))
 
 
@@ -474,11 +515,12 @@ class Reference:
         def timed(rows: list[dict[str, Any]], ts: str) -> list[dict[str, Any]]:
             out = []
             for r in rows:
-                cid, t = r.get("customer_id"), local_time(r.get(ts), self.zone)
+                cid = customer_key(r.get("customer_id"))
+                t = local_time(r.get(ts), self.zone)
                 # data-quality defaults: null or blank ids and bad or late times are left out
-                if cid is None or str(cid).strip() == "" or t is None or not t < T:
+                if cid is None or t is None or not t < T:
                     continue
-                out.append({**r, "customer_id": str(cid), "_ts": t})
+                out.append({**r, "customer_id": cid, "_ts": t})
             return out
 
         self.orders = [
@@ -486,9 +528,9 @@ class Reference:
         ]
         if tables.get("customers") is not None:
             known = {
-                str(r["customer_id"])
+                cid
                 for r in rows_of(tables["customers"])
-                if r.get("customer_id") is not None and str(r["customer_id"]).strip()
+                if (cid := customer_key(r.get("customer_id"))) is not None
             }
             self.orders = [o for o in self.orders if o["customer_id"] in known]
         self.orders = first_of_each_order(self.orders)
@@ -496,7 +538,7 @@ class Reference:
             o["_cents"] = to_cents(o.get("amount"))
         self.events = timed(rows_of(tables.get("events")), "event_ts")
         self.feedback = timed(rows_of(tables.get("feedback")), "ts")
-        self.by_customer: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self.by_customer: dict[CustomerId, dict[str, list[dict[str, Any]]]] = {}
         for name, rows in (
             ("orders", self.orders),
             ("events", self.events),
@@ -505,25 +547,27 @@ class Reference:
             for r in rows:
                 self.by_customer.setdefault(r["customer_id"], {}).setdefault(name, []).append(r)
 
-        self.attributes: dict[str, dict[str, Any]] = {}
+        self.attributes: dict[CustomerId, dict[str, Any]] = {}
         if tables.get("customers") is not None:
             for r in rows_of(tables["customers"]):
-                if r.get("customer_id") is None or str(r["customer_id"]).strip() == "":
-                    continue
-                self.attributes.setdefault(str(r["customer_id"]), r)
-            ids: Iterable[str] = self.attributes
+                cid = customer_key(r.get("customer_id"))
+                if cid is not None:
+                    self.attributes.setdefault(cid, r)
+            ids: Iterable[CustomerId] = self.attributes
         else:
             ids = {o["customer_id"] for o in self.orders}
-        self.universe: list[str] = sorted(ids)
-        self._memo: dict[tuple[str, str], Any] = {}
+        _one_id_kind([*ids, *self.by_customer])
+        # The natural order of the id type: numeric for integers, code points for text.
+        self.universe: list[CustomerId] = sorted(ids)
+        self._memo: dict[tuple[CustomerId, str], Any] = {}
         self._population: dict[str, dict[str, Any]] = {}
         self._parsed: dict[str, tuple[Any, ...]] = {}
 
     # -- rows of one customer ----------------------------------------------------------
-    def _rows(self, cid: str, table: str) -> list[dict[str, Any]]:
+    def _rows(self, cid: CustomerId, table: str) -> list[dict[str, Any]]:
         return self.by_customer.get(cid, {}).get(table, [])
 
-    def _paid(self, cid: str, window: str = "lifetime") -> list[dict[str, Any]]:
+    def _paid(self, cid: CustomerId, window: str = "lifetime") -> list[dict[str, Any]]:
         return [
             o
             for o in self._rows(cid, "orders")
@@ -536,7 +580,7 @@ class Reference:
         return self._parsed[text]
 
     # -- values --------------------------------------------------------------------------
-    def value(self, cid: str, name: str) -> Any:
+    def value(self, cid: CustomerId, name: str) -> Any:
         """The value of a dimension, segment or score for one customer (internal form:
         money as Decimal, means as Fraction, timestamps as naive wall-clock times)."""
         key = (cid, name)
@@ -544,10 +588,10 @@ class Reference:
             self._memo[key] = self._compute(cid, name)
         return self._memo[key]
 
-    def getter(self, cid: str) -> Callable[[str], Any]:
+    def getter(self, cid: CustomerId) -> Callable[[str], Any]:
         return lambda name: self.value(cid, name)
 
-    def _compute(self, cid: str, name: str) -> Any:
+    def _compute(self, cid: CustomerId, name: str) -> Any:
         if name == "customer_id":
             return cid
         segments = self.rules.get("segments") or {}
@@ -561,7 +605,7 @@ class Reference:
                 return self._population_score(score_name, spec)[name][cid]
         return self._builtin(cid, name)
 
-    def _builtin(self, cid: str, name: str) -> Any:  # one branch per dimension family
+    def _builtin(self, cid: CustomerId, name: str) -> Any:  # one branch per dimension family
         T = self.T
         if name == "as_of":
             return T
@@ -628,7 +672,7 @@ class Reference:
         raise KeyError(f"the reference does not know '{name}'")
 
     # -- segments -----------------------------------------------------------------------
-    def _segment(self, cid: str, spec: Mapping[str, Any]) -> Any:
+    def _segment(self, cid: CustomerId, spec: Mapping[str, Any]) -> Any:
         get = self.getter(cid)
         if spec.get("flag") is not None:
             return holds(self._cond(spec["flag"]), get)
@@ -652,7 +696,7 @@ class Reference:
             return [name]
         raise KeyError(f"the reference does not know strategy '{strategy}'")
 
-    def _points(self, cid: str, name: str, params: Mapping[str, Any], column: str) -> Any:
+    def _points(self, cid: CustomerId, name: str, params: Mapping[str, Any], column: str) -> Any:
         total: Any = 0
         for part in params["parts"]:
             total += self._points_part(cid, part)
@@ -664,7 +708,7 @@ class Reference:
                 return tier["label"]
         return params.get("default_tier")
 
-    def _points_part(self, cid: str, part: Mapping[str, Any]) -> Any:
+    def _points_part(self, cid: CustomerId, part: Mapping[str, Any]) -> Any:
         get = self.getter(cid)
         default = part.get("default", 0)
         weight = part.get("weight", 1)
@@ -698,7 +742,7 @@ class Reference:
             self._population[name] = builder(name, params)
         return self._population[name]
 
-    def _eligible(self, condition: str | None, dim: str) -> dict[str, Any]:
+    def _eligible(self, condition: str | None, dim: str) -> dict[CustomerId, Any]:
         """customer -> value of ``dim`` for the customers meeting ``condition`` whose
         value is not null."""
         out = {}
