@@ -587,3 +587,36 @@ def test_distinct_order_ids_are_not_duplicates(order_ids: pl.Series, tmp_path: P
     assert quality_rows(result, "orders", "duplicate_order_id") == 0
     out = pl.read_parquet(tmp_path / "out.parquet")
     assert out["orders_lifetime"].to_list() == [1, 1, 1]
+
+
+# -- CSV: every column is text as read ---------------------------------------------------
+def _csv_run(tmp_path: Path, order_ids: list[str], customer_file: pl.DataFrame | None) -> Any:
+    csv = tmp_path / "orders.csv"
+    orders(pl.Series(order_ids)).write_csv(csv)
+    tables: dict[str, Any] = {"orders": csv}
+    if customer_file is not None:
+        tables["customers"] = customer_file
+    return score(tables)
+
+
+def test_csv_integer_ids_are_integers_and_zero_padded_ids_stay_text(tmp_path: Path) -> None:
+    df = _csv_run(tmp_path, [str(i) for i in _shuffled(pl.Series(IDS)).to_list()], None)
+    assert df.schema["customer_id"] == pl.Int64
+    assert df["customer_id"].to_list() == IDS
+    assert df["r_score"].to_list() == POSITIONS
+    # "0009" keeps its zeros: the column is text, in text order
+    padded = [f"{i:04d}" for i in IDS]
+    df = _csv_run(tmp_path, padded, None)
+    assert df.schema["customer_id"] == pl.String
+    assert df["customer_id"].to_list() == sorted(padded)
+
+
+def test_csv_integer_ids_join_a_typed_customers_table(tmp_path: Path) -> None:
+    typed = customers(pl.Series(IDS, dtype=pl.Int32))
+    df = _csv_run(tmp_path, [str(i) for i in IDS], typed)
+    assert df.schema["customer_id"] == pl.Int64
+    assert df["customer_id"].to_list() == IDS
+    assert df["pareto_key"].to_list() == KEY
+    # text ids in the CSV against integers in the customers table: refused, both named
+    with pytest.raises(DataError, match=r"text in table 'orders'.*numbers in table 'customers'"):
+        _csv_run(tmp_path, [f"C{i}" for i in IDS], typed)

@@ -980,7 +980,7 @@ class Explained:
 
 @dataclass
 class CustomerExplanation:
-    customer_id: str
+    customer_id: str | int  #: in the run's id type
     as_of: Any
     items: list[Explained]
 
@@ -1063,7 +1063,7 @@ def explain_customer(plan: Any, customer_id: str | int) -> CustomerExplanation:
                 (part.label, row.get(f"__value_{name}_{j}"), row.get(f"__points_{name}_{j}"))
             )
         items.append(item)
-    return CustomerExplanation(str(customer_id), plan.ctx.as_of, items)
+    return CustomerExplanation(wanted, plan.ctx.as_of, items)
 
 
 def _display_order(plan: Any) -> list[str]:
