@@ -1045,7 +1045,8 @@ def bench(
         typer.Option(
             help="Also run the side-by-side of the builtin presets (taobao-5-tier rfm "
             "pareto-80-20) against these peers, comma-separated: duckdb, polars, pandas, "
-            "floor (needs pip install 'segrule[bench]').",
+            "floor (the order floor), jobfloor (the job floor) (needs pip install "
+            "'segrule[bench]').",
         ),
     ] = None,
     phases: Annotated[bool, typer.Option(help="Also time each phase (in this process).")] = True,
@@ -1076,12 +1077,14 @@ def bench(
 
         names = {"duckdb": "duckdb", "polars": "polars", "pandas": "pandas"}
         for item in (c.strip() for c in compare.split(",") if c.strip()):
-            if item == "floor":
-                peers += ["floor-polars", "floor-duckdb"]
-            elif item in names or item.startswith("floor-"):
+            if item in ("floor", "jobfloor"):
+                peers += [f"{item}-polars", f"{item}-duckdb"]
+            elif item in names or item.startswith(("floor-", "jobfloor-")):
                 peers.append(names.get(item, item))
             else:
-                raise UsageError(f"--compare '{item}' is not one of duckdb, polars, pandas, floor")
+                raise UsageError(
+                    f"--compare '{item}' is not one of duckdb, polars, pandas, floor, jobfloor"
+                )
     with output.progress(console) as prog:
         report = output.table_reporter(prog)
 
