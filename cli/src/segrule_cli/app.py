@@ -948,8 +948,8 @@ def generate(
     skew: Annotated[
         int,
         typer.Option(
-            help="A skewed shop: this many customers get --skew-orders orders each, over "
-            "the whole period, on top of the others' orders.",
+            help="A skewed shop: this many customers get --skew-orders of the --orders "
+            "each (besides their usual ones), over the whole period.",
             min=0,
         ),
     ] = 0,

@@ -28,8 +28,9 @@ temporary file inside ``out_dir`` and then moved onto its final name with
   quantity (Int32 >= 1), channel, category, coupon_used (Boolean), discount (0..0.5).
   About 99 % of the orders fall in the ``days`` days before ``end``; about 1 % fall in the
   30 days from ``end`` on, so that as-of filtering is exercised.  With ``skew=S``, S
-  customers who order get ``skew_orders`` more orders each, at rows spread at random
-  over the file and at times spread over the whole period.
+  customers who order get ``skew_orders`` of these orders each (besides their usual
+  ones), at rows spread at random over the file and at times spread over the whole
+  period.
 * ``customers`` (exactly ``customers`` rows, ``C00000000`` ...): birth_year, gender, city,
   is_member, signup_ts, tags.  About 15 % of the customers never order.
 * ``events`` (``2 * customers`` rows, or ``events_per_order * orders``): customer_id,
@@ -948,9 +949,9 @@ def generate(
       range: the customers table is out of id order);
     - ``order_ids``: ``"in-order"`` (the orders file in id order) or ``"random"`` (a
       seeded permutation of the same numbers: unique, out of order);
-    - ``skew``: that many customers who order get ``skew_orders`` orders each on top
-      of their own, spread at random over the file and over the whole period; the
-      other orders keep their distribution;
+    - ``skew``: that many customers who order get ``skew_orders`` of the ``orders``
+      each, besides their usual ones, spread at random over the file and over the
+      whole period; the other customers share the rest as before;
     - ``events_per_order``: events rows per order (``2`` or ``10``); None: two per
       customer.
 
