@@ -1,15 +1,24 @@
-"""segrule side by side with DuckDB SQL, hand-written polars, pandas and the floor.
+"""segrule side by side with DuckDB SQL, hand-written polars, pandas and the floors.
 
     python3 -m uv run --all-packages python benchmarks/sidebyside.py \
         --orders 1000000 10000000 --repeat 3
     python3 -m uv run --all-packages python benchmarks/sidebyside.py \
         --engines segrule,duckdb --orders 30000000
+    python3 -m uv run --all-packages python benchmarks/sidebyside.py \
+        --orders 1000000 --shapes matrix
 
-Every engine's output is first checked against segrule's; nothing is timed when one
-differs (exit 1, the differences printed). Then each engine is timed --repeat times
-in fresh processes, round-robin. Prints progress and a markdown table, and writes the
-full record to benchmarks/results/sidebyside-<UTC time>.json. Data comes from (or is
-generated into) $SEGRULE_CACHE_DIR/bench (default ~/.cache/segrule/bench).
+Every engine's output is first checked against segrule's, at every size and shape;
+nothing is timed when one differs (exit 1, the differences printed). Then each engine
+is timed --repeat times in fresh processes, round-robin. Prints progress and a
+markdown table, and writes the full record to
+benchmarks/results/sidebyside-<UTC time>.json. Data comes from (or is generated into)
+$SEGRULE_CACHE_DIR/bench (default ~/.cache/segrule/bench), one folder per size, seed
+and shape.
+
+Shapes (--shapes, comma-separated): 'default', 'matrix' (all of the list below), or
+tokens joined by '+': int, shuffled, random-order-ids, no-customers,
+<K>-per-customer, skewed, events-<R>x; e.g. int+shuffled, events-10x. See
+docs/benchmarks.md#shapes.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import time
 from pathlib import Path
 
 from segrule.bench import AS_OF, BenchError
+from segrule.bench.data import MATRIX, parse_shapes
 from segrule.bench.sidebyside import (
     ENGINES,
     format_markdown,
@@ -43,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(ENGINES),
         help=f"comma-separated, from: {', '.join(ENGINES)} (default: all)",
     )
+    parser.add_argument(
+        "--shapes",
+        default="default",
+        help="comma-separated data shapes: default, matrix, or tokens joined by '+' "
+        "(int, shuffled, random-order-ids, no-customers, <K>-per-customer, skewed, "
+        f"events-<R>x); matrix is: {', '.join(MATRIX)} (default: default)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per engine")
     parser.add_argument("--seed", type=int, default=1, help="data generator seed")
     parser.add_argument("--as-of", default=AS_OF, help=f"as-of date (default {AS_OF})")
@@ -56,10 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - start:7.1f} s] {message}", file=sys.stderr, flush=True)
 
     try:
+        shapes = [s.name for s in parse_shapes(args.shapes)]
         results = run_side_by_side(
             args.orders,
             engines,
             args.repeat,
+            shapes=shapes,
             as_of=args.as_of,
             seed=args.seed,
             progress=progress,
@@ -73,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         results,
         machine,
         orders=args.orders,
+        shapes=shapes,
         engines=engines,
         repeat=args.repeat,
         seed=args.seed,

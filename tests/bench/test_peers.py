@@ -357,16 +357,21 @@ def test_bench_data_generates_once(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_side_by_side_times_agreeing_engines(tmp_path: Path) -> None:
+    engines = ["segrule", "duckdb", "jobfloor-polars", "jobfloor-duckdb"]
     results = sbs.run_side_by_side(
-        [1000], ["segrule", "duckdb", "floor-polars"], repeat=1, cache_dir=tmp_path
+        [1000], engines, repeat=1, cache_dir=tmp_path, shapes=["no-customers"]
     )
     (size,) = results
-    assert [r.engine for r in size.engines] == ["segrule", "duckdb", "floor-polars"]
-    assert size.engines[0].wall_vs_segrule == 1.0 and size.customers == 100
+    assert size.shape == "no-customers" and size.orders == 1000
+    assert [r.engine for r in size.engines] == engines
+    assert size.engines[0].wall_vs_segrule == 1.0
+    assert 50 < size.customers < 100  # the customers of orders, not the 100 generated
     assert all(r.wall_s > 0 and r.cpu_s > 0 and r.max_rss_bytes > 0 for r in size.engines)
-    assert set(size.segrule_vs_floor) == {"floor-polars"}
+    assert set(size.segrule_vs_floor) == {"jobfloor-polars", "jobfloor-duckdb"}
     table = sbs.format_markdown(results, sbs.machine_info(), repeat=1)
-    assert "| 1,000 | 100 | duckdb |" in table and "polars 2." in table
+    assert f"| 1,000 | no-customers | {size.customers} | duckdb |" in table
+    assert "shape no-customers: segrule's wall time is" in table and "polars 2." in table
+    assert not list(tmp_path.glob("**/segrule.parquet"))  # outputs go to a temporary folder
 
 
 def test_side_by_side_refuses_to_time_a_disagreeing_peer(
@@ -385,10 +390,23 @@ def test_side_by_side_refuses_to_time_a_disagreeing_peer(
         return real(engine, data_dir, out, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sbs, "engine_command", command)
+    timed: list[object] = []
+    monkeypatch.setattr(sbs, "summarize", lambda runs: timed.append(runs))
     with pytest.raises(OutputMismatchError) as info:
-        sbs.run_side_by_side([1000], ["segrule", "polars"], repeat=1, cache_dir=tmp_path)
-    assert list(info.value.mismatches) == ["polars"]
-    assert "row count: 100 in the reference, 99 here" in str(info.value)
+        sbs.run_side_by_side(
+            [1000],
+            ["segrule", "duckdb", "polars"],
+            repeat=1,
+            cache_dir=tmp_path,
+            shapes="default,shuffled",
+        )
+    # every shape is checked, and nothing is timed
+    assert list(info.value.found) == ["1,000 orders, shape default", "1,000 orders, shape shuffled"]
+    assert all(list(f) == ["polars"] for f in info.value.found.values())
+    message = str(info.value)
+    assert "row count: 100 in the reference, 99 here" in message
+    assert "the peers disagree among themselves too: polars differ from duckdb" in message
+    assert timed == []
 
 
 def test_unknown_engine_is_an_error() -> None:

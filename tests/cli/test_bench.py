@@ -53,12 +53,13 @@ def test_bench_times_startup_run_and_phases(tmp_path: Path) -> None:
 def test_bench_compare_checks_outputs_then_times_the_peers() -> None:
     pytest.importorskip("duckdb")
     args = ["bench", "rfm", "--orders", "2000", "--repeat", "1", "--no-phases"]
-    result = runner.invoke(app, [*args, "--compare", "duckdb,floor"])
+    result = runner.invoke(app, [*args, "--compare", "duckdb,floor,jobfloor"])
     assert result.exit_code == 0, result.output
     assert "duckdb: same as segrule" in result.output
-    for engine in ("duckdb", "floor-polars", "floor-duckdb"):
+    assert "jobfloor-duckdb: same as jobfloor-polars" in result.output
+    for engine in ("duckdb", "floor-polars", "floor-duckdb", "jobfloor-polars", "jobfloor-duckdb"):
         assert engine in result.output
-    assert "× floor-polars" in result.output
+    assert "× floor-polars" in result.output and "× jobfloor-duckdb" in result.output
 
 
 def test_bench_unknown_peer_is_a_usage_error() -> None:

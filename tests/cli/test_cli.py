@@ -42,6 +42,29 @@ def test_generate_is_seeded(tmp_path: Path) -> None:
     assert pl.read_parquet(a / "orders.parquet").height == 500
 
 
+def test_generate_shape_flags(tmp_path: Path) -> None:
+    out = tmp_path / "shaped"
+    args = ["generate", "--orders", "2000", "--orders-per-customer", "20", "--out", str(out)]
+    shape = ["--id-type", "int", "--customer-ids", "shuffled", "--order-ids", "random"]
+    shape += ["--skew", "2", "--skew-orders", "300", "--events-per-order", "10"]
+    r = runner.invoke(app, [*args, *shape, "--tables", "orders,events,feedback"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "events.parquet",
+        "feedback.parquet",
+        "orders.parquet",
+    ]
+    orders = pl.read_parquet(out / "orders.parquet")
+    assert orders.schema["customer_id"] == orders.schema["order_id"] == pl.Int64
+    assert not orders["order_id"].is_sorted()
+    assert orders.group_by("customer_id").len()["len"].top_k(2).min() >= 300
+    assert pl.read_parquet(out / "events.parquet").height == 20_000
+    r = runner.invoke(app, [*args, "--customers", "5"])
+    assert r.exit_code == 2 and "give customers or orders_per_customer, not both" in r.output
+    r = runner.invoke(app, [*args, "--id-type", "long"])
+    assert r.exit_code == 2 and "long" in r.output
+
+
 def test_run_three_presets_one_row_per_customer(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "scores.parquet"
     r = runner.invoke(

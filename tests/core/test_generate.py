@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -469,3 +470,198 @@ def test_vertical_generators_errors() -> None:
     bad = _vertical_plugin("bad", "bad_t", {"bad_t2": (_one_order, lambda ctx: 1)})
     with pytest.raises(UsageError, match="'bad_t2', which is not a core table"):
         vertical_generators(Engine([bad], autoload=False), ["bad"])
+
+
+# -- shapes: id type and order, orders per customer, skew, events per order ------------
+SHAPE_ORDERS, SHAPE_CUSTOMERS, SHAPE_SEED = 20_000, 2_000, 11
+
+
+def _shaped(tmp_path: Path, name: str, **shape: Any) -> dict[str, pl.DataFrame]:
+    paths = generate(
+        tmp_path / name, orders=SHAPE_ORDERS, customers=SHAPE_CUSTOMERS, seed=SHAPE_SEED, **shape
+    )
+    return {t: pl.read_parquet(p) for t, p in paths.items()}
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+    return _shaped(tmp_path_factory.mktemp("plain"), "plain")
+
+
+def _number(ids: pl.Series) -> pl.Series:
+    """C00000042 / O0000000042 -> 42."""
+    return ids.str.slice(1).cast(pl.Int64)
+
+
+def test_shape_options_at_their_defaults_write_the_same_bytes(tmp_path: Path) -> None:
+    implicit = generate(tmp_path / "a", orders=3_000, seed=2)
+    explicit = generate(
+        tmp_path / "b",
+        orders=3_000,
+        seed=2,
+        orders_per_customer=10,
+        id_type="string",
+        customer_ids="in-order",
+        order_ids="in-order",
+        skew=0,
+        events_per_order=None,
+    )
+    for name in TABLES:
+        assert implicit[name].read_bytes() == explicit[name].read_bytes(), name
+
+
+def test_int_ids_are_the_same_numbers_as_int64(
+    tmp_path: Path, plain: dict[str, pl.DataFrame]
+) -> None:
+    shaped = _shaped(tmp_path, "int", id_type="int")
+    for name in TABLES:
+        assert shaped[name]["customer_id"].dtype == pl.Int64, name
+        assert shaped[name]["customer_id"].equals(_number(plain[name]["customer_id"])), name
+        rest = [c for c in plain[name].columns if c not in ("customer_id", "order_id")]
+        assert shaped[name].select(rest).equals(plain[name].select(rest)), name
+    assert shaped["orders"]["order_id"].dtype == pl.Int64
+    assert shaped["orders"]["order_id"].equals(_number(plain["orders"]["order_id"]))
+
+
+def test_shuffled_customer_ids_relabel_the_customers_consistently(
+    tmp_path: Path, plain: dict[str, pl.DataFrame]
+) -> None:
+    shaped = _shaped(tmp_path, "shuffled", customer_ids="shuffled")
+    ids = shaped["customers"]["customer_id"]
+    assert not ids.is_sorted()
+    assert ids.sort().equals(plain["customers"]["customer_id"])  # the same ids
+    # ids are not dense in the table's order: few neighbours differ by one
+    assert (_number(ids).diff().abs() == 1).mean() < 0.01
+    relabel = dict(zip(plain["customers"]["customer_id"], ids, strict=True))
+    for name in TABLES:
+        before = plain[name]["customer_id"]
+        assert shaped[name]["customer_id"].equals(before.replace_strict(relabel)), name
+        rest = [c for c in plain[name].columns if c != "customer_id"]
+        assert shaped[name].select(rest).equals(plain[name].select(rest)), name
+
+
+def test_random_order_ids_are_unique_and_out_of_order(
+    tmp_path: Path, plain: dict[str, pl.DataFrame]
+) -> None:
+    shaped = _shaped(tmp_path, "random", order_ids="random", id_type="int")
+    ids = shaped["orders"]["order_id"]
+    assert ids.dtype == pl.Int64 and ids.n_unique() == SHAPE_ORDERS
+    assert ids.sort().to_list() == list(range(SHAPE_ORDERS))
+    assert not ids.is_sorted()
+    rest = [c for c in plain["orders"].columns if c not in ("order_id", "customer_id")]
+    assert shaped["orders"].select(rest).equals(plain["orders"].select(rest))
+    text = _shaped(tmp_path, "random-text", order_ids="random")["orders"]["order_id"]
+    assert _number(text).equals(ids)
+    assert text.str.contains(r"^O\d{10}$").all()
+
+
+def test_the_permutation_is_a_bijection_computed_per_value() -> None:
+    for n in (1, 2, 3, 7, 8, 9, 1000, gen_mod.BLOCK_ROWS + 3):
+        values = np.arange(n, dtype=np.int64)
+        image = gen_mod.permute(values, n, 5, "x")
+        assert np.array_equal(np.sort(image), values), n
+        half = n // 2  # in two blocks: the same image
+        parts = [
+            gen_mod.permute(values[:half], n, 5, "x"),
+            gen_mod.permute(values[half:], n, 5, "x"),
+        ]
+        assert np.array_equal(np.concatenate(parts), image)
+    values = np.arange(1000, dtype=np.int64)
+    assert not np.array_equal(
+        gen_mod.permute(values, 1000, 5, "x"), gen_mod.permute(values, 1000, 6, "x")
+    )
+    assert not np.array_equal(
+        gen_mod.permute(values, 1000, 5, "x"), gen_mod.permute(values, 1000, 5, "y")
+    )
+    with pytest.raises(ValueError, match="range"):
+        gen_mod.permute(np.array([1000]), 1000, 5, "x")
+
+
+def test_orders_per_customer(tmp_path: Path) -> None:
+    paths = generate(tmp_path, orders=20_000, orders_per_customer=100, seed=1)
+    customers = pl.read_parquet(paths["customers"])
+    orders = pl.read_parquet(paths["orders"])
+    assert customers.height == 200
+    per_buyer = orders.group_by("customer_id").len()["len"]
+    assert per_buyer.mean() > 50  # about 100 per customer, 85 % of them buyers
+
+
+def test_skew_gives_a_few_customers_very_many_plausible_orders(
+    tmp_path: Path, plain: dict[str, pl.DataFrame]
+) -> None:
+    shaped = _shaped(tmp_path, "skewed", skew=3, skew_orders=4_000)
+    orders = shaped["orders"]
+    assert orders.height == SHAPE_ORDERS
+    counts = orders.group_by("customer_id").len().sort("len", descending=True)
+    assert (counts["len"].head(3) >= 4_000).all()
+    assert counts["len"][3] < 500  # the others as before
+    whales = orders.filter(pl.col("customer_id").is_in(counts["customer_id"].head(3).implode()))
+    # spread over the whole period, a normal mix of statuses and amounts
+    days = whales.group_by("customer_id").agg(pl.col("order_ts").dt.date().n_unique())
+    assert (days["order_ts"] > 500).all()
+    assert 0.8 < (whales["status"] == "paid").mean() < 0.9
+    assert 0.3 < whales["amount"].median() / plain["orders"]["amount"].median() < 3
+    # spread over the file, not in one run of rows
+    rows = orders.with_row_index().filter(pl.col("customer_id") == counts["customer_id"][0])
+    assert rows["index"].min() < SHAPE_ORDERS // 10 and rows["index"].max() > SHAPE_ORDERS * 9 // 10
+    known = shaped["customers"].select("customer_id")
+    assert orders.join(known, on="customer_id", how="anti").height == 0
+    # every buyer of the regular rows still has an order
+    assert orders["customer_id"].n_unique() >= 0.8 * SHAPE_CUSTOMERS
+
+
+def test_events_per_order(tmp_path: Path) -> None:
+    for ratio in (2, 10):
+        paths = generate(
+            tmp_path / str(ratio), orders=3_000, seed=1, events_per_order=ratio, tables=("events",)
+        )
+        assert pq.ParquetFile(paths["events"]).metadata.num_rows == ratio * 3_000
+
+
+def test_shaped_data_is_deterministic(tmp_path: Path) -> None:
+    shape: dict[str, Any] = {
+        "orders": 5_000,
+        "seed": 4,
+        "id_type": "int",
+        "customer_ids": "shuffled",
+        "order_ids": "random",
+        "skew": 2,
+        "skew_orders": 500,
+        "events_per_order": 10,
+        "orders_per_customer": 20,
+    }
+    a = generate(tmp_path / "a", **shape)
+    b = generate(tmp_path / "b", **shape)
+    for name in TABLES:
+        assert a[name].read_bytes() == b[name].read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"id_type": "long"}, "id_type must be one of string, int; got 'long'"),
+        ({"customer_ids": "random"}, "customer_ids must be one of in-order, shuffled"),
+        ({"order_ids": "shuffled"}, "order_ids must be one of in-order, random"),
+        ({"orders_per_customer": 0}, "orders_per_customer must be >= 1"),
+        ({"orders_per_customer": 5, "customers": 10}, "customers or orders_per_customer"),
+        ({"orders_per_customer": 2000}, r"derived as orders // 2000 = 0"),
+        ({"skew": -1}, "skew must be >= 0"),
+        ({"skew": 2, "skew_orders": 600}, "skew: 2 customers x 600 orders each is more than"),
+        ({"skew": 100, "skew_orders": 1}, "skew: 100 customers asked for, but only"),
+        ({"events_per_order": -2}, "events_per_order must be >= 0"),
+    ],
+)
+def test_invalid_shape_arguments(tmp_path: Path, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as info:
+        generate(tmp_path / "out", **{"orders": 1_000, **kwargs})
+    assert "\n" not in str(info.value)
+
+
+def test_id_shapes_are_refused_with_plugin_tables(tmp_path: Path) -> None:
+    def points(ctx: GenContext) -> Iterator[pa.Table]:
+        yield pa.table({"customer_id": ["C00000000"], "points": [1]})
+
+    with pytest.raises(ValueError, match="id_type='int', skew=1: the id and skew options"):
+        generate(
+            tmp_path, orders=100, id_type="int", skew=1, skew_orders=5, generators={"p": points}
+        )

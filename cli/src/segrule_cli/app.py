@@ -70,6 +70,10 @@ TzOpt = Annotated[
 TableOpt = Annotated[str | None, typer.Option(help="Path, glob or folder overriding this table.")]
 # segrule.cells.CSV_FORMULAS (spelt out here: importing core at start-up costs time)
 CsvFormulas = Literal["neutralize", "keep"]
+# segrule.generate.IdType, CustomerIdOrder, OrderIdOrder
+GenIdType = Literal["string", "int"]
+GenCustomerIds = Literal["in-order", "shuffled"]
+GenOrderIds = Literal["in-order", "random"]
 CsvFormulasOpt = Annotated[
     CsvFormulas,
     typer.Option(
@@ -898,7 +902,16 @@ def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write <table>.parquet into.")],
     orders: Annotated[int, typer.Option(help="Number of orders.", min=0)] = 100_000,
     customers: Annotated[
-        int | None, typer.Option(help="Number of customers (default: orders/10).")
+        int | None,
+        typer.Option(help="Number of customers (default: orders / --orders-per-customer)."),
+    ] = None,
+    orders_per_customer: Annotated[
+        int | None,
+        typer.Option(
+            help="Orders per customer on average: customers = orders / K (default 10). "
+            "Give this or --customers.",
+            min=1,
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same arguments, identical files.")] = 0,
     end: Annotated[
@@ -911,6 +924,42 @@ def generate(
     chunk_rows: Annotated[
         int, typer.Option(help="Rows per written chunk (bounds memory).", min=1)
     ] = 1_000_000,
+    id_type: Annotated[
+        GenIdType,
+        typer.Option(
+            help="customer_id and order_id as text (C00000042, O0000000042) or as Int64 "
+            "(the same numbers: 42)."
+        ),
+    ] = "string",
+    customer_ids: Annotated[
+        GenCustomerIds,
+        typer.Option(
+            help="Customer id numbers in the customers table's order, or shuffled (a seeded "
+            "permutation of the same numbers: the table is out of id order)."
+        ),
+    ] = "in-order",
+    order_ids: Annotated[
+        GenOrderIds,
+        typer.Option(
+            help="Order id numbers in the orders file's order, or random (a seeded "
+            "permutation of the same numbers: unique, out of order)."
+        ),
+    ] = "in-order",
+    skew: Annotated[
+        int,
+        typer.Option(
+            help="A skewed shop: this many customers get --skew-orders of the --orders "
+            "each (besides their usual ones), over the whole period.",
+            min=0,
+        ),
+    ] = 0,
+    skew_orders: Annotated[
+        int, typer.Option(help="Orders of each --skew customer.", min=1)
+    ] = 100_000,
+    events_per_order: Annotated[
+        int | None,
+        typer.Option(help="Events rows per order, e.g. 2 or 10 (default: 2 per customer).", min=0),
+    ] = None,
     vertical: Annotated[
         list[str] | None,
         typer.Option(
@@ -926,6 +975,11 @@ def generate(
     Streams in chunks, so 100M orders need no more memory than 1M. With --vertical,
     the plugin's own tables (e.g. apparel's order items) are written too, from the same
     customers.
+
+    The shape options change one thing each and default to the usual data: integer
+    ids (--id-type int), ids out of order (--customer-ids shuffled, --order-ids
+    random), a few customers with very many orders (--skew), more events (--events-per-order).
+    Without a customers table: --tables orders,events,feedback.
     """
     from segrule.errors import UsageError
     from segrule.generate import generate as gen
@@ -949,6 +1003,13 @@ def generate(
                 out,
                 orders=orders,
                 customers=customers,
+                orders_per_customer=orders_per_customer,
+                id_type=id_type,
+                customer_ids=customer_ids,
+                order_ids=order_ids,
+                skew=skew,
+                skew_orders=skew_orders,
+                events_per_order=events_per_order,
                 seed=seed,
                 end=end_date,
                 days=days,
@@ -984,7 +1045,8 @@ def bench(
         typer.Option(
             help="Also run the side-by-side of the builtin presets (taobao-5-tier rfm "
             "pareto-80-20) against these peers, comma-separated: duckdb, polars, pandas, "
-            "floor (needs pip install 'segrule[bench]').",
+            "floor (the order floor), jobfloor (the job floor) (needs pip install "
+            "'segrule[bench]').",
         ),
     ] = None,
     phases: Annotated[bool, typer.Option(help="Also time each phase (in this process).")] = True,
@@ -1015,12 +1077,14 @@ def bench(
 
         names = {"duckdb": "duckdb", "polars": "polars", "pandas": "pandas"}
         for item in (c.strip() for c in compare.split(",") if c.strip()):
-            if item == "floor":
-                peers += ["floor-polars", "floor-duckdb"]
-            elif item in names or item.startswith("floor-"):
+            if item in ("floor", "jobfloor"):
+                peers += [f"{item}-polars", f"{item}-duckdb"]
+            elif item in names or item.startswith(("floor-", "jobfloor-")):
                 peers.append(names.get(item, item))
             else:
-                raise UsageError(f"--compare '{item}' is not one of duckdb, polars, pandas, floor")
+                raise UsageError(
+                    f"--compare '{item}' is not one of duckdb, polars, pandas, floor, jobfloor"
+                )
     with output.progress(console) as prog:
         report = output.table_reporter(prog)
 

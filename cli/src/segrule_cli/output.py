@@ -175,8 +175,9 @@ def print_bench(console: Console, result: Any) -> None:
 def print_side_by_side(console: Console, results: Any) -> None:
     """The side-by-side table: each engine's medians and its ratio to segrule."""
     for size in results:
+        shape = "" if size.shape == "default" else f", shape {size.shape}"
         table = Table(
-            title=f"side by side, {size.orders:,} orders ({size.customers:,} customers)",
+            title=f"side by side, {size.orders:,} orders{shape} ({size.customers:,} customers)",
             title_justify="left",
         )
         for col in ("engine", "wall s", "CPU s", "peak memory", "wall ÷ segrule"):

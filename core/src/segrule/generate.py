@@ -2,10 +2,14 @@
 
 Public API
 ----------
-``generate(out_dir, *, orders, customers, seed, end, days, chunk_rows, tables, progress)``
+``generate(out_dir, *, orders, customers, seed, end, days, chunk_rows, tables, progress,
+generators, orders_per_customer, id_type, customer_ids, order_ids, skew, skew_orders,
+events_per_order)``
     Writes ``<out_dir>/<table>.parquet`` for every requested table and returns
     ``{table: path}``.  Arguments are validated up front; a bad value raises
-    :class:`ValueError` with a one-line message.
+    :class:`ValueError` with a one-line message.  The shape options (id type, id order,
+    skew, events per order) default to the data written before they existed, byte for
+    byte.
 
 ``TABLE_GENERATORS`` / ``TableSpec`` / ``GenContext``
     Core's table generators; plugins give theirs through ``generate(generators=...)``
@@ -23,12 +27,23 @@ temporary file inside ``out_dir`` and then moved onto its final name with
   order_ts, amount (Float64, > 0, 2 decimals), status (paid/pending/refunded/cancelled),
   quantity (Int32 >= 1), channel, category, coupon_used (Boolean), discount (0..0.5).
   About 99 % of the orders fall in the ``days`` days before ``end``; about 1 % fall in the
-  30 days from ``end`` on, so that as-of filtering is exercised.
+  30 days from ``end`` on, so that as-of filtering is exercised.  With ``skew=S``, S
+  customers who order get ``skew_orders`` of these orders each (besides their usual
+  ones), at rows spread at random over the file and at times spread over the whole
+  period.
 * ``customers`` (exactly ``customers`` rows, ``C00000000`` ...): birth_year, gender, city,
   is_member, signup_ts, tags.  About 15 % of the customers never order.
-* ``events`` (``2 * customers`` rows): customer_id, event_ts, event_type.
+* ``events`` (``2 * customers`` rows, or ``events_per_order * orders``): customer_id,
+  event_ts, event_type.
 * ``feedback`` (``round(0.3 * orders)`` rows, only from customers that have orders):
   customer_id, ts, score (Int32 0..100, skewed high).
+
+Ids: customer ``k`` (0-based) is ``"C"`` + ``k`` in 8 digits, order row ``g`` is ``"O"``
++ ``g`` in 10 digits; ``id_type="int"`` writes the same numbers as Int64.
+``customer_ids="shuffled"`` and ``order_ids="random"`` replace the number by its image
+under a seeded permutation of ``range(customers)`` / ``range(orders)`` (:func:`permute`,
+computed per value, so still block by block): the same set of ids, out of order.  Only
+the id columns change; every other value is the same as with ids in order.
 
 Determinism
 -----------
@@ -77,7 +92,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pyarrow as pa
@@ -99,6 +114,21 @@ __all__ = [
 BLOCK_ROWS = 1 << 16
 
 DEFAULT_TABLES: tuple[str, ...] = ("orders", "customers", "events", "feedback")
+
+#: Type of the customer_id and order_id columns: ``"C00000042"`` / ``"O0000000042"``
+#: text, or the same numbers as Int64 (42).
+IdType = Literal["string", "int"]
+#: Customer id numbers in customer order (``C00000000``, ``C00000001``, ... in the
+#: customers table) or shuffled (a seeded random permutation of the same numbers).
+CustomerIdOrder = Literal["in-order", "shuffled"]
+#: Order id numbers in file order (0, 1, 2, ...) or random (a seeded random
+#: permutation of the same numbers, so the orders file is not in id order).
+OrderIdOrder = Literal["in-order", "random"]
+ID_TYPES: tuple[str, ...] = get_args(IdType)
+CUSTOMER_ID_ORDERS: tuple[str, ...] = get_args(CustomerIdOrder)
+ORDER_ID_ORDERS: tuple[str, ...] = get_args(OrderIdOrder)
+#: Orders of each skewed customer unless ``skew_orders`` says otherwise.
+SKEW_ORDERS = 100_000
 
 _US_PER_DAY = 86_400_000_000
 _MAX_ORDERS = 10**10  # order ids have 10 digits
@@ -275,6 +305,15 @@ class GenContext:
     #: for ``k < min(B, orders)``, so every buyer has at least one order when
     #: ``orders >= B``.
     buyer_order: np.ndarray
+    # -- the data's shape (see :func:`generate`); the defaults are the historical data --
+    id_type: IdType = "string"
+    customer_id_order: CustomerIdOrder = "in-order"
+    order_id_order: OrderIdOrder = "in-order"
+    #: events rows per order; None: two events per customer
+    events_per_order: int | None = None
+    #: int64 (S,): the skewed customers, each with ``skew_orders`` orders of its own
+    skewed: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, np.int64))
+    skew_orders: int = 0
 
     # -- randomness and blocking --
 
@@ -352,8 +391,48 @@ class GenContext:
 
     @staticmethod
     def customer_ids(idx: np.ndarray) -> pa.Array:
-        """``"C"`` + 8-digit zero-padded customer numbers."""
+        """``"C"`` + 8-digit zero-padded customer numbers (the default shape: text ids,
+        customer ``k`` is ``C`` + ``k``). Core's tables use :meth:`customer_id_column`,
+        which follows ``id_type`` and ``customer_id_order``."""
         return fixed_ids("C", idx, 8)
+
+    def permutation(self, name: str, values: np.ndarray, n: int) -> np.ndarray:
+        """``values`` (each in ``range(n)``) mapped through a random permutation of
+        ``range(n)`` that depends on ``name`` and the seed only (see :func:`permute`)."""
+        return permute(values, n, self.seed, name)
+
+    def customer_id_column(self, idx: np.ndarray) -> pa.Array:
+        """The customer_id column for customer numbers ``idx``: text (``C00000042``) or
+        Int64 (42) after ``id_type``; with ``customer_id_order="shuffled"`` the number
+        is first mapped through a seeded permutation of ``range(customers)``."""
+        number = np.asarray(idx, dtype=np.int64)
+        if self.customer_id_order == "shuffled":
+            number = self.permutation("customer_id", number, self.customers)
+        if self.id_type == "int":
+            return pa.array(number, type=pa.int64())
+        return fixed_ids("C", number, 8)
+
+    def order_id_column(self, rows: np.ndarray) -> pa.Array:
+        """The order_id column for order rows ``rows`` (0-based file positions): text
+        (``O0000000042``) or Int64 after ``id_type``; with ``order_id_order="random"``
+        the number is a seeded permutation of ``range(orders)`` of the position."""
+        number = np.asarray(rows, dtype=np.int64)
+        if self.order_id_order == "random":
+            number = self.permutation("order_id", number, self.orders)
+        if self.id_type == "int":
+            return pa.array(number, type=pa.int64())
+        return fixed_ids("O", number, 10)
+
+    def schema(self, schema: pa.Schema) -> pa.Schema:
+        """``schema`` with its customer_id and order_id fields typed after ``id_type``."""
+        if self.id_type == "string":
+            return schema
+        return pa.schema(
+            [
+                f.with_type(pa.int64()) if f.name in ("customer_id", "order_id") else f
+                for f in schema
+            ]
+        )
 
     @staticmethod
     def labels(
@@ -382,6 +461,48 @@ def fixed_ids(prefix: str, values: np.ndarray, width: int) -> pa.Array:
     return pa.Array.from_buffers(
         pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(buf.reshape(-1))]
     )
+
+
+_PERMUTE_ROUNDS = 4
+
+
+def permute(values: np.ndarray, n: int, seed: int, name: str) -> np.ndarray:
+    """``values`` (int64, each in ``range(n)``) through a seeded random permutation of
+    ``range(n)`` (int64 result).
+
+    The permutation is computed value by value, never held as an array of ``n``, so a
+    block of rows can be mapped on its own: a keyed bijection of the k-bit integers
+    (``2**k >= n``; rounds of multiply-add by odd constants and xor-shift, each
+    invertible modulo ``2**k``) applied again to any value that lands at or above
+    ``n`` ("cycle walking", fewer than two rounds on average since ``2**k < 2n``).
+    The keys come from ``seed`` and ``name``.
+    """
+    v = np.asarray(values, dtype=np.int64)
+    if v.size and (int(v.min()) < 0 or int(v.max()) >= n):
+        raise ValueError(f"permute: values must be in range({n})")
+    if n <= 1:
+        return v.copy()
+    k = (n - 1).bit_length()
+    mask = np.uint64((1 << k) - 1)
+    shift = np.uint64(max(1, (k + 1) // 2))
+    rng = np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(_stable_key(f"__permute__{name}"),))
+    )
+    mult = rng.integers(0, 2**63, size=_PERMUTE_ROUNDS, dtype=np.uint64) * 2 + 1
+    add = rng.integers(0, 2**63, size=_PERMUTE_ROUNDS, dtype=np.uint64)
+
+    def bijection(x: np.ndarray) -> np.ndarray:
+        for a, c in zip(mult, add, strict=True):
+            x = (x * a + c) & mask  # uint64 wraps modulo 2**64: fine modulo 2**k
+            x ^= x >> shift
+        return x
+
+    out = bijection(v.astype(np.uint64))
+    outside = np.flatnonzero(out >= n)
+    while outside.size:
+        out[outside] = bijection(out[outside])
+        outside = outside[out[outside] >= n]
+    return out.astype(np.int64)
 
 
 def _choice(rng: np.random.Generator, table: Sequence[tuple], n: int) -> np.ndarray:
@@ -434,21 +555,40 @@ def _customer_state(
 
 def _gen_orders(ctx: GenContext) -> Iterator[pa.Table]:
     n_total = ctx.orders
-    guaranteed = min(ctx.n_buyers, n_total)
+    # Orders of the skewed customers take rows spread at random over the file (the rows
+    # whose permuted position is below n_skewed); the others are the "regular" rows.
+    n_skewed = int(ctx.skewed.shape[0]) * ctx.skew_orders
+    n_regular = n_total - n_skewed
+    guaranteed = min(ctx.n_buyers, n_regular)
+    schema = ctx.schema(ORDERS_SCHEMA)
     statuses, channels = _names(_STATUSES), _names(_CHANNELS)
     categories = _names(_CATEGORIES)
     median_price = np.array([c[2] for c in _CATEGORIES])
     discount_values = np.array([d[0] for d in _DISCOUNTS])
     yielded = False
+    regular_before = 0  # regular rows in the blocks before this one
     for b, lo, hi in ctx.blocks(n_total):
         rng = ctx.rng("orders", b)
         n = hi - lo
         g = np.arange(lo, hi, dtype=np.int64)
-        # customer: one guaranteed order per buyer spread evenly over the file, rest weighted
-        k0 = g * guaranteed // n_total
-        first = (g + 1) * guaranteed // n_total > k0
+        skewed_row: np.ndarray | None = None
+        rank = g  # position among the regular rows
+        if n_skewed:
+            slot = ctx.permutation("skewed_orders", g, n_total)
+            skewed_row = slot < n_skewed
+            regular = ~skewed_row
+            rank = regular_before + np.cumsum(regular) - 1
+            regular_before += int(np.count_nonzero(regular))
+        # customer: one guaranteed order per buyer spread evenly over the regular rows,
+        # the rest weighted by activity
+        k0 = rank * guaranteed // max(n_regular, 1)
+        first = (rank + 1) * guaranteed // max(n_regular, 1) > k0
+        if skewed_row is not None:
+            first &= ~skewed_row
         cust = ctx.sample_buyers(rng, n)
         cust[first] = ctx.buyer_order[k0[first]]
+        if skewed_row is not None:
+            cust[skewed_row] = ctx.skewed[slot[skewed_row] // ctx.skew_orders]
         day = ctx.span_days(rng, cust)
         sec = ctx.seconds_of_day(rng, n)
         status = _choice(rng, _STATUSES, n)
@@ -467,8 +607,8 @@ def _gen_orders(ctx: GenContext) -> Iterator[pa.Table]:
         yielded = True
         yield pa.Table.from_arrays(
             [
-                fixed_ids("O", g, 10),
-                GenContext.customer_ids(cust),
+                ctx.order_id_column(g),
+                ctx.customer_id_column(cust),
                 ctx.timestamps(day, sec),
                 pa.array(amount, type=pa.float64()),
                 GenContext.labels(statuses, status),
@@ -478,10 +618,10 @@ def _gen_orders(ctx: GenContext) -> Iterator[pa.Table]:
                 pa.array(coupon, type=pa.bool_()),
                 pa.array(np.round(discount, 2), type=pa.float64()),
             ],
-            schema=ORDERS_SCHEMA,
+            schema=schema,
         )
     if not yielded:
-        yield ORDERS_SCHEMA.empty_table()
+        yield schema.empty_table()
 
 
 def _gen_customers(ctx: GenContext) -> Iterator[pa.Table]:
@@ -509,7 +649,7 @@ def _gen_customers(ctx: GenContext) -> Iterator[pa.Table]:
         tag = _choice(rng, _TAGS, n)
         yield pa.Table.from_arrays(
             [
-                GenContext.customer_ids(idx),
+                ctx.customer_id_column(idx),
                 pa.array(birth, type=pa.int32(), mask=birth_null),
                 GenContext.labels(["F", "M"], gender, gender_null),
                 GenContext.labels(cities, city, city_null),
@@ -517,16 +657,19 @@ def _gen_customers(ctx: GenContext) -> Iterator[pa.Table]:
                 ctx.timestamps(signup_day, signup_sec),
                 GenContext.labels(tags, tag, tag_null),
             ],
-            schema=CUSTOMERS_SCHEMA,
+            schema=ctx.schema(CUSTOMERS_SCHEMA),
         )
 
 
 def _events_rows(ctx: GenContext) -> int:
-    return 2 * ctx.customers
+    if ctx.events_per_order is None:
+        return 2 * ctx.customers
+    return ctx.events_per_order * ctx.orders
 
 
 def _gen_events(ctx: GenContext) -> Iterator[pa.Table]:
     types = _names(_EVENT_TYPES)
+    schema = ctx.schema(EVENTS_SCHEMA)
     yielded = False
     for b, _lo, hi in ctx.blocks(_events_rows(ctx)):
         rng = ctx.rng("events", b)
@@ -542,14 +685,14 @@ def _gen_events(ctx: GenContext) -> Iterator[pa.Table]:
         yielded = True
         yield pa.Table.from_arrays(
             [
-                GenContext.customer_ids(cust),
+                ctx.customer_id_column(cust),
                 ctx.timestamps(day, sec),
                 GenContext.labels(types, _choice(rng, _EVENT_TYPES, n)),
             ],
-            schema=EVENTS_SCHEMA,
+            schema=schema,
         )
     if not yielded:
-        yield EVENTS_SCHEMA.empty_table()
+        yield schema.empty_table()
 
 
 def _feedback_rows(ctx: GenContext) -> int:
@@ -557,6 +700,7 @@ def _feedback_rows(ctx: GenContext) -> int:
 
 
 def _gen_feedback(ctx: GenContext) -> Iterator[pa.Table]:
+    schema = ctx.schema(FEEDBACK_SCHEMA)
     yielded = False
     for b, lo, hi in ctx.blocks(_feedback_rows(ctx)):
         rng = ctx.rng("feedback", b)
@@ -571,14 +715,14 @@ def _gen_feedback(ctx: GenContext) -> Iterator[pa.Table]:
         yielded = True
         yield pa.Table.from_arrays(
             [
-                GenContext.customer_ids(cust),
+                ctx.customer_id_column(cust),
                 ctx.timestamps(day, sec),
                 pa.array(score, type=pa.int32()),
             ],
-            schema=FEEDBACK_SCHEMA,
+            schema=schema,
         )
     if not yielded:
-        yield FEEDBACK_SCHEMA.empty_table()
+        yield schema.empty_table()
 
 
 # --- registry --------------------------------------------------------------------------------
@@ -748,6 +892,12 @@ def _check_targets(out: Path, tables: Sequence[str]) -> None:
             )
 
 
+def _check_choice(name: str, value: object, choices: Sequence[str]) -> Any:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
 def _check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ValueError(f"{name} must be an integer, got {value!r}")
@@ -771,23 +921,84 @@ def generate(
     tables: Sequence[str] = DEFAULT_TABLES,
     progress: Callable[[str, int, int], None] | None = None,
     generators: Mapping[str, TableSpec | TableFn] | None = None,
+    orders_per_customer: int | None = None,
+    id_type: IdType = "string",
+    customer_ids: CustomerIdOrder = "in-order",
+    order_ids: OrderIdOrder = "in-order",
+    skew: int = 0,
+    skew_orders: int = SKEW_ORDERS,
+    events_per_order: int | None = None,
 ) -> dict[str, Path]:
     """Generate synthetic tables as Parquet files in ``out_dir``; return ``{table: path}``.
 
-    ``orders`` rows of orders for ``customers`` customers (default ``orders // 10``), with
-    order times in the ``days`` days before ``end`` (plus ~1 % in the 30 days after it).
+    ``orders`` rows of orders for ``customers`` customers (default ``orders //
+    orders_per_customer``, and ``orders_per_customer`` defaults to 10), with order
+    times in the ``days`` days before ``end`` (plus ~1 % in the 30 days after it).
     The result depends only on the arguments (not on ``chunk_rows`` except for the
     row-group layout).  ``progress(table, rows_done, rows_total)`` is called with 0 before
     each table and after each written row group (``rows_total`` is the expected count).
     ``generators`` adds (or replaces) table generators by name: a :class:`TableSpec` or
     a bare generator function. Raises :class:`ValueError` on invalid arguments.
+
+    The shape of the data (the defaults give the same files as before these options):
+
+    - ``id_type``: ``"string"`` ids (``C00000042``, ``O0000000042``) or ``"int"``
+      (customer_id and order_id Int64, the same numbers: 42);
+    - ``customer_ids``: ``"in-order"`` (the customers table in id order, customer ``k``
+      is number ``k``) or ``"shuffled"`` (numbers a seeded permutation of the same
+      range: the customers table is out of id order);
+    - ``order_ids``: ``"in-order"`` (the orders file in id order) or ``"random"`` (a
+      seeded permutation of the same numbers: unique, out of order);
+    - ``skew``: that many customers who order get ``skew_orders`` of the ``orders``
+      each, besides their usual ones, spread at random over the file and over the
+      whole period; the other customers share the rest as before;
+    - ``events_per_order``: events rows per order (``2`` or ``10``); None: two per
+      customer.
+
+    Leave ``customers`` out of ``tables`` for data without a customers table. The id
+    and skew options apply to core's tables only, so they cannot be combined with
+    ``generators`` (plugin tables write text ids of their own).
     """
     orders = _check_int("orders", orders, 0, _MAX_ORDERS)
+    if orders_per_customer is not None:
+        orders_per_customer = _check_int("orders_per_customer", orders_per_customer, 1)
+        if customers is not None:
+            raise ValueError("give customers or orders_per_customer, not both")
+    per_customer = 10 if orders_per_customer is None else orders_per_customer
     if customers is None:
-        customers = orders // 10
+        customers = orders // per_customer
         if customers < 1:
-            raise ValueError(f"customers must be >= 1 (derived as orders // 10 = {customers})")
+            raise ValueError(
+                f"customers must be >= 1 (derived as orders // {per_customer} = {customers})"
+            )
     customers = _check_int("customers", customers, 1, _MAX_CUSTOMERS)
+    id_type = _check_choice("id_type", id_type, ID_TYPES)
+    customer_ids = _check_choice("customer_ids", customer_ids, CUSTOMER_ID_ORDERS)
+    order_ids = _check_choice("order_ids", order_ids, ORDER_ID_ORDERS)
+    skew = _check_int("skew", skew, 0)
+    skew_orders = _check_int("skew_orders", skew_orders, 1)
+    if skew * skew_orders > orders:
+        raise ValueError(
+            f"skew: {skew} customers x {skew_orders:,} orders each is more than the "
+            f"{orders:,} orders; lower skew or skew_orders"
+        )
+    if events_per_order is not None:
+        events_per_order = _check_int("events_per_order", events_per_order, 0)
+    shaped = [
+        f"{name}={value!r}"
+        for name, value, default in (
+            ("id_type", id_type, "string"),
+            ("customer_ids", customer_ids, "in-order"),
+            ("order_ids", order_ids, "in-order"),
+            ("skew", skew, 0),
+        )
+        if value != default
+    ]
+    if shaped and generators:
+        raise ValueError(
+            f"{', '.join(shaped)}: the id and skew options shape core's tables only and "
+            "cannot be combined with plugin tables (--vertical)"
+        )
     seed = _check_int("seed", seed, 0)
     days = _check_int("days", days, 1)
     chunk_rows = _check_int("chunk_rows", chunk_rows, 1)
@@ -814,6 +1025,15 @@ def generate(
     outpaths.make_folder(out, "--out")
 
     weight, first, last, spend, channel_pref, buyer_order = _customer_state(seed, customers, days)
+    if skew > buyer_order.shape[0]:
+        raise ValueError(
+            f"skew: {skew} customers asked for, but only {buyer_order.shape[0]:,} customers "
+            "order; lower skew or give more customers"
+        )
+    # The skewed customers are buyers chosen at random; they buy over the whole period.
+    skewed = np.sort(buyer_order[:skew]).astype(np.int64)
+    first[skewed] = 0
+    last[skewed] = days - 1
     ctx = GenContext(
         seed=seed,
         orders=orders,
@@ -830,6 +1050,12 @@ def generate(
         spend=spend,
         channel_pref=channel_pref,
         buyer_order=buyer_order,
+        id_type=id_type,
+        customer_id_order=customer_ids,
+        order_id_order=order_ids,
+        events_per_order=events_per_order,
+        skewed=skewed,
+        skew_orders=skew_orders if skew else 0,
     )
 
     result: dict[str, Path] = {}

@@ -15,7 +15,11 @@ The job's definitions, as segrule computes them (``core/src/segrule/compiler.py`
 - only rows before the as-of instant count (``ts < as_of``, naive wall time);
 - order dimensions count paid orders (``status = 'paid'``); money is summed in integer
   cents (``round(amount * 100)``, ties to even) and written as cents / 100;
-- the universe is the customers table: one row per customer, sorted by customer_id;
+- the universe is the customers table, or without ``customers.parquet`` every customer
+  with an order before the as-of, whatever its status: one row per customer, sorted by
+  customer_id;
+- customer ids keep their type: text or integer ids in, the same out, sorted and ties
+  broken in their natural order (numeric for integers);
 - R/F/M scores are SQL ``NTILE(5)`` over the buyers (``orders_lifetime > 0``) ordered by
   (value, customer_id), recency descending; pareto_key is true for a buyer when the
   lifetime cents of the buyers before it (monetary descending, then customer_id) are

@@ -14,6 +14,7 @@ from typing import Any
 AS_OF = "2026-11-01"
 INSTALL_HINT = "pip install 'segrule[bench]'"
 TABLES = ("orders", "customers", "events", "feedback")
+OPTIONAL_TABLES = ("customers",)  # without it, the universe is the customers of orders
 
 # The order of segrule's output for taobao-5-tier + rfm + pareto-80-20.
 OUTPUT_COLUMNS = (
@@ -84,13 +85,15 @@ def parse_as_of(value: str | dt.date | dt.datetime) -> dt.datetime:
 
 
 def table_paths(data_dir: str | Path) -> dict[str, Path]:
-    """``{table: data_dir/<table>.parquet}`` for the four tables; all must exist."""
+    """``{table: data_dir/<table>.parquet}`` for the four tables. orders, events and
+    feedback must exist; customers may be missing, and is then left out of the result:
+    the universe is the customers of orders (see :mod:`segrule.bench.peers`)."""
     base = Path(data_dir)
     paths = {t: base / f"{t}.parquet" for t in TABLES}
-    missing = [str(p) for p in paths.values() if not p.is_file()]
+    missing = [str(p) for t, p in paths.items() if t not in OPTIONAL_TABLES and not p.is_file()]
     if missing:
         raise PeerError(f"missing input file(s): {', '.join(missing)}")
-    return paths
+    return {t: p for t, p in paths.items() if p.is_file()}
 
 
 def sql_string(value: str | Path) -> str:
@@ -107,7 +110,9 @@ def main(
 ) -> int:
     """The command line of a peer module: ``DATA_DIR OUT [--as-of ...] [--threads N]``."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("data_dir", type=Path, help="folder with the four Parquet tables")
+    parser.add_argument(
+        "data_dir", type=Path, help="folder with the Parquet tables (customers optional)"
+    )
     parser.add_argument("out", type=Path, help="output Parquet file")
     parser.add_argument("--as-of", default=AS_OF, help=f"as-of date or time (default {AS_OF})")
     if threads:

@@ -28,14 +28,16 @@ if __package__:
 else:  # run by file path: keep segrule (and its import of polars) out of the process
     from _common import AS_OF, main, parse_as_of, require, sql_string, table_paths  # type: ignore[no-redef]
 
-# Placeholders: {orders}, {customers}, {events}, {feedback} and {out} are quoted SQL
-# string literals, {as_of} a TIMESTAMP literal; see :func:`render_sql`.
+# Placeholders: {orders}, {events}, {feedback} and {out} are quoted SQL string literals,
+# {as_of} a TIMESTAMP literal and {universe} one of the two queries below; see
+# :func:`render_sql`. Customer ids keep their type (text or integer), so ORDER BY
+# customer_id is their natural order.
 SQL = """
 COPY (
     WITH
     paid_orders AS (
         SELECT
-            CAST(customer_id AS VARCHAR) AS customer_id,
+            customer_id,
             order_ts,
             -- integer cents, ties to even like the engine: sums and thresholds are exact
             CAST(round_even(amount * 100, 0) AS BIGINT) AS amount_cents
@@ -58,7 +60,7 @@ COPY (
     ),
     campaign_stats AS (
         SELECT
-            CAST(customer_id AS VARCHAR) AS customer_id,
+            customer_id,
             count(*) FILTER (WHERE event_ts >= {as_of} - INTERVAL 30 DAY) AS events_campaign_30d,
             count(*) AS events_campaign_90d
         FROM read_parquet({events})
@@ -70,7 +72,7 @@ COPY (
     ),
     feedback_stats AS (
         SELECT
-            CAST(customer_id AS VARCHAR) AS customer_id,
+            customer_id,
             sum(score) AS score_sum,
             count(score) AS score_count
         FROM read_parquet({feedback})
@@ -79,9 +81,7 @@ COPY (
         GROUP BY 1
     ),
     customers AS (
-        SELECT DISTINCT CAST(customer_id AS VARCHAR) AS customer_id
-        FROM read_parquet({customers})
-        WHERE customer_id IS NOT NULL
+        {universe}
     ),
     per_customer AS (
         SELECT
@@ -219,22 +219,39 @@ COPY (
 """
 
 
+# The universe: the customers table when there is one, else every customer with an order
+# before the as-of, whatever its status.
+UNIVERSE_CUSTOMERS = """SELECT DISTINCT customer_id
+        FROM read_parquet({customers})
+        WHERE customer_id IS NOT NULL"""
+UNIVERSE_ORDERS = """SELECT DISTINCT customer_id
+        FROM read_parquet({orders})
+        WHERE order_ts < {as_of}
+          AND customer_id IS NOT NULL"""
+
+
 def render_sql(data_dir: str | Path, out: str | Path, as_of: str | dt.date = AS_OF) -> str:
-    """:data:`SQL` with the four input files, the output file and the as-of filled in.
+    """:data:`SQL` with the input files, the output file and the as-of filled in.
 
     Paths become quoted string literals; the as-of is parsed as a date or time first
     and written back as a ``TIMESTAMP`` literal, so no input text reaches the SQL
-    unquoted. (DuckDB still reads ``*``, ``?`` and ``[`` in a path as a glob.)
+    unquoted. (DuckDB still reads ``*``, ``?`` and ``[`` in a path as a glob.) Without
+    ``customers.parquet`` the universe is the customers of orders before the as-of.
     """
     stamp = parse_as_of(as_of).isoformat(sep=" ", timespec="microseconds")
     paths = table_paths(data_dir)
+    as_of_sql = f"TIMESTAMP '{stamp}'"
+    if "customers" in paths:
+        universe = UNIVERSE_CUSTOMERS.format(customers=sql_string(paths["customers"]))
+    else:
+        universe = UNIVERSE_ORDERS.format(orders=sql_string(paths["orders"]), as_of=as_of_sql)
     return SQL.format(
+        universe=universe,
         orders=sql_string(paths["orders"]),
-        customers=sql_string(paths["customers"]),
         events=sql_string(paths["events"]),
         feedback=sql_string(paths["feedback"]),
         out=sql_string(out),
-        as_of=f"TIMESTAMP '{stamp}'",
+        as_of=as_of_sql,
     )
 
 

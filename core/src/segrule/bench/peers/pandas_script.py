@@ -92,12 +92,16 @@ def compute(data_dir: str | Path, as_of: str | dt.date = AS_OF) -> Any:
     feedback_stats = feedback.groupby("customer_id", sort=False)["score"].agg(["sum", "count"])
     feedback_stats.columns = ["score_sum", "score_count"]
 
+    # The universe: the customers table, else every customer with an order before the
+    # as-of (whatever its status). Ids keep their type: sorting is their natural order.
+    if "customers" in paths:
+        universe = pd.read_parquet(paths["customers"], columns=["customer_id"])
+    else:
+        universe = pd.read_parquet(
+            paths["orders"], columns=["customer_id"], filters=[("order_ts", "<", t)]
+        )
     customers = (
-        pd.read_parquet(paths["customers"], columns=["customer_id"])
-        .dropna()
-        .drop_duplicates()
-        .sort_values("customer_id")
-        .set_index("customer_id")
+        universe.dropna().drop_duplicates().sort_values("customer_id").set_index("customer_id")
     )
     df = customers.join(order_stats).join(campaign_stats).join(feedback_stats)
     counts = [

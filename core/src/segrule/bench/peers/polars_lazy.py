@@ -86,12 +86,13 @@ def build(data_dir: str | Path, as_of: str | dt.date = AS_OF) -> pl.LazyFrame:
         .group_by("customer_id")
         .agg(score_sum=pl.col("score").sum(), score_count=pl.col("score").count())
     )
-    customers = (
-        pl.scan_parquet(paths["customers"])
-        .select("customer_id")
-        .filter(pl.col("customer_id").is_not_null())
-        .unique()
-    )
+    # The universe: the customers table, else every customer with an order before the
+    # as-of (whatever its status). Ids keep their type: sorting is their natural order.
+    if "customers" in paths:
+        universe = pl.scan_parquet(paths["customers"])
+    else:
+        universe = pl.scan_parquet(paths["orders"]).filter(pl.col("order_ts") < t)
+    customers = universe.select("customer_id").filter(pl.col("customer_id").is_not_null()).unique()
 
     zero = ["orders_30d", "orders_lifetime", "cents_365d", "cents_lifetime"]
     frame = (
