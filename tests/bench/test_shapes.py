@@ -1,6 +1,6 @@
 """The benchmark's shape matrix at a tiny size: every shape generates what it says,
 every peer agrees with every other peer on every shape (text and integer ids, with and
-without a customers table), text-id shapes agree with segrule, and the job floor runs
+without a customers table), segrule agrees with them on every shape, and the job floor runs
 and agrees with itself across engines. No test asserts a time."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def data(cache: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def outputs(data: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Every peer's output on every shape, and segrule's on the text-id shapes."""
+    """Every peer's output on every shape, and segrule's."""
     out = tmp_path_factory.mktemp("out")
     engine = segrule.Engine()
     result: dict[str, dict[str, Path]] = {}
@@ -53,14 +53,13 @@ def outputs(data: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> 
         result[name] = {
             peer: run(folder, out / f"{peer}-{name}.parquet") for peer, run in PEERS.items()
         }
-        if not Shape.parse(name).int_ids:
-            result[name]["segrule"] = segrule.run(
-                list(PRESETS),
-                out / f"segrule-{name}.parquet",
-                data=folder,
-                engine=engine,
-                as_of="2026-11-01",
-            ).output
+        result[name]["segrule"] = segrule.run(
+            list(PRESETS),
+            out / f"segrule-{name}.parquet",
+            data=folder,
+            engine=engine,
+            as_of="2026-11-01",
+        ).output
     return result
 
 
@@ -105,8 +104,8 @@ def test_every_peer_agrees_with_every_other_peer(shape: str, outputs: dict[str, 
     assert frame["customer_id"].is_sorted() and frame["customer_id"].n_unique() == frame.height
 
 
-@pytest.mark.parametrize("shape", [s for s in MATRIX if not Shape.parse(s).int_ids])
-def test_text_id_shapes_agree_with_segrule(shape: str, outputs: dict[str, dict]) -> None:
+@pytest.mark.parametrize("shape", MATRIX)
+def test_every_shape_agrees_with_segrule(shape: str, outputs: dict[str, dict]) -> None:
     for peer in PEERS:
         assert compare_outputs(outputs[shape]["segrule"], outputs[shape][peer]) == [], peer
 
