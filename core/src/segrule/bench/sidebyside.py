@@ -33,6 +33,7 @@ from segrule.bench.measure import Measurement, measure, summarize
 
 ENGINES = (
     "segrule",
+    "segrule-unchecked",
     "duckdb",
     "polars",
     "pandas",
@@ -48,6 +49,14 @@ JOB_FLOORS = ("jobfloor-polars", "jobfloor-duckdb")
 #: Timed, but not compared with segrule (their output is another table).
 FLOORS = ORDER_FLOORS + JOB_FLOORS
 REFERENCE = "segrule"
+#: A rule set switching off the two set checks (unknown_customer, duplicate_order_id),
+#: run after the job's presets by ``segrule-unchecked``.
+UNCHECKED_RULES = """name: unchecked
+tables:
+  orders: {quality: {unknown_customer: unchecked, duplicate_order_id: unchecked}}
+  events: {quality: {unknown_customer: unchecked}}
+  feedback: {quality: {unknown_customer: unchecked}}
+"""
 
 Progress = Callable[[str], None]
 
@@ -99,8 +108,14 @@ def engine_command(
     """
     py = python or sys.executable
     d, o = str(data_dir), str(out)
-    if engine == "segrule":
-        return [py, "-m", "segrule_cli", "run", *PRESETS, "--data", d, "--as-of", as_of, "--out", o]
+    if engine in ("segrule", "segrule-unchecked"):
+        rules = list(PRESETS)
+        if engine == "segrule-unchecked":
+            # The job with the two set checks off (the peers check nothing).
+            rule = out.parent / "segrule-unchecked.yaml"
+            rule.write_text(UNCHECKED_RULES)
+            rules.append(str(rule))
+        return [py, "-m", "segrule_cli", "run", *rules, "--data", d, "--as-of", as_of, "--out", o]
     modules = {
         "duckdb": "duckdb_sql",
         "polars": "polars_lazy",
