@@ -380,7 +380,14 @@ def explain(
     rulesets: Annotated[
         list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
     ],
-    customer: Annotated[str, typer.Option("--customer", "-c", help="The customer id to explain.")],
+    customer: Annotated[
+        str,
+        typer.Option(
+            "--customer",
+            "-c",
+            help="The customer id to explain, as in your data: 42 for integer ids, C00000042 for text.",
+        ),
+    ],
     data: DataOpt = None,
     as_of: AsOfOpt = None,
     tz: TzOpt = None,
@@ -539,7 +546,10 @@ def history_command(
         Path, typer.Argument(help="History folder written by `segrule run --history`.")
     ],
     customer: Annotated[
-        str | None, typer.Option("--customer", "-c", help="One customer's labels over time.")
+        str | None,
+        typer.Option(
+            "--customer", "-c", help="One customer's labels over time (its id as in your data)."
+        ),
     ] = None,
     column: Annotated[
         str | None, typer.Option("--column", help="Only this segment or tier column.")
