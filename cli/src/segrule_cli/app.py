@@ -385,7 +385,10 @@ def explain(
         typer.Option(
             "--customer",
             "-c",
-            help="The customer id to explain, as in your data: 42 for integer ids, C00000042 for text.",
+            help=(
+                "The customer id to explain, as in your data: 42 for integer ids, "
+                "C00000042 for text."
+            ),
         ),
     ],
     data: DataOpt = None,

