@@ -620,3 +620,12 @@ def test_csv_integer_ids_join_a_typed_customers_table(tmp_path: Path) -> None:
     # text ids in the CSV against integers in the customers table: refused, both named
     with pytest.raises(DataError, match=r"text in table 'orders'.*numbers in table 'customers'"):
         _csv_run(tmp_path, [f"C{i}" for i in IDS], typed)
+
+
+@pytest.mark.parametrize("dtype", [pl.Int64, pl.UInt64, pl.Int32, pl.String])
+def test_order_ids_keep_their_type_in_the_plan(dtype: type[pl.DataType]) -> None:
+    """The duplicate check reads order_id as the table has it: integers are not made
+    text (which cost a cast and a text sort, and put 10 before 9)."""
+    table = orders(pl.Series(IDS), order_id=pl.Series([5, 40, 300, 2000, 10000]).cast(dtype))
+    plan = segrule.compile(["rfm"], {"orders": table}, as_of=AS_OF, engine=ENGINE)
+    assert plan.loaded["orders"].frame.collect_schema()["order_id"] == dtype
