@@ -629,3 +629,22 @@ def test_order_ids_keep_their_type_in_the_plan(dtype: type[pl.DataType]) -> None
     table = orders(pl.Series(IDS), order_id=pl.Series([5, 40, 300, 2000, 10000]).cast(dtype))
     plan = segrule.compile(["rfm"], {"orders": table}, as_of=AS_OF, engine=ENGINE)
     assert plan.loaded["orders"].frame.collect_schema()["order_id"] == dtype
+
+
+@pytest.mark.parametrize("dtype", [pl.Int64, pl.UInt32, pl.String])
+def test_unknown_customers_are_counted_in_any_id_type(
+    dtype: type[pl.DataType], tmp_path: Path
+) -> None:
+    """Orders of customers outside the customers table are counted (and left out) the
+    same whether ids are integers (a set lookup) or text (an anti-join)."""
+    order_ids = pl.Series([9, 80, 77, 123, 78, 9, None]).cast(dtype)
+    table = orders(order_ids)
+    result = segrule.run(
+        ["rfm"],
+        tmp_path / "out.parquet",
+        {"orders": table, "customers": customers(pl.Series(IDS).cast(dtype))},
+        as_of=AS_OF,
+        engine=ENGINE,
+    )
+    assert quality_rows(result, "orders", "unknown_customer") == 2  # 77 and 78
+    assert quality_rows(result, "orders", "null_customer_id") == 1

@@ -459,10 +459,15 @@ def collect_quality(plan: Plan) -> QualityResult:
             known = known_ids(plan).collect(engine="streaming")
         if checks_unknown:
             assert known is not None
-            anti = rows.join(known.lazy(), on=BASE, how="anti")
-            counts["unknown_customer"] = int(
-                anti.select(pl.len()).collect(engine="streaming").item()
-            )
+            if id_type(plan) == pl.String:
+                unknown = rows.join(known.lazy(), on=BASE, how="anti").select(pl.len())
+            else:
+                # Integer ids: a set lookup per row costs half the anti-join (10M order
+                # rows against 1M customers: 0.34 s vs 0.54-0.69 s CPU); on text ids
+                # it cost more (20M events rows: 2.97 s vs 2.65 s).
+                member = pl.col(BASE).is_in(known.get_column(BASE).implode())
+                unknown = rows.select((~member).sum())
+            counts["unknown_customer"] = int(unknown.collect(engine="streaming").item())
         if tq.policies.get("duplicate_order_id", "unchecked") != "unchecked":
 
             def exact(
