@@ -16,7 +16,7 @@ integers), so a tie broken "by customer_id" follows the user's ids, not their te
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -143,21 +143,13 @@ def _width(dtype: pl.DataType) -> int:
     return widths.get(type(dtype), 64)
 
 
-def parse_ids(values: Sequence[Any], dtype: pl.DataType, what: str) -> pl.Series:
-    """``values`` (text from a command line or a list file, or typed values) as ids of
-    ``dtype``; a DataError naming the first value that is not one (``what`` says
-    where it came from, e.g. "blacklist ids.txt, line 3")."""
-    series = pl.Series(BASE, list(values))
-    return cast_ids(series, dtype, what)
-
-
 def cast_ids(series: pl.Series, dtype: pl.DataType, what: str) -> pl.Series:
     """``series`` cast to the id type ``dtype``; a DataError naming a value that is not
     an id of that type (text ids keep their text; numbers as text are parsed)."""
     series = series.alias(BASE)
     if series.dtype == dtype:
         return series
-    if is_text(dtype) or dtype == pl.String:
+    if is_text(dtype):
         if series.dtype.is_float():
             series = _whole(series, what)
         return series.cast(pl.String)
