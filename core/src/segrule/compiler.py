@@ -36,13 +36,7 @@ from segrule.errors import (
     did_you_mean,
 )
 from segrule.explain import ExplainOptions
-from segrule.ids import (
-    cast_ids,
-    normalize_id_column,
-    text_ids_type,
-    unify_id_types,
-    valid_id,
-)
+from segrule.ids import cast_ids, normalize_ids, unify_id_types, valid_id
 from segrule.nodes import (
     BuildContext,
     Case,
@@ -689,19 +683,10 @@ def load_table(
             f"tables.{contract.name}.columns.customer_id"
         )
     exprs: list[pl.Expr] = []
-    id_dtype: pl.DataType = schema[BASE]
-    if untyped and id_dtype == pl.String:
-        # Integer ids written as text are integers (numeric order), as a typed file's.
-        id_dtype = text_ids_type(lf)
-        if id_dtype != pl.String:
-            exprs.append(pl.col(BASE).cast(id_dtype))
-    else:
-        id_expr = normalize_id_column(lf, id_dtype, label, contract.name)
-        if id_expr is not None:
-            exprs.append(id_expr)
-            id_dtype = (
-                pl.Int64() if not isinstance(id_dtype, pl.Categorical | pl.Enum) else pl.String()
-            )
+    # Ids keep their type (segrule.ids); integers written in a CSV are integers.
+    id_expr, id_dtype = normalize_ids(lf, schema[BASE], label, contract.name, text_file=untyped)
+    if id_expr is not None:
+        exprs.append(id_expr)
     ts = contract.ts_column
     parse_ts: pl.Expr | None = None
     before_as_of: pl.Expr | None = None

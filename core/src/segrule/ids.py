@@ -56,12 +56,32 @@ def invalid_id(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return col.is_null()
 
 
-def normalize_id_column(
-    lf: pl.LazyFrame, dtype: pl.DataType, label: str, table: str, column: str = BASE
+def normalize_ids(
+    lf: pl.LazyFrame,
+    dtype: pl.DataType,
+    label: str,
+    table: str,
+    *,
+    text_file: bool = False,
+    column: str = BASE,
+) -> tuple[pl.Expr | None, pl.DataType]:
+    """The expression turning ``column`` (of ``dtype``) into its id type (None when it
+    is one already) and that type. ``text_file``: the column comes from a file that
+    holds only text (CSV), so integers written as text are integers
+    (:func:`text_ids_type`). Floats, Decimals and CSV ids are read once here (this
+    collects, only for those)."""
+    if text_file and dtype == pl.String:
+        found = text_ids_type(lf, column)
+        return (pl.col(column).cast(found) if found != pl.String else None), found
+    expr = _id_expr(lf, dtype, label, table, column)
+    if expr is None:
+        return None, dtype
+    return expr, pl.String() if isinstance(dtype, pl.Categorical | pl.Enum) else pl.Int64()
+
+
+def _id_expr(
+    lf: pl.LazyFrame, dtype: pl.DataType, label: str, table: str, column: str
 ) -> pl.Expr | None:
-    """The expression turning ``column`` (of ``dtype``) into its id type, or None when
-    it is one already. Floats and Decimals are read once here to find a value that is
-    not a whole number (this collects, only for those types)."""
     col = pl.col(column)
     if dtype == pl.String or dtype == pl.Null or dtype.is_integer():
         return None
