@@ -648,3 +648,25 @@ def test_unknown_customers_are_counted_in_any_id_type(
     )
     assert quality_rows(result, "orders", "unknown_customer") == 2  # 77 and 78
     assert quality_rows(result, "orders", "null_customer_id") == 1
+
+
+@pytest.mark.parametrize("shuffle", [False, True], ids=["ids in order", "ids out of order"])
+def test_a_duplicate_outside_the_rows_read_is_no_duplicate(shuffle: bool, tmp_path: Path) -> None:
+    """Candidates come from every row of the table (after the as-of and bad rows too);
+    only rows the run reads are counted: order 42 once before the as-of and once after
+    is one order, order 43 twice before it is a duplicate."""
+    table = orders(
+        pl.Series([9, 80, 123, 700, 5000, 9]),
+        order_id=pl.Series([41, 42, 42, 43, 43, 44], dtype=pl.Int64),
+        order_ts=pl.Series(
+            [before(3), before(3), before(-2), before(3), before(2), before(3)],
+            dtype=pl.Datetime("us"),
+        ),
+    )
+    if shuffle:
+        table = table.reverse()
+    result = segrule.run(
+        ["rfm"], tmp_path / "o.parquet", {"orders": table}, as_of=AS_OF, engine=ENGINE
+    )
+    assert quality_rows(result, "orders", "duplicate_order_id") == 1
+    assert quality_rows(result, "orders", "after_as_of") == 1
