@@ -18,14 +18,7 @@ from pathlib import Path
 from segrule.bench import AS_OF
 from segrule.bench.data import bench_data
 from segrule.bench.measure import measure, summarize
-from segrule.bench.sidebyside import engine_command
-
-UNCHECKED = """name: unchecked
-tables:
-  orders: {quality: {unknown_customer: unchecked, duplicate_order_id: unchecked}}
-  events: {quality: {unknown_customer: unchecked}}
-  feedback: {quality: {unknown_customer: unchecked}}
-"""
+from segrule.bench.sidebyside import UNCHECKED_RULES, engine_command
 
 # The same two checks in DuckDB: rows of customers outside the customers table per
 # table, and order rows whose order_id was seen before (rows minus distinct ids).
@@ -51,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     data = bench_data(args.orders)
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
-        rule = Path(tmp) / "unchecked.yaml"
-        rule.write_text(UNCHECKED)
+        rule = UNCHECKED_RULES
         out = Path(tmp) / "out.parquet"
         segrule = engine_command("segrule", data, out, python=py)
         at = segrule.index("--data")

@@ -173,3 +173,19 @@ def test_peers_among_themselves_says_who_differs(outputs: dict[str, dict]) -> No
         ["segrule", "duckdb", "polars"], outs, 1e-9
     )
     assert sbs._peers_among_themselves(["segrule", "duckdb", "jobfloor-duckdb"], outs, 1e-9) == ""
+
+
+def test_segrule_unchecked_writes_nothing_to_build_its_command(tmp_path: Path) -> None:
+    """Building a command only builds it: the rule set that switches the set checks off
+    ships with the harness, nothing is written beside ``out``."""
+    out = tmp_path / "out.parquet"
+    cmd = sbs.engine_command("segrule-unchecked", tmp_path / "data", out)
+    assert list(tmp_path.iterdir()) == []
+    assert str(sbs.UNCHECKED_RULES) in cmd and sbs.UNCHECKED_RULES.is_file()
+
+
+def test_segrule_unchecked_gives_segrules_output(tmp_path: Path) -> None:
+    results = sbs.run_side_by_side(
+        [2000], ["segrule", "segrule-unchecked"], 1, cache_dir=tmp_path / "cache"
+    )
+    assert {r.engine for r in results[0].engines} == {"segrule", "segrule-unchecked"}

@@ -51,12 +51,7 @@ FLOORS = ORDER_FLOORS + JOB_FLOORS
 REFERENCE = "segrule"
 #: A rule set switching off the two set checks (unknown_customer, duplicate_order_id),
 #: run after the job's presets by ``segrule-unchecked``.
-UNCHECKED_RULES = """name: unchecked
-tables:
-  orders: {quality: {unknown_customer: unchecked, duplicate_order_id: unchecked}}
-  events: {quality: {unknown_customer: unchecked}}
-  feedback: {quality: {unknown_customer: unchecked}}
-"""
+UNCHECKED_RULES = Path(__file__).resolve().parent / "unchecked.yaml"
 
 Progress = Callable[[str], None]
 
@@ -111,10 +106,9 @@ def engine_command(
     if engine in ("segrule", "segrule-unchecked"):
         rules = list(PRESETS)
         if engine == "segrule-unchecked":
-            # The job with the two set checks off (the peers check nothing).
-            rule = out.parent / "segrule-unchecked.yaml"
-            rule.write_text(UNCHECKED_RULES)
-            rules.append(str(rule))
+            # The job with the two set checks off (the peers check nothing): a rule
+            # file shipped with the harness, so building a command writes nothing.
+            rules.append(str(UNCHECKED_RULES))
         return [py, "-m", "segrule_cli", "run", *rules, "--data", d, "--as-of", as_of, "--out", o]
     modules = {
         "duckdb": "duckdb_sql",
