@@ -337,3 +337,25 @@ def test_the_skipping_header_reader_agrees_with_the_general_one(tmp_path: Path) 
             got = PageError
         if want is not PageError and got is not PageError:
             assert got == want, data[:60].hex()
+
+
+def test_the_checksum_rewrite_never_replaces_or_removes_a_file_it_did_not_create(
+    tmp_path: Path,
+) -> None:
+    """The side file is created exclusively: a file already at its name (a user's, or
+    anything segrule did not just create) makes the rewrite fail, and stays as it was."""
+    import segrule.parquet_crc as crc
+
+    path = tmp_path / ".out.parquet.123.ab.tmp"
+    _table(50).write_parquet(path)
+    before = path.read_bytes()
+    side = tmp_path / ".out.parquet.123.ab.crc.tmp"
+    side.write_bytes(b"not segrule's")
+    with pytest.raises(FileExistsError):
+        crc.rewrite_with_checksums(path)
+    assert side.read_bytes() == b"not segrule's"
+    assert path.read_bytes() == before
+    side.unlink()
+    crc.rewrite_with_checksums(path)  # and without one, the rewrite works
+    assert pq.ParquetFile(path, page_checksum_verification=True).read().num_rows == 50
+    assert not side.exists()

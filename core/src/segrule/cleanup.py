@@ -66,16 +66,6 @@ def temp_file(*, prefix: str, suffix: str, dir: str | Path) -> Path:
     return Path(name)
 
 
-@contextmanager
-def owned(path: str | Path) -> Iterator[Path]:
-    """Register ``path`` for the block's duration (it may not exist yet)."""
-    register(path)
-    try:
-        yield Path(path)
-    finally:
-        unregister(path)
-
-
 def owned_paths() -> list[Path]:
     """The temporary paths registered now (for tests and messages)."""
     return [Path(p) for p in list(_owned)]

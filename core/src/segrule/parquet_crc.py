@@ -293,9 +293,14 @@ def rewrite_with_checksums(path: Path) -> None:
     # `.<target>.<pid>.<x>.tmp` -> `.<target>.<pid>.<x>.crc.tmp`: a stale one of a killed
     # process is removed with the other temporary files of the same target.
     side = path.with_name(f"{path.name.removesuffix('.tmp')}.crc.tmp")
-    with cleanup.owned(side):
+    # Created exclusively (never an existing file, which the cleanup below would then
+    # remove), registered before a signal can be handled.
+    with cleanup.deferred():
+        fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        cleanup.register(side)
+    try:
         try:
-            with open(side, "wb") as written:
+            with os.fdopen(fd, "wb") as written:
                 try:
                     with (
                         path.open("rb") as f,
@@ -314,6 +319,8 @@ def rewrite_with_checksums(path: Path) -> None:
         finally:
             if side.exists():
                 side.unlink()
+    finally:
+        cleanup.unregister(side)
 
 
 # -- adding checksums to a file in place of re-encoding it -------------------------------
