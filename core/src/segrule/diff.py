@@ -100,7 +100,7 @@ def scan_output(path: str | Path) -> pl.LazyFrame:
     return lf
 
 
-def id_dtypes(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.DataType:
+def common_id_type(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.DataType:
     """The customer id type two outputs are compared in: theirs when they agree, else
     text (an output written with text ids against one with integer ids)."""
     a, b = old.collect_schema()[BASE], new.collect_schema()[BASE]
@@ -283,7 +283,7 @@ def _sides_frame(
     """Full outer join on customer_id: ``_in_old``/``_in_new`` flags, ``old:<c>`` and
     ``new:<c>`` for each label column (as strings) and each extra column."""
 
-    ids = id_dtypes(old, new)
+    ids = common_id_type(old, new)
 
     def side(lf: pl.LazyFrame, prefix: str, flag: str) -> pl.LazyFrame:
         return lf.select(
@@ -418,7 +418,7 @@ def changes(
     if not parts:
         return pl.LazyFrame(
             schema={
-                BASE: id_dtypes(o, n),
+                BASE: common_id_type(o, n),
                 "column": pl.String,
                 "event": pl.String,
                 "label": pl.String,
