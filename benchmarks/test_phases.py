@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import segrule
-from segrule.compiler import Plan
-from segrule.phases import DERIVED, RANKS, SEGMENTS, phase_steps, run_step, write_step
+from segrule.engine.compiler import Plan
+from segrule.engine.phases import DERIVED, RANKS, SEGMENTS, phase_steps, run_step, write_step
 
 PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
 AS_OF = "2026-11-01"
@@ -56,7 +56,7 @@ def test_floor_scan_group_by(benchmark, bench_data: Path, tmp_path: Path) -> Non
 
 
 def test_phase_data_quality_checks(benchmark, plan: Plan) -> None:
-    from segrule.quality import collect_quality
+    from segrule.engine.quality import collect_quality
 
     benchmark(lambda: collect_quality(plan))
 

@@ -49,7 +49,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from segrule.geo import CITY_REGION, CITY_TIER
+from segrule.model.geo import CITY_REGION, CITY_TIER
 
 DAY = dt.timedelta(days=1)
 INTENT_EVENT_TYPES = ("view", "cart", "favorite", "inquiry")

@@ -86,11 +86,12 @@ def test_uncommitted_changes_are_measured_not_written(
     fake: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "record.jsonl"
-    fake["state"] = state("a", "core/src/segrule/compiler.py")
+    fake["state"] = state("a", "core/src/segrule/engine/compiler.py")
     assert rec.main(["--record", str(path)]) == 0
     assert not path.exists()
     assert (
-        "not written: uncommitted changes (core/src/segrule/compiler.py)" in capsys.readouterr().out
+        "not written: uncommitted changes (core/src/segrule/engine/compiler.py)"
+        in capsys.readouterr().out
     )
 
 

@@ -1,6 +1,6 @@
 """--csv-formulas on every command that writes a CSV: run, diff --changes, history
 --out and sweep --out neutralize formula-like text cells by default, keep writes them
-verbatim (segrule.cells; the rule itself is tested in tests/core/test_cells.py)."""
+verbatim (segrule.io.cells; the rule itself is tested in tests/core/test_cells.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import segrule_cli.app as cli
-from segrule.cells import CSV_FORMULAS
+from segrule.io.cells import CSV_FORMULAS
 from segrule.testing import RuleFiles
 from segrule_cli.app import app
 from typer.testing import CliRunner

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from segrule import history
 from segrule.generate import generate
-from segrule.manifest import read_manifest
+from segrule.io.manifest import read_manifest
 from segrule_cli.app import app
 from typer.testing import CliRunner
 

@@ -16,8 +16,8 @@ runner = CliRunner()
 PLUGIN = """
 import polars as pl
 from segrule import hookimpl
-from segrule.nodes import Dimension, Node
-from segrule.tables import Column, TableContract
+from segrule.model.nodes import Dimension, Node
+from segrule.model.tables import Column, TableContract
 
 
 def _visits(ctx, name, groups, params):

@@ -179,7 +179,7 @@ def test_internal_error_message_prints_as_written(
 PLUGIN = """
 import polars as pl
 from segrule import hookimpl
-from segrule.nodes import Dimension, Node
+from segrule.model.nodes import Dimension, Node
 
 
 def _count(ctx, name, groups, params):

@@ -14,7 +14,7 @@ import segrule
 from polars.testing import assert_frame_equal
 from segrule.errors import DataError
 from segrule.generate import generate
-from segrule.manifest import read_manifest
+from segrule.io.manifest import read_manifest
 
 PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
 AS_OF = "2026-11-01"

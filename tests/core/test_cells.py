@@ -1,4 +1,4 @@
-"""segrule.cells: CSV cells a spreadsheet would read as formulas get a ``'`` in front.
+"""segrule.io.cells: CSV cells a spreadsheet would read as formulas get a ``'`` in front.
 
 Checked on a frame of every text-like type against a plain-Python rule, then end to end:
 a rule set whose label keys and column name start with ``=``, ``+``, ``-``, ``@``, tab
@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import segrule
-from segrule.cells import CSV_FORMULAS, is_formula, neutralize_formulas
 from segrule.diff import diff
+from segrule.io.cells import CSV_FORMULAS, is_formula, neutralize_formulas
 from segrule.testing import RuleFiles
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")

@@ -1,4 +1,4 @@
-"""segrule.cleanup: SIGTERM/SIGINT remove the process's registered temporary files,
+"""segrule.io.cleanup: SIGTERM/SIGINT remove the process's registered temporary files,
 also while polars' native collect_all runs, and never cut a deferred commit."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from segrule import cleanup
+from segrule.io import cleanup
 
 # The driver's query runs for hours in polars' native code (a streaming cross join of
 # 4e10 rows, summed: little memory) and never returns to Python on the main thread, so
@@ -22,8 +22,7 @@ COLLECT_DRIVER = """
 import sys
 from pathlib import Path
 import polars as pl
-from segrule import cleanup
-
+from segrule.io import cleanup
 temp, started = Path(sys.argv[1]), Path(sys.argv[2])
 cleanup.install_signal_handlers()
 temp.write_bytes(b"partial")
@@ -39,8 +38,7 @@ cleanup.interruptible(pl.collect_all, [endless], engine="streaming")
 DEFERRED_DRIVER = """
 import sys, time
 from pathlib import Path
-from segrule import cleanup
-
+from segrule.io import cleanup
 temp, inside, go, committed = (Path(a) for a in sys.argv[1:])
 cleanup.install_signal_handlers()
 temp.write_bytes(b"partial")

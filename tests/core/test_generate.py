@@ -17,8 +17,8 @@ from segrule import Engine
 from segrule import generate as gen_mod
 from segrule.errors import UsageError
 from segrule.generate import TABLE_GENERATORS, GenContext, generate, vertical_generators
-from segrule.hookspecs import hookimpl as segrule_impl
-from segrule.tables import Column, TableContract
+from segrule.model.tables import Column, TableContract
+from segrule.plugins.hookspecs import hookimpl as segrule_impl
 
 ORDERS = 50_000
 CUSTOMERS = 5_000

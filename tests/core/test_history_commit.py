@@ -24,7 +24,7 @@ import segrule
 from segrule import history
 from segrule.errors import DataError
 from segrule.generate import generate
-from segrule.manifest import read_manifest
+from segrule.io.manifest import read_manifest
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 

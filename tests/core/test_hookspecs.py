@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from segrule import hookspecs
+from segrule.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = sorted(n for n, f in vars(hookspecs).items() if n.startswith("segrule_") and callable(f))

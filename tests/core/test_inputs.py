@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 import segrule
 from segrule.errors import DataError, RuleSetError
-from segrule.manifest import read_manifest
-from segrule.tables import scan_table, source_files, verify_parquet
+from segrule.io.manifest import read_manifest
+from segrule.io.sources import scan_table, source_files, verify_parquet
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 AS_OF = dt.datetime(2026, 11, 1)
@@ -254,7 +254,7 @@ def test_a_table_mostly_rejected_fails_with_one_line(tmp_path: Path) -> None:
 
 
 def test_max_rejected_share_is_validated(tmp_path: Path) -> None:
-    from segrule.ruleset import json_schema
+    from segrule.model.ruleset import json_schema
 
     (tmp_path / "r.yaml").write_text(
         SPEND + "tables:\n  orders:\n    quality: {max_rejected_share: 2}\n"
@@ -368,7 +368,7 @@ def test_a_fifo_where_a_table_or_blacklist_is_read_is_refused(tmp_path: Path) ->
             ["rfm"], tmp_path / "o.parquet", data=data, as_of=AS_OF, engine=segrule.Engine()
         )
     os.mkfifo(tmp_path / "bl.txt")
-    from segrule.compiler import read_blacklist
+    from segrule.engine.compiler import read_blacklist
 
     with pytest.raises(DataError, match=r"bl\.txt: not a regular file"):
         read_blacklist(tmp_path / "bl.txt")

@@ -23,7 +23,7 @@ import pytest
 import segrule
 from polars.testing import assert_frame_equal
 from segrule.generate import generate
-from segrule.manifest import MANIFEST_KEY, fingerprint, read_manifest
+from segrule.io.manifest import MANIFEST_KEY, fingerprint, read_manifest
 
 PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
 AS_OF = "2026-11-01"

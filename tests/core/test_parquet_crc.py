@@ -1,4 +1,4 @@
-"""Page checksums verified without decoding (segrule.parquet_crc), against pyarrow's own
+"""Page checksums verified without decoding (segrule.io.parquet_crc), against pyarrow's own
 verification as the reference, on files of several layouts with random bit flips."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from segrule.parquet_crc import PageError, parse_page_header, verify_pages
+from segrule.io.parquet_crc import PageError, parse_page_header, verify_pages
 
 
 def _table(rows: int = 5000) -> pl.DataFrame:
@@ -106,7 +106,7 @@ def test_broken_headers_are_page_errors(header: bytes) -> None:
 def test_every_parquet_file_segrule_writes_has_checksums(tmp_path: Path) -> None:
     import segrule
     from segrule.generate import generate
-    from segrule.manifest import read_manifest
+    from segrule.io.manifest import read_manifest
 
     data = tmp_path / "data"
     generate(data, orders=3000, seed=2)
@@ -164,7 +164,7 @@ def _layouts(tmp_path: Path) -> list[Path]:
 def _offset_indexes_point_at_pages(path: Path) -> None:
     """Every page location of every offset index (which readers use to skip pages)
     starts a page header whose page, header included, has the recorded size."""
-    from segrule.parquet_crc import _field, _read_struct, _Reader
+    from segrule.io.parquet_crc import _field, _read_struct, _Reader
 
     raw = path.read_bytes()
     footer = _read_struct(_Reader(raw, len(raw) - 8 - int.from_bytes(raw[-8:-4], "little")))
@@ -185,7 +185,7 @@ def _offset_indexes_point_at_pages(path: Path) -> None:
 def test_checksums_are_added_without_re_encoding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import segrule.parquet_crc as crc
+    import segrule.io.parquet_crc as crc
 
     def no_fallback(*args: object) -> None:
         raise AssertionError("the file was re-encoded instead of patched")
@@ -209,7 +209,7 @@ def test_checksums_are_added_without_re_encoding(
 def test_a_layout_the_patcher_does_not_know_is_re_encoded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import segrule.parquet_crc as crc
+    import segrule.io.parquet_crc as crc
 
     def unsupported(raw: object, sink: object) -> None:
         raise crc._Unsupported
@@ -259,7 +259,7 @@ def test_damaged_footers_are_errors_not_hangs(tmp_path: Path) -> None:
 def _general_header(data: bytes, pos: int) -> tuple[int, int, int | None, int]:
     """A page header read by the general Thrift reader, field by field: the reference
     for the skipping reader ``parse_page_header``."""
-    from segrule.parquet_crc import _I32, _STRUCT, _field, _read_struct, _Reader
+    from segrule.io.parquet_crc import _I32, _STRUCT, _field, _read_struct, _Reader
 
     reader = _Reader(data, pos)
     fields = _read_struct(reader)
@@ -344,7 +344,7 @@ def test_the_checksum_rewrite_never_replaces_or_removes_a_file_it_did_not_create
 ) -> None:
     """The side file is created exclusively: a file already at its name (a user's, or
     anything segrule did not just create) makes the rewrite fail, and stays as it was."""
-    import segrule.parquet_crc as crc
+    import segrule.io.parquet_crc as crc
 
     path = tmp_path / ".out.parquet.123.ab.tmp"
     _table(50).write_parquet(path)

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 import segrule
 from polars.testing import assert_frame_equal
+from segrule.engine.phases import PHASES, phase_of, phase_steps, time_phases
 from segrule.generate import generate
-from segrule.phases import PHASES, phase_of, phase_steps, time_phases
 
 PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
 

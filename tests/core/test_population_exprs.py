@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import segrule
-from segrule.phases import RANKS, phase_of
-from segrule.sql import reads_across_customers
+from segrule.engine.phases import RANKS, phase_of
+from segrule.model.sql import reads_across_customers
 from segrule.testing import days_before, make_tables
 
 ACROSS = [

@@ -419,12 +419,12 @@ def test_a_duplicate_of_an_unknown_customer_is_not_a_duplicate(tmp_path: Path) -
 def test_duplicates_found_the_same_in_several_passes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import segrule.quality
+    import segrule.engine.quality
 
     orders = _dup_orders().sample(fraction=1.0, shuffle=True, seed=1)  # not in order: hashed
     assert not orders["order_id"].is_sorted()
     result, rows = _score(tmp_path, "", {"orders": orders})
-    monkeypatch.setattr(segrule.quality, "DUPLICATE_PASS_ROWS", 2)  # 4 passes for 7 rows
+    monkeypatch.setattr(segrule.engine.quality, "DUPLICATE_PASS_ROWS", 2)  # 4 passes for 7 rows
     again, rows_again = _score(tmp_path, "", {"orders": orders})
     assert again.quality == result.quality and rows_again == rows
     assert _table_counts(again, "orders")["duplicate_order_id"] == ("drop", 3)

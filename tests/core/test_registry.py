@@ -1,4 +1,4 @@
-"""The plugin engine (segrule.registry.Engine): builtins through the hooks, owners,
+"""The plugin engine (segrule.plugins.registry.Engine): builtins through the hooks, owners,
 conflicts, failures attributed to their plugin, and entry-point autoload switches."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 import segrule
 from segrule import PluginConflictError, PluginError, hookimpl
-from segrule.nodes import Dimension, Node
-from segrule.presets import Preset
-from segrule.registry import BUILTIN_PLUGINS, Engine, Owner
-from segrule.strategies import Strategy
-from segrule.tables import Column, TableContract
+from segrule.model.nodes import Dimension, Node
+from segrule.model.presets import Preset
+from segrule.model.strategies import Strategy
+from segrule.model.tables import Column, TableContract
+from segrule.plugins.registry import BUILTIN_PLUGINS, Engine, Owner
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 

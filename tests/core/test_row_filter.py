@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import segrule
-from segrule.compiler import _rows_read, aggregate_frame
+from segrule.engine.compiler import _rows_read, aggregate_frame
 from segrule.testing import days_before, make_tables, score_rows
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")

@@ -33,8 +33,8 @@ from segrule.limits import (
     MAX_SQL_CHARS,
     MAX_YAML_DEPTH,
 )
-from segrule.ruleset import allowing_paths
-from segrule.sql import ALLOWED_FUNCTIONS, _build, check_sql, parse_sql
+from segrule.model.ruleset import allowing_paths
+from segrule.model.sql import ALLOWED_FUNCTIONS, _build, check_sql, parse_sql
 from segrule_cli.app import app
 from typer.testing import CliRunner
 
@@ -191,7 +191,7 @@ def test_long_boolean_chains_compile_and_are_right(terms: int, op: str) -> None:
     proc = run_python(
         f"""
         import polars as pl
-        from segrule.sql import parse_sql
+        from segrule.model.sql import parse_sql
         sql = " {op} ".join(f"x > {{i}}" if "{op}" == "AND" else f"x = {{i}}"
                             for i in range({terms}))
         frame = pl.DataFrame({{"x": [5, {terms} + 10, None, {terms} - 1]}})
@@ -209,7 +209,7 @@ def test_a_chain_inside_parentheses_and_not_is_split_too() -> None:
     proc = run_python(
         f"""
         import polars as pl
-        from segrule.sql import parse_sql
+        from segrule.model.sql import parse_sql
         frame = pl.DataFrame({{"x": [5, 2000, None, 0]}})
         print(frame.select(parse_sql({sql!r}).alias("r"))["r"].to_list())
         """
@@ -265,7 +265,7 @@ def test_nested_copies_are_limited() -> None:
         f"""
         import polars as pl
         from segrule.errors import SegruleError
-        from segrule.sql import parse_sql
+        from segrule.model.sql import parse_sql
         try:
             pl.DataFrame({{"x": [1]}}).select(parse_sql({nested!r}))
         except SegruleError as exc:
@@ -527,7 +527,7 @@ def test_devices_are_not_read_even_when_allowed(job: Path) -> None:
         f"""
         import segrule
         from segrule.errors import SegruleError
-        from segrule.ruleset import allowing_paths
+        from segrule.model.ruleset import allowing_paths
         with allowing_paths(["/dev"]):
             for ref in ({str(rule)!r}, "/dev/zero"):
                 try:
@@ -565,7 +565,7 @@ def test_each_base_is_read_once(job: Path, monkeypatch: pytest.MonkeyPatch) -> N
         (job / f"f{i}.yaml").write_text(
             yaml.safe_dump({"name": f"f{i}", "extends": bases or "rfm"})
         )
-    from segrule import ruleset
+    from segrule.model import ruleset
 
     reads: list[Path] = []
     real_read = ruleset._read_rule_file
@@ -590,7 +590,7 @@ def test_a_base_under_two_spellings_is_read_once(
     (job / "base.yaml").write_text("name: base\nextends: rfm\n")
     rule = job / "r.yaml"
     rule.write_text("name: r\nextends: [base.yaml, ./sub/../base.yaml, link.yaml]\n")
-    from segrule import ruleset
+    from segrule.model import ruleset
 
     reads: list[str] = []
     real_read = ruleset._read_rule_file

@@ -1,4 +1,4 @@
-"""Rule set loading (segrule.ruleset): positions in errors, validation, extends, compose,
+"""Rule set loading (segrule.model.ruleset): positions in errors, validation, extends, compose,
 and the JSON Schema of rule files."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 import segrule
 import yaml
 from segrule import RuleSetError
-from segrule.registry import Engine
-from segrule.ruleset import RuleSetModel, allowing_paths, json_schema
+from segrule.model.ruleset import RuleSetModel, allowing_paths, json_schema
+from segrule.plugins.registry import Engine
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 

@@ -11,7 +11,7 @@ import pytest
 import segrule
 from segrule.errors import RuleSetError, UsageError
 from segrule.generate import generate
-from segrule.literals import number_literals, replace_number, simple_comparison
+from segrule.model.literals import number_literals, replace_number, simple_comparison
 from segrule.sweep import grid, parse_param, parse_values, sweep, with_values
 from segrule.testing import AS_OF, RuleFiles, days_before
 

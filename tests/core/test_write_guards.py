@@ -23,9 +23,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 import segrule
-from segrule import cleanup, history, outpaths
+from segrule import history
 from segrule.generate import generate
-from segrule.outpaths import OutputPathError
+from segrule.io import cleanup, outpaths
+from segrule.io.outpaths import OutputPathError
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 import segrule
 from segrule.errors import SegruleError
-from segrule.sql import parse_sql
+from segrule.model.sql import parse_sql
 from segrule.testing import days_before, make_tables
 
 #: Text of files outside the job: any error showing it is a leak.

@@ -41,7 +41,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from segrule.errors import SegruleError
-from segrule.sql import parse_sql
+from segrule.model.sql import parse_sql
 
 EXAMPLES = int(os.environ.get("SEGRULE_FUZZ_EXAMPLES", "150"))
 TIMEOUT_S = 30

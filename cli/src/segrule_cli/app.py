@@ -68,7 +68,7 @@ TzOpt = Annotated[
     ),
 ]
 TableOpt = Annotated[str | None, typer.Option(help="Path, glob or folder overriding this table.")]
-# segrule.cells.CSV_FORMULAS (spelt out here: importing core at start-up costs time)
+# segrule.io.cells.CSV_FORMULAS (spelt out here: importing core at start-up costs time)
 CsvFormulas = Literal["neutralize", "keep"]
 # segrule.generate.IdType, CustomerIdOrder, OrderIdOrder
 GenIdType = Literal["string", "int"]
@@ -125,7 +125,7 @@ def main_callback(
     ] = None,
 ) -> None:
     """segrule turns orders into one row per customer: dimensions, segments, scores, tier."""
-    from segrule.ruleset import allowing_paths
+    from segrule.model.ruleset import allowing_paths
 
     # Set for this invocation only: the context closes it when the command ends.
     ctx.with_resource(allowing_paths(allow_path or []))
@@ -579,7 +579,7 @@ def history_command(
     from segrule import history as hist
     from segrule.api import output_format, sink
     from segrule.errors import UsageError
-    from segrule.outpaths import Inputs, check_file
+    from segrule.io.outpaths import Inputs, check_file
 
     # The history is this command's input: --out may not land in it.
     inputs = Inputs.of([("the history folder", folder)])
@@ -616,7 +616,7 @@ def history_command(
 
 
 def _write_json(path: Path, record: Mapping[str, Any], what: str = "--report") -> None:
-    from segrule.outpaths import write_text
+    from segrule.io.outpaths import write_text
 
     text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
     write_text(path, text, what=what, writes="json")
@@ -788,7 +788,7 @@ def sweep(
     """
     import segrule
     from segrule.api import input_paths, output_format
-    from segrule.outpaths import NO_INPUTS, check_file
+    from segrule.io.outpaths import NO_INPUTS, check_file
     from segrule.sweep import sweep as run_sweep
 
     engine = _engine(plugin)
@@ -1080,7 +1080,7 @@ def bench(
     --compare duckdb[/bold]
     """
     from segrule.bench.runner import bench_rulesets
-    from segrule.outpaths import check_file
+    from segrule.io.outpaths import check_file
 
     if json_out is not None:
         check_file(json_out, what="--json", writes="json")  # before the benchmark, not after it
@@ -1116,7 +1116,7 @@ def bench(
             progress=report,
         )
     output.print_bench(console, result)
-    from segrule.bench.runner import bytecode_note
+    from segrule.bench.measure import bytecode_note
 
     note = bytecode_note()
     if note:
@@ -1144,7 +1144,7 @@ def bench(
         from segrule.bench.runner import bench_json
 
         record = bench_json(result, side)
-        from segrule.outpaths import write_text
+        from segrule.io.outpaths import write_text
 
         text = json.dumps(record, indent=2, default=str) + "\n"
         write_text(json_out, text, what="--json", writes="json")
@@ -1415,7 +1415,7 @@ def plugins(
     every hook call to stderr.
     """
     if hooks:
-        from segrule.hookspecs import reference
+        from segrule.plugins.hookspecs import reference
 
         console.print(reference(), highlight=False, markup=False)
         return
@@ -1524,7 +1524,7 @@ def new_plugin(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of rule files (for editor validation and completion)."""
-    from segrule.ruleset import json_schema
+    from segrule.model.ruleset import json_schema
 
     print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
 
@@ -1554,9 +1554,9 @@ for _command in app.registered_commands:
 
 def main() -> None:
     """Console-script entry point."""
-    from segrule import cleanup
+    from segrule.io import cleanup
 
-    # SIGTERM/SIGINT remove the run's temporary files and exit 143/130 (segrule.cleanup).
+    # SIGTERM/SIGINT remove the run's temporary files and exit 143/130 (segrule.io.cleanup).
     cleanup.install_signal_handlers()
     try:
         app()

@@ -446,7 +446,7 @@ def _pct(x: float | None) -> str:
 def print_sweep(console: Console, result: Any) -> None:
     """One table per swept or downstream column: a row per grid value, a column per
     label with its share of customers and of revenue."""
-    from segrule.literals import format_number
+    from segrule.model.literals import format_number
 
     for p in result.params:
         console.print(

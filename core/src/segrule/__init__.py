@@ -13,10 +13,9 @@ from segrule.errors import (
     SegruleError,
     UsageError,
 )
-from segrule.hookspecs import hookimpl
-from segrule.registry import Engine
-
-__version__ = "0.1.0"
+from segrule.plugins.hookspecs import hookimpl
+from segrule.plugins.registry import Engine
+from segrule.version import __version__
 
 __all__ = [
     "DataError",

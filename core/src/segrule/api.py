@@ -12,33 +12,61 @@ from typing import Any
 
 import polars as pl
 
-from segrule import cleanup, outpaths, quality
-from segrule.cells import CsvFormulas, neutralize_formulas
-from segrule.compiler import Plan, TableInput, compile_plan
-from segrule.errors import SegruleError, UsageError
-from segrule.explain import ExplainOptions
-from segrule.outpaths import NO_INPUTS, Inputs
-from segrule.registry import Engine
-from segrule.ruleset import RuleSet, compose
-from segrule.ruleset import load_ruleset as _load_one
+from segrule.engine import build, quality
+from segrule.engine.build import as_ruleset, load_ruleset
+from segrule.engine.compiler import Plan, TableInput
+from segrule.engine.execute import (
+    checked,
+    collect,
+    data_folder_inputs,
+    input_paths,
+    plan_inputs,
+    revenue_column,
+)
+from segrule.explain import ExplainOptions, ExplainPass
+from segrule.io import outpaths
+from segrule.io.cells import CsvFormulas
+from segrule.io.outpaths import Inputs
+from segrule.io.sink import FORMATS, ROW_GROUP_ROWS, output_format, sink, sink_with
+from segrule.model.ruleset import RuleSet
+from segrule.plugins.registry import Engine
 
-FORMATS = {
-    ".parquet": "parquet",
-    ".csv": "csv",
-    ".arrow": "ipc",
-    ".ipc": "ipc",
-    ".feather": "ipc",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-}
+__all__ = [
+    "FORMATS",
+    "ROW_GROUP_ROWS",
+    "Plan",
+    "RunResult",
+    "TableInput",
+    "check_outputs",
+    "checked",
+    "collect",
+    "compile",
+    "data_folder_inputs",
+    "input_paths",
+    "load_ruleset",
+    "output_format",
+    "plan_inputs",
+    "revenue_column",
+    "run",
+    "score",
+    "sink",
+    "sink_with",
+    "summarize",
+    "summary_queries",
+]
 
 
-def load_ruleset(*refs: str | Path, engine: Engine | None = None) -> RuleSet:
-    """Load one or more rule sets (files or preset names) and compose them into one."""
-    if not refs:
-        raise UsageError("give at least one rule set (a YAML file or a preset name)")
-    engine = engine or Engine()
-    return compose([_load_one(r, engine) for r in refs])
+def passes_for(rs: RuleSet, explain: ExplainOptions | None = None) -> list[object]:
+    """The plan passes of a run of ``rs`` (:mod:`segrule.engine.passes`): explanation
+    columns when asked for, the hysteresis entries' check when the rule set has some."""
+    passes: list[object] = []
+    if explain is not None:
+        passes.append(ExplainPass(explain))
+    if rs.model.hysteresis:
+        from segrule.history import HysteresisCheck
+
+        passes.append(HysteresisCheck())
+    return passes
 
 
 def compile(
@@ -61,18 +89,18 @@ def compile(
     ``explain`` adds the explanation columns (:mod:`segrule.explain`).
     """
     engine = engine or Engine(plugins=list(plugins))
-    rs = _as_ruleset(ruleset, engine)
-    return compile_plan(
-        engine,
+    rs = as_ruleset(ruleset, engine)
+    return build.compile(
         rs,
+        tables,
         as_of=as_of,
+        data=data,
         tz=tz,
-        tables=tables,
-        data_dir=data,
         outputs=outputs,
+        engine=engine,
         check_only=check_only,
         blacklist=blacklist,
-        explain=explain,
+        passes=passes_for(rs, explain),
     )
 
 
@@ -118,14 +146,6 @@ def score(
     return collect(plan.frame)
 
 
-def collect(frame: pl.LazyFrame) -> pl.DataFrame:
-    """Collect a plan with the streaming engine (this function collects)."""
-    try:
-        return frame.collect(engine="streaming")
-    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
-        raise SegruleError(f"the run failed while reading data: {_first_line(exc)}") from exc
-
-
 @dataclass
 class RunResult:
     """What a run wrote and measured."""
@@ -141,192 +161,6 @@ class RunResult:
     rejects: dict[str, int] = field(default_factory=dict)
     #: the history partition written (``run(history=...)``)
     history: Path | None = None
-
-
-def data_folder_inputs(data: str | Path | None, engine: Engine) -> Inputs:
-    """The table sources a ``--data`` folder offers for every table the engine knows,
-    used or not by this run: an output must not replace tomorrow's input either."""
-    if data is None:
-        return NO_INPUTS
-    from segrule.tables import find_table_source
-
-    names = [*engine.tables.items, "orders", "customers", "events", "feedback"]
-    return Inputs.of((f"the {n} table", find_table_source(data, n)) for n in dict.fromkeys(names))
-
-
-def plan_inputs(plan: Plan, engine: Engine, data: str | Path | None = None) -> Inputs:
-    """Every path a compiled run reads: its table sources (files, folders, globs), the
-    blacklist, the rule files (``extends`` included) and the ``--data`` folder's tables."""
-    sources: list[tuple[str, str | Path | None]] = [
-        (f"the {name} table", src) for name, src in plan.tables.items()
-    ]
-    sources.append(("the blacklist", plan.blacklist))
-    sources += [("a rule file", src) for src in plan.ruleset.sources]
-    return Inputs.of(sources) | data_folder_inputs(data, engine)
-
-
-def input_paths(
-    rulesets: Sequence[str | Path] = (),
-    *,
-    tables: Mapping[str, TableInput] | None = None,
-    data: str | Path | None = None,
-    blacklist: str | Path | None = None,
-    files: Sequence[tuple[str, str | Path | None]] = (),
-    engine: Engine | None = None,
-) -> Inputs:
-    """What a command will read, found before it runs (for commands that do not compile
-    one plan first): the rule files and what they name (table sources, blacklist),
-    ``tables``, the ``--data`` folder's tables, the blacklist and other ``files``.
-    A ruleset reference that is not a loadable rule set is skipped: the command itself
-    reports it."""
-    engine = engine or Engine()
-    sources: list[tuple[str, str | Path | None]] = []
-    for ref in rulesets:
-        if Path(str(ref)).suffix.lower() not in (".yaml", ".yml"):
-            sources.append(("an input", ref))
-            continue
-        try:
-            rs = _load_one(ref, engine)
-        except SegruleError:
-            sources.append(("a rule file", ref))
-            continue
-        sources += [("a rule file", src) for src in rs.sources]
-        sources += [(f"the {n} table", t.source) for n, t in rs.model.tables.items()]
-        sources.append(("the blacklist", rs.model.blacklist))
-    for name, src in (tables or {}).items():
-        if isinstance(src, str | Path):
-            sources.append((f"the {name} table", src))
-    sources.append(("the blacklist", blacklist))
-    # ``files`` (outputs given to diff/report) are read as written, not as globs.
-    return Inputs.of(files, globs=False) | Inputs.of(sources) | data_folder_inputs(data, engine)
-
-
-def output_format(path: Path, fmt: str | None = None) -> str:
-    if fmt:
-        if fmt not in ("parquet", "csv", "ipc", "ndjson"):
-            raise UsageError(f"unknown output format '{fmt}'; use parquet, csv, ipc or ndjson")
-        return fmt
-    try:
-        return FORMATS[path.suffix.lower()]
-    except KeyError:
-        raise UsageError(
-            f"cannot tell the format of '{path}' from its extension; use .parquet, "
-            ".csv, .arrow/.ipc or .ndjson, or pass --format"
-        ) from None
-
-
-#: Rows per Parquet row group (records per IPC batch). Fixed, so that the file's layout
-#: does not follow the streaming engine's morsels: with the default, 10M orders gave
-#: different row groups (and bytes) with 1 and 2 threads.
-ROW_GROUP_ROWS = 262_144
-
-#: Values of SEGRULE_WRITE_CHECKSUMS that switch page checksums in outputs off.
-_OFF = ("0", "false", "no", "off")
-
-
-def sink(
-    frame: pl.LazyFrame,
-    out: str | Path,
-    fmt: str | None = None,
-    *,
-    manifest: Mapping[str, Any] | None = None,
-    inputs: Inputs = NO_INPUTS,
-    what: str = "--out",
-    csv_formulas: CsvFormulas = "neutralize",
-) -> Path:
-    """Write a plan straight to ``out`` with the streaming engine, atomically: to a
-    temporary file beside it (named with this process id), synced, then renamed; a
-    failed or killed run leaves no file at ``out`` and the previous one intact.
-    Temporary files of killed runs are removed by the next write to the same target.
-    ``manifest`` goes into a Parquet output's metadata (key ``segrule.manifest``).
-    ``csv_formulas``: in a CSV, text cells a spreadsheet would read as a formula are
-    prefixed with ``'`` (``neutralize``) or written as they are (``keep``); see
-    :mod:`segrule.cells`.
-    ``out`` is checked first (:func:`segrule.outpaths.check_file`): never one of
-    ``inputs``, never a folder, device, FIFO or socket; the null device is written
-    into (the plan is computed, nothing kept). ``what`` names ``out`` in errors.
-    """
-    return sink_with(
-        frame, out, fmt, manifest=manifest, inputs=inputs, what=what, csv_formulas=csv_formulas
-    )[0]
-
-
-def sink_with(
-    frame: pl.LazyFrame,
-    out: str | Path,
-    fmt: str | None = None,
-    *,
-    manifest: Mapping[str, Any] | None = None,
-    also: Sequence[pl.LazyFrame] = (),
-    check: Callable[[list[pl.DataFrame]], None] | None = None,
-    rename: Callable[[Path, Path], None] | None = None,
-    inputs: Inputs = NO_INPUTS,
-    what: str = "--out",
-    csv_formulas: CsvFormulas = "neutralize",
-) -> tuple[Path, list[pl.DataFrame]]:
-    """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built
-    on ``frame``, they share its plan (the run is computed once). ``check(results)``
-    runs before the output is renamed into place: if it raises, no output is written.
-    ``rename(temporary, target)`` replaces ``os.replace`` to put the written file in
-    place (:func:`run` commits the output and its history partition together with it);
-    if it raises before renaming, the temporary file is removed.
-    Returns the path and the results of ``also``."""
-    import json
-
-    from segrule.manifest import MANIFEST_KEY
-
-    # The path first: "is a folder" says more than "cannot tell the format".
-    outpaths.check_file(out, what=what, inputs=inputs)
-    if fmt is None and outpaths.is_null_device(out) and Path(out).suffix.lower() not in FORMATS:
-        fmt = "parquet"  # `--out /dev/null`: nothing is kept, any format computes the run
-    kind = output_format(Path(out), fmt)
-    target = outpaths.check_file(out, what=what, inputs=inputs, writes=kind)
-    # The null device cannot be fsynced (EINVAL); there is nothing to keep anyway.
-    sync: Any = "none" if outpaths.is_null_device(target) else "all"
-    try:
-        with outpaths.replacing(target, what=what, rename=rename) as tmp:
-            if kind == "parquet":
-                meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True)} if manifest else None
-                write = frame.sink_parquet(
-                    tmp,
-                    compression="zstd",
-                    statistics=True,
-                    row_group_size=ROW_GROUP_ROWS,
-                    metadata=meta,
-                    sync_on_close=sync,
-                    lazy=True,
-                )
-            elif kind == "csv":
-                safe = neutralize_formulas(frame) if csv_formulas == "neutralize" else frame
-                write = safe.sink_csv(tmp, sync_on_close=sync, lazy=True)
-            elif kind == "ipc":
-                write = frame.sink_ipc(
-                    tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close=sync, lazy=True
-                )
-            else:
-                write = frame.sink_ndjson(tmp, sync_on_close=sync, lazy=True)
-            # In a worker thread under the CLI, so that SIGTERM/SIGINT are handled at once.
-            results = cleanup.interruptible(pl.collect_all, [write, *also], engine="streaming")
-            if check is not None:
-                check(list(results[1:]))
-            if (
-                kind == "parquet"
-                and not outpaths.is_null_device(target)
-                and os.environ.get("SEGRULE_WRITE_CHECKSUMS", "").lower() not in _OFF
-            ):
-                from segrule.parquet_crc import rewrite_with_checksums
-
-                # Page checksums in every Parquet file segrule writes: polars' sink
-                # writes none, so the file is written once more (docs/security.md).
-                try:
-                    rewrite_with_checksums(tmp)
-                except OSError as exc:  # writing the file, not running the plan
-                    raise outpaths.write_error(target, exc, what) from exc
-    except (OSError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
-        # Write failures became OutputPathError in `replacing`; this is the plan failing
-        # (polars raises a vanished input as FileNotFoundError, an OSError).
-        raise SegruleError(f"the run failed: {_first_line(exc)}") from exc
-    return target, list(results[1:])
 
 
 def run(
@@ -360,10 +194,10 @@ def run(
     after the run (the CLI's ``--report``), by option name.
 
     Before anything runs, every path to write is checked against what the run reads
-    (:mod:`segrule.outpaths`): none may be or hold an input, and ``rejects`` must be
+    (:mod:`segrule.io.outpaths`): none may be or hold an input, and ``rejects`` must be
     a new or empty folder or one segrule wrote before. ``csv_formulas``: what a CSV
     output does with text cells a spreadsheet would read as formulas
-    (:mod:`segrule.cells`)."""
+    (:mod:`segrule.io.cells`)."""
     t0 = time.perf_counter()
     engine = engine or Engine(plugins=list(plugins))
     plan = compile(
@@ -381,13 +215,13 @@ def run(
     inputs = plan_inputs(plan, engine, data)
     check_outputs(inputs, out, rejects=rejects, history=history, others=other_outputs)
     t1 = time.perf_counter()
-    from segrule.manifest import build_manifest
+    from segrule.io.manifest import build_manifest
 
     report: list[dict[str, Any]] = []
     written: dict[str, int] = {}
     # The quality counts run beside the plan, each query on its own: in the run's
     # collect_all polars would merge them into one cached pass over every row instead
-    # of answering most of them from Parquet statistics (segrule.quality).
+    # of answering most of them from Parquet statistics (segrule.engine.quality).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segrule-quality")
     counting = pool.submit(quality.collect_quality, plan)
 
@@ -506,28 +340,6 @@ def check_outputs(
     )
 
 
-def checked(plan: Plan) -> tuple[Plan, quality.QualityResult]:
-    """Run the plan's data-quality checks (this collects): raise when a ``fail`` check
-    finds rows; return the plan without duplicate orders when they are dropped."""
-    try:
-        found = quality.collect_quality(plan)
-    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
-        raise SegruleError(f"the run failed while reading data: {_first_line(exc)}") from exc
-    quality.raise_on_failures(quality.report_rows(plan, found), plan, found)
-    if quality.drops_duplicates(plan, found):
-        assert found.duplicates is not None
-        plan = quality.without_duplicates(plan, found.duplicates)
-    return plan, found
-
-
-def revenue_column(plan: Plan) -> str | None:
-    """The money output that revenue shares are computed on."""
-    for name in ("monetary_lifetime", "monetary_365d"):
-        if name in plan.outputs:
-            return name
-    return next((n for n in plan.outputs if plan.nodes.get(n) and plan.nodes[n].cents), None)
-
-
 def summarize(frame: pl.LazyFrame | pl.DataFrame, plan: Plan) -> list[dict[str, Any]]:
     """Counts and revenue share per label of every segment and tier in the output.
 
@@ -590,24 +402,3 @@ def summary_queries(
         return rows, n
 
     return [*queries, totals], finish
-
-
-def _as_ruleset(ruleset: RuleSet | str | Path | Sequence[str | Path], engine: Engine) -> RuleSet:
-    if isinstance(ruleset, RuleSet):
-        return ruleset
-    if isinstance(ruleset, (str, Path)):
-        return load_ruleset(ruleset, engine=engine)
-    return load_ruleset(*ruleset, engine=engine)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    if "to `i64` failed in column 'amount'" in line:
-        # amount -> integer cents (exact sums) failed: NaN, infinite or too large.
-        line += (
-            "; amounts are summed as integer cents, so each must be a finite number below "
-            "92,233,720,368,547,758 in absolute value: fix those rows or exclude them with "
-            "tables.orders.where"
-        )
-    return line

@@ -24,9 +24,9 @@ from typing import Any
 
 import polars as pl
 
-from segrule.cells import CsvFormulas
-from segrule.errors import DataError, SegruleError, UsageError, did_you_mean
-from segrule.nodes import Label
+from segrule.errors import DataError, SegruleError, UsageError, did_you_mean, first_line
+from segrule.io.cells import CsvFormulas
+from segrule.model.nodes import Label
 
 #: The label of a customer on a side that does not have it (new or gone customers).
 ABSENT = "(absent)"
@@ -58,17 +58,12 @@ class Side:
         try:
             return self.frame.collect_schema()
         except pl.exceptions.PolarsError as exc:
-            raise DataError(f"{self.source}: cannot read it: {_first_line(exc)}") from None
+            raise DataError(f"{self.source}: cannot read it: {first_line(exc)}") from None
 
 
 def is_output_file(ref: str | Path) -> bool:
     """Whether a diff argument names an output file (by its extension)."""
     return Path(str(ref)).suffix.lower() in DATA_SUFFIXES
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def scan_output(path: str | Path) -> pl.LazyFrame:
@@ -89,7 +84,7 @@ def scan_output(path: str | Path) -> pl.LazyFrame:
             lf = pl.scan_ndjson(p)
         schema = lf.collect_schema()
     except pl.exceptions.PolarsError as exc:
-        raise DataError(f"{p}: cannot read it as {suffix[1:]}: {_first_line(exc)}") from None
+        raise DataError(f"{p}: cannot read it as {suffix[1:]}: {first_line(exc)}") from None
     if BASE not in schema:
         raise DataError(
             f"{p}: has no customer_id column (columns: {', '.join(list(schema)[:10])}); "
@@ -127,8 +122,8 @@ def manifest_rulesets(manifest: Mapping[str, Any], engine: Any = None) -> list[s
     """The rule sets named on the run that wrote a manifest. The manifest lists every
     source, the bases of ``extends`` included (``preset:x`` for a preset): those that
     another one extends are left out, so the rest compose as on the run."""
-    from segrule.api import load_ruleset
-    from segrule.registry import Engine
+    from segrule.engine.build import load_ruleset
+    from segrule.plugins.registry import Engine
 
     engine = engine or Engine()
     refs = [str(r).removeprefix("preset:") for r in manifest["rulesets"]]
@@ -145,8 +140,9 @@ def output_side(path: str | Path, engine: Any = None) -> Side:
     and tiers and their labels. Without a manifest, or when its rule sets cannot be
     compiled here (a missing plugin, a moved file), ``label_columns`` is None and the
     caller falls back to the string and boolean columns (``note`` says why)."""
-    from segrule.api import compile, revenue_column
-    from segrule.manifest import read_manifest
+    from segrule.engine.build import compile
+    from segrule.engine.execute import revenue_column
+    from segrule.io.manifest import read_manifest
 
     lf = scan_output(path)
     side = Side(lf, str(path))
@@ -170,7 +166,7 @@ def output_side(path: str | Path, engine: Any = None) -> Side:
             check_only=True,
         )
     except (SegruleError, KeyError, TypeError) as exc:
-        side.note = f"its rule sets could not be compiled here ({_first_line(exc)})"
+        side.note = f"its rule sets could not be compiled here ({first_line(exc)})"
         return side
     side.label_columns, side.titles = _plan_columns(plan)
     side.revenue = revenue_column(plan)
@@ -191,8 +187,8 @@ def ruleset_sides(
     Each rule set's data-quality checks run first (as in :func:`segrule.score`); then
     all plans are collected with one ``pl.collect_all``, so that polars can share the
     scans of the tables the plans have in common."""
-    from segrule.api import _first_line as first_line
-    from segrule.api import checked, compile, revenue_column
+    from segrule.engine.build import compile
+    from segrule.engine.execute import checked, revenue_column
 
     plans = []
     for ref in refs:
@@ -540,12 +536,13 @@ def diff(
     (default: the rule set's revenue column when both sides have it). ``changes_out``:
     write :func:`changes` there (.parquet, .csv or .ndjson), atomically; ``csv_formulas``:
     what a CSV does with text cells a spreadsheet would read as formulas
-    (:mod:`segrule.cells`).
+    (:mod:`segrule.io.cells`).
     """
-    from segrule import outpaths
-    from segrule.api import input_paths, sink
-    from segrule.outpaths import NO_INPUTS
-    from segrule.registry import Engine
+    from segrule.engine.execute import input_paths
+    from segrule.io import outpaths
+    from segrule.io.outpaths import NO_INPUTS
+    from segrule.io.sink import sink
+    from segrule.plugins.registry import Engine
 
     engine = engine or Engine()
     inputs = NO_INPUTS
@@ -621,7 +618,7 @@ def diff(
         matrices = migration_matrices(o.frame, n.frame, cols, money)
     except pl.exceptions.PolarsError as exc:
         raise DataError(
-            f"comparing {', '.join(cols)} of {o.source} and {n.source} failed: {_first_line(exc)}"
+            f"comparing {', '.join(cols)} of {o.source} and {n.source} failed: {first_line(exc)}"
         ) from None
     result = []
     for c in cols:

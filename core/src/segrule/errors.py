@@ -72,3 +72,18 @@ def did_you_mean(name: str, candidates: Iterable[str], *, n: int = 3) -> str:
     if len(close) == 1:
         return f" — did you mean '{close[0]}'?"
     return " — did you mean " + ", ".join(f"'{c}'" for c in close) + "?"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (polars' messages go on for pages), with
+    what to do where segrule knows more than polars' text says."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    if "to `i64` failed in column 'amount'" in line:
+        # amount -> integer cents (exact sums) failed: NaN, infinite or too large.
+        line += (
+            "; amounts are summed as integer cents, so each must be a finite number below "
+            "92,233,720,368,547,758 in absolute value: fix those rows or exclude them with "
+            "tables.orders.where"
+        )
+    return line

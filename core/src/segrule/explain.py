@@ -42,8 +42,8 @@ from typing import Any, Literal
 import polars as pl
 
 from segrule.errors import RuleSetError
-from segrule.nodes import BuildContext, Case, Node, PointsPart, RankLadder
-from segrule.sql import parse_sql, referenced_names
+from segrule.model.nodes import BuildContext, Case, Node, PointsPart, RankLadder
+from segrule.model.sql import parse_sql, referenced_names
 
 BASE = "customer_id"
 REASON, NEXT, GAP, LACKS, ROLLOFF = "_reason", "_next", "_gap", "_lacks", "_rolloff"
@@ -996,10 +996,10 @@ def explain_customer(plan: Any, customer_id: str | int) -> CustomerExplanation:
     kept, with each case's truth and text and each points part beside it. The data-
     quality checks run first, as in a run, so the answer is the run's.
     """
-    from segrule.api import checked, collect
-    from segrule.compiler import aggregate_frame, derive_layer
+    from segrule.engine.compiler import aggregate_frame, derive_layer
+    from segrule.engine.execute import checked, collect
+    from segrule.engine.ids import cast_ids
     from segrule.errors import DataError
-    from segrule.ids import cast_ids
 
     plan, _ = checked(plan)
     nodes: Mapping[str, Node] = plan.nodes
@@ -1279,3 +1279,20 @@ def _gated(node: Node, ladder: Ladder) -> pl.Expr:
     for g in ladder.gates:
         gated = gated | (m == g)
     return gated
+
+
+@dataclass(frozen=True)
+class ExplainPass:
+    """The plan pass adding the explanation columns of ``options`` after type checking
+    (:mod:`segrule.engine.passes`)."""
+
+    options: ExplainOptions
+
+    def add_nodes(
+        self,
+        nodes: Mapping[str, Node],
+        dtypes: Mapping[str, pl.DataType],
+        outputs: Sequence[str],
+        ctx: BuildContext,
+    ) -> list[Node]:
+        return explain_nodes(nodes, dtypes, outputs, self.options, ctx)

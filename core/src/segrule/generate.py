@@ -98,7 +98,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from segrule import outpaths
+from segrule.io import outpaths
 
 __all__ = [
     "BLOCK_ROWS",
@@ -750,7 +750,7 @@ TABLE_GENERATORS: dict[str, TableSpec] = {
 def vertical_generators(engine: Any, verticals: Sequence[str]) -> dict[str, TableSpec]:
     """The generators ``segrule generate --vertical NAME`` adds: every table with a
     generator that plugin NAME registered, plus the core tables it generates its own way
-    (:attr:`segrule.tables.TableContract.core_generators`). Pass the result as
+    (:attr:`segrule.model.tables.TableContract.core_generators`). Pass the result as
     ``generate(generators=...)`` and list its keys in ``tables``.
 
     Raises :class:`~segrule.errors.UsageError` for a name that is not a plugin with
@@ -830,7 +830,7 @@ def _write_table(
                 schema = t.schema
                 # The mark that lets a later `generate` replace this file (and no other).
                 marked = schema.with_metadata({**(schema.metadata or {}), **GENERATED_MARK})
-                # Page checksums: a corrupted page is found when read (segrule.tables).
+                # Page checksums: a corrupted page is found when read (segrule.io.sources).
                 writer = pq.ParquetWriter(
                     tmp,
                     marked,

@@ -47,9 +47,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from segrule import cleanup
 from segrule.errors import DataError, RuleSetError, UsageError, did_you_mean
-from segrule.parquet_crc import with_checksums
+from segrule.io import cleanup
+from segrule.io.parquet_crc import with_checksums
 
 try:
     import fcntl
@@ -57,7 +57,7 @@ except ImportError:  # Windows: no flock; commits of one writer at a time are st
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from segrule.compiler import Plan
+    from segrule.engine.compiler import Plan
 
 BASE = "customer_id"
 PARTITION = "as_of"
@@ -102,6 +102,14 @@ class Hysteresis:
     column: str
     order: tuple[str, ...]
     downgrade_after: int
+
+
+class HysteresisCheck:
+    """The plan pass checking the rule set's hysteresis entries against the compiled
+    plan (:mod:`segrule.engine.passes`), so that ``validate`` reports them too."""
+
+    def check(self, plan: Plan) -> None:
+        hysteresis_of(plan)
 
 
 def hysteresis_of(plan: Plan) -> list[Hysteresis]:
@@ -160,7 +168,7 @@ def hysteresis_of(plan: Plan) -> list[Hysteresis]:
 
 def membership_columns(plan: Plan) -> list[str]:
     """The output columns a history keeps: segments and tiers, and the revenue column."""
-    from segrule.api import revenue_column
+    from segrule.engine.execute import revenue_column
 
     cols = [
         n for n in plan.outputs if n in plan.nodes and plan.nodes[n].role in ("segment", "tier")
@@ -409,7 +417,7 @@ def _write_temp(root: Path, name: str, frame: pl.DataFrame) -> Path:
     """Write ``frame`` to a new temporary file of partition ``name``, synced to disk,
     registered for removal on SIGTERM/SIGINT. Sorted by customer_id with fixed row
     groups, so that the same run gives the same bytes."""
-    from segrule.api import ROW_GROUP_ROWS
+    from segrule.io.sink import ROW_GROUP_ROWS
 
     if frame.height and not frame.get_column(BASE).is_sorted():
         frame = frame.sort(BASE, maintain_order=True)
@@ -428,7 +436,7 @@ def _write_temp(root: Path, name: str, frame: pl.DataFrame) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             # Page checksums, which polars' writer cannot write: written by polars into
-            # memory, then copied with them (segrule.parquet_crc). Not polars'
+            # memory, then copied with them (segrule.io.parquet_crc). Not polars'
             # use_pyarrow: its export fails on a column name holding a NUL.
             buffer = io.BytesIO()
             frame.write_parquet(
@@ -461,9 +469,9 @@ def write_partition(
     written: a failure before the output rename leaves output and history as they were;
     a kill between the two renames is completed by the next write or read of the history
     (:func:`recover`). Errors are DataError naming the folder."""
-    from segrule import outpaths
+    from segrule.io import outpaths
 
-    # Not an input, not a folder of other files (segrule.outpaths).
+    # Not an input, not a folder of other files (segrule.io.outpaths).
     root = outpaths.check_history_folder(folder)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -585,7 +593,7 @@ def read(folder: str | Path, *, customer_id: str | int | None = None) -> pl.Lazy
     ]
     lf = pl.concat(frames, how="diagonal_relaxed")
     if customer_id is not None:
-        from segrule.ids import cast_ids
+        from segrule.engine.ids import cast_ids
 
         dtype = lf.collect_schema()[BASE]
         wanted = cast_ids(pl.Series([customer_id]), dtype, "--customer")[0]

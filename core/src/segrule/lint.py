@@ -40,13 +40,13 @@ from typing import Any, Literal
 
 import polars as pl
 
-from segrule.compiler import BASE, LONG_LADDER, Plan, TableInput, derive_layer
+from segrule.engine.compiler import BASE, LONG_LADDER, Plan, TableInput, derive_layer
 from segrule.errors import UsageError, did_you_mean
 from segrule.explain import find_ladder
-from segrule.literals import simple_comparison
-from segrule.nodes import WINDOW_RE, Case, Node
-from segrule.registry import Engine
-from segrule.ruleset import RuleSet
+from segrule.model.literals import simple_comparison
+from segrule.model.nodes import WINDOW_RE, Case, Node
+from segrule.model.ruleset import RuleSet
+from segrule.plugins.registry import Engine
 from segrule.sweep import full_frame, label_order
 
 SpendMode = Literal["amount", "order"]
@@ -343,7 +343,8 @@ def check_ruleset(
     amount). ``orders``: label order, best first, of segments whose rank is not
     known from the rule set. See the module docstring for what is simulated.
     """
-    from segrule.api import _as_ruleset, checked, compile
+    from segrule.engine.build import as_ruleset, compile
+    from segrule.engine.execute import checked
 
     t0 = time.perf_counter()
     if more not in ("amount", "order"):
@@ -351,7 +352,7 @@ def check_ruleset(
     if spend_more is not None and spend_more < 0:
         raise UsageError("--spend-more must be 0 or more")
     engine = engine or Engine(plugins=list(plugins))
-    rs = _as_ruleset(ruleset, engine)
+    rs = as_ruleset(ruleset, engine)
     plan = compile(rs, tables, as_of=as_of, data=data, tz=tz, engine=engine, blacklist=blacklist)
     ranked, unchecked = rank_orders(plan, orders or {}, more)
     plan, _ = checked(plan)
@@ -442,10 +443,9 @@ def check_ruleset(
     try:
         row = frame.select(aggs).collect(engine="streaming").row(0, named=True)
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
-        from segrule.api import _first_line
-        from segrule.errors import SegruleError
+        from segrule.errors import SegruleError, first_line
 
-        raise SegruleError(f"the check failed while reading data: {_first_line(exc)}") from exc
+        raise SegruleError(f"the check failed while reading data: {first_line(exc)}") from exc
 
     customers = int(row["customers"])
     delta_units = float(Decimal(int(row["__delta_cents"] or 0)) / 100)

@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from segrule import outpaths
 from segrule.errors import DataError, SegruleError, UsageError
-from segrule.nodes import Label
+from segrule.io import outpaths
+from segrule.model.nodes import Label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from segrule.registry import Engine
+    from segrule.plugins.registry import Engine
 
 Lang = Literal["zh", "en"]
 
@@ -215,7 +215,7 @@ class ReportResult:
 # -- reading -----------------------------------------------------------------------
 def scan_output(path: str | Path) -> pl.LazyFrame:
     """Scan an output written by ``segrule run`` (Parquet, CSV, IPC or NDJSON)."""
-    from segrule.api import output_format
+    from segrule.io.sink import output_format
 
     p = Path(path)
     if not p.is_file():
@@ -236,7 +236,7 @@ def scan_output(path: str | Path) -> pl.LazyFrame:
 
 def read_output(path: str | Path) -> tuple[pl.DataFrame, dict[str, Any] | None]:
     """The output as a DataFrame (this collects) and its manifest (Parquet only)."""
-    from segrule.manifest import read_manifest
+    from segrule.io.manifest import read_manifest
 
     p = Path(path)
     lf = scan_output(p)
@@ -263,7 +263,7 @@ def ruleset_columns(
     when they cannot be loaded), the output's text and boolean columns with their
     values as labels. Returns (columns, rule set names, where they came from: "given",
     "manifest" or "fallback")."""
-    import segrule
+    from segrule.engine import build
 
     as_of = (manifest or {}).get("as_of") or "2000-01-01"
     tz = (manifest or {}).get("timezone")
@@ -275,7 +275,7 @@ def ruleset_columns(
     nodes: dict[str, Any] = {}
     if refs:
         try:
-            plan = segrule.compile(refs, as_of=as_of, tz=tz, engine=engine, check_only=True)
+            plan = build.compile(refs, as_of=as_of, tz=tz, engine=engine, check_only=True)
             nodes = dict(plan.nodes)
         except SegruleError:
             if origin == "given":
@@ -285,7 +285,7 @@ def ruleset_columns(
             # rule set's definition wins, as it does in extends.
             for ref in refs:
                 try:
-                    plan = segrule.compile(ref, as_of=as_of, tz=tz, engine=engine, check_only=True)
+                    plan = build.compile(ref, as_of=as_of, tz=tz, engine=engine, check_only=True)
                 except SegruleError:
                     continue
                 nodes.update(plan.nodes)
@@ -529,7 +529,7 @@ def city_frame(
     The output's own city/region/province column; else the customers table's city from
     ``data`` (a folder), else from the manifest's customers source when the file is
     still there. Reads only customer_id and city."""
-    from segrule.tables import find_table_source, scan_source
+    from segrule.io.sources import find_table_source, scan_source
 
     for col in GEO_COLUMNS:
         if col in frame.columns:
@@ -827,7 +827,7 @@ def build_report(
     there. ``revenue``: the money column (default monetary_lifetime, else
     monetary_365d). This function reads the outputs whole (it collects).
     """
-    from segrule import __version__
+    from segrule.version import __version__
 
     if lang not in ("zh", "en"):
         raise UsageError(f"--lang '{lang}' is not zh or en")
@@ -1253,7 +1253,7 @@ def _migration_chart(
 def _geo_section(
     page: _Page, frame: pl.DataFrame, column: str, source: str, money: str | None
 ) -> None:
-    from segrule.geo import CITY_REGION, REGION_LABELS
+    from segrule.model.geo import CITY_REGION, REGION_LABELS
 
     lg = page.lang
     if source != column:
@@ -1290,7 +1290,7 @@ def _geo_section(
     page.table(header, rows, 1)
     if column != "city":
         return
-    # Regions of the known cities (segrule.geo); a city not listed has none.
+    # Regions of the known cities (segrule.model.geo); a city not listed has none.
     keys = list(REGION_LABELS)
     regions = frame.with_columns(
         pl.col("city").cast(pl.String).replace_strict(CITY_REGION, default=None).alias("_region")
@@ -1373,7 +1373,7 @@ def _check_report_paths(
     engine: Engine | None,
 ) -> None:
     """Refuse, before drawing, an --out or --png that is or holds what the report reads."""
-    from segrule.api import input_paths
+    from segrule.engine.execute import input_paths
 
     inputs = input_paths(
         ruleset,

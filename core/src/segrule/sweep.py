@@ -36,7 +36,7 @@ from typing import Any
 
 import polars as pl
 
-from segrule.compiler import (
+from segrule.engine.compiler import (
     Compiler,
     Plan,
     TableInput,
@@ -44,10 +44,10 @@ from segrule.compiler import (
     type_check,
 )
 from segrule.errors import RuleSetError, RuleSetErrors, UsageError, did_you_mean
-from segrule.literals import NumberLiteral, format_number, number_literals, replace_number
-from segrule.nodes import Node
-from segrule.registry import Engine
-from segrule.ruleset import RuleSet, RuleSetModel, base_raw
+from segrule.model.literals import NumberLiteral, format_number, number_literals, replace_number
+from segrule.model.nodes import Node
+from segrule.model.ruleset import RuleSet, RuleSetModel, base_raw
+from segrule.plugins.registry import Engine
 
 #: Default cap on the number of grid points (the product of the parameters' values).
 MAX_GRID = 500
@@ -472,11 +472,12 @@ def sweep(
     whose share of that label is closest is reported. The data-quality checks run first,
     as in a run (duplicate orders left out, ``fail`` policies raise).
     """
-    from segrule.api import _as_ruleset, checked, compile, revenue_column
+    from segrule.engine.build import as_ruleset, compile
+    from segrule.engine.execute import checked, revenue_column
 
     t0 = time.perf_counter()
     engine = engine or Engine(plugins=list(plugins))
-    rs = _as_ruleset(ruleset, engine)
+    rs = as_ruleset(ruleset, engine)
     if not params:
         raise UsageError(
             "give at least one --param NAME=VALUES, e.g. amount_tier.high=5000..20000:1000"

@@ -13,7 +13,7 @@ import pytest
 import segrule
 import segrule_groupbuy.hooks as plugin
 from segrule.generate import TableSpec, generate
-from segrule.tables import contract_frame
+from segrule.model.tables import contract_frame
 from segrule_groupbuy import generate as gb
 
 TABLES = ("groupbuy_groups", "groupbuy_touches", "groupbuy_referrals")

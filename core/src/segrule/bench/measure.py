@@ -145,3 +145,27 @@ def repeat(
     if times < 1:
         raise ValueError(f"times must be at least 1, got {times}")
     return summarize([measure(command, env=env, cwd=cwd) for _ in range(times)])
+
+
+def bytecode_note() -> str | None:
+    """A warning when the installed modules are not byte-compiled: every start-up then
+    compiles them again (about 0.3 s for segrule, polars and typer on the 2-core
+    benchmark machine), which a normal install (pip compiles at install time) does not."""
+    import importlib.util
+
+    import polars
+
+    import segrule
+
+    missing = [
+        mod.__name__
+        for mod in (polars, segrule)
+        if mod.__file__ and not Path(importlib.util.cache_from_source(mod.__file__)).exists()
+    ]
+    if not missing:
+        return None
+    return (
+        f"{', '.join(missing)} not byte-compiled here, so each fresh process compiles them "
+        "and start-up times are inflated; run `python -m compileall -q <site-packages>` "
+        "or install with UV_COMPILE_BYTECODE=1 (pip compiles by default)"
+    )

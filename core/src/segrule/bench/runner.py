@@ -7,7 +7,7 @@ Three measurements, each the median of ``repeat`` runs:
   schemas; no rows are read);
 - the run: ``segrule run RULESETS --data D --as-of A --out OUT --quiet`` in a fresh
   process: wall, CPU and peak resident memory, and orders per second;
-- phases: the same plan run phase by phase in this process (:mod:`segrule.phases`),
+- phases: the same plan run phase by phase in this process (:mod:`segrule.engine.phases`),
   so the sum of the phases is above the one-plan run's time.
 """
 
@@ -67,30 +67,6 @@ class BenchResult:
         return self.orders / self.run.wall_s
 
 
-def bytecode_note() -> str | None:
-    """A warning when the installed modules are not byte-compiled: every start-up then
-    compiles them again (about 0.3 s for segrule, polars and typer on the 2-core
-    benchmark machine), which a normal install (pip compiles at install time) does not."""
-    import importlib.util
-
-    import polars
-
-    import segrule
-
-    missing = [
-        mod.__name__
-        for mod in (polars, segrule)
-        if mod.__file__ and not Path(importlib.util.cache_from_source(mod.__file__)).exists()
-    ]
-    if not missing:
-        return None
-    return (
-        f"{', '.join(missing)} not byte-compiled here, so each fresh process compiles them "
-        "and start-up times are inflated; run `python -m compileall -q <site-packages>` "
-        "or install with UV_COMPILE_BYTECODE=1 (pip compiles by default)"
-    )
-
-
 def table_rows(data_dir: Path) -> dict[str, int]:
     """Rows of each ``<table>.parquet`` in ``data_dir`` (from the Parquet footers)."""
     out = {}
@@ -123,7 +99,7 @@ def bench_rulesets(
     and the usual rule-set errors when the rule sets do not compile.
     """
     import segrule
-    from segrule.phases import PHASES, QUALITY, SCAN, time_phases
+    from segrule.engine.phases import PHASES, QUALITY, SCAN, time_phases
 
     tell = say or (lambda _msg: None)
     rulesets = list(rulesets)

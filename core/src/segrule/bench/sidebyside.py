@@ -383,7 +383,7 @@ def machine_info() -> dict[str, str]:
 
 
 def _bytecode() -> str:
-    from segrule.bench.runner import bytecode_note
+    from segrule.bench.measure import bytecode_note
 
     return "compiled" if bytecode_note() is None else "not compiled (start-up inflated)"
 

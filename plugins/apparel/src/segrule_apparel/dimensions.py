@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, masked, money_nodes
+from segrule.model.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, masked, money_nodes
 
 from segrule_apparel.vocab import (
     ALL_SEASON,

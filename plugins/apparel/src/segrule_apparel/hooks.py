@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 from segrule import hookimpl
-from segrule.presets import Preset
+from segrule.model.presets import Preset
 
 from segrule_apparel.dimensions import DIMENSIONS
 from segrule_apparel.prepare import prepare_items

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from segrule.tables import Column, TableContract
+from segrule.model.tables import Column, TableContract
 
 from segrule_apparel.vocab import TABLE, TS
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Node, cents_to_units, masked
+from segrule.model.nodes import WINDOW_RE, BuildContext, Dimension, Node, cents_to_units, masked
 
 from segrule_b2b import inquiry
 from segrule_b2b.tables import ACCOUNTS, INQUIRIES

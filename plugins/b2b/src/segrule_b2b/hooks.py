@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from segrule import hookimpl
-from segrule.presets import Preset
-from segrule.registry import Register
+from segrule.model.presets import Preset
+from segrule.plugins.registry import Register
 
 from segrule_b2b.dimensions import DIMENSIONS
 from segrule_b2b.strategies import STRATEGIES

@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.nodes import BuildContext
+from segrule.model.nodes import BuildContext
 
 TS = "inquiry_ts"
 

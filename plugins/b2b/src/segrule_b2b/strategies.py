@@ -17,9 +17,9 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.nodes import BuildContext, Case, Label, Node, cents_to_units, parse_window
-from segrule.sql import parse_sql, referenced_names
-from segrule.strategies import Strategy, rank_column, row_number
+from segrule.model.nodes import BuildContext, Case, Label, Node, cents_to_units, parse_window
+from segrule.model.sql import parse_sql, referenced_names
+from segrule.model.strategies import Strategy, rank_column, row_number
 
 from segrule_b2b import inquiry
 from segrule_b2b.tables import INQUIRIES

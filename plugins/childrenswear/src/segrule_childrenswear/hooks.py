@@ -10,8 +10,8 @@ from typing import Any
 
 import polars as pl
 from segrule import hookimpl
-from segrule.presets import Preset
-from segrule.registry import Register
+from segrule.model.presets import Preset
+from segrule.plugins.registry import Register
 
 from segrule_childrenswear.dimensions import DIMENSIONS
 from segrule_childrenswear.generate import expected_rows, generate_items

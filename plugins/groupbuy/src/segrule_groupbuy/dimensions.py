@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError
-from segrule.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, masked
+from segrule.model.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, masked
 
 from segrule_groupbuy.tables import GROUPS, REFERRALS, SOURCE_LABELS, TOUCHES
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 from segrule import hookimpl
-from segrule.presets import Preset
+from segrule.model.presets import Preset
 
 from segrule_groupbuy import dimensions, strategies, tables
 

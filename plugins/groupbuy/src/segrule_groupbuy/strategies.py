@@ -23,8 +23,8 @@ from typing import Any
 
 import polars as pl
 from segrule.errors import RuleSetError, did_you_mean
-from segrule.nodes import Label, Node, parse_window
-from segrule.strategies import Strategy
+from segrule.model.nodes import Label, Node, parse_window
+from segrule.model.strategies import Strategy
 
 NEEDS = ("price", "quality", "service")
 DEFAULT_MIN = {"price": 0.5, "quality": 0.3, "service": 0.3}

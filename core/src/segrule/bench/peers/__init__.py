@@ -9,7 +9,7 @@ timed in a fresh process. The benchmark runs them by file path instead
 library, their own engine and :mod:`._common`, not segrule (whose import, polars
 included, takes about 0.2 s that a DuckDB or pandas user would not pay).
 
-The job's definitions, as segrule computes them (``core/src/segrule/compiler.py``,
+The job's definitions, as segrule computes them (``core/src/segrule/engine/compiler.py``,
 ``builtin/dimensions.py``, ``builtin/strategies.py`` and the three presets):
 
 - only rows before the as-of instant count (``ts < as_of``, naive wall time);

@@ -37,10 +37,10 @@ from segrule.limits import (
     MAX_YAML_DEPTH,
     MAX_YAML_NODES,
 )
-from segrule.quality import CHECKS, DEFAULT_MAX_REJECTED_SHARE, MAX_REJECTED_SHARE
+from segrule.model.checks import CHECKS, DEFAULT_MAX_REJECTED_SHARE, MAX_REJECTED_SHARE
 
 if TYPE_CHECKING:
-    from segrule.registry import Engine
+    from segrule.plugins.registry import Engine
 
 Scalar = str | int | float | bool | None
 

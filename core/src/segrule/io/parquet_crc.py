@@ -285,10 +285,10 @@ def rewrite_with_checksums(path: Path) -> None:
     anew (6 ms for a 1.8 MB output of 100k customers, where decoding and encoding it
     with pyarrow took 120 ms); a layout that patching does not know is re-encoded by
     :func:`copy_with_checksums`. The new file is written beside ``path`` (a
-    ``.tmp`` name registered with :mod:`segrule.cleanup`) and renamed onto it."""
+    ``.tmp`` name registered with :mod:`segrule.io.cleanup`) and renamed onto it."""
     import os
 
-    from segrule import cleanup
+    from segrule.io import cleanup
 
     # `.<target>.<pid>.<x>.tmp` -> `.<target>.<pid>.<x>.crc.tmp`: a stale one of a killed
     # process is removed with the other temporary files of the same target.

@@ -18,10 +18,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segrule.tables import source_files
+from segrule.io.sources import source_files
 
 if TYPE_CHECKING:
-    from segrule.compiler import Plan
+    from segrule.engine.compiler import Plan
 
 MANIFEST_KEY = "segrule.manifest"
 EDGE_BYTES = 64 * 1024
@@ -48,7 +48,7 @@ def ruleset_sha256(plan: Plan) -> str:
 
 def build_manifest(plan: Plan) -> dict[str, Any]:
     """The manifest of a compiled plan (reads only the edges of the input files)."""
-    from segrule import __version__
+    from segrule.version import __version__
 
     engine = plan.ctx.engine
     plugins = {

@@ -1,8 +1,6 @@
-"""Table contracts and sources.
-
-A :class:`TableContract` names a table's columns, their types and which are
-required. Sources are Parquet files, globs and hive-partitioned folders, Arrow IPC
-files and CSV files, always scanned lazily.
+"""Table sources: Parquet files, globs and hive-partitioned folders, Arrow IPC files
+and CSV files, found in a data folder, checked and always scanned lazily. What a table
+must hold is its contract (:mod:`segrule.model.tables`).
 """
 
 from __future__ import annotations
@@ -10,68 +8,16 @@ from __future__ import annotations
 import codecs
 import glob as globlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from segrule.errors import DataError
+from segrule.errors import DataError, first_line
 
-if TYPE_CHECKING:
-    from segrule.registry import Owner
-
-ColumnType = Literal["string", "datetime", "number", "integer", "boolean"]
 EXTENSIONS = (".parquet", ".arrow", ".ipc", ".feather", ".csv")
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: ColumnType
-    required: bool = False
-    description: str = ""
-
-
-@dataclass
-class TableContract:
-    """The column contract of one table.
-
-    ``ts_column`` is the column holding when a row happened: rows at or after the
-    as-of instant are never counted. Every table is keyed by ``customer_id``.
-
-    ``generate`` (optional) makes synthetic rows for ``segrule generate --vertical``: a
-    function ``(ctx: segrule.generate.GenContext) -> Iterator[pyarrow.Table]`` following
-    the contract in :mod:`segrule.generate`; ``rows(ctx)`` is the expected row count
-    (for progress). Import numpy/pyarrow inside it, not at plugin import time.
-
-    ``core_generators`` (optional) maps a core table (``orders``, ``customers``,
-    ``events``, ``feedback``) to a ``(generate, rows)`` pair that replaces core's
-    generator of it when ``segrule generate --vertical`` names this table's plugin, so
-    that the core tables look like the trade too (B2B orders are few, large and
-    periodic, not retail baskets).
-    """
-
-    name: str
-    columns: list[Column]
-    description: str = ""
-    ts_column: str | None = None
-    owner: Owner | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    generate: Callable[[Any], Iterator[Any]] | None = None
-    rows: Callable[[Any], int] | None = None
-    core_generators: dict[str, tuple[Callable[[Any], Iterator[Any]], Callable[[Any], int]]] = field(
-        default_factory=dict
-    )
-
-    def column(self, name: str) -> Column | None:
-        return next((c for c in self.columns if c.name == name), None)
-
-    @property
-    def required(self) -> list[str]:
-        return [c.name for c in self.columns if c.required]
 
 
 def find_table_source(data_dir: str | Path, table: str) -> Path | None:
@@ -257,13 +203,8 @@ def scan_table(
             # the first rows would when a bad value comes later.
             return Scan(pl.scan_csv(names, infer_schema=False), files)
         except (Exception, pl.exceptions.PanicException) as exc:
-            raise DataError(f"{text}: cannot be read: {_first_line(exc)}") from exc
+            raise DataError(f"{text}: cannot be read: {first_line(exc)}") from exc
     return _scan_each(files, schemas, shown, base, tz)
-
-
-def _first_line(exc: BaseException) -> str:
-    msg = str(exc).strip()
-    return msg.splitlines()[0] if msg else type(exc).__name__
 
 
 def _file_schema(f: Path, name: str) -> pl.Schema:
@@ -277,7 +218,7 @@ def _file_schema(f: Path, name: str) -> pl.Schema:
         return pl.scan_csv(f, infer_schema=False).collect_schema()
     except (Exception, pl.exceptions.PanicException) as exc:
         raise DataError(
-            f"{name}: cannot be read ({_first_line(exc)}); is it a complete, valid file?"
+            f"{name}: cannot be read ({first_line(exc)}); is it a complete, valid file?"
         ) from exc
 
 
@@ -473,7 +414,7 @@ def check_csv(path: Path, name: str) -> None:
             engine="streaming"
         )
     except (Exception, pl.exceptions.PanicException) as exc:
-        message = _first_line(exc)
+        message = first_line(exc)
         if _odd_quotes(path):
             raise DataError(
                 f'{name}: a quote (") is opened and never closed, so the rest of the file '
@@ -500,9 +441,9 @@ def verify_parquet(path: Path, name: str, columns: Iterable[str] | None = None) 
     """Check the page CRCs of a Parquet file that has them, of ``columns`` only when
     given (the columns a run reads; names the file lacks are ignored); a mismatch is a
     one-line DataError naming the file. Returns whether the file had checksums. polars
-    neither checks nor writes them (2.1); :mod:`segrule.parquet_crc` compares them with
+    neither checks nor writes them (2.1); :mod:`segrule.io.parquet_crc` compares them with
     the page bytes without decoding the pages."""
-    from segrule.parquet_crc import FooterError, PageError, verify_pages
+    from segrule.io.parquet_crc import FooterError, PageError, verify_pages
 
     try:
         return verify_pages(path, columns)
@@ -512,7 +453,7 @@ def verify_parquet(path: Path, name: str, columns: Iterable[str] | None = None) 
         raise DataError(f"{name}: corrupted ({exc}); restore the file from its source") from exc
     except Exception as exc:
         raise DataError(
-            f"{name}: cannot be read ({_first_line(exc)}); is it a complete, valid file?"
+            f"{name}: cannot be read ({first_line(exc)}); is it a complete, valid file?"
         ) from exc
 
 
@@ -523,17 +464,3 @@ def read_schema(frame: pl.LazyFrame, source: str) -> pl.Schema:
     except (Exception, pl.exceptions.PanicException) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{source}: cannot be read ({msg}); is it a complete, valid file?") from exc
-
-
-_POLARS_TYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "datetime": pl.Datetime("us"),
-    "number": pl.Float64(),
-    "integer": pl.Int64(),
-    "boolean": pl.Boolean(),
-}
-
-
-def contract_frame(contract: TableContract) -> pl.DataFrame:
-    """An empty frame with the contract's columns, for checking rules without data."""
-    return pl.DataFrame(schema={c.name: _POLARS_TYPES[c.type] for c in contract.columns})

@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import re
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +26,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from segrule import quality
+from segrule.engine import quality
+from segrule.engine.ids import cast_ids, normalize_ids, unify_id_types, valid_id
+from segrule.engine.passes import AddsNodes, ChecksPlan
+from segrule.engine.quality import RAW, TableQuality
 from segrule.errors import (
     DataError,
     PluginError,
@@ -35,9 +38,15 @@ from segrule.errors import (
     SegruleError,
     did_you_mean,
 )
-from segrule.explain import ExplainOptions
-from segrule.ids import cast_ids, normalize_ids, unify_id_types, valid_id
-from segrule.nodes import (
+from segrule.io.sources import (
+    find_table_source,
+    parse_boolean_text,
+    parse_timestamp_text,
+    read_schema,
+    scan_source,
+    scan_table,
+)
+from segrule.model.nodes import (
     BuildContext,
     Case,
     Label,
@@ -46,20 +55,10 @@ from segrule.nodes import (
     masked,
     parse_window,
 )
-from segrule.quality import RAW, TableQuality
-from segrule.registry import Engine
-from segrule.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
-from segrule.sql import parse_sql, polars_reason, reads_across_customers, referenced_names
-from segrule.tables import (
-    TableContract,
-    contract_frame,
-    find_table_source,
-    parse_boolean_text,
-    parse_timestamp_text,
-    read_schema,
-    scan_source,
-    scan_table,
-)
+from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
+from segrule.model.sql import parse_sql, polars_reason, reads_across_customers, referenced_names
+from segrule.model.tables import TableContract, contract_frame
+from segrule.plugins.registry import Engine
 
 BASE = "customer_id"
 #: What evaluating an expression may raise: polars errors, and (for a few inputs) a
@@ -142,8 +141,12 @@ class Plan:
     excluded: pl.DataFrame | None = field(default=None, repr=False)  # blacklisted ids
 
     def quality_tables(self) -> dict[str, TableQuality]:
-        """Each loaded table's data-quality checks (:mod:`segrule.quality`)."""
+        """Each loaded table's data-quality checks (:mod:`segrule.engine.quality`)."""
         return {k: t.quality for k, t in self.loaded.items() if t.quality is not None}
+
+    def rebuilt(self, frames: Mapping[str, pl.LazyFrame]) -> Plan:
+        """This plan with some tables' frames replaced (:func:`rebuild_frame`)."""
+        return rebuild_frame(self, frames)
 
     def aggregates(self) -> pl.LazyFrame:
         """The per-customer aggregates this plan starts from (``aggregate_frame``)."""
@@ -683,7 +686,7 @@ def load_table(
             f"tables.{contract.name}.columns.customer_id"
         )
     exprs: list[pl.Expr] = []
-    # Ids keep their type (segrule.ids); integers written in a CSV are integers.
+    # Ids keep their type (segrule.engine.ids); integers written in a CSV are integers.
     id_expr, id_dtype = normalize_ids(lf, schema[BASE], label, contract.name, text_file=untyped)
     if id_expr is not None:
         exprs.append(id_expr)
@@ -976,17 +979,16 @@ def compile_plan(
     outputs: list[str] | None = None,
     check_only: bool = False,
     blacklist: str | Path | None = None,
-    explain: ExplainOptions | None = None,
+    passes: Sequence[object] = (),
 ) -> Plan:
     """Compile ``rs`` into one lazy plan (nothing is collected but the blacklist).
 
     ``check_only``: tables that are not given are replaced by empty frames of their
     contract, so rules can be checked (names and types) without any data.
     ``blacklist`` (else the rule set's ``blacklist:``): a file of customer ids that are
-    left out of the universe (counted by :func:`segrule.quality.collect_quality`).
-    ``explain``: also output why each segment, score and tier has its value, and
-    optionally the distance to the next tier and the roll-off date
-    (:mod:`segrule.explain`), computed in the same plan.
+    left out of the universe (counted by :func:`segrule.engine.quality.collect_quality`).
+    ``passes``: features' plan passes, in order (:mod:`segrule.engine.passes`): nodes
+    they add after type checking (explanation columns), checks on the compiled plan.
     """
     tz = tz or rs.model.timezone or "UTC"
     check_tz(tz)
@@ -1037,14 +1039,15 @@ def compile_plan(
         )
     loaded = unify_ids(loaded)
     dtypes = type_check(nodes, layers, loaded, comp.conditions)
-    if explain is not None:
-        from segrule.explain import explain_nodes
-
-        extra = explain_nodes(nodes, dtypes, out_names, explain, ctx)
-        nodes = {**nodes, **{n.name: n for n in extra}}
-        layers = comp.layers(nodes)
-        out_names += [n.name for n in extra if not n.hidden]
-        dtypes = type_check(nodes, layers, loaded, comp.conditions)
+    for p in passes:
+        if not isinstance(p, AddsNodes):
+            continue
+        extra = p.add_nodes(nodes, dtypes, out_names, ctx)
+        if extra:
+            nodes = {**nodes, **{n.name: n for n in extra}}
+            layers = comp.layers(nodes)
+            out_names += [n.name for n in extra if not n.hidden]
+            dtypes = type_check(nodes, layers, loaded, comp.conditions)
     bl_source = str(blacklist) if blacklist is not None else rs.model.blacklist
     bl_where = rs.where("blacklist") if blacklist is None else ""
     excluded = read_blacklist(bl_source, bl_where, dtypes[BASE]) if bl_source else None
@@ -1062,10 +1065,9 @@ def compile_plan(
         bl_source,
         excluded,
     )
-    if rs.model.hysteresis:
-        from segrule.history import hysteresis_of
-
-        hysteresis_of(plan)  # entries checked at their lines, also by validate
+    for p in passes:
+        if isinstance(p, ChecksPlan):
+            p.check(plan)
     return plan
 
 
@@ -1083,7 +1085,7 @@ def rebuild_frame(plan: Plan, frames: Mapping[str, pl.LazyFrame]) -> Plan:
 
 def unify_ids(loaded: Mapping[str, LoadedTable]) -> dict[str, LoadedTable]:
     """``loaded`` with every table's customer_id in the run's one id type
-    (:func:`segrule.ids.unify_id_types`; a DataError when two cannot be joined)."""
+    (:func:`segrule.engine.ids.unify_id_types`; a DataError when two cannot be joined)."""
     target = unify_id_types({name: t.schema[BASE] for name, t in loaded.items()})
     out: dict[str, LoadedTable] = {}
     for name, t in loaded.items():
@@ -1259,12 +1261,6 @@ def _kind_of(*exprs: pl.Expr) -> Literal["derived", "population"]:
     """A rule's node kind: population-relative when an expression reads across
     customers (``x / AVG(x)``, a window), else derived per customer."""
     return "population" if any(reads_across_customers(e) for e in exprs) else "derived"
-
-
-def _universe_ids(tables: Mapping[str, LoadedTable]) -> pl.LazyFrame:
-    """The distinct customer ids of the universe (customers table, else orders)."""
-    source = tables["customers"] if "customers" in tables else tables["orders"]
-    return source.frame.select(BASE).filter(_valid_id_of(source)).unique()
 
 
 def _valid_id_of(table: LoadedTable) -> pl.Expr:

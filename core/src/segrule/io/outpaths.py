@@ -37,8 +37,8 @@ from pathlib import Path
 
 import polars as pl
 
-from segrule import cleanup
 from segrule.errors import SegruleError
+from segrule.io import cleanup
 
 
 class OutputPathError(SegruleError):
@@ -437,7 +437,7 @@ def replacing(
     rename the temporary file become one OutputPathError line. The null device is
     yielded itself: written into, never replaced. Call :func:`check_file` first.
 
-    The temporary file is registered with :mod:`segrule.cleanup` (removed on
+    The temporary file is registered with :mod:`segrule.io.cleanup` (removed on
     SIGTERM/SIGINT). ``rename(temporary, target)`` replaces ``os.replace`` (a run with
     ``--history`` commits output and partition together); its own SegruleErrors pass.
     """

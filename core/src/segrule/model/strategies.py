@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from segrule.nodes import BuildContext, Node
+from segrule.model.nodes import BuildContext, Node
 
 if TYPE_CHECKING:
-    from segrule.registry import Owner
+    from segrule.plugins.registry import Owner
 
 StrategyBuilder = Callable[[BuildContext, str, dict[str, Any], str], list[Node]]
 

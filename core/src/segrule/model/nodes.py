@@ -28,7 +28,7 @@ import polars as pl
 from segrule.errors import RuleSetError
 
 if TYPE_CHECKING:
-    from segrule.registry import Engine, Owner
+    from segrule.plugins.registry import Engine, Owner
 
 NodeKind = Literal["aggregate", "attribute", "derived", "population", "constant"]
 DimensionKind = Literal["aggregate", "attribute", "derived", "population"]

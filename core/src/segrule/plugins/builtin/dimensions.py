@@ -13,9 +13,8 @@ from typing import Any
 import polars as pl
 
 from segrule.errors import RuleSetError
-from segrule.geo import CITY_REGION, CITY_TIER, REGION_LABELS, TIER_LABELS
-from segrule.hookspecs import hookimpl
-from segrule.nodes import (
+from segrule.model.geo import CITY_REGION, CITY_TIER, REGION_LABELS, TIER_LABELS
+from segrule.model.nodes import (
     WINDOW_RE,
     BuildContext,
     Dimension,
@@ -27,7 +26,8 @@ from segrule.nodes import (
     money_nodes,
     parse_window,
 )
-from segrule.registry import Register
+from segrule.plugins.hookspecs import hookimpl
+from segrule.plugins.registry import Register
 
 PAID = pl.col("status") == "paid"
 INTENT_EVENT_TYPES = ("view", "cart", "favorite", "inquiry")

@@ -47,83 +47,27 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from segrule import outpaths
+from segrule.engine.ids import invalid_id, valid_id
 from segrule.errors import DataError, RuleSetError, did_you_mean
-from segrule.ids import invalid_id, valid_id
-from segrule.outpaths import NO_INPUTS, Inputs
+from segrule.io import outpaths
+from segrule.io.outpaths import NO_INPUTS, Inputs
+from segrule.model.checks import (
+    CHECKS,
+    DEFAULT_MAX_REJECTED_SHARE,
+    MAX_REJECTED_SHARE,
+    SET_CHECKS,
+)
 
 if TYPE_CHECKING:
-    from segrule.compiler import Plan
-    from segrule.ruleset import RuleSet
-    from segrule.tables import TableContract
+    from segrule.engine.compiler import Plan
+    from segrule.model.ruleset import RuleSet
+    from segrule.model.tables import TableContract
 
 BASE = "customer_id"
-#: ``tables.<t>.quality.max_rejected_share``: the share of a table's rows (those before
-#: as-of) the checks may reject before the run fails. A wrong column mapping or a column
-#: of the wrong type rejects (nearly) every row; real exports lose a few percent. Half
-#: catches the first and leaves room for dirty but usable tables (docs/engine.md).
-MAX_REJECTED_SHARE = "max_rejected_share"
-DEFAULT_MAX_REJECTED_SHARE = 0.5
 #: Largest |amount| whose integer cents fit an Int64.
 MAX_AMOUNT = 92_233_720_368_547_758.0
 #: Prefix of the untouched copy of a column that normalizing changes (for rejects).
 RAW = "__raw__"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    policies: tuple[str, ...]
-    default: str
-    orders_only: bool = False
-    description: str = ""
-
-
-CHECKS: dict[str, Check] = {
-    c.name: c
-    for c in [
-        Check(
-            "null_customer_id", ("drop", "fail"), "drop", description="customer_id is null or blank"
-        ),
-        Check("bad_timestamp", ("drop", "fail"), "drop", description="time is null or unparseable"),
-        Check("after_as_of", ("drop",), "drop", description="time at or after as-of"),
-        Check(
-            "bad_amount",
-            ("drop", "keep", "fail"),
-            "drop",
-            True,
-            "amount null, non-numeric, NaN, negative, infinite or too large",
-        ),
-        Check(
-            "rounded_amount",
-            ("keep", "fail"),
-            "keep",
-            True,
-            "amount has more than two decimals: rounded to cents, ties to even",
-        ),
-        Check(
-            "unknown_status",
-            ("keep", "drop", "fail"),
-            "keep",
-            True,
-            "status not paid, pending, refunded or cancelled after status_values",
-        ),
-        Check(
-            "unknown_customer",
-            ("drop", "fail", "unchecked"),
-            "drop",
-            description="customer not in the universe",
-        ),
-        Check(
-            "duplicate_order_id",
-            ("drop", "keep", "fail", "unchecked"),
-            "drop",
-            True,
-            "order_id seen on an earlier row (by time)",
-        ),
-    ]
-}
-SET_CHECKS = ("unknown_customer", "duplicate_order_id")
 
 
 #: Hidden column holding cents computed from an amount's decimal digits.
@@ -425,7 +369,7 @@ def _candidates_by_sort(ids: pl.LazyFrame, n_rows: int, integer: bool) -> pl.Dat
 
 
 def id_type(plan: Plan) -> pl.DataType:
-    """The run's customer id type (:mod:`segrule.ids`)."""
+    """The run's customer id type (:mod:`segrule.engine.ids`)."""
     return plan.dtypes.get(BASE, pl.String())
 
 
@@ -488,10 +432,8 @@ def collect_quality(plan: Plan) -> QualityResult:
             result.duplicates = dups
         result.counts[name] = counts
     if plan.excluded is not None:
-        from segrule.compiler import _universe_ids
-
         result.blacklisted = int(
-            _universe_ids(plan.loaded)
+            known_ids(plan)
             .join(plan.excluded.lazy(), on=BASE, how="semi")
             .select(pl.len())
             .collect()
@@ -592,8 +534,6 @@ def dedupe_order(lf: pl.LazyFrame, ts: str | None) -> list[str]:
 def without_duplicates(plan: Plan, duplicates: pl.DataFrame) -> Plan:
     """``plan`` computed again with, for each duplicated order id, only its first row
     by time (among the rows the plan reads whose customer is in the universe)."""
-    from segrule.compiler import rebuild_frame
-
     ids = duplicates["order_id"].implode()
     orders = plan.loaded["orders"]
     lf = orders.frame
@@ -608,7 +548,7 @@ def without_duplicates(plan: Plan, duplicates: pl.DataFrame) -> Plan:
     )
     others = lf.filter(~is_dup)
     deduped = pl.concat([others, first], how="vertical")
-    return rebuild_frame(plan, {"orders": deduped})
+    return plan.rebuilt({"orders": deduped})
 
 
 def duplicate_losers(plan: Plan, duplicates: pl.DataFrame) -> pl.LazyFrame:
@@ -652,7 +592,7 @@ def write_rejects(
     marker listing the files written), or marked by an earlier run. Only files the
     marker lists are replaced or, when this run rejects nothing from their table,
     removed; a ``<table>.parquet`` segrule did not write is never touched."""
-    from segrule.api import sink
+    from segrule.io.sink import sink
 
     folder = Path(folder)
     owned = check_rejects_folder(folder, inputs)

@@ -5,7 +5,7 @@ between them. To see the cost of each, :func:`time_phases` runs the same express
 one phase at a time and collects after each (so this module collects, and the sum of
 the phases is usually above the one-plan wall time). The phases:
 
-- ``data-quality checks``: the counts of :mod:`segrule.quality` (in a run they go
+- ``data-quality checks``: the counts of :mod:`segrule.engine.quality` (in a run they go
   beside the plan, in a worker thread);
 - ``scan and aggregate``: scan every table, filter ``ts < as_of``, one group-by per
   table, joined onto the universe and sorted by customer_id;
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from segrule.compiler import Plan, derive_layer, select_outputs
-from segrule.nodes import Node
+from segrule.engine.compiler import Plan, derive_layer, select_outputs
+from segrule.model.nodes import Node
 
 PHASES = (
     "data-quality checks",
@@ -109,7 +109,7 @@ def run_step(frame: pl.DataFrame, plan: Plan, names: list[str]) -> pl.DataFrame:
 
 def write_step(frame: pl.DataFrame, plan: Plan, out: str | Path) -> Path:
     """Write the output columns of a fully computed ``frame`` to ``out`` atomically."""
-    from segrule.api import sink
+    from segrule.io.sink import sink
 
     return sink(select_outputs(frame.lazy(), plan.outputs, plan.ctx, plan.dtypes), out)
 
@@ -120,7 +120,7 @@ def time_phases(plan: Plan, out: str | Path | None = None) -> list[PhaseTime]:
     ``out`` is where the write phase writes (a temporary file, removed afterwards, when
     None). This function collects: it holds the per-customer table in memory.
     """
-    from segrule.api import checked
+    from segrule.engine.execute import checked
 
     times = dict.fromkeys(PHASES, 0.0)
     counts: dict[str, int] = dict.fromkeys(PHASES, 0)

@@ -19,14 +19,14 @@ from typing import Any, Protocol
 
 import pluggy
 
-from segrule import hookspecs
 from segrule.errors import PluginConflictError, PluginError, RuleSetError, did_you_mean
+from segrule.plugins import hookspecs
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    "segrule.builtin.tables",
-    "segrule.builtin.dimensions",
-    "segrule.builtin.strategies",
-    "segrule.builtin.presets",
+    "segrule.plugins.builtin.tables",
+    "segrule.plugins.builtin.dimensions",
+    "segrule.plugins.builtin.strategies",
+    "segrule.plugins.builtin.presets",
 )
 
 ENTRY_POINT_GROUP = "segrule"
@@ -114,7 +114,7 @@ class Engine:
         self.strategies = _Kind("strategies")
         self.tables = _Kind("tables")
         self.presets = _Kind("presets")
-        from segrule import __version__
+        from segrule.version import __version__
 
         for path in BUILTIN_PLUGINS:
             # Named "segrule.<part>" so that conflict messages say where a name comes from.
@@ -142,7 +142,8 @@ class Engine:
             info = next((i for i in self.plugins.values() if i.module is exc.plugin), None)
             who = info.owner if info else f"plugin {exc.plugin!r}"
             raise PluginError(
-                f"{who} has an unknown hook: {exc}; hook names are listed in segrule.hookspecs"
+                f"{who} has an unknown hook: {exc}; "
+                "hook names are listed in segrule.plugins.hookspecs"
             ) from None
         self._register_all()
 

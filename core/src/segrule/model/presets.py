@@ -11,7 +11,7 @@ import yaml
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 if TYPE_CHECKING:
-    from segrule.registry import Owner
+    from segrule.plugins.registry import Owner
 
 
 @dataclass

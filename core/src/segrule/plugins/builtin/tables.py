@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from segrule.hookspecs import hookimpl
-from segrule.registry import Register
-from segrule.tables import Column, TableContract
+from segrule.model.tables import Column, TableContract
+from segrule.plugins.hookspecs import hookimpl
+from segrule.plugins.registry import Register
 
 ORDER_STATUSES = ("paid", "pending", "refunded", "cancelled")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from segrule.hookspecs import hookimpl
-from segrule.presets import Preset
-from segrule.registry import Register
+from segrule.model.presets import Preset
+from segrule.plugins.hookspecs import hookimpl
+from segrule.plugins.registry import Register
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 
 
 @hookimpl

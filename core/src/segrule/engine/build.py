@@ -1,0 +1,65 @@
+"""Loading rule sets and compiling them into a plan: the engine's entry points for the
+API and the features."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from segrule.engine.compiler import Plan, TableInput, compile_plan
+from segrule.errors import UsageError
+from segrule.model.ruleset import RuleSet, compose
+from segrule.model.ruleset import load_ruleset as _load_one
+from segrule.plugins.registry import Engine
+
+
+def load_ruleset(*refs: str | Path, engine: Engine | None = None) -> RuleSet:
+    """Load one or more rule sets (files or preset names) and compose them into one."""
+    if not refs:
+        raise UsageError("give at least one rule set (a YAML file or a preset name)")
+    engine = engine or Engine()
+    return compose([_load_one(r, engine) for r in refs])
+
+
+def as_ruleset(ruleset: RuleSet | str | Path | Sequence[str | Path], engine: Engine) -> RuleSet:
+    if isinstance(ruleset, RuleSet):
+        return ruleset
+    if isinstance(ruleset, (str, Path)):
+        return load_ruleset(ruleset, engine=engine)
+    return load_ruleset(*ruleset, engine=engine)
+
+
+def compile(
+    ruleset: RuleSet | str | Path | Sequence[str | Path],
+    tables: Mapping[str, TableInput] | None = None,
+    *,
+    as_of: Any = None,
+    data: str | Path | None = None,
+    tz: str | None = None,
+    outputs: list[str] | None = None,
+    engine: Engine | None = None,
+    plugins: Sequence[str] = (),
+    check_only: bool = False,
+    blacklist: str | Path | None = None,
+    passes: Sequence[object] = (),
+) -> Plan:
+    """Compile rule sets into one lazy plan without reading data (schemas only).
+
+    ``check_only=True`` checks against the table contracts where no data is given;
+    ``passes``: features' plan passes (:mod:`segrule.engine.passes`).
+    """
+    engine = engine or Engine(plugins=list(plugins))
+    rs = as_ruleset(ruleset, engine)
+    return compile_plan(
+        engine,
+        rs,
+        as_of=as_of,
+        tz=tz,
+        tables=tables,
+        data_dir=data,
+        outputs=outputs,
+        check_only=check_only,
+        blacklist=blacklist,
+        passes=passes,
+    )

@@ -1,0 +1,154 @@
+"""Writing outputs: the output formats, and the atomic sink that writes a plan straight
+to a file with the streaming engine (temporary file, sync, rename)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from segrule.errors import SegruleError, UsageError, first_line
+from segrule.io import cleanup, outpaths
+from segrule.io.cells import CsvFormulas, neutralize_formulas
+from segrule.io.outpaths import NO_INPUTS, Inputs
+
+FORMATS = {
+    ".parquet": "parquet",
+    ".csv": "csv",
+    ".arrow": "ipc",
+    ".ipc": "ipc",
+    ".feather": "ipc",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+
+
+def output_format(path: Path, fmt: str | None = None) -> str:
+    if fmt:
+        if fmt not in ("parquet", "csv", "ipc", "ndjson"):
+            raise UsageError(f"unknown output format '{fmt}'; use parquet, csv, ipc or ndjson")
+        return fmt
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise UsageError(
+            f"cannot tell the format of '{path}' from its extension; use .parquet, "
+            ".csv, .arrow/.ipc or .ndjson, or pass --format"
+        ) from None
+
+
+#: Rows per Parquet row group (records per IPC batch). Fixed, so that the file's layout
+#: does not follow the streaming engine's morsels: with the default, 10M orders gave
+#: different row groups (and bytes) with 1 and 2 threads.
+ROW_GROUP_ROWS = 262_144
+
+#: Values of SEGRULE_WRITE_CHECKSUMS that switch page checksums in outputs off.
+_OFF = ("0", "false", "no", "off")
+
+
+def sink(
+    frame: pl.LazyFrame,
+    out: str | Path,
+    fmt: str | None = None,
+    *,
+    manifest: Mapping[str, Any] | None = None,
+    inputs: Inputs = NO_INPUTS,
+    what: str = "--out",
+    csv_formulas: CsvFormulas = "neutralize",
+) -> Path:
+    """Write a plan straight to ``out`` with the streaming engine, atomically: to a
+    temporary file beside it (named with this process id), synced, then renamed; a
+    failed or killed run leaves no file at ``out`` and the previous one intact.
+    Temporary files of killed runs are removed by the next write to the same target.
+    ``manifest`` goes into a Parquet output's metadata (key ``segrule.manifest``).
+    ``csv_formulas``: in a CSV, text cells a spreadsheet would read as a formula are
+    prefixed with ``'`` (``neutralize``) or written as they are (``keep``); see
+    :mod:`segrule.io.cells`.
+    ``out`` is checked first (:func:`segrule.io.outpaths.check_file`): never one of
+    ``inputs``, never a folder, device, FIFO or socket; the null device is written
+    into (the plan is computed, nothing kept). ``what`` names ``out`` in errors.
+    """
+    return sink_with(
+        frame, out, fmt, manifest=manifest, inputs=inputs, what=what, csv_formulas=csv_formulas
+    )[0]
+
+
+def sink_with(
+    frame: pl.LazyFrame,
+    out: str | Path,
+    fmt: str | None = None,
+    *,
+    manifest: Mapping[str, Any] | None = None,
+    also: Sequence[pl.LazyFrame] = (),
+    check: Callable[[list[pl.DataFrame]], None] | None = None,
+    rename: Callable[[Path, Path], None] | None = None,
+    inputs: Inputs = NO_INPUTS,
+    what: str = "--out",
+    csv_formulas: CsvFormulas = "neutralize",
+) -> tuple[Path, list[pl.DataFrame]]:
+    """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built
+    on ``frame``, they share its plan (the run is computed once). ``check(results)``
+    runs before the output is renamed into place: if it raises, no output is written.
+    ``rename(temporary, target)`` replaces ``os.replace`` to put the written file in
+    place (:func:`run` commits the output and its history partition together with it);
+    if it raises before renaming, the temporary file is removed.
+    Returns the path and the results of ``also``."""
+    import json
+
+    from segrule.io.manifest import MANIFEST_KEY
+
+    # The path first: "is a folder" says more than "cannot tell the format".
+    outpaths.check_file(out, what=what, inputs=inputs)
+    if fmt is None and outpaths.is_null_device(out) and Path(out).suffix.lower() not in FORMATS:
+        fmt = "parquet"  # `--out /dev/null`: nothing is kept, any format computes the run
+    kind = output_format(Path(out), fmt)
+    target = outpaths.check_file(out, what=what, inputs=inputs, writes=kind)
+    # The null device cannot be fsynced (EINVAL); there is nothing to keep anyway.
+    sync: Any = "none" if outpaths.is_null_device(target) else "all"
+    try:
+        with outpaths.replacing(target, what=what, rename=rename) as tmp:
+            if kind == "parquet":
+                meta = {MANIFEST_KEY: json.dumps(manifest, sort_keys=True)} if manifest else None
+                write = frame.sink_parquet(
+                    tmp,
+                    compression="zstd",
+                    statistics=True,
+                    row_group_size=ROW_GROUP_ROWS,
+                    metadata=meta,
+                    sync_on_close=sync,
+                    lazy=True,
+                )
+            elif kind == "csv":
+                safe = neutralize_formulas(frame) if csv_formulas == "neutralize" else frame
+                write = safe.sink_csv(tmp, sync_on_close=sync, lazy=True)
+            elif kind == "ipc":
+                write = frame.sink_ipc(
+                    tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close=sync, lazy=True
+                )
+            else:
+                write = frame.sink_ndjson(tmp, sync_on_close=sync, lazy=True)
+            # In a worker thread under the CLI, so that SIGTERM/SIGINT are handled at once.
+            results = cleanup.interruptible(pl.collect_all, [write, *also], engine="streaming")
+            if check is not None:
+                check(list(results[1:]))
+            if (
+                kind == "parquet"
+                and not outpaths.is_null_device(target)
+                and os.environ.get("SEGRULE_WRITE_CHECKSUMS", "").lower() not in _OFF
+            ):
+                from segrule.io.parquet_crc import rewrite_with_checksums
+
+                # Page checksums in every Parquet file segrule writes: polars' sink
+                # writes none, so the file is written once more (docs/security.md).
+                try:
+                    rewrite_with_checksums(tmp)
+                except OSError as exc:  # writing the file, not running the plan
+                    raise outpaths.write_error(target, exc, what) from exc
+    except (OSError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+        # Write failures became OutputPathError in `replacing`; this is the plan failing
+        # (polars raises a vanished input as FileNotFoundError, an OSError).
+        raise SegruleError(f"the run failed: {first_line(exc)}") from exc
+    return target, list(results[1:])
