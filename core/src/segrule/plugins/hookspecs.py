@@ -27,8 +27,8 @@ def segrule_register_dimensions(register: Register) -> None:
     """Register dimensions: named per-customer values built as polars expressions.
 
     Args:
-        register (Callable[[segrule.model.nodes.Dimension], None]): call it once per
-            dimension. A :class:`~segrule.model.nodes.Dimension` has a name or a name pattern
+        register (Callable[[segrule.plugin.Dimension], None]): call it once per
+            dimension. A :class:`~segrule.plugin.Dimension` has a name or a name pattern
             (``orders_<window>`` with ``pattern=r"orders_(?P<window>...)"``), a kind
             (aggregate, attribute, derived, population), a description, a value type and
             a builder ``build(ctx, name, groups, params) -> list[Node]`` returning the plan
@@ -48,8 +48,8 @@ def segrule_register_strategies(register: Register) -> None:
     """Register scoring strategies (points, rfm, pareto, ...).
 
     Args:
-        register (Callable[[segrule.model.strategies.Strategy], None]): call it once per
-            strategy. A :class:`~segrule.model.strategies.Strategy` has a name, a description,
+        register (Callable[[segrule.plugin.Strategy], None]): call it once per
+            strategy. A :class:`~segrule.plugin.Strategy` has a name, a description,
             ``params_doc`` (parameter -> description) and a builder
             ``build(ctx, name, params, origin) -> list[Node]`` turning a rule set's
             ``scores:`` entry into plan nodes (scores, tiers, population-relative ranks).
@@ -67,9 +67,9 @@ def segrule_register_tables(register: Register) -> None:
     """Register table contracts: the columns (types, required or optional) of a table.
 
     Args:
-        register (Callable[[segrule.model.tables.TableContract], None]): call it once per
-            table. A :class:`~segrule.model.tables.TableContract` names the table, its
-            :class:`~segrule.model.tables.Column` list, its timestamp column (rows at or after
+        register (Callable[[segrule.plugin.TableContract], None]): call it once per
+            table. A :class:`~segrule.plugin.TableContract` names the table, its
+            :class:`~segrule.plugin.Column` list, its timestamp column (rows at or after
             the as-of instant never count) and, optionally, ``generate``/``rows``: the
             synthetic-data generator ``segrule generate --vertical`` uses, and
             ``core_generators``: generators that replace core's for ``orders``,
@@ -89,8 +89,8 @@ def segrule_register_presets(register: Register) -> None:
     """Register packaged rule sets (presets).
 
     Args:
-        register (Callable[[segrule.model.presets.Preset], None]): call it once per preset.
-            A :class:`~segrule.model.presets.Preset` is a name and YAML text or a path
+        register (Callable[[segrule.plugin.Preset], None]): call it once per preset.
+            A :class:`~segrule.plugin.Preset` is a name and YAML text or a path
             (``Preset.from_file(path)`` reads the name from the file). A plugin's presets
             are named ``plugin:preset-name``; core's by bare name.
 
@@ -110,7 +110,7 @@ def segrule_prepare_table(name: str, frame: pl.LazyFrame, context: Any) -> pl.La
         name (str): the table name (``orders``, ``apparel_items``, ...).
         frame (polars.LazyFrame): the table after column mapping, type normalization,
             status mapping and the rule set's ``where``.
-        context (segrule.model.nodes.BuildContext): the run's as-of instant, time zone and
+        context (segrule.plugin.BuildContext): the run's as-of instant, time zone and
             engine.
 
     Returns:

@@ -21,8 +21,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from segrule.errors import RuleSetError, did_you_mean
-from segrule.model.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, masked, money_nodes
+from segrule.plugin import (
+    WINDOW_RE,
+    BuildContext,
+    Dimension,
+    Label,
+    Node,
+    RuleSetError,
+    did_you_mean,
+    masked,
+    money_nodes,
+)
 
 from segrule_apparel.vocab import (
     ALL_SEASON,

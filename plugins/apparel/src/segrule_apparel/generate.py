@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from segrule.generate import TABLE_GENERATORS
+from segrule.plugin import TABLE_GENERATORS
 
 from segrule_apparel.vocab import ALL_SEASON, LETTER_SIZES, ONE_SIZE, SEASON_KEYS, TABLE
 

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from segrule import hookimpl
-from segrule.model.presets import Preset
+from segrule.plugin import Preset, hookimpl
 
 from segrule_apparel.dimensions import DIMENSIONS
 from segrule_apparel.prepare import prepare_items

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from segrule.model.tables import Column, TableContract
+from segrule.plugin import Column, TableContract
 
 from segrule_apparel.vocab import TABLE, TS
 

@@ -14,8 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from segrule.errors import RuleSetError, did_you_mean
-from segrule.model.nodes import WINDOW_RE, BuildContext, Dimension, Node, cents_to_units, masked
+from segrule.plugin import (
+    WINDOW_RE,
+    BuildContext,
+    Dimension,
+    Node,
+    RuleSetError,
+    cents_to_units,
+    did_you_mean,
+    masked,
+)
 
 from segrule_b2b import inquiry
 from segrule_b2b.tables import ACCOUNTS, INQUIRIES

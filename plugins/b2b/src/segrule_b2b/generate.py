@@ -591,7 +591,7 @@ def order_rows(ctx: Any) -> int:
 
 def orders_spec() -> Any:
     """:func:`generate_orders` as a ``segrule.generate.TableSpec`` (imports numpy)."""
-    from segrule.generate import TableSpec
+    from segrule.plugin import TableSpec
 
     return TableSpec(generate_orders, order_rows)
 
@@ -609,7 +609,7 @@ def generate_orders(ctx: Any) -> Iterator[Any]:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
-    from segrule.generate import ORDERS_SCHEMA
+    from segrule.plugin import ORDERS_SCHEMA
 
     counts_all = _order_counts(ctx)
     offset = 0

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from segrule import hookimpl
-from segrule.model.presets import Preset
-from segrule.plugins.registry import Register
+from segrule.plugin import Preset, Register, hookimpl
 
 from segrule_b2b.dimensions import DIMENSIONS
 from segrule_b2b.strategies import STRATEGIES

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from segrule.errors import RuleSetError, did_you_mean
-from segrule.model.nodes import BuildContext
+from segrule.plugin import BuildContext, RuleSetError, did_you_mean
 
 TS = "inquiry_ts"
 

@@ -16,10 +16,21 @@ from fractions import Fraction
 from typing import Any
 
 import polars as pl
-from segrule.errors import RuleSetError, did_you_mean
-from segrule.model.nodes import BuildContext, Case, Label, Node, cents_to_units, parse_window
-from segrule.model.sql import parse_sql, referenced_names
-from segrule.model.strategies import Strategy, rank_column, row_number
+from segrule.plugin import (
+    BuildContext,
+    Case,
+    Label,
+    Node,
+    RuleSetError,
+    Strategy,
+    cents_to_units,
+    did_you_mean,
+    parse_sql,
+    parse_window,
+    rank_column,
+    referenced_names,
+    row_number,
+)
 
 from segrule_b2b import inquiry
 from segrule_b2b.tables import INQUIRIES

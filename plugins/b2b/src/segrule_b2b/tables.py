@@ -6,7 +6,7 @@ only when a generator runs (every ``segrule`` command loads every plugin).
 
 from __future__ import annotations
 
-from segrule.model.tables import Column, TableContract
+from segrule.plugin import Column, TableContract
 
 from segrule_b2b import generate
 

@@ -200,7 +200,7 @@ def generate_items(ctx: Any) -> Iterator[Any]:
     """Yield ``childrenswear_items`` as pyarrow tables (one per block)."""
     import numpy as np
     import pyarrow as pa
-    from segrule.generate import GenContext
+    from segrule.plugin import GenContext
 
     schema = pa.schema(
         [

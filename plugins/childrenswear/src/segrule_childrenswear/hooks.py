@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from segrule import hookimpl
-from segrule.model.presets import Preset
-from segrule.plugins.registry import Register
+from segrule.plugin import Preset, Register, hookimpl
 
 from segrule_childrenswear.dimensions import DIMENSIONS
 from segrule_childrenswear.generate import expected_rows, generate_items

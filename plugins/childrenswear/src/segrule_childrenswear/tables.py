@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from segrule.model.tables import Column, TableContract
+from segrule.plugin import Column, TableContract
 
 TABLE = "childrenswear_items"
 TS = "item_ts"

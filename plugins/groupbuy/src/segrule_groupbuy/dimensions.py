@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from segrule.errors import RuleSetError
-from segrule.model.nodes import WINDOW_RE, BuildContext, Dimension, Label, Node, masked
+from segrule.plugin import WINDOW_RE, BuildContext, Dimension, Label, Node, RuleSetError, masked
 
 from segrule_groupbuy.tables import GROUPS, REFERRALS, SOURCE_LABELS, TOUCHES
 

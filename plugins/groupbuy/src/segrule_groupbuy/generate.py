@@ -129,7 +129,7 @@ def traits(ctx: Any) -> Traits:
 # -- helpers ---------------------------------------------------------------------------------
 def _ids(prefix: str, values: Any, width: int) -> Any:
     """``prefix`` + zero-padded numbers as a pyarrow string array (core's builder)."""
-    from segrule.generate import fixed_ids
+    from segrule.plugin import fixed_ids
 
     return fixed_ids(prefix, values, width)
 
@@ -513,7 +513,7 @@ def orders(ctx: Any) -> Iterator[Any]:
     Same rows, customers, times and gross prices as core's orders."""
     import numpy as np
     import pyarrow as pa
-    from segrule.generate import TABLE_GENERATORS
+    from segrule.plugin import TABLE_GENERATORS
 
     need = need_types(ctx)
     kind = np.minimum(need, 2)  # service-sensitive and others share "other" habits
@@ -572,7 +572,7 @@ def events(ctx: Any) -> Iterator[Any]:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
-    from segrule.generate import TABLE_GENERATORS
+    from segrule.plugin import TABLE_GENERATORS
 
     service_type = need_types(ctx) == 2
     labels = pa.array(list(SERVICE_TYPES))
@@ -620,7 +620,7 @@ def events(ctx: Any) -> Iterator[Any]:
 
 def events_rows(ctx: Any) -> int:
     """Core's event rows plus the extra service contacts (counted without generating)."""
-    from segrule.generate import TABLE_GENERATORS
+    from segrule.plugin import TABLE_GENERATORS
 
     service_type = need_types(ctx) == 2
     extra = sum(

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from segrule import hookimpl
-from segrule.model.presets import Preset
+from segrule.plugin import Preset, hookimpl
 
 from segrule_groupbuy import dimensions, strategies, tables
 

@@ -22,9 +22,7 @@ import math
 from typing import Any
 
 import polars as pl
-from segrule.errors import RuleSetError, did_you_mean
-from segrule.model.nodes import Label, Node, parse_window
-from segrule.model.strategies import Strategy
+from segrule.plugin import Label, Node, RuleSetError, Strategy, did_you_mean, parse_window
 
 NEEDS = ("price", "quality", "service")
 DEFAULT_MIN = {"price": 0.5, "quality": 0.3, "service": 0.3}

@@ -17,7 +17,7 @@ and ``social``/``search``/``ads``/``referral``/``offline``/``direct``/``other``.
 from __future__ import annotations
 
 import polars as pl
-from segrule.model.tables import Column, TableContract
+from segrule.plugin import Column, TableContract
 
 from segrule_groupbuy import generate
 
