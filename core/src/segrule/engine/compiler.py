@@ -358,7 +358,6 @@ class Compiler:
                 title=title,
                 labels=labels,
                 description=seg.description or seg.flag,
-                condition_sources=(("true", seg.flag),),
                 cases=(Case("true", cond, str(seg.flag), cw),),
                 default="false",
             )
@@ -366,7 +365,6 @@ class Compiler:
             raise RuleSetError("a segment with cases needs a default label", where=where, name=name)
         expr: Any = pl
         deps: dict[str, None] = {}
-        sources = []
         cases: list[Case] = []
         assert seg.cases is not None
         if not seg.cases:
@@ -378,7 +376,6 @@ class Compiler:
             self.conditions.append((name, case.label, cond, cw))
             deps.update(dict.fromkeys(self._deps(cond)))
             conds.append(cond)
-            sources.append((case.label, case.when))
             cases.append(Case(case.label, cond, case.when, cw))
         labels = self._labels(seg.labels)
         if len(conds) <= LONG_LADDER:
@@ -397,7 +394,6 @@ class Compiler:
             title=title,
             labels=labels,
             description=seg.description or "",
-            condition_sources=tuple(sources),
             cases=tuple(cases),
             default=seg.default,
         )

@@ -131,21 +131,18 @@ class Node:
     origin: str = ""
     role: str = "dimension"  # dimension | segment | score | tier | helper
     cents: str | None = None  # name of the exact integer-cents node behind a money value
-    condition_sources: tuple[tuple[str, str], ...] = ()  # (label, sql) for explanations
     # An aggregate's promise: it reads only the rows where ``mask`` holds, and on a
     # customer whose rows all fail it, it gives what ``fill`` gives a customer with no
     # rows. When every aggregate of a table has one, rows matching none of them are
     # dropped before the group-by (e.g. only paid orders are hashed).
     mask: pl.Expr | None = None
     # For explanations: a classification's cases in order and its default label; a
-    # points score's parts; a threshold ladder's rungs ``(label, min)``, highest first,
-    # over the column ``ladder_of``; a windowed count or sum's window; top-share tiers'
-    # rank ladder.
+    # points score's parts; a threshold ladder's rungs ``(label, min)``, highest first;
+    # a windowed count or sum's window; top-share tiers' rank ladder.
     cases: tuple[Case, ...] = ()
     default: str | None = None
     parts: tuple[PointsPart, ...] = ()
     ladder: tuple[tuple[str, float], ...] = ()
-    ladder_of: str | None = None
     window: Window | None = None
     rank_ladder: RankLadder | None = None  # top-share tiers: rungs by rank
     # An aggregate's row-level helper columns, added to its table's rows before the

@@ -174,7 +174,6 @@ def _inquiry_validity(
         description=f"tier by {name}: "
         + ", ".join(f"{label} >= {m}" for label, m in tiers)
         + f", else {default}; none without inquiries",
-        condition_sources=tuple((label, f"{name} >= {m}") for label, m in tiers),
         # The cases as segrule.explain reads them: reasons, distance to the next tier.
         cases=(
             Case(inquiry.NO_INQUIRY, pl.col(name).is_null(), f"{name} IS NULL"),
@@ -182,7 +181,6 @@ def _inquiry_validity(
         ),
         default=default,
         ladder=tuple((label, m) for label, m in tiers),
-        ladder_of=name,
     )
     return [score, tier]
 
@@ -396,13 +394,6 @@ def _value_matrix(ctx: BuildContext, name: str, params: dict[str, Any], where: s
             description=f"none (no paid order) / lost (none in {lost_window}) / new (first in "
             f"{new_window}) / growing (last {period} >= previous x (1 + {g})) / declining "
             f"(<= previous x (1 - {g})) / stable",
-            condition_sources=(
-                ("none", "orders_lifetime = 0"),
-                ("lost", f"orders_{lost_window} = 0"),
-                ("new", f"first_order_ts >= as_of - {new_window}"),
-                ("growing", f"{cur_dim} > 0 AND {cur_dim} >= {prev_dim} * (1 + {g})"),
-                ("declining", f"{prev_dim} > 0 AND {cur_dim} <= {prev_dim} * (1 - {g})"),
-            ),
         ),
         Node(
             growth_name,

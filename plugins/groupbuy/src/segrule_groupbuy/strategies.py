@@ -170,10 +170,6 @@ def build_sensitivity(ctx: Any, name: str, params: dict[str, Any], where: str) -
     for need in NEEDS:
         expr = expr.when(ratio[need] == best).then(pl.lit(need))
     expr = expr.otherwise(pl.lit("balanced")).alias(name)
-    sources = tuple(
-        (need, f"{signals[need]} >= {minimum[need]:g} and furthest above its threshold")
-        for need in NEEDS
-    )
     return [
         Node(
             name,
@@ -183,7 +179,6 @@ def build_sensitivity(ctx: Any, name: str, params: dict[str, Any], where: str) -
             origin=where,
             role="segment",
             labels=_labels(params.get("labels"), where, name),
-            condition_sources=(("unknown", f"{orders} < {min_orders}"), *sources),
             description="dominant need: price, quality, service, balanced or unknown "
             f"(thresholds {minimum['price']:g} / {minimum['quality']:g} / "
             f"{minimum['service']:g}, window {window})",

@@ -202,7 +202,6 @@ def _points(ctx: BuildContext, name: str, params: dict[str, Any], where: str) ->
                 ),
                 default=params.get("default_tier"),
                 ladder=tuple((str(t.get("label")), t["min"]) for t in params["tiers"]),
-                ladder_of=name,
             )
         )
     return nodes
@@ -329,7 +328,6 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
             )
         r, f = pl.col(out_names["recency"]), pl.col(out_names["frequency"])
         expr: Any = pl.when(r.is_null() | f.is_null()).then(pl.lit("no_purchase"))
-        sources = []
         cases = [
             Case(
                 "no_purchase",
@@ -340,7 +338,6 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
         for key, rr, ff, *_ in RFM_SEGMENTS:
             cond = r.is_in([int(x) for x in rr]) & f.is_in([int(x) for x in ff])
             expr = expr.when(cond).then(pl.lit(key))
-            sources.append((key, f"R in {{{','.join(rr)}}} AND F in {{{','.join(ff)}}}"))
             cases.append(
                 Case(
                     key,
@@ -360,7 +357,6 @@ def _rfm(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
                 origin=where,
                 role="segment",
                 labels=labels,
-                condition_sources=tuple(sources),
                 cases=tuple(cases),
                 default="no_purchase",
                 description="named RFM segment from R and F scores",
