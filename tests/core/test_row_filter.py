@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import segrule
-from segrule.engine.compiler import _rows_read, aggregate_frame
+from segrule.engine.stages import aggregate_frame, rows_read
 from segrule.testing import days_before, make_tables, score_rows
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
@@ -39,7 +39,7 @@ def _rule(tmp_path: Path, body: str) -> Path:
 def test_paid_only_dimensions_filter_orders_to_paid_rows() -> None:
     plan = segrule.compile(["rfm"], _tables(), as_of=days_before(0))
     orders = [n for n in plan.nodes.values() if n.kind == "aggregate" and n.table == "orders"]
-    assert _rows_read(orders) is not None
+    assert rows_read(orders) is not None
     assert "paid" in plan.frame.explain()
 
 
@@ -84,7 +84,7 @@ def test_aggregates_whose_empty_value_is_not_the_fill_keep_every_row(
     tables = _tables()
     plan = segrule.compile([str(rule)], tables, as_of=days_before(0))
     orders = [n for n in plan.nodes.values() if n.kind == "aggregate" and n.table == "orders"]
-    assert _rows_read(orders) is None
+    assert rows_read(orders) is None
     out = score_rows(rule, tables, as_of=days_before(0))
     assert {r["customer_id"]: r["d"] for r in out.iter_rows(named=True)} == expected
 

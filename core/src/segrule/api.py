@@ -362,16 +362,19 @@ def summary_queries(
         n for n in plan.outputs if n in plan.nodes and plan.nodes[n].role in ("segment", "tier")
     ]
     money = revenue_column(plan)
+    # Revenue is summed in integer cents (a money output is whole cents): a float sum
+    # depends on the order the streaming engine adds rows in, and so would the shares.
+    cents = (pl.col(money) * 100).round(0).cast(pl.Int64) if money else pl.lit(0)
     aggs = [pl.len().alias("customers")]
     if money:
-        aggs.append(pl.col(money).sum().alias("revenue"))
+        aggs.append(cents.sum().alias("revenue"))
     queries = [
         lf.group_by(pl.col(c).cast(pl.String).alias("label"))
         .agg(aggs)
         .with_columns(pl.lit(c).alias("column"))
         for c in cols
     ]
-    totals = lf.select(pl.len().alias("n"), *([pl.col(money).sum().alias("rev")] if money else []))
+    totals = lf.select(pl.len().alias("n"), *([cents.sum().alias("rev")] if money else []))
 
     def finish(results: Sequence[pl.DataFrame]) -> tuple[list[dict[str, Any]], int]:
         total = results[-1]

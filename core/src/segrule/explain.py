@@ -996,9 +996,9 @@ def explain_customer(plan: Any, customer_id: str | int) -> CustomerExplanation:
     kept, with each case's truth and text and each points part beside it. The data-
     quality checks run first, as in a run, so the answer is the run's.
     """
-    from segrule.engine.compiler import aggregate_frame, derive_layer
     from segrule.engine.execute import checked, collect
     from segrule.engine.ids import cast_ids
+    from segrule.engine.stages import aggregate_frame, derive_layer
     from segrule.errors import DataError
 
     plan, _ = checked(plan)

@@ -40,7 +40,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from segrule.engine.compiler import BASE, LONG_LADDER, Plan, TableInput, derive_layer
+from segrule.engine.compiler import BASE, LONG_LADDER, Plan, TableInput
+from segrule.engine.stages import derive_layer
 from segrule.errors import UsageError, did_you_mean
 from segrule.explain import find_ladder
 from segrule.model.literals import simple_comparison

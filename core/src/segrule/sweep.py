@@ -36,13 +36,8 @@ from typing import Any
 
 import polars as pl
 
-from segrule.engine.compiler import (
-    Compiler,
-    Plan,
-    TableInput,
-    derive_layer,
-    type_check,
-)
+from segrule.engine.compiler import Compiler, Plan, TableInput, type_check
+from segrule.engine.stages import derive_layer
 from segrule.errors import RuleSetError, RuleSetErrors, UsageError, did_you_mean
 from segrule.model.literals import NumberLiteral, format_number, number_literals, replace_number
 from segrule.model.nodes import Node

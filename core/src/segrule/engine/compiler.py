@@ -27,9 +27,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from segrule.engine import quality
-from segrule.engine.ids import cast_ids, normalize_ids, unify_id_types, valid_id
+from segrule.engine.ids import cast_ids, normalize_ids, unify_id_types
 from segrule.engine.passes import AddsNodes, ChecksPlan
 from segrule.engine.quality import RAW, TableQuality
+from segrule.engine.stages import (
+    Stages,
+    aggregate_frame,
+    build_frame,
+    split_stages,
+    with_row_columns,
+)
 from segrule.errors import (
     DataError,
     PluginError,
@@ -147,6 +154,12 @@ class Plan:
     def rebuilt(self, frames: Mapping[str, pl.LazyFrame]) -> Plan:
         """This plan with some tables' frames replaced (:func:`rebuild_frame`)."""
         return rebuild_frame(self, frames)
+
+    @property
+    def stages(self) -> Stages:
+        """The plan's stages as data (:mod:`segrule.engine.stages`)."""
+        universe = "customers" if "customers" in self.loaded else "orders"
+        return split_stages(self.nodes, self.layers, self.outputs, self.loaded, universe)
 
     def aggregates(self) -> pl.LazyFrame:
         """The per-customer aggregates this plan starts from (``aggregate_frame``)."""
@@ -893,7 +906,7 @@ def type_check(
             t = tables[node.table or ""]
             try:
                 out = (
-                    _with_row_columns(_null_frame(t.schema).lazy(), [node])
+                    with_row_columns(_null_frame(t.schema).lazy(), [node])
                     .group_by(BASE)
                     .agg(node.expr)
                     .collect(engine="in-memory")
@@ -1047,7 +1060,9 @@ def compile_plan(
     bl_source = str(blacklist) if blacklist is not None else rs.model.blacklist
     bl_where = rs.where("blacklist") if blacklist is None else ""
     excluded = read_blacklist(bl_source, bl_where, dtypes[BASE]) if bl_source else None
-    frame = _build_frame(nodes, layers, loaded, out_names, ctx, dtypes, excluded)
+    universe = "customers" if "customers" in loaded else "orders"
+    stages = split_stages(nodes, layers, out_names, loaded, universe)
+    frame = build_frame(stages, nodes, loaded, out_names, ctx, dtypes, excluded)
     plan = Plan(
         rs,
         ctx,
@@ -1073,8 +1088,8 @@ def rebuild_frame(plan: Plan, frames: Mapping[str, pl.LazyFrame]) -> Plan:
     loaded = dict(plan.loaded)
     for name, lf in frames.items():
         loaded[name] = dataclasses.replace(loaded[name], frame=lf)
-    frame = _build_frame(
-        plan.nodes, plan.layers, loaded, plan.outputs, plan.ctx, plan.dtypes, plan.excluded
+    frame = build_frame(
+        plan.stages, plan.nodes, loaded, plan.outputs, plan.ctx, plan.dtypes, plan.excluded
     )
     return dataclasses.replace(plan, frame=frame, loaded=loaded)
 
@@ -1164,103 +1179,10 @@ def _table_sources(
     return out
 
 
-def _build_frame(
-    nodes: dict[str, Node],
-    layers: list[list[str]],
-    tables: dict[str, LoadedTable],
-    outputs: list[str],
-    ctx: BuildContext,
-    dtypes: dict[str, pl.DataType],
-    excluded: pl.DataFrame | None = None,
-) -> pl.LazyFrame:
-    frame = aggregate_frame(nodes, tables, excluded)
-    for layer in layers:
-        frame = derive_layer(frame, layer, nodes, dtypes)
-    return select_outputs(frame, outputs, ctx, dtypes)
-
-
-def aggregate_frame(
-    nodes: Mapping[str, Node],
-    tables: Mapping[str, LoadedTable],
-    excluded: pl.DataFrame | None = None,
-) -> pl.LazyFrame:
-    """The universe with its attributes and every table's aggregates, sorted by
-    customer_id (population-relative expressions rely on that order). Customers in
-    ``excluded`` (a blacklist) are left out of the universe, so out of every rank."""
-    aggs: dict[str, list[Node]] = {}
-    for node in nodes.values():
-        if node.kind == "aggregate":
-            aggs.setdefault(node.table or "", []).append(node)
-    attrs = [n for n in nodes.values() if n.kind == "attribute"]
-
-    # The universe: the customers table when given, else the customers of orders.
-    if "customers" in tables:
-        cust = tables["customers"].frame.filter(_valid_id_of(tables["customers"]))
-        universe = cust.select(BASE, *[n.expr for n in attrs]).unique(BASE, keep="first")
-        frame = universe
-        joined = set()
-    else:
-        orders = _with_row_columns(
-            tables["orders"].frame.filter(pl.col(BASE).is_not_null()), aggs.get("orders", [])
-        )
-        frame = orders.group_by(BASE).agg(
-            [n.expr for n in aggs.get("orders", [])] or [pl.len().alias("_rows")]
-        )
-        # Blank ids are left out per customer, not per order row (quality.row_filter).
-        frame = frame.filter(_valid_id_of(tables["orders"]))
-        if not aggs.get("orders"):
-            frame = frame.drop("_rows")
-        joined = {"orders"}
-    if excluded is not None:
-        frame = frame.join(excluded.lazy(), on=BASE, how="anti")
-    for tname, tnodes in aggs.items():
-        if tname in joined:
-            continue
-        t = tables[tname].frame.filter(pl.col(BASE).is_not_null())
-        rows = _rows_read(tnodes)
-        if rows is not None:
-            t = t.filter(rows)
-        agg = _with_row_columns(t, tnodes).group_by(BASE).agg([n.expr for n in tnodes])
-        frame = frame.join(agg, on=BASE, how="left")
-    fills = [
-        pl.col(n.name).fill_null(n.fill)
-        for n in nodes.values()
-        if n.kind == "aggregate" and n.fill is not None
-    ]
-    if fills:
-        frame = frame.with_columns(fills)
-    return frame.sort(BASE)
-
-
-def _with_row_columns(frame: pl.LazyFrame, nodes: list[Node]) -> pl.LazyFrame:
-    """``frame`` with the row-level helper columns ``nodes`` read (each name once)."""
-    columns = {e.meta.output_name(): e for n in nodes for e in n.row_columns}
-    return frame.with_columns(list(columns.values())) if columns else frame
-
-
-def _rows_read(nodes: list[Node]) -> pl.Expr | None:
-    """The rows any of ``nodes`` reads, when every one declares its mask; else None.
-
-    Profile: DuckDB's hand-written SQL filters paid orders in the scan, so it hashes
-    15% fewer order rows and a few percent of the events; this is the same, derived
-    from the dimensions' own masks.
-    """
-    masks: dict[str, pl.Expr] = {}
-    for node in nodes:
-        if node.mask is None:
-            return None
-        masks.setdefault(str(node.mask), node.mask)
-    return pl.any_horizontal(list(masks.values()))
-
-
 def _kind_of(*exprs: pl.Expr) -> Literal["derived", "population"]:
     """A rule's node kind: population-relative when an expression reads across
     customers (``x / AVG(x)``, a window), else derived per customer."""
     return "population" if any(reads_across_customers(e) for e in exprs) else "derived"
-
-
-def _valid_id_of(table: LoadedTable) -> pl.Expr:
-    return valid_id(pl.col(BASE), table.schema[BASE])
 
 
 def read_blacklist(
@@ -1333,34 +1255,3 @@ def _read_blacklist_ids(source: str | Path, where: str = "") -> pl.Series:
             "or give a one-column file"
         )
     return frame.get_column(column).alias(BASE).drop_nulls()
-
-
-def derive_layer(
-    frame: pl.LazyFrame,
-    names: Iterable[str],
-    nodes: Mapping[str, Node],
-    dtypes: Mapping[str, pl.DataType],
-) -> pl.LazyFrame:
-    """Add the nodes ``names`` (whose dependencies ``frame`` holds) as columns."""
-    exprs = []
-    for name in names:
-        node = nodes[name]
-        expr = node.expr
-        if node.kind == "derived" and isinstance(dtypes.get(name), pl.Float64 | pl.Float32):
-            # SQL semantics: x / 0 is NULL, not NaN or inf (NaN would compare as largest).
-            expr = pl.when(expr.is_finite()).then(expr).alias(name)
-        exprs.append(expr)
-    return frame.with_columns(exprs) if exprs else frame
-
-
-def select_outputs(
-    frame: pl.LazyFrame, outputs: list[str], ctx: BuildContext, dtypes: Mapping[str, pl.DataType]
-) -> pl.LazyFrame:
-    """The output columns, datetimes in the business time zone."""
-    select = []
-    for name in outputs:
-        e = pl.col(name)
-        if isinstance(dtypes.get(name), pl.Datetime):
-            e = e.dt.replace_time_zone(ctx.tz, ambiguous="earliest", non_existent="null")
-        select.append(e)
-    return frame.select(select)

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from segrule.engine.compiler import Plan, derive_layer, select_outputs
+from segrule.engine.compiler import Plan
+from segrule.engine.stages import derive_layer, select_outputs
 from segrule.model.nodes import Node
 
 PHASES = (

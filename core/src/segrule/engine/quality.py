@@ -56,6 +56,7 @@ from segrule.model.checks import (
     DEFAULT_MAX_REJECTED_SHARE,
     MAX_REJECTED_SHARE,
     SET_CHECKS,
+    applies,
 )
 
 if TYPE_CHECKING:
@@ -106,16 +107,6 @@ def rounded(a: pl.Expr, exact: pl.Expr | None) -> pl.Expr:
 def amount_unsummable(a: pl.Expr) -> pl.Expr:
     """True where an amount is not null but cannot be summed as int64 cents."""
     return a.is_not_null() & (~a.cast(pl.Float64).is_finite() | (a.abs() >= MAX_AMOUNT))
-
-
-def applies(check: str, table: str, universe_table: str | None) -> bool:
-    """Whether ``check`` applies to ``table`` (``universe_table``: the table the
-    universe comes from, customers or orders; None when checking rules only)."""
-    if CHECKS[check].orders_only and table != "orders":
-        return False
-    if check == "unknown_customer":
-        return universe_table is not None and table != universe_table
-    return True
 
 
 def row_checks(

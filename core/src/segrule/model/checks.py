@@ -68,3 +68,13 @@ CHECKS: dict[str, Check] = {
     ]
 }
 SET_CHECKS = ("unknown_customer", "duplicate_order_id")
+
+
+def applies(check: str, table: str, universe_table: str | None) -> bool:
+    """Whether ``check`` applies to ``table`` (``universe_table``: the table the
+    universe comes from, customers or orders; None when checking rules only)."""
+    if CHECKS[check].orders_only and table != "orders":
+        return False
+    if check == "unknown_customer":
+        return universe_table is not None and table != universe_table
+    return True
