@@ -23,6 +23,7 @@ from segrule.engine.execute import (
     plan_inputs,
     revenue_column,
 )
+from segrule.engine.passes import RunPass
 from segrule.explain import ExplainOptions, ExplainPass
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
@@ -241,43 +242,43 @@ def run(
 
         return run_check
 
-    held: list[Any] = []
-    previous: Path | None = None
+    # Run passes (segrule.engine.passes.RunPass): each wraps the output frame with
+    # queries of its own in the run's collect_all and commits what it writes with the
+    # output. One pass at most puts the output in place (history's journaled commit).
+    run_passes: list[RunPass] = []
+    history_pass: Any = None
     if history is not None:
-        from segrule import history as hist
+        from segrule.history import HistoryPass
 
-        held = hist.hysteresis_of(plan)
-        previous = hist.previous_partition(history, plan.ctx.as_of)
-    kept: list[pl.DataFrame] = []
-    written_history: list[Path] = []
+        history_pass = HistoryPass(history, plan)
+        run_passes.append(history_pass)
+    kept: list[list[pl.DataFrame]] = []
 
     def write(current: Plan, first: bool) -> tuple[Path, list[pl.DataFrame], Any]:
         frame = current.frame
         extra: list[pl.LazyFrame] = []
-        if history is not None:
-            from segrule import history as hist
-
-            full = hist.apply(current, current.frame, previous, held)
-            frame = full.select(current.outputs)
-            extra = [full.select(hist.history_columns(current, held))]
+        counts: list[int] = []
+        for p in run_passes:
+            frame, queries_p = p.wrap(current, frame)
+            extra += queries_p
+            counts.append(len(queries_p))
         queries, finish = summary_queries(frame, current)
         run_check = check(current, first)
 
         def check_and_keep(results: list[pl.DataFrame]) -> None:
             run_check(results)
-            kept[:] = results[len(queries) :]
+            rest = results[len(queries) :]
+            kept[:] = []
+            for n in counts:
+                kept.append(rest[:n])
+                rest = rest[n:]
 
         def commit(tmp: Path, target: Path) -> None:
-            if history is None or not kept:
+            if not run_passes:
                 os.replace(tmp, target)
                 return
-            from segrule import history as hist
-
-            # The partition is written first and renamed after the output, in one
-            # journaled commit: the output is never at an as-of the history lacks.
-            written_history.append(
-                hist.write_partition(history, current.ctx.as_of, kept[0], output=(tmp, target))
-            )
+            (only,) = run_passes
+            only.commit(current, kept[0], tmp, target)
 
         path, results = sink_with(
             frame,
@@ -313,7 +314,7 @@ def run(
         summary,
         report,
         written,
-        written_history[-1] if written_history else None,
+        None if history_pass is None else history_pass.written,
     )
 
 

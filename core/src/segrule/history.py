@@ -112,6 +112,31 @@ class HysteresisCheck:
         hysteresis_of(plan)
 
 
+class HistoryPass:
+    """The run pass of ``run(history=folder)`` (:class:`segrule.engine.passes.RunPass`):
+    the output gets hysteresis applied from the latest partition before this as-of, the
+    membership columns are computed in the run's ``collect_all``, and the partition is
+    committed together with the output (journaled: the output is never at an as-of the
+    history lacks)."""
+
+    def __init__(self, folder: str | Path, plan: Plan) -> None:
+        self.folder = folder
+        self.held = hysteresis_of(plan)
+        self.previous = previous_partition(folder, plan.ctx.as_of)
+        #: the partition written by :meth:`commit`
+        self.written: Path | None = None
+
+    def wrap(self, plan: Plan, frame: pl.LazyFrame) -> tuple[pl.LazyFrame, list[pl.LazyFrame]]:
+        full = apply(plan, frame, self.previous, self.held)
+        return full.select(plan.outputs), [full.select(history_columns(plan, self.held))]
+
+    def commit(self, plan: Plan, results: list[pl.DataFrame], tmp: Path, target: Path) -> Path:
+        self.written = write_partition(
+            self.folder, plan.ctx.as_of, results[0], output=(tmp, target)
+        )
+        return self.written
+
+
 def hysteresis_of(plan: Plan) -> list[Hysteresis]:
     """The rule set's hysteresis entries, checked against the plan (rule errors name the
     entry's line): the column must be a segment or tier output, the labels known."""
