@@ -27,6 +27,7 @@ import polars as pl
 from segrule.errors import DataError, SegruleError, UsageError, did_you_mean, first_line
 from segrule.io.cells import CsvFormulas
 from segrule.model.nodes import Label
+from segrule.model.tables import BASE
 
 #: The label of a customer on a side that does not have it (new or gone customers).
 ABSENT = "(absent)"
@@ -34,7 +35,6 @@ ABSENT = "(absent)"
 #: Extensions that make a diff argument an output file rather than a rule set.
 DATA_SUFFIXES = (".parquet", ".csv", ".arrow", ".ipc", ".feather", ".ndjson", ".jsonl")
 
-BASE = "customer_id"
 LABEL_ROLES = ("segment", "tier")
 
 

@@ -44,8 +44,8 @@ import polars as pl
 from segrule.errors import RuleSetError
 from segrule.model.nodes import BuildContext, Case, Node, PointsPart, RankLadder
 from segrule.model.sql import parse_sql, referenced_names
+from segrule.model.tables import BASE
 
-BASE = "customer_id"
 REASON, NEXT, GAP, LACKS, ROLLOFF = "_reason", "_next", "_gap", "_lacks", "_rolloff"
 
 # -- the boolean structure of a condition ---------------------------------------------

@@ -50,6 +50,7 @@ import polars as pl
 from segrule.errors import DataError, RuleSetError, UsageError, did_you_mean
 from segrule.io import cleanup
 from segrule.io.parquet_crc import with_checksums
+from segrule.model.tables import BASE
 
 try:
     import fcntl
@@ -59,7 +60,6 @@ except ImportError:  # Windows: no flock; commits of one writer at a time are st
 if TYPE_CHECKING:
     from segrule.engine.compiler import Plan
 
-BASE = "customer_id"
 PARTITION = "as_of"
 COMPUTED, BELOW = "__computed", "__below"
 _NAME = re.compile(r"^as_of=(\d{4}-\d{2}-\d{2})(?:T(\d{6}))?$")

@@ -36,6 +36,7 @@ import polars as pl
 from segrule.errors import DataError, SegruleError, UsageError
 from segrule.io import outpaths
 from segrule.model.nodes import Label
+from segrule.model.tables import BASE
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -245,7 +246,7 @@ def read_output(path: str | Path) -> tuple[pl.DataFrame, dict[str, Any] | None]:
         manifest = read_manifest(p) if p.suffix.lower() == ".parquet" else None
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{p}: cannot be read: {exc}") from exc
-    if "customer_id" not in df.columns:
+    if BASE not in df.columns:
         raise DataError(f"{p}: has no customer_id column; is it an output of `segrule run`?")
     return df, manifest
 
@@ -299,7 +300,7 @@ def ruleset_columns(
     columns.sort(key=lambda c: order[c.name])
     if columns:
         return columns, refs, origin
-    skip = {"customer_id", *GEO_COLUMNS}
+    skip = {BASE, *GEO_COLUMNS}
     fallback = []
     for name, dtype in frame.schema.items():
         if name in skip:
@@ -548,14 +549,12 @@ def city_frame(
     lf = scan_source(source)
     if "city" not in lf.collect_schema().names():
         return None, None, ""
-    cities = lf.select(pl.col("customer_id").cast(pl.String), pl.col("city").cast(pl.String))
+    cities = lf.select(pl.col(BASE).cast(pl.String), pl.col("city").cast(pl.String))
     try:
-        cities_df = cities.unique("customer_id", keep="first").collect()
+        cities_df = cities.unique(BASE, keep="first").collect()
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"{source}: cannot be read: {exc}") from exc
-    joined = frame.with_columns(pl.col("customer_id").cast(pl.String)).join(
-        cities_df, on="customer_id", how="left"
-    )
+    joined = frame.with_columns(pl.col(BASE).cast(pl.String)).join(cities_df, on=BASE, how="left")
     return joined, "city", str(source)
 
 
@@ -1164,8 +1163,8 @@ def _migration_section(
     )
     rev = money if money and money in old_frame.columns else None
     # ids compared as text: a CSV output may have read them as numbers
-    old_ids = old_frame.with_columns(pl.col("customer_id").cast(pl.String))
-    new_ids = frame.with_columns(pl.col("customer_id").cast(pl.String))
+    old_ids = old_frame.with_columns(pl.col(BASE).cast(pl.String))
+    new_ids = frame.with_columns(pl.col(BASE).cast(pl.String))
     for col in shared:
         m = migration_matrix(old_ids, new_ids, col.name, rev)
         page.add(

@@ -64,10 +64,9 @@ from segrule.model.nodes import (
 )
 from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
 from segrule.model.sql import parse_sql, polars_reason, reads_across_customers, referenced_names
-from segrule.model.tables import TableContract, contract_frame
+from segrule.model.tables import BASE, TableContract, contract_frame
 from segrule.plugins.registry import Engine
 
-BASE = "customer_id"
 #: What evaluating an expression may raise: polars errors, and (for a few inputs) a
 #: Rust panic, which is a BaseException.
 FAILURES = (Exception, pl.exceptions.PanicException)

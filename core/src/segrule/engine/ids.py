@@ -22,8 +22,7 @@ from typing import Any
 import polars as pl
 
 from segrule.errors import DataError
-
-BASE = "customer_id"
+from segrule.model.tables import BASE
 
 
 def is_text(dtype: pl.DataType) -> bool:

@@ -31,6 +31,7 @@ import polars as pl
 from segrule.engine.compiler import Plan
 from segrule.engine.stages import derive_layer, select_outputs
 from segrule.model.nodes import Node
+from segrule.model.tables import BASE
 
 PHASES = (
     "data-quality checks",
@@ -68,7 +69,7 @@ def phase_steps(plan: Plan) -> list[tuple[str, list[str]]]:
     """The derived layers of ``plan`` regrouped by phase: ``(phase, node names)`` in an
     order that respects every dependency (nothing is run)."""
     done = {n for n, node in plan.nodes.items() if node.kind in ("aggregate", "attribute")}
-    done.add("customer_id")
+    done.add(BASE)
     pending = [name for layer in plan.layers for name in layer]
     steps: list[tuple[str, list[str]]] = []
     while pending:

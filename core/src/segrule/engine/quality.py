@@ -58,13 +58,13 @@ from segrule.model.checks import (
     SET_CHECKS,
     applies,
 )
+from segrule.model.tables import BASE
 
 if TYPE_CHECKING:
     from segrule.engine.compiler import Plan
     from segrule.model.ruleset import RuleSet
     from segrule.model.tables import TableContract
 
-BASE = "customer_id"
 #: Largest |amount| whose integer cents fit an Int64.
 MAX_AMOUNT = 92_233_720_368_547_758.0
 #: Prefix of the untouched copy of a column that normalizing changes (for rejects).

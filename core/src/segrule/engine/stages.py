@@ -29,11 +29,11 @@ import polars as pl
 from segrule.engine.ids import valid_id
 from segrule.model.checks import CHECKS, applies
 from segrule.model.nodes import BuildContext, Node
+from segrule.model.tables import BASE
 
 if TYPE_CHECKING:
     from segrule.engine.compiler import LoadedTable
 
-BASE = "customer_id"
 #: Checks that need every row of a table at once (an order id may be shared by
 #: customers of different subsets).
 GLOBAL_CHECKS = ("duplicate_order_id",)

@@ -38,6 +38,7 @@ from segrule.limits import (
     MAX_YAML_NODES,
 )
 from segrule.model.checks import CHECKS, DEFAULT_MAX_REJECTED_SHARE, MAX_REJECTED_SHARE
+from segrule.model.tables import BASE
 
 if TYPE_CHECKING:
     from segrule.plugins.registry import Engine
@@ -865,7 +866,7 @@ def _outputs_of(rs: RuleSet) -> list[str]:
     m = rs.model
     if m.outputs is not None:
         return list(m.outputs)
-    return ["customer_id", *m.dimensions, *m.segments, *m.scores]
+    return [BASE, *m.dimensions, *m.segments, *m.scores]
 
 
 OutputFormat = Literal["parquet", "csv", "ipc", "ndjson"]

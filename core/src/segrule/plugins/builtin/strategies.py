@@ -12,10 +12,11 @@ from segrule.errors import RuleSetError
 from segrule.model.nodes import WINDOW_RE, BuildContext, Case, Label, Node, PointsPart, RankLadder
 from segrule.model.sql import parse_sql, referenced_names
 from segrule.model.strategies import Strategy, ntile, rank_column, row_number, tie_rank
+from segrule.model.tables import BASE
 from segrule.plugins.hookspecs import hookimpl
 from segrule.plugins.registry import Register
 
-BASE_COLUMNS = {"customer_id"}
+BASE_COLUMNS = {BASE}
 
 
 def _deps(*exprs: pl.Expr) -> tuple[str, ...]:

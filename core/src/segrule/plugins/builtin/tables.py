@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from segrule.model.tables import Column, TableContract
+from segrule.model.tables import BASE, Column, TableContract
 from segrule.plugins.hookspecs import hookimpl
 from segrule.plugins.registry import Register
 
@@ -16,7 +16,7 @@ def segrule_register_tables(register: Register) -> None:
             "orders",
             [
                 Column("order_id", "string", True, "unique order id"),
-                Column("customer_id", "string", True, "the buying customer"),
+                Column(BASE, "string", True, "the buying customer"),
                 Column("order_ts", "datetime", True, "when the order was placed or paid"),
                 Column("amount", "number", True, "order amount in currency units (e.g. 199.00)"),
                 Column(
@@ -41,7 +41,7 @@ def segrule_register_tables(register: Register) -> None:
         TableContract(
             "customers",
             [
-                Column("customer_id", "string", True, "customer id"),
+                Column(BASE, "string", True, "customer id"),
                 Column("birth_year", "integer", False, "year of birth"),
                 Column("gender", "string", False, "gender"),
                 Column("city", "string", False, "city of residence (e.g. 上海)"),
@@ -56,7 +56,7 @@ def segrule_register_tables(register: Register) -> None:
         TableContract(
             "events",
             [
-                Column("customer_id", "string", True, "customer id"),
+                Column(BASE, "string", True, "customer id"),
                 Column("event_ts", "datetime", True, "when it happened"),
                 Column(
                     "event_type",
@@ -73,7 +73,7 @@ def segrule_register_tables(register: Register) -> None:
         TableContract(
             "feedback",
             [
-                Column("customer_id", "string", True, "customer id"),
+                Column(BASE, "string", True, "customer id"),
                 Column("ts", "datetime", True, "when the feedback was given"),
                 Column("score", "number", True, "satisfaction score 0..100"),
             ],
