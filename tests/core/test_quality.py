@@ -238,10 +238,18 @@ def test_rows_of_customers_outside_the_universe_are_counted(tmp_path: Path) -> N
     (tmp_path / "t.yaml").write_text(
         rule + "tables:\n  orders:\n    quality: {unknown_customer: fail}\n"
     )
-    with pytest.raises(DataError, match=r"orders: 1 rows fail unknown_customer"):
+    with pytest.raises(
+        segrule.DataQualityError, match=r"orders: 1 rows fail unknown_customer"
+    ) as ei:
         segrule.run(
             [str(tmp_path / "t.yaml")], out, {**tables, **feedback}, as_of=AS_OF, engine=engine
         )
+    # A typed error (a DataError) carrying the report that made the run fail.
+    assert isinstance(ei.value, DataError)
+    failing = [r for r in ei.value.quality if r["action"] == "fail"]
+    assert failing == [
+        {"table": "orders", "check": "unknown_customer", "action": "fail", "rows": 1}
+    ]
 
     (tmp_path / "t.yaml").write_text(
         rule + "tables:\n  orders:\n    quality: {unknown_customer: unchecked}\n"

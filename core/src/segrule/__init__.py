@@ -7,6 +7,7 @@
 from segrule.api import RunResult, collect, compile, load_ruleset, run, score, sink, summarize
 from segrule.errors import (
     DataError,
+    DataQualityError,
     PluginConflictError,
     PluginError,
     RuleSetError,
@@ -19,6 +20,7 @@ from segrule.version import __version__
 
 __all__ = [
     "DataError",
+    "DataQualityError",
     "Engine",
     "PluginConflictError",
     "PluginError",

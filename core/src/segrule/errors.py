@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 
 class SegruleError(Exception):
@@ -48,6 +49,16 @@ class RuleSetErrors(RuleSetError):
 
 class DataError(SegruleError):
     """An input table is missing, unreadable, or lacks a column or type it needs."""
+
+
+class DataQualityError(DataError):
+    """A data-quality check whose policy is ``fail`` found rows, or a table lost more
+    than its share of rows to the checks. ``quality`` holds the run's quality report
+    (one dict per table and check: table, check, action, rows); nothing was written."""
+
+    def __init__(self, message: str, quality: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.quality = quality
 
 
 class PluginError(SegruleError):

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from segrule.engine.ids import invalid_id, valid_id
-from segrule.errors import DataError, RuleSetError, did_you_mean
+from segrule.errors import DataQualityError, RuleSetError, did_you_mean
 from segrule.io import outpaths
 from segrule.io.outpaths import NO_INPUTS, Inputs
 from segrule.model.checks import (
@@ -720,15 +720,13 @@ def raise_on_failures(
     plan: Plan | None = None,
     result: QualityResult | None = None,
 ) -> None:
-    """Raise DataError (carrying the report as ``.quality``) when a fail check found rows
-    or, given the plan and its counts, when a table lost more than its share of rows."""
+    """Raise DataQualityError (carrying the report) when a fail check found rows or,
+    given the plan and its counts, when a table lost more than its share of rows."""
     message = failures(report)
     if message is None and plan is not None and result is not None:
         message = rejected_share_failure(plan, result, report)
     if message:
-        error = DataError(message)
-        error.quality = list(report)  # type: ignore[attr-defined]
-        raise error
+        raise DataQualityError(message, [dict(r) for r in report])
 
 
 def drops_duplicates(plan: Plan, result: QualityResult) -> bool:
