@@ -382,9 +382,7 @@ def with_values(
         else:
             holder[key] = _number(value)
     model = RuleSetModel.model_validate(raw)
-    out = RuleSet(model, rs.source, rs.base_dir, dict(rs.origins), list(rs.sources))
-    out._raw = raw  # type: ignore[attr-defined]
-    return out
+    return RuleSet(model, rs.source, rs.base_dir, dict(rs.origins), list(rs.sources), raw)
 
 
 # -- the plan pieces -----------------------------------------------------------------

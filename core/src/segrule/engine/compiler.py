@@ -62,7 +62,7 @@ from segrule.model.nodes import (
     masked,
     parse_window,
 )
-from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, _outputs_of
+from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, outputs_of
 from segrule.model.sql import parse_sql, polars_reason, reads_across_customers, referenced_names
 from segrule.model.tables import BASE, TableContract, contract_frame
 from segrule.plugins.registry import Engine
@@ -1003,7 +1003,7 @@ def compile_plan(
     ctx = BuildContext(as_of=parse_as_of(as_of, tz), tz=tz, engine=engine)
     comp = Compiler(engine, rs, ctx)
     comp.define()
-    out_names = list(outputs) if outputs else _outputs_of(rs)
+    out_names = list(outputs) if outputs else outputs_of(rs)
     if BASE in out_names:
         out_names.remove(BASE)
     out_names = [BASE, *dict.fromkeys(out_names)]

@@ -433,6 +433,9 @@ class RuleSet:
     base_dir: Path
     origins: dict[tuple[Any, ...], str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    #: the merged YAML data the model was validated from (``extends`` resolved), as a
+    #: base for rule sets that extend or vary this one
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -669,7 +672,7 @@ def load_ruleset(
         merged = merge_data(merged, base_raw(base))
         merged_origins.update(base.origins)
         sources.extend(s for s in base.sources if s not in sources)
-        base_outputs.extend(o for o in _outputs_of(base) if o not in base_outputs)
+        base_outputs.extend(o for o in outputs_of(base) if o not in base_outputs)
     if len(bases) > 1:
         # Several bases are several rule sets used together: each one's columns are
         # written, as when they are named together on `segrule run`.
@@ -692,9 +695,7 @@ def load_ruleset(
     merged_origins.update(origins)
     sources.append(source)
     model = RuleSetModel.model_validate(merged)
-    rs = RuleSet(model, source, base_dir or Path.cwd(), merged_origins, sources)
-    rs._raw = merged  # type: ignore[attr-defined]
-    return rs
+    return RuleSet(model, source, base_dir or Path.cwd(), merged_origins, sources, merged)
 
 
 def _load_key(ref: str | Path, engine: Engine) -> str:
@@ -705,7 +706,8 @@ def _load_key(ref: str | Path, engine: Engine) -> str:
 
 
 def base_raw(rs: RuleSet) -> dict[str, Any]:
-    return copy.deepcopy(getattr(rs, "_raw", {}))
+    """A copy of ``rs``'s merged YAML data, to build another rule set from."""
+    return copy.deepcopy(rs.raw)
 
 
 def _resolve_ref(ref: str, base_dir: Path | None, engine: Engine, where: str, state: _Load) -> str:
@@ -844,7 +846,7 @@ def compose(rulesets: list[RuleSet]) -> RuleSet:
             )
         timezone = timezone or tz
         merged = merge_data(merged, {k: v for k, v in raw.items() if k not in ("name", "outputs")})
-        outputs.extend(o for o in _outputs_of(rs) if o not in outputs)
+        outputs.extend(o for o in outputs_of(rs) if o not in outputs)
         origins.update(rs.origins)
     merged["outputs"] = outputs
     merged["name"] = "+".join(rs.name for rs in rulesets)
@@ -857,12 +859,12 @@ def compose(rulesets: list[RuleSet]) -> RuleSet:
         rulesets[0].base_dir,
         origins,
         [s for rs in rulesets for s in rs.sources],
+        merged,
     )
-    out._raw = merged  # type: ignore[attr-defined]
     return out
 
 
-def _outputs_of(rs: RuleSet) -> list[str]:
+def outputs_of(rs: RuleSet) -> list[str]:
     m = rs.model
     if m.outputs is not None:
         return list(m.outputs)
