@@ -157,7 +157,7 @@ def test_migration_matrix_matches_plain_python() -> None:
 
 
 def test_columns_from_the_manifest_and_fallback(scored: dict[str, Path]) -> None:
-    from segrule.report import read_output
+    from segrule.io.outputs import read_output
 
     frame, manifest = read_output(scored["new"])
     cols, refs, origin = ruleset_columns(frame, manifest)

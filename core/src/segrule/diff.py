@@ -26,6 +26,8 @@ import polars as pl
 
 from segrule.errors import DataError, SegruleError, UsageError, did_you_mean, first_line
 from segrule.io.cells import CsvFormulas
+from segrule.io.formats import FORMATS
+from segrule.io.outputs import scan_output
 from segrule.model.nodes import Label
 from segrule.model.tables import BASE
 
@@ -33,7 +35,7 @@ from segrule.model.tables import BASE
 ABSENT = "(absent)"
 
 #: Extensions that make a diff argument an output file rather than a rule set.
-DATA_SUFFIXES = (".parquet", ".csv", ".arrow", ".ipc", ".feather", ".ndjson", ".jsonl")
+DATA_SUFFIXES = tuple(FORMATS)
 
 LABEL_ROLES = ("segment", "tier")
 
@@ -64,35 +66,6 @@ class Side:
 def is_output_file(ref: str | Path) -> bool:
     """Whether a diff argument names an output file (by its extension)."""
     return Path(str(ref)).suffix.lower() in DATA_SUFFIXES
-
-
-def scan_output(path: str | Path) -> pl.LazyFrame:
-    """A lazy scan of an output file, by extension; checks it has ``customer_id``."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"output file '{p}' not found; check the path")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            lf = pl.scan_parquet(p)
-        elif suffix == ".csv":
-            # ids keep leading zeros: read customer_id as text.
-            lf = pl.scan_csv(p, schema_overrides={BASE: pl.String})
-        elif suffix in (".arrow", ".ipc", ".feather"):
-            lf = pl.scan_ipc(p)
-        else:
-            lf = pl.scan_ndjson(p)
-        schema = lf.collect_schema()
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"{p}: cannot read it as {suffix[1:]}: {first_line(exc)}") from None
-    if BASE not in schema:
-        raise DataError(
-            f"{p}: has no customer_id column (columns: {', '.join(list(schema)[:10])}); "
-            "diff compares outputs of `segrule run`, one row per customer"
-        )
-    if isinstance(schema[BASE], pl.Categorical | pl.Enum):
-        return lf.with_columns(pl.col(BASE).cast(pl.String))
-    return lf
 
 
 def common_id_type(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.DataType:

@@ -35,6 +35,7 @@ import polars as pl
 
 from segrule.errors import DataError, SegruleError, UsageError
 from segrule.io import outpaths
+from segrule.io.outputs import read_output
 from segrule.model.nodes import Label
 from segrule.model.tables import BASE
 
@@ -214,43 +215,6 @@ class ReportResult:
 
 
 # -- reading -----------------------------------------------------------------------
-def scan_output(path: str | Path) -> pl.LazyFrame:
-    """Scan an output written by ``segrule run`` (Parquet, CSV, IPC or NDJSON)."""
-    from segrule.io.sink import output_format
-
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p}: output file not found; check the path")
-    kind = output_format(p)
-    try:
-        # glob=False: one file, read by its name; "[x]" in a file name is no pattern
-        if kind == "parquet":
-            return pl.scan_parquet(p, glob=False)
-        if kind == "csv":
-            return pl.scan_csv(p, infer_schema_length=10_000, glob=False)
-        if kind == "ipc":
-            return pl.scan_ipc(p, glob=False)
-        return pl.scan_ndjson(p)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataError(f"{p}: cannot be read: {exc}") from exc
-
-
-def read_output(path: str | Path) -> tuple[pl.DataFrame, dict[str, Any] | None]:
-    """The output as a DataFrame (this collects) and its manifest (Parquet only)."""
-    from segrule.io.manifest import read_manifest
-
-    p = Path(path)
-    lf = scan_output(p)
-    try:
-        df = lf.collect()
-        manifest = read_manifest(p) if p.suffix.lower() == ".parquet" else None
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataError(f"{p}: cannot be read: {exc}") from exc
-    if BASE not in df.columns:
-        raise DataError(f"{p}: has no customer_id column; is it an output of `segrule run`?")
-    return df, manifest
-
-
 def ruleset_columns(
     frame: pl.DataFrame,
     manifest: Mapping[str, Any] | None,

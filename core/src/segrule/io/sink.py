@@ -13,31 +13,23 @@ import polars as pl
 from segrule.errors import SegruleError, UsageError, first_line
 from segrule.io import cleanup, outpaths
 from segrule.io.cells import CsvFormulas, neutralize_formulas
+from segrule.io.formats import FORMATS, OUTPUT_FORMATS, format_of
 from segrule.io.outpaths import NO_INPUTS, Inputs
-
-FORMATS = {
-    ".parquet": "parquet",
-    ".csv": "csv",
-    ".arrow": "ipc",
-    ".ipc": "ipc",
-    ".feather": "ipc",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-}
 
 
 def output_format(path: Path, fmt: str | None = None) -> str:
+    """The format to write ``path`` in: ``fmt``, else the one its extension says."""
     if fmt:
-        if fmt not in ("parquet", "csv", "ipc", "ndjson"):
+        if fmt not in OUTPUT_FORMATS:
             raise UsageError(f"unknown output format '{fmt}'; use parquet, csv, ipc or ndjson")
         return fmt
-    try:
-        return FORMATS[path.suffix.lower()]
-    except KeyError:
+    kind = format_of(path)
+    if kind is None or kind not in OUTPUT_FORMATS:
         raise UsageError(
             f"cannot tell the format of '{path}' from its extension; use .parquet, "
             ".csv, .arrow/.ipc or .ndjson, or pass --format"
-        ) from None
+        )
+    return kind
 
 
 #: Rows per Parquet row group (records per IPC batch). Fixed, so that the file's layout

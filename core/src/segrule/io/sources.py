@@ -16,14 +16,13 @@ from pathlib import Path
 import polars as pl
 
 from segrule.errors import DataError, first_line
-
-EXTENSIONS = (".parquet", ".arrow", ".ipc", ".feather", ".csv")
+from segrule.io.formats import FORMATS, INPUT_EXTENSIONS
 
 
 def find_table_source(data_dir: str | Path, table: str) -> Path | None:
     """``<table>.parquet`` (or .arrow/.ipc/.feather/.csv) or a ``<table>/`` folder in data_dir."""
     base = Path(data_dir)
-    for ext in EXTENSIONS:
+    for ext in INPUT_EXTENSIONS:
         p = base / f"{table}{ext}"
         if p.is_file():
             return p
@@ -37,7 +36,7 @@ def find_table_source(data_dir: str | Path, table: str) -> Path | None:
 
 
 #: How each supported suffix is read.
-KINDS = {".parquet": "parquet", ".arrow": "ipc", ".ipc": "ipc", ".feather": "ipc", ".csv": "csv"}
+KINDS = {ext: FORMATS[ext] for ext in INPUT_EXTENSIONS}
 
 
 def _is_glob(text: str) -> bool:
