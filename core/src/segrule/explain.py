@@ -43,23 +43,13 @@ import polars as pl
 
 from segrule.errors import RuleSetError
 from segrule.model.nodes import BuildContext, Case, Node, PointsPart, RankLadder
-from segrule.model.sql import parse_sql, referenced_names
+from segrule.model.sql import COMPARISONS, Token, parse_sql, referenced_names
+from segrule.model.sql import tokens as sql_tokens
 from segrule.model.tables import BASE
 
 REASON, NEXT, GAP, LACKS, ROLLOFF = "_reason", "_next", "_gap", "_lacks", "_rolloff"
 
 # -- the boolean structure of a condition ---------------------------------------------
-_TOKEN = re.compile(
-    r"""\s*(?:
-      (?P<str>'(?:[^']|'')*')
-    | (?P<quoted>"(?:[^"]|"")*")
-    | (?P<op><=|>=|<>|!=|=|<|>)
-    | (?P<punct>[(),])
-    | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<other>[^\s'"(),<>=!A-Za-z_]+|!)
-    )""",
-    re.VERBOSE,
-)
 KEYWORDS = {
     "AND",
     "OR",
@@ -81,34 +71,24 @@ KEYWORDS = {
     "DATE",
     "TIMESTAMP",
 }
-NEGATE = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "<>", "<>": "=", "!=": "="}
-MIRROR = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "=": "=", "<>": "<>", "!=": "!="}
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
-    start: int
-    end: int
-
-    @property
-    def upper(self) -> str:
-        return self.text.upper() if self.kind == "word" else ""
+NEGATE = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "<>", "==": "<>", "<>": "=", "!=": "="}
+MIRROR = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "=": "=", "==": "==", "<>": "<>", "!=": "!="}
 
 
 def tokens(sql: str) -> list[Token]:
+    """The tokens of :func:`segrule.model.sql.tokens` in this module's kinds: ``word``,
+    ``quoted`` (a quoted name), ``op`` (comparisons only), ``punct`` (``(``, ``)``,
+    ``,``), ``str`` and ``other`` (numbers, arithmetic)."""
     out = []
-    pos = 0
-    while pos < len(sql):
-        if sql[pos:].strip() == "":
-            break
-        m = _TOKEN.match(sql, pos)
-        if not m or m.end() == pos:
-            raise ValueError(f"cannot read SQL at {sql[pos:]!r}")
-        kind = m.lastgroup or "other"
-        out.append(Token(kind, m.group(kind), m.start(kind), m.end(kind)))
-        pos = m.end()
+    for t in sql_tokens(sql):
+        kind = t.kind
+        if kind == "qid":
+            kind = "quoted"
+        elif (kind == "op" and t.text not in COMPARISONS) or kind == "num":
+            kind = "other"
+        elif kind == "other" and t.text in "(),":
+            kind = "punct"
+        out.append(Token(kind, t.text, t.start, t.end))
     return out
 
 
@@ -280,7 +260,7 @@ def comparison(atom: Atom) -> Comparison | None:
         if len(side) == 1 and side[0].kind == "word" and side[0].upper not in KEYWORDS:
             return side[0].text
         if len(side) == 1 and side[0].kind == "quoted":
-            return side[0].text[1:-1].replace('""', '"')
+            return side[0].name
         return None
 
     name = name_of(lhs)

@@ -1,30 +1,20 @@
 """The numbers written in a rule's SQL text: where each is, and what it is compared with.
 
 Used to substitute one threshold in a condition (``segrule sweep``) and to read a
-threshold ladder's order (``segrule check``). A small tokenizer, not a parser: it knows
-quoted strings (``'90 days'`` holds no number), quoted identifiers, identifiers
-(``monetary_365d`` holds no number either), numbers with an optional unary minus, and
-comparison operators. The rewritten text is parsed again by polars' SQL parser.
+threshold ladder's order (``segrule check``). It reads the tokens of segrule's one SQL
+tokenizer (:func:`segrule.model.sql.tokens`): quoted strings (``'90 days'`` holds no
+number), identifiers (``monetary_365d`` holds no number either), numbers with an
+optional unary minus, comparison operators. The rewritten text is parsed again by
+polars' SQL parser.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-_TOKEN = re.compile(
-    r"""
-     (?P<str>'(?:[^']|'')*')
-    |(?P<qid>"(?:[^"]|"")*")
-    |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-    |(?P<id>[A-Za-z_][A-Za-z0-9_]*)
-    |(?P<op><=|>=|<>|!=|==|=|<|>)
-    |(?P<ws>\s+)
-    |(?P<other>.)
-    """,
-    re.X | re.S,
-)
+from segrule.model.sql import COMPARISONS
+from segrule.model.sql import tokens as sql_tokens
 
 KEYWORDS = frozenset(
     [
@@ -75,21 +65,24 @@ class _Tok:
 
 
 def _tokens(sql: str) -> list[_Tok]:
+    """The tokens of :func:`segrule.model.sql.tokens`, in this module's kinds: ``id``
+    (names, quoted or not), ``keyword``, ``num``, ``op`` (comparisons), ``str`` and
+    ``other`` (arithmetic operators, parentheses, commas)."""
     out = []
-    for m in _TOKEN.finditer(sql):
-        kind = m.lastgroup or "other"
-        if kind == "ws":
-            continue
-        if kind == "id" and m.group().lower() in KEYWORDS:
-            kind = "keyword"
-        if kind == "qid":
+    for t in sql_tokens(sql):
+        kind = t.kind
+        if kind == "word":
+            kind = "keyword" if t.low in KEYWORDS else "id"
+        elif kind == "qid":
             kind = "id"
-        out.append(_Tok(kind, m.group(), m.start(), m.end()))
+        elif kind == "op" and t.text not in COMPARISONS:
+            kind = "other"
+        out.append(_Tok(kind, t.name if kind == "id" else t.text, t.start, t.end))
     return out
 
 
 def _name(tok: _Tok) -> str:
-    return tok.text[1:-1].replace('""', '"') if tok.text.startswith('"') else tok.text
+    return tok.text
 
 
 def number_literals(sql: str) -> list[NumberLiteral]:

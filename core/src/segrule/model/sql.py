@@ -103,16 +103,36 @@ _TOKEN = re.compile(
 )
 
 
+#: Comparison operators (a token of kind ``op``).
+COMPARISONS = frozenset({"<=", ">=", "<>", "!=", "==", "=", "<", ">"})
+
+
 @dataclass(frozen=True)
-class _Tok:
-    kind: str  # str, qid, num, word, op, other ("(" "," ...)
+class Token:
+    """A token of a rule's SQL text: the one tokenizer of segrule (:func:`tokens`)."""
+
+    kind: str  # str, qid (quoted identifier), num, word, op, other ("(" "," ...)
     text: str
-    start: int  # offsets in the comment-free text
+    start: int  # offsets in the text (comment-free text for check_sql's tokens)
     end: int
 
     @property
     def low(self) -> str:
         return self.text.lower() if self.kind == "word" else ""
+
+    @property
+    def upper(self) -> str:
+        return self.text.upper() if self.kind == "word" else ""
+
+    @property
+    def name(self) -> str:
+        """An identifier's name: a quoted one without its quotes."""
+        if self.kind == "qid":
+            return self.text[1:-1].replace(self.text[0] * 2, self.text[0])
+        return self.text
+
+
+_Tok = Token
 
 
 class _Refused(Exception):
@@ -162,6 +182,30 @@ def _tokenize(sql: str) -> tuple[str, list[_Tok]]:
         at += len(text)
         pos = pos_next
     return "".join(clean), toks
+
+
+def tokens(sql: str) -> list[Token]:
+    """The tokens of ``sql`` with offsets in ``sql`` itself; whitespace and comments are
+    left out. Raises ValueError for text no rule's SQL can be (an unclosed quote or
+    comment, a character with no use): such text never passes :func:`parse_sql`."""
+    toks: list[Token] = []
+    pos = 0
+    while pos < len(sql):
+        m = _TOKEN.match(sql, pos)
+        assert m is not None  # `other` matches any character
+        kind = m.lastgroup or "other"
+        end = m.end()
+        try:
+            if kind == "bcom":
+                end = _block_comment_end(sql, pos)
+        except _Refused as exc:
+            raise ValueError(str(exc)) from None
+        if kind == "other" and m.group() in "'\"`":
+            raise ValueError(f"a quote ({m.group()}) is not closed")
+        if kind not in ("ws", "lcom", "bcom"):
+            toks.append(Token(kind, m.group(), pos, end))
+        pos = end
+    return toks
 
 
 def _block_comment_end(sql: str, start: int) -> int:
