@@ -8,17 +8,9 @@ import polars as pl
 import pytest
 import segrule
 from segrule.errors import DataError
-from segrule.explain import (
-    Atom,
-    BoolOp,
-    ExplainOptions,
-    comparison,
-    explain_customer,
-    find_ladder,
-    render,
-    split_condition,
-    values_of,
-)
+from segrule.explain import ExplainOptions, explain_customer, render, values_of
+from segrule.model.conditions import Atom, BoolOp, comparison, split_condition
+from segrule.model.ladders import find_ladder
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 

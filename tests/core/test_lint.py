@@ -10,7 +10,8 @@ import pytest
 import segrule
 from segrule.errors import UsageError
 from segrule.generate import generate
-from segrule.lint import check_ruleset, parse_orders, threshold_order
+from segrule.lint import check_ruleset, parse_orders
+from segrule.model.ladders import threshold_order
 from segrule.testing import AS_OF, RuleFiles, days_before
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")

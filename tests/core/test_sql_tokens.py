@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from segrule.explain import Atom, comparison, split_condition
+from segrule.model.conditions import Atom, comparison, split_condition
 from segrule.model.literals import number_literals, simple_comparison
 from segrule.model.sql import tokens
 

@@ -31,186 +31,22 @@ table's group-by, newest rows first.
 from __future__ import annotations
 
 import datetime as dt
-import math
-import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 
 from segrule.errors import RuleSetError
+from segrule.model.conditions import NEGATE, Atom, Cond, comparison, split_condition
+from segrule.model.ladders import OPS, Ladder, find_ladder
 from segrule.model.nodes import BuildContext, Case, Node, PointsPart, RankLadder
-from segrule.model.sql import COMPARISONS, Token, parse_sql, referenced_names
-from segrule.model.sql import tokens as sql_tokens
+from segrule.model.sql import parse_sql, referenced_names
 from segrule.model.tables import BASE
 
 REASON, NEXT, GAP, LACKS, ROLLOFF = "_reason", "_next", "_gap", "_lacks", "_rolloff"
-
-# -- the boolean structure of a condition ---------------------------------------------
-KEYWORDS = {
-    "AND",
-    "OR",
-    "NOT",
-    "IN",
-    "IS",
-    "NULL",
-    "BETWEEN",
-    "CASE",
-    "WHEN",
-    "THEN",
-    "ELSE",
-    "END",
-    "LIKE",
-    "ILIKE",
-    "TRUE",
-    "FALSE",
-    "INTERVAL",
-    "DATE",
-    "TIMESTAMP",
-}
-NEGATE = {">=": "<", ">": "<=", "<=": ">", "<": ">=", "=": "<>", "==": "<>", "<>": "=", "!=": "="}
-MIRROR = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "=": "=", "==": "==", "<>": "<>", "!=": "!="}
-
-
-def tokens(sql: str) -> list[Token]:
-    """The tokens of :func:`segrule.model.sql.tokens` in this module's kinds: ``word``,
-    ``quoted`` (a quoted name), ``op`` (comparisons only), ``punct`` (``(``, ``)``,
-    ``,``), ``str`` and ``other`` (numbers, arithmetic)."""
-    out = []
-    for t in sql_tokens(sql):
-        kind = t.kind
-        if kind == "qid":
-            kind = "quoted"
-        elif (kind == "op" and t.text not in COMPARISONS) or kind == "num":
-            kind = "other"
-        elif kind == "other" and t.text in "(),":
-            kind = "punct"
-        out.append(Token(kind, t.text, t.start, t.end))
-    return out
-
-
-@dataclass(frozen=True)
-class Atom:
-    """A condition without AND/OR/NOT at its top level (a comparison, IN, IS NULL...)."""
-
-    sql: str
-    toks: tuple[Token, ...] = field(repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class BoolOp:
-    kind: Literal["and", "or", "not"]
-    items: tuple[Atom | BoolOp, ...]
-
-
-Cond = Atom | BoolOp
-
-
-class _Parser:
-    def __init__(self, sql: str):
-        self.sql = sql
-        self.toks = tokens(sql)
-        self.i = 0
-        self.end = len(self.toks)
-
-    def kw(self, offset: int = 0) -> str:
-        j = self.i + offset
-        return self.toks[j].upper if j < self.end else ""
-
-    def parse(self) -> Cond:
-        cond = self.parse_or()
-        if self.i != self.end:
-            raise ValueError("unbalanced condition")
-        return cond
-
-    def parse_or(self) -> Cond:
-        items = [self.parse_and()]
-        while self.kw() == "OR":
-            self.i += 1
-            items.append(self.parse_and())
-        return items[0] if len(items) == 1 else BoolOp("or", tuple(items))
-
-    def parse_and(self) -> Cond:
-        items = [self.parse_not()]
-        while self.kw() == "AND":
-            self.i += 1
-            items.append(self.parse_not())
-        return items[0] if len(items) == 1 else BoolOp("and", tuple(items))
-
-    def parse_not(self) -> Cond:
-        if self.kw() == "NOT":
-            self.i += 1
-            return BoolOp("not", (self.parse_not(),))
-        return self.parse_primary()
-
-    def _close(self, i: int) -> int:
-        depth = 0
-        for j in range(i, self.end):
-            t = self.toks[j].text
-            if t == "(":
-                depth += 1
-            elif t == ")":
-                depth -= 1
-                if depth == 0:
-                    return j
-        raise ValueError("unbalanced parentheses")
-
-    def parse_primary(self) -> Cond:
-        if self.i >= self.end:
-            raise ValueError("a condition is missing")
-        if self.toks[self.i].text == "(":
-            j = self._close(self.i)
-            after = self.toks[j + 1] if j + 1 < self.end else None
-            if after is None or after.upper in ("AND", "OR") or after.text == ")":
-                outer_end = self.end
-                self.i += 1
-                self.end = j
-                inner = self.parse_or()
-                if self.i != j:
-                    raise ValueError("unbalanced condition")
-                self.end = outer_end
-                self.i = j + 1
-                return inner
-        start = self.i
-        depth = case = 0
-        between = False
-        while self.i < self.end:
-            t = self.toks[self.i]
-            if t.text == "(":
-                depth += 1
-            elif t.text == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif depth == 0 and case == 0:
-                if t.upper == "CASE":
-                    case += 1
-                elif t.upper == "BETWEEN":
-                    between = True
-                elif t.upper == "AND" and between:
-                    between = False
-                elif t.upper in ("AND", "OR"):
-                    break
-            elif t.upper == "CASE":
-                case += 1
-            elif t.upper == "END" and case:
-                case -= 1
-            self.i += 1
-        toks = self.toks[start : self.i]
-        if not toks:
-            raise ValueError("a condition is missing")
-        return Atom(self.sql[toks[0].start : toks[-1].end], tuple(toks))
-
-
-def split_condition(sql: str) -> Cond:
-    """The boolean structure of a SQL condition; a condition it cannot read is one atom."""
-    try:
-        return _Parser(sql).parse()
-    except ValueError:
-        return Atom(sql.strip(), ())
 
 
 # -- rendering values -------------------------------------------------------------------
@@ -225,60 +61,6 @@ def value_text(expr: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
     else:
         text = expr.cast(pl.String)
     return text.fill_null("null")
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """An atom ``name OP rhs`` (rhs as written), with ``number`` when rhs is a number."""
-
-    name: str
-    op: str
-    rhs: str
-    number: float | None
-
-
-def comparison(atom: Atom) -> Comparison | None:
-    """The atom as ``name OP rhs`` when it is one comparison with a bare name on a side."""
-    toks = atom.toks
-    depth = 0
-    ops = []
-    for i, t in enumerate(toks):
-        if t.text == "(":
-            depth += 1
-        elif t.text == ")":
-            depth -= 1
-        elif t.kind == "op" and depth == 0:
-            ops.append(i)
-    if len(ops) != 1:
-        return None
-    i = ops[0]
-    lhs, rhs, op = toks[:i], toks[i + 1 :], toks[i].text
-    if not lhs or not rhs:
-        return None
-
-    def name_of(side: Sequence[Token]) -> str | None:
-        if len(side) == 1 and side[0].kind == "word" and side[0].upper not in KEYWORDS:
-            return side[0].text
-        if len(side) == 1 and side[0].kind == "quoted":
-            return side[0].name
-        return None
-
-    name = name_of(lhs)
-    other = rhs
-    if name is None:
-        name = name_of(rhs)
-        other = lhs
-        op = MIRROR[op]
-        if name is None:
-            return None
-    text = atom.sql[other[0].start - toks[0].start : other[-1].end - toks[0].start]
-    try:
-        number: float | None = float(text)
-    except ValueError:
-        number = None
-    if number is not None and not math.isfinite(number):
-        number = None
-    return Comparison(name, op, text.strip(), number)
 
 
 @dataclass(frozen=True)
@@ -493,116 +275,6 @@ def reason_expr(
     return generic_reason(node, value)
 
 
-# -- threshold ladders ----------------------------------------------------------------------
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    ">": operator.gt,
-    "<=": operator.le,
-    "<": operator.lt,
-}
-
-
-@dataclass(frozen=True)
-class Interval:
-    """Values ``low..high`` (bounds included when ``low_in``/``high_in``) given ``label``."""
-
-    low: float
-    low_in: bool
-    high: float
-    high_in: bool
-    label: str
-
-    def expr(self, col: pl.Expr) -> pl.Expr:
-        parts = []
-        if self.low > -math.inf:
-            parts.append(col >= self.low if self.low_in else col > self.low)
-        if self.high < math.inf:
-            parts.append(col <= self.high if self.high_in else col < self.high)
-        out = pl.lit(True)
-        for p in parts:
-            out = out & p
-        return out & col.is_not_null()
-
-
-@dataclass(frozen=True)
-class Ladder:
-    """A classification read as rungs over one numeric column, lowest values first."""
-
-    node: str
-    column: str
-    intervals: tuple[Interval, ...]
-    gates: tuple[int, ...]  # case indexes that are not rungs
-    rung_case: Mapping[str, int]  # label -> its case index (absent: the default)
-
-    def next_up(self, k: int) -> tuple[Interval, Interval] | None:
-        """The interval holding ``k`` and the first one above with another label."""
-        here = self.intervals[k]
-        for above in self.intervals[k + 1 :]:
-            if above.label != here.label:
-                return here, above
-        return None
-
-
-def find_ladder(node: Node, dtypes: Mapping[str, pl.DataType]) -> Ladder | None:
-    """``node`` as a threshold ladder (see the module docs), else None."""
-    if not node.cases or node.default is None:
-        return None
-    rungs: list[tuple[int, Comparison]] = []
-    gates = []
-    for i, case in enumerate(node.cases):
-        cond = split_condition(case.sql)
-        cmp = comparison(cond) if isinstance(cond, Atom) and cond.toks else None
-        if cmp is not None and cmp.number is not None and cmp.op in _OPS:
-            rungs.append((i, cmp))
-        else:
-            gates.append(i)
-    columns = {c.name for _, c in rungs}
-    if len(columns) != 1 or (len(rungs) < 2 and not node.ladder):
-        return None
-    column = rungs[0][1].name
-    dtype = dtypes.get(column)
-    if dtype is None or not dtype.is_numeric():
-        return None
-    if rungs[0][1].op not in (">", ">="):
-        return None  # highest first: the first rung is a lower bound
-    cuts = sorted({c.number for _, c in rungs if c.number is not None})
-
-    def label_at(x: float) -> str:
-        for i, c in rungs:
-            assert c.number is not None
-            if _OPS[c.op](x, c.number):
-                return node.cases[i].label
-        return str(node.default)
-
-    # Each cut alone and each open stretch between cuts: the classification is constant
-    # on each (rungs are comparisons with these numbers only).
-    pieces: list[Interval] = []
-    edges = [-math.inf, *cuts, math.inf]
-    for j in range(len(edges) - 1):
-        lo, hi = edges[j], edges[j + 1]
-        mid = (
-            (lo + hi) / 2
-            if math.isfinite(lo) and math.isfinite(hi)
-            else (hi - 1 if math.isfinite(hi) else lo + 1)
-        )
-        pieces.append(Interval(lo, False, hi, False, label_at(mid)))
-        if math.isfinite(hi):
-            pieces.append(Interval(hi, True, hi, True, label_at(hi)))
-    merged: list[Interval] = []
-    for p in pieces:
-        if merged and merged[-1].label == p.label:
-            last = merged[-1]
-            merged[-1] = Interval(last.low, last.low_in, p.high, p.high_in, p.label)
-        else:
-            merged.append(p)
-    # A ladder's labels rise with the value: the highest rung's label is on top.
-    if merged[-1].label != node.cases[rungs[0][0]].label:
-        return None
-    rung_case = {node.cases[i].label: i for i, _ in rungs}
-    return Ladder(node.name, column, tuple(merged), tuple(gates), rung_case)
-
-
-# The words of the "what it lacks" sentences, per language (``ExplainOptions.lang``).
 LACKS_TEXT = {
     "en": {
         "needs": " needs ",
@@ -1156,7 +828,7 @@ class Decay:
 
     def _atom(self, atom: Atom, c: pl.Expr) -> pl.Expr:
         cmp = comparison(atom) if atom.toks else None
-        if cmp is not None and cmp.number is not None and cmp.op in _OPS:
+        if cmp is not None and cmp.number is not None and cmp.op in OPS:
             score = self.nodes.get(cmp.name)
             if score is not None and score.parts:
                 value = self.score_at(score, c)

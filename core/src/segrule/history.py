@@ -140,7 +140,7 @@ class HistoryPass:
 def hysteresis_of(plan: Plan) -> list[Hysteresis]:
     """The rule set's hysteresis entries, checked against the plan (rule errors name the
     entry's line): the column must be a segment or tier output, the labels known."""
-    from segrule.explain import find_ladder
+    from segrule.model.ladders import find_ladder
 
     out = []
     rs = plan.ruleset

@@ -43,9 +43,8 @@ import polars as pl
 from segrule.engine.compiler import BASE, LONG_LADDER, Plan, TableInput
 from segrule.engine.stages import derive_layer
 from segrule.errors import UsageError, did_you_mean
-from segrule.explain import find_ladder
-from segrule.model.literals import simple_comparison
-from segrule.model.nodes import WINDOW_RE, Case, Node
+from segrule.model.ladders import ladder_labels
+from segrule.model.nodes import WINDOW_RE, Case
 from segrule.model.ruleset import RuleSet
 from segrule.plugins.registry import Engine
 from segrule.sweep import full_frame, label_order
@@ -164,22 +163,6 @@ def ladders(plan: Plan) -> list[Ladder]:
     return out
 
 
-def threshold_order(node: Node) -> list[str] | None:
-    """The labels of a threshold ladder, highest first: every case ``d >= n`` or
-    ``d > n`` over one dimension ``d`` with ``n`` descending; the default last."""
-    comps = [simple_comparison(c.sql) if c.sql else None for c in node.cases]
-    if not comps or any(c is None or c.op not in (">", ">=") for c in comps):
-        return None
-    dims = {c.dimension for c in comps if c is not None}
-    values = [c.value for c in comps if c is not None]
-    if len(dims) != 1 or values != sorted(values, reverse=True):
-        return None
-    labels = [c.label for c in node.cases]
-    if node.default is not None:
-        labels.append(str(node.default))
-    return list(dict.fromkeys(labels))
-
-
 def _depends_on(plan: Plan, name: str, targets: set[str]) -> bool:
     seen: set[str] = set()
     todo = [name]
@@ -234,14 +217,9 @@ def rank_orders(
                 labels.append(str(node.default))
             orders.append(RankOrder(name, list(dict.fromkeys(labels)), "tier ladder"))
         else:
-            inferred = threshold_order(node) if node.cases else None
-            if inferred is None and node.cases:
-                # A threshold ladder with gates or upper bounds (taobao's amount_tier: '>'
-                # then '<'; tier: gates new/prospect, then score rungs): its rungs by
-                # value, highest first; labels only a gate gives are not compared.
-                found = find_ladder(node, plan.dtypes)
-                if found is not None:
-                    inferred = list(dict.fromkeys(iv.label for iv in reversed(found.intervals)))
+            # Also a ladder with gates or upper bounds (taobao's amount_tier: '>' then
+            # '<'; tier: gates new/prospect, then score rungs): its rungs by value.
+            inferred = ladder_labels(node, plan.dtypes)
             if (
                 inferred is not None
                 and more == "order"
