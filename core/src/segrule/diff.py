@@ -24,12 +24,14 @@ from typing import Any
 
 import polars as pl
 
+from segrule.engine.compiler import Plan
 from segrule.errors import DataError, SegruleError, UsageError, did_you_mean, first_line
 from segrule.io.cells import CsvFormulas
 from segrule.io.formats import FORMATS
 from segrule.io.outputs import scan_output
 from segrule.model.nodes import Label
 from segrule.model.tables import BASE
+from segrule.plugins.registry import Engine
 
 #: The label of a customer on a side that does not have it (new or gone customers).
 ABSENT = "(absent)"
@@ -77,7 +79,7 @@ def common_id_type(old: pl.LazyFrame, new: pl.LazyFrame) -> pl.DataType:
     return b if a == pl.Null else pl.String()
 
 
-def _plan_columns(plan: Any) -> tuple[dict[str, dict[str, Label]], dict[str, dict[str, str]]]:
+def _plan_columns(plan: Plan) -> tuple[dict[str, dict[str, Label]], dict[str, dict[str, str]]]:
     labels: dict[str, dict[str, Label]] = {}
     titles: dict[str, dict[str, str]] = {}
     for name in plan.outputs:
@@ -91,7 +93,7 @@ def _plan_columns(plan: Any) -> tuple[dict[str, dict[str, Label]], dict[str, dic
     return labels, titles
 
 
-def manifest_rulesets(manifest: Mapping[str, Any], engine: Any = None) -> list[str]:
+def manifest_rulesets(manifest: Mapping[str, Any], engine: Engine | None = None) -> list[str]:
     """The rule sets named on the run that wrote a manifest. The manifest lists every
     source, the bases of ``extends`` included (``preset:x`` for a preset): those that
     another one extends are left out, so the rest compose as on the run."""
@@ -107,7 +109,7 @@ def manifest_rulesets(manifest: Mapping[str, Any], engine: Any = None) -> list[s
     return [r for r in refs if r not in bases] or refs
 
 
-def output_side(path: str | Path, engine: Any = None) -> Side:
+def output_side(path: str | Path, engine: Engine | None = None) -> Side:
     """Read an output file as a side. A Parquet output's manifest names the rule sets
     that wrote it: they are compiled (no data read) to know which columns are segments
     and tiers and their labels. Without a manifest, or when its rule sets cannot be
@@ -153,7 +155,7 @@ def ruleset_sides(
     data: str | Path | None = None,
     as_of: Any = None,
     tz: str | None = None,
-    engine: Any = None,
+    engine: Engine | None = None,
 ) -> list[Side]:
     """Score several rule sets on the same data, as sides (this collects).
 
@@ -188,7 +190,7 @@ def ruleset_sides(
 
 
 def open_side(
-    ref: str | Path, *, role: str, engine: Any = None, **score_args: Any
+    ref: str | Path, *, role: str, engine: Engine | None = None, **score_args: Any
 ) -> tuple[Side | None, str | None]:
     """Classify one diff argument: (Side, None) for an output file, (None, ref) for a
     rule set to score. ``role`` ('OLD'/'NEW') names the argument in errors."""
@@ -498,7 +500,7 @@ def diff(
     data: str | Path | None = None,
     as_of: Any = None,
     tz: str | None = None,
-    engine: Any = None,
+    engine: Engine | None = None,
     csv_formulas: CsvFormulas = "neutralize",
 ) -> DiffResult:
     """Compare two runs (this collects): OLD and NEW are output files, rule sets (a

@@ -39,6 +39,7 @@ from typing import Any
 
 import polars as pl
 
+from segrule.engine.compiler import Plan
 from segrule.errors import RuleSetError
 from segrule.model.conditions import NEGATE, Atom, Cond, comparison, split_condition
 from segrule.model.ladders import OPS, Ladder, find_ladder
@@ -640,7 +641,7 @@ class CustomerExplanation:
         return [i for i in self.items if i.role in roles]
 
 
-def explain_customer(plan: Any, customer_id: str | int) -> CustomerExplanation:
+def explain_customer(plan: Plan, customer_id: str | int) -> CustomerExplanation:
     """Every dimension, segment, score and tier of one customer and why (this collects).
 
     ``plan`` is compiled with explanations (``ExplainOptions(True, True, True)``); the
@@ -718,7 +719,7 @@ def explain_customer(plan: Any, customer_id: str | int) -> CustomerExplanation:
     return CustomerExplanation(wanted, plan.ctx.as_of, items)
 
 
-def _display_order(plan: Any) -> list[str]:
+def _display_order(plan: Plan) -> list[str]:
     """Dimensions first (aggregates and attributes, then derived), then segments, scores
     and tiers in dependency order; helpers and explanation columns left out."""
     order = [n for n, node in plan.nodes.items() if node.kind in ("aggregate", "attribute")]
