@@ -651,15 +651,12 @@ def explain_customer(plan: Plan, customer_id: str | int) -> CustomerExplanation:
     """
     from segrule.engine.execute import checked, collect
     from segrule.engine.ids import cast_ids
-    from segrule.engine.stages import aggregate_frame, derive_layer
     from segrule.errors import DataError
 
     plan, _ = checked(plan)
     nodes: Mapping[str, Node] = plan.nodes
     dtypes = plan.dtypes
-    frame = aggregate_frame(nodes, plan.loaded, plan.excluded)
-    for layer in plan.layers:
-        frame = derive_layer(frame, layer, nodes, dtypes)
+    frame = plan.full_frame()
     extra: list[pl.Expr] = []
     value = values_of(dtypes)
     for node in nodes.values():

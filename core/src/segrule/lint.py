@@ -47,7 +47,7 @@ from segrule.model.ladders import ladder_labels
 from segrule.model.nodes import WINDOW_RE, Case
 from segrule.model.ruleset import RuleSet
 from segrule.plugins.registry import Engine
-from segrule.sweep import full_frame, label_order
+from segrule.sweep import label_order
 
 SpendMode = Literal["amount", "order"]
 KINDS = ("matches_nobody", "shadowed", "no_tier", "monotonicity")
@@ -336,7 +336,7 @@ def check_ruleset(
     ranked, unchecked = rank_orders(plan, orders or {}, more)
     plan, _ = checked(plan)
 
-    frame = full_frame(plan)
+    frame = plan.full_frame()
     if spend_more is None:
         frame = frame.join(_median_order_cents(plan), how="cross")
     else:

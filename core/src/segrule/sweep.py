@@ -36,9 +36,9 @@ from typing import Any
 
 import polars as pl
 
-from segrule.engine.compiler import Compiler, Plan, TableInput, type_check
+from segrule.engine.compiler import Plan, TableInput, resolve_nodes, type_check
 from segrule.engine.stages import derive_layer
-from segrule.errors import RuleSetError, RuleSetErrors, UsageError, did_you_mean
+from segrule.errors import RuleSetError, UsageError, did_you_mean
 from segrule.model.literals import NumberLiteral, format_number, number_literals, replace_number
 from segrule.model.nodes import Node
 from segrule.model.ruleset import RuleSet, RuleSetModel, base_raw
@@ -386,15 +386,6 @@ def with_values(
 
 
 # -- the plan pieces -----------------------------------------------------------------
-def full_frame(plan: Plan) -> pl.LazyFrame:
-    """The per-customer frame with every node of ``plan`` as a column (aggregates and
-    all derived layers, not only the outputs), sorted by customer_id."""
-    frame = plan.aggregates()
-    for layer in plan.layers:
-        frame = derive_layer(frame, layer, plan.nodes, plan.dtypes)
-    return frame
-
-
 @dataclass
 class Variant:
     nodes: dict[str, Node]
@@ -405,12 +396,10 @@ class Variant:
 def compile_variant(base: Plan, rs: RuleSet) -> Variant:
     """The nodes of ``rs`` compiled against ``base``'s tables and outputs (reads no
     rows: the loaded tables of ``base`` are reused, types are checked again)."""
-    comp = Compiler(base.ctx.engine or Engine(), rs, base.ctx)
-    comp.define()
-    nodes = comp.resolve(list(base.outputs), rs.where("outputs"))
-    if comp.errors:
-        raise RuleSetErrors(comp.errors) if len(comp.errors) > 1 else comp.errors[0]
-    layers = comp.layers(nodes)
+    engine = base.ctx.engine or Engine()
+    comp, nodes, layers = resolve_nodes(
+        engine, rs, base.ctx, list(base.outputs), check_unused=False
+    )
     dtypes = type_check(nodes, layers, base.loaded, comp.conditions)
     return Variant(nodes, layers, dtypes)
 
@@ -522,7 +511,7 @@ def sweep(
     t1 = time.perf_counter()
 
     base, _ = checked(base)
-    frame = full_frame(base).collect(engine="streaming")
+    frame = base.full_frame().collect(engine="streaming")
     total = frame.height
     revenue_total = float(frame[money].sum() or 0) if money else 0.0
     t2 = time.perf_counter()

@@ -34,6 +34,7 @@ from segrule.engine.stages import (
     Stages,
     aggregate_frame,
     build_frame,
+    full_frame,
     split_stages,
     with_row_columns,
 )
@@ -159,6 +160,11 @@ class Plan:
         """The plan's stages as data (:mod:`segrule.engine.stages`)."""
         universe = "customers" if "customers" in self.loaded else "orders"
         return split_stages(self.nodes, self.layers, self.outputs, self.loaded, universe)
+
+    def full_frame(self) -> pl.LazyFrame:
+        """Every node of this plan as a column, sorted by customer_id
+        (:func:`segrule.engine.stages.full_frame`)."""
+        return full_frame(self.nodes, self.layers, self.loaded, self.dtypes, self.excluded)
 
     def aggregates(self) -> pl.LazyFrame:
         """The per-customer aggregates this plan starts from (``aggregate_frame``)."""
@@ -976,6 +982,29 @@ def type_check(
 
 
 # -- the whole compile -------------------------------------------------------------
+def resolve_nodes(
+    engine: Engine,
+    rs: RuleSet,
+    ctx: BuildContext,
+    outputs: list[str],
+    *,
+    check_unused: bool = True,
+) -> tuple[Compiler, dict[str, Node], list[list[str]]]:
+    """The nodes ``outputs`` need and their dependency layers (reads no data); every
+    problem found is raised at once. ``check_unused``: also check the names of
+    definitions no output uses."""
+    comp = Compiler(engine, rs, ctx)
+    comp.define()
+    nodes = comp.resolve(outputs, rs.where("outputs"))
+    # Definitions that no output uses are not computed, but their names are checked too.
+    unused = [n for n in comp.defined if n not in nodes] if check_unused else []
+    if unused:
+        comp.layers(comp.resolve(unused, rs.where("outputs")) | nodes)
+    if comp.errors:
+        raise RuleSetErrors(comp.errors) if len(comp.errors) > 1 else comp.errors[0]
+    return comp, nodes, comp.layers(nodes)
+
+
 def compile_plan(
     engine: Engine,
     rs: RuleSet,
@@ -1001,20 +1030,11 @@ def compile_plan(
     tz = tz or rs.model.timezone or "UTC"
     check_tz(tz)
     ctx = BuildContext(as_of=parse_as_of(as_of, tz), tz=tz, engine=engine)
-    comp = Compiler(engine, rs, ctx)
-    comp.define()
     out_names = list(outputs) if outputs else outputs_of(rs)
     if BASE in out_names:
         out_names.remove(BASE)
     out_names = [BASE, *dict.fromkeys(out_names)]
-    nodes = comp.resolve(out_names, rs.where("outputs"))
-    # Definitions that no output uses are not computed, but their names are checked too.
-    unused = [n for n in comp.defined if n not in nodes]
-    if unused:
-        comp.layers(comp.resolve(unused, rs.where("outputs")) | nodes)
-    if comp.errors:
-        raise RuleSetErrors(comp.errors) if len(comp.errors) > 1 else comp.errors[0]
-    layers = comp.layers(nodes)
+    comp, nodes, layers = resolve_nodes(engine, rs, ctx, out_names)
 
     # Tables: which are needed, their sources, columns and the dimension asking.
     needed: dict[str, dict[str, str]] = {}

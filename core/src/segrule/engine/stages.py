@@ -130,6 +130,21 @@ def population_frame(
     return select_outputs(frame, outputs, ctx, dtypes)
 
 
+def full_frame(
+    nodes: Mapping[str, Node],
+    layers: Sequence[Sequence[str]],
+    tables: Mapping[str, LoadedTable],
+    dtypes: Mapping[str, pl.DataType],
+    excluded: pl.DataFrame | None = None,
+) -> pl.LazyFrame:
+    """Every node as a column (aggregates and all derived layers, helpers included, not
+    only the outputs), sorted by customer_id: what explain, sweep and check read."""
+    frame = aggregate_frame(nodes, tables, excluded)
+    for layer in layers:
+        frame = derive_layer(frame, layer, nodes, dtypes)
+    return frame
+
+
 def build_frame(
     stages: Stages,
     nodes: Mapping[str, Node],
