@@ -29,7 +29,7 @@ import polars as pl
 from segrule.engine import quality
 from segrule.engine.ids import cast_ids, normalize_ids, unify_id_types
 from segrule.engine.passes import AddsNodes, ChecksPlan
-from segrule.engine.quality import RAW, TableQuality
+from segrule.engine.quality import TableQuality
 from segrule.engine.stages import (
     Stages,
     aggregate_frame,
@@ -745,58 +745,15 @@ def load_table(
         lf = lf.with_columns(quality.to_cents(exact).alias(quality.EXACT_CENTS))
     if exprs:
         lf = lf.with_columns(exprs)
-    # The frame the quality checks count on: normalized, not filtered, with the
-    # columns as read kept aside for the rejects file.
-    changed = [e.meta.output_name() for e in exprs]
-    if parse_ts is not None and ts:
-        changed.append(ts)
-    unfiltered = renamed.with_columns(pl.col(c).alias(f"{RAW}{c}") for c in dict.fromkeys(changed))
-    if parse_ts is not None:
-        unfiltered = unfiltered.with_columns(parse_ts)
-    if exprs:
-        unfiltered = unfiltered.with_columns(exprs)
+    unfiltered = quality.quality_frame(renamed, exprs, parse_ts, ts)
     statuses = tuple(contract.extra.get("statuses", ())) if contract.extra else ()
     policies = quality.policies_for(rs, contract.name, universe_table)
     checks = quality.row_checks(contract, schema, ctx.as_of_lit(), statuses, id_dtype)
-    for check in checks:
-        if policies.get(check, "keep") != "keep":
-            passes = quality.row_filter(check, contract, statuses)
-            if passes is not None:
-                lf = lf.filter(passes)
+    lf = quality.drop_failing_rows(lf, checks, policies, contract, statuses)
     if contract.name == "orders" and "amount" in schema:
-        # Ties to even: rounding many amounts does not bias their sum (as Python's round).
-        cents = (
-            pl.col(quality.EXACT_CENTS)
-            if exact is not None
-            else (pl.col("amount") * 100).round(0, mode="half_to_even").cast(pl.Int64)
-        )
-        if policies.get("bad_amount") == "keep":
-            # A kept bad amount (NaN, infinite, beyond int64 cents) is not summed.
-            cents = pl.when(~quality.amount_unsummable(pl.col("amount"))).then(cents)
-        lf = lf.with_columns(cents.alias("amount_cents"))
-        if exact is not None:
-            lf = lf.drop(quality.EXACT_CENTS)
-    where_cond: pl.Expr | None = None
-    if spec and spec.where:
-        where_cond = parse_sql(
-            spec.where,
-            where=rs.where("tables", contract.name, "where"),
-            name=f"tables.{contract.name}.where",
-        )
-        missing = [c for c in referenced_names(where_cond) if c not in schema]
-        if missing:
-            raise RuleSetError(
-                f"where refers to column '{missing[0]}' that {label} does not have"
-                f"{did_you_mean(missing[0], schema)}",
-                where=rs.where("tables", contract.name, "where"),
-            )
-        try:
-            lf.filter(where_cond).collect_schema()
-        except FAILURES as exc:
-            raise RuleSetError(
-                f"where '{spec.where}' cannot filter {label}: {_short(exc)}",
-                where=rs.where("tables", contract.name, "where"),
-            ) from None
+        lf = quality.with_amount_cents(lf, policies, exact=exact is not None)
+    where_cond = _table_where(rs, contract.name, schema, label, lf)
+    if where_cond is not None:
         lf = lf.filter(where_cond)
     table_quality = quality.TableQuality(
         contract.name, unfiltered, list(schema), checks, policies, where_cond, ts
@@ -810,6 +767,32 @@ def load_table(
         ) from None
     check_needed(needed, final_schema)
     return LoadedTable(contract.name, lf, final_schema, label, table_quality)
+
+
+def _table_where(
+    rs: RuleSet, table: str, schema: Mapping[str, Any], label: str, lf: pl.LazyFrame
+) -> pl.Expr | None:
+    """The table's ``where`` filter (``tables.<t>.where``) checked against its columns
+    and types, or None."""
+    spec = rs.model.tables.get(table)
+    if not (spec and spec.where):
+        return None
+    at = rs.where("tables", table, "where")
+    cond = parse_sql(spec.where, where=at, name=f"tables.{table}.where")
+    missing = [c for c in referenced_names(cond) if c not in schema]
+    if missing:
+        raise RuleSetError(
+            f"where refers to column '{missing[0]}' that {label} does not have"
+            f"{did_you_mean(missing[0], schema)}",
+            where=at,
+        )
+    try:
+        lf.filter(cond).collect_schema()
+    except FAILURES as exc:
+        raise RuleSetError(
+            f"where '{spec.where}' cannot filter {label}: {_short(exc)}", where=at
+        ) from None
+    return cond
 
 
 def _normalize_ts(

@@ -109,6 +109,57 @@ def amount_unsummable(a: pl.Expr) -> pl.Expr:
     return a.is_not_null() & (~a.cast(pl.Float64).is_finite() | (a.abs() >= MAX_AMOUNT))
 
 
+def quality_frame(
+    renamed: pl.LazyFrame, exprs: Sequence[pl.Expr], parse_ts: pl.Expr | None, ts: str | None
+) -> pl.LazyFrame:
+    """The frame the checks count on: the table as read (``renamed``), normalized by
+    ``exprs`` and ``parse_ts``, not filtered, with each column those change kept aside as
+    read (``__raw__<column>``) for the rejects file."""
+    changed = [e.meta.output_name() for e in exprs]
+    if parse_ts is not None and ts:
+        changed.append(ts)
+    frame = renamed.with_columns(pl.col(c).alias(f"{RAW}{c}") for c in dict.fromkeys(changed))
+    if parse_ts is not None:
+        frame = frame.with_columns(parse_ts)
+    if exprs:
+        frame = frame.with_columns(exprs)
+    return frame
+
+
+def drop_failing_rows(
+    lf: pl.LazyFrame,
+    checks: Mapping[str, pl.Expr],
+    policies: Mapping[str, str],
+    contract: TableContract,
+    statuses: Sequence[str],
+) -> pl.LazyFrame:
+    """``lf`` without the rows a row check leaves out (its policy is not ``keep``)."""
+    for check in checks:
+        if policies.get(check, "keep") != "keep":
+            passes = row_filter(check, contract, statuses)
+            if passes is not None:
+                lf = lf.filter(passes)
+    return lf
+
+
+def with_amount_cents(
+    lf: pl.LazyFrame, policies: Mapping[str, str], *, exact: bool
+) -> pl.LazyFrame:
+    """Orders with ``amount_cents``, the integer cents the plan sums: from the amount's
+    decimal digits when it had some (``exact``: the ``EXACT_CENTS`` column), else the
+    float rounded ties to even (rounding many amounts does not bias their sum)."""
+    cents = (
+        pl.col(EXACT_CENTS)
+        if exact
+        else (pl.col("amount") * 100).round(0, mode="half_to_even").cast(pl.Int64)
+    )
+    if policies.get("bad_amount") == "keep":
+        # A kept bad amount (NaN, infinite, beyond int64 cents) is not summed.
+        cents = pl.when(~amount_unsummable(pl.col("amount"))).then(cents)
+    lf = lf.with_columns(cents.alias("amount_cents"))
+    return lf.drop(EXACT_CENTS) if exact else lf
+
+
 def row_checks(
     contract: TableContract,
     schema: Mapping[str, Any],
