@@ -478,3 +478,10 @@ def test_conflict_with_an_entry_point_plugin_names_its_distribution(
         Engine()
     assert "plugin 'apparel' (distribution segrule-apparel)" in str(info.value)
     assert "plugin 'segrule.dimensions' (distribution segrule)" in str(info.value)
+
+
+def test_the_registry_keeps_its_first_name() -> None:
+    """segrule.Registry was segrule.Engine (a name polars uses for its engines): the old
+    name stays, so code written against it keeps working."""
+    assert segrule.Engine is segrule.Registry
+    assert isinstance(segrule.Engine(autoload=False), segrule.Registry)

@@ -15,7 +15,7 @@ from segrule.errors import (
     UsageError,
 )
 from segrule.plugins.hookspecs import hookimpl
-from segrule.plugins.registry import Engine
+from segrule.plugins.registry import Engine, Registry
 from segrule.version import __version__
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Engine",
     "PluginConflictError",
     "PluginError",
+    "Registry",
     "RuleSetError",
     "RunResult",
     "SegruleError",

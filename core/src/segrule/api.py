@@ -30,7 +30,7 @@ from segrule.io.cells import CsvFormulas
 from segrule.io.outpaths import Inputs
 from segrule.io.sink import FORMATS, ROW_GROUP_ROWS, output_format, sink, sink_with
 from segrule.model.ruleset import RuleSet
-from segrule.plugins.registry import Engine
+from segrule.plugins.registry import Registry
 
 __all__ = [
     "FORMATS",
@@ -78,7 +78,7 @@ def compile(
     data: str | Path | None = None,
     tz: str | None = None,
     outputs: list[str] | None = None,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
     plugins: Sequence[str] = (),
     check_only: bool = False,
     blacklist: str | Path | None = None,
@@ -89,7 +89,7 @@ def compile(
     ``check_only=True`` checks against the table contracts where no data is given;
     ``explain`` adds the explanation columns (:mod:`segrule.explain`).
     """
-    engine = engine or Engine(plugins=list(plugins))
+    engine = engine or Registry(plugins=list(plugins))
     rs = as_ruleset(ruleset, engine)
     return build.compile(
         rs,
@@ -114,7 +114,7 @@ def score(
     tz: str | None = None,
     outputs: list[str] | None = None,
     lazy: bool = False,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     explain: ExplainOptions | None = None,
@@ -174,7 +174,7 @@ def run(
     tz: str | None = None,
     fmt: str | None = None,
     outputs: list[str] | None = None,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     rejects: str | Path | None = None,
@@ -200,7 +200,7 @@ def run(
     output does with text cells a spreadsheet would read as formulas
     (:mod:`segrule.io.cells`)."""
     t0 = time.perf_counter()
-    engine = engine or Engine(plugins=list(plugins))
+    engine = engine or Registry(plugins=list(plugins))
     plan = compile(
         rulesets,
         tables,

@@ -31,7 +31,7 @@ from segrule.io.formats import FORMATS
 from segrule.io.outputs import scan_output
 from segrule.model.nodes import Label
 from segrule.model.tables import BASE
-from segrule.plugins.registry import Engine
+from segrule.plugins.registry import Registry
 
 #: The label of a customer on a side that does not have it (new or gone customers).
 ABSENT = "(absent)"
@@ -93,14 +93,14 @@ def _plan_columns(plan: Plan) -> tuple[dict[str, dict[str, Label]], dict[str, di
     return labels, titles
 
 
-def manifest_rulesets(manifest: Mapping[str, Any], engine: Engine | None = None) -> list[str]:
+def manifest_rulesets(manifest: Mapping[str, Any], engine: Registry | None = None) -> list[str]:
     """The rule sets named on the run that wrote a manifest. The manifest lists every
     source, the bases of ``extends`` included (``preset:x`` for a preset): those that
     another one extends are left out, so the rest compose as on the run."""
     from segrule.engine.build import load_ruleset
-    from segrule.plugins.registry import Engine
+    from segrule.plugins.registry import Registry
 
-    engine = engine or Engine()
+    engine = engine or Registry()
     refs = [str(r).removeprefix("preset:") for r in manifest["rulesets"]]
     bases: set[str] = set()
     for ref in refs:
@@ -109,7 +109,7 @@ def manifest_rulesets(manifest: Mapping[str, Any], engine: Engine | None = None)
     return [r for r in refs if r not in bases] or refs
 
 
-def output_side(path: str | Path, engine: Engine | None = None) -> Side:
+def output_side(path: str | Path, engine: Registry | None = None) -> Side:
     """Read an output file as a side. A Parquet output's manifest names the rule sets
     that wrote it: they are compiled (no data read) to know which columns are segments
     and tiers and their labels. Without a manifest, or when its rule sets cannot be
@@ -155,7 +155,7 @@ def ruleset_sides(
     data: str | Path | None = None,
     as_of: Any = None,
     tz: str | None = None,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
 ) -> list[Side]:
     """Score several rule sets on the same data, as sides (this collects).
 
@@ -190,7 +190,7 @@ def ruleset_sides(
 
 
 def open_side(
-    ref: str | Path, *, role: str, engine: Engine | None = None, **score_args: Any
+    ref: str | Path, *, role: str, engine: Registry | None = None, **score_args: Any
 ) -> tuple[Side | None, str | None]:
     """Classify one diff argument: (Side, None) for an output file, (None, ref) for a
     rule set to score. ``role`` ('OLD'/'NEW') names the argument in errors."""
@@ -500,7 +500,7 @@ def diff(
     data: str | Path | None = None,
     as_of: Any = None,
     tz: str | None = None,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
     csv_formulas: CsvFormulas = "neutralize",
 ) -> DiffResult:
     """Compare two runs (this collects): OLD and NEW are output files, rule sets (a
@@ -517,9 +517,9 @@ def diff(
     from segrule.io import outpaths
     from segrule.io.outpaths import NO_INPUTS
     from segrule.io.sink import sink
-    from segrule.plugins.registry import Engine
+    from segrule.plugins.registry import Registry
 
-    engine = engine or Engine()
+    engine = engine or Registry()
     inputs = NO_INPUTS
     if changes_out is not None:
         # Checked before anything is scored: the file may be none of what is compared.

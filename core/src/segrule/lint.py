@@ -46,7 +46,7 @@ from segrule.errors import UsageError, did_you_mean
 from segrule.model.ladders import ladder_labels
 from segrule.model.nodes import WINDOW_RE, Case
 from segrule.model.ruleset import RuleSet
-from segrule.plugins.registry import Engine
+from segrule.plugins.registry import Registry
 from segrule.sweep import label_order
 
 SpendMode = Literal["amount", "order"]
@@ -309,7 +309,7 @@ def check_ruleset(
     as_of: Any = None,
     data: str | Path | None = None,
     tz: str | None = None,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     orders: Mapping[str, Sequence[str]] | None = None,
@@ -330,7 +330,7 @@ def check_ruleset(
         raise UsageError(f"--more '{more}': use amount or order")
     if spend_more is not None and spend_more < 0:
         raise UsageError("--spend-more must be 0 or more")
-    engine = engine or Engine(plugins=list(plugins))
+    engine = engine or Registry(plugins=list(plugins))
     rs = as_ruleset(ruleset, engine)
     plan = compile(rs, tables, as_of=as_of, data=data, tz=tz, engine=engine, blacklist=blacklist)
     ranked, unchecked = rank_orders(plan, orders or {}, more)

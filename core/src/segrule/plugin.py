@@ -36,7 +36,7 @@ from segrule.model.sql import parse_sql, referenced_names
 from segrule.model.strategies import Strategy, ntile, rank_column, row_number, tie_rank
 from segrule.model.tables import Column, ColumnType, TableContract
 from segrule.plugins.hookspecs import hookimpl
-from segrule.plugins.registry import Owner, Register
+from segrule.plugins.registry import Owner, Register, Registry
 
 if TYPE_CHECKING:
     from segrule.generate import ORDERS_SCHEMA, TABLE_GENERATORS, GenContext, TableSpec, fixed_ids
@@ -62,6 +62,7 @@ __all__ = [
     "Preset",
     "RankLadder",
     "Register",
+    "Registry",
     "RuleSetError",
     "SegruleError",
     "Strategy",

@@ -42,7 +42,7 @@ from segrule.model.tables import BASE
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from segrule.plugins.registry import Engine
+    from segrule.plugins.registry import Registry
 
 Lang = Literal["zh", "en"]
 
@@ -220,7 +220,7 @@ def ruleset_columns(
     manifest: Mapping[str, Any] | None,
     rulesets: Sequence[str | Path] = (),
     *,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
 ) -> tuple[list[ColumnInfo], list[str], str]:
     """The segment and tier columns of the output with their labels.
 
@@ -779,7 +779,7 @@ def build_report(
     lang: str = "zh",
     png_dir: str | Path | None = None,
     revenue: str | None = None,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
 ) -> ReportResult:
     """Write the HTML report of ``output`` (a file written by ``segrule run``) to ``out``.
 
@@ -1333,7 +1333,7 @@ def _check_report_paths(
     ruleset: Sequence[str | Path],
     data: str | Path | None,
     png_dir: str | Path | None,
-    engine: Engine | None,
+    engine: Registry | None,
 ) -> None:
     """Refuse, before drawing, an --out or --png that is or holds what the report reads."""
     from segrule.engine.execute import input_paths

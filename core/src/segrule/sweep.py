@@ -42,7 +42,7 @@ from segrule.errors import RuleSetError, UsageError, did_you_mean
 from segrule.model.literals import NumberLiteral, format_number, number_literals, replace_number
 from segrule.model.nodes import Node
 from segrule.model.ruleset import RuleSet, RuleSetModel, base_raw
-from segrule.plugins.registry import Engine
+from segrule.plugins.registry import Registry
 
 #: Default cap on the number of grid points (the product of the parameters' values).
 MAX_GRID = 500
@@ -396,7 +396,7 @@ class Variant:
 def compile_variant(base: Plan, rs: RuleSet) -> Variant:
     """The nodes of ``rs`` compiled against ``base``'s tables and outputs (reads no
     rows: the loaded tables of ``base`` are reused, types are checked again)."""
-    engine = base.ctx.engine or Engine()
+    engine = base.ctx.engine or Registry()
     comp, nodes, layers = resolve_nodes(
         engine, rs, base.ctx, list(base.outputs), check_unused=False
     )
@@ -441,7 +441,7 @@ def sweep(
     as_of: Any = None,
     data: str | Path | None = None,
     tz: str | None = None,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     targets: Sequence[str] = (),
@@ -458,7 +458,7 @@ def sweep(
     from segrule.engine.execute import checked, revenue_column
 
     t0 = time.perf_counter()
-    engine = engine or Engine(plugins=list(plugins))
+    engine = engine or Registry(plugins=list(plugins))
     rs = as_ruleset(ruleset, engine)
     if not params:
         raise UsageError(

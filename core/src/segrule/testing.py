@@ -3,7 +3,7 @@
 Installed with segrule as a pytest plugin (entry point ``pytest11``), so any project
 that has segrule installed gets these fixtures without importing anything:
 
-- ``segrule_engine(*plugins)``: an :class:`~segrule.Engine` holding only the builtins
+- ``segrule_engine(*plugins)``: an :class:`~segrule.Registry` holding only the builtins
   and the given plugin modules (no entry-point autoload), so a plugin is tested alone;
 - ``segrule_rules(name, yaml_text)``: writes a rule file into a temporary folder;
 - ``segrule_tables``: builders of tiny tables from rows (``segrule_tables.orders([...])``,
@@ -251,14 +251,14 @@ def score_rows(
     """Score ``ruleset`` (a path, preset name or list) on ``tables``; a DataFrame."""
     import segrule
 
-    engine = engine or segrule.Engine(autoload=False)
+    engine = engine or segrule.Registry(autoload=False)
     out = segrule.score(ruleset, tables, as_of=as_of, tz=tz, engine=engine)
     assert isinstance(out, pl.DataFrame)
     return out
 
 
 def check_plugin(plugin: ModuleType | str, *, as_of: Any = AS_OF) -> Any:
-    """Conformance checks for one plugin module; returns the Engine it was loaded in.
+    """Conformance checks for one plugin module; returns the Registry it was loaded in.
 
     Loads the plugin alone with the builtins (a conflict or failing hook raises the
     plugin error), then checks that it registered something, that every dimension and
@@ -267,7 +267,7 @@ def check_plugin(plugin: ModuleType | str, *, as_of: Any = AS_OF) -> Any:
     """
     import segrule
 
-    engine = segrule.Engine(plugins=[plugin], autoload=False)
+    engine = segrule.Registry(plugins=[plugin], autoload=False)
     info = next(i for i in engine.plugins.values() if not i.builtin)
     registered = {k: v for k, v in info.registered.items() if v}
     assert registered, f"plugin {info.name} registered nothing"
@@ -286,11 +286,11 @@ def check_plugin(plugin: ModuleType | str, *, as_of: Any = AS_OF) -> Any:
 # -- fixtures -------------------------------------------------------------------------
 @pytest.fixture
 def segrule_engine() -> Callable[..., Any]:
-    """``segrule_engine(*plugins)``: an Engine with the builtins and only these plugins."""
+    """``segrule_engine(*plugins)``: an Registry with the builtins and only these plugins."""
     import segrule
 
     def make(*plugins: ModuleType | str) -> Any:
-        return segrule.Engine(plugins=list(plugins), autoload=False)
+        return segrule.Registry(plugins=list(plugins), autoload=False)
 
     return make
 

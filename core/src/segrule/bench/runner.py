@@ -108,7 +108,7 @@ def bench_rulesets(
     rows = table_rows(data_dir)
     plugin_args = [a for p in plugins for a in ("--plugin", p)]
     # Compile here first: a rule-set error is reported as such, not as a failed command.
-    engine = segrule.Engine(plugins=list(plugins))
+    engine = segrule.Registry(plugins=list(plugins))
     plan = segrule.compile(rulesets, data=data_dir, as_of=as_of, engine=engine)
 
     tell("start-up: segrule validate in a fresh process")

@@ -11,18 +11,18 @@ from segrule.engine.compiler import Plan, TableInput, compile_plan
 from segrule.errors import UsageError
 from segrule.model.ruleset import RuleSet, compose
 from segrule.model.ruleset import load_ruleset as _load_one
-from segrule.plugins.registry import Engine
+from segrule.plugins.registry import Registry
 
 
-def load_ruleset(*refs: str | Path, engine: Engine | None = None) -> RuleSet:
+def load_ruleset(*refs: str | Path, engine: Registry | None = None) -> RuleSet:
     """Load one or more rule sets (files or preset names) and compose them into one."""
     if not refs:
         raise UsageError("give at least one rule set (a YAML file or a preset name)")
-    engine = engine or Engine()
+    engine = engine or Registry()
     return compose([_load_one(r, engine) for r in refs])
 
 
-def as_ruleset(ruleset: RuleSet | str | Path | Sequence[str | Path], engine: Engine) -> RuleSet:
+def as_ruleset(ruleset: RuleSet | str | Path | Sequence[str | Path], engine: Registry) -> RuleSet:
     if isinstance(ruleset, RuleSet):
         return ruleset
     if isinstance(ruleset, (str, Path)):
@@ -38,7 +38,7 @@ def compile(
     data: str | Path | None = None,
     tz: str | None = None,
     outputs: list[str] | None = None,
-    engine: Engine | None = None,
+    engine: Registry | None = None,
     plugins: Sequence[str] = (),
     check_only: bool = False,
     blacklist: str | Path | None = None,
@@ -49,7 +49,7 @@ def compile(
     ``check_only=True`` checks against the table contracts where no data is given;
     ``passes``: features' plan passes (:mod:`segrule.engine.passes`).
     """
-    engine = engine or Engine(plugins=list(plugins))
+    engine = engine or Registry(plugins=list(plugins))
     rs = as_ruleset(ruleset, engine)
     return compile_plan(
         engine,

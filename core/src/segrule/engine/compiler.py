@@ -66,7 +66,7 @@ from segrule.model.nodes import (
 from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, outputs_of
 from segrule.model.sql import parse_sql, polars_reason, reads_across_customers, referenced_names
 from segrule.model.tables import BASE, TableContract, contract_frame
-from segrule.plugins.registry import Engine
+from segrule.plugins.registry import Registry
 
 #: What evaluating an expression may raise: polars errors, and (for a few inputs) a
 #: Rust panic, which is a BaseException.
@@ -198,7 +198,7 @@ class Plan:
 class Compiler:
     """Compiles a (composed) rule set against an engine's registries."""
 
-    def __init__(self, engine: Engine, ruleset: RuleSet, ctx: BuildContext):
+    def __init__(self, engine: Registry, ruleset: RuleSet, ctx: BuildContext):
         self.engine = engine
         self.rs = ruleset
         self.ctx = ctx
@@ -620,7 +620,7 @@ def _call_builder(item: Any, build: Callable[[], list[Node]], where: str, name: 
 
 
 def load_table(
-    engine: Engine,
+    engine: Registry,
     rs: RuleSet,
     ctx: BuildContext,
     contract: TableContract,
@@ -966,7 +966,7 @@ def type_check(
 
 # -- the whole compile -------------------------------------------------------------
 def resolve_nodes(
-    engine: Engine,
+    engine: Registry,
     rs: RuleSet,
     ctx: BuildContext,
     outputs: list[str],
@@ -989,7 +989,7 @@ def resolve_nodes(
 
 
 def compile_plan(
-    engine: Engine,
+    engine: Registry,
     rs: RuleSet,
     *,
     as_of: Any,
@@ -1143,7 +1143,7 @@ def _has_source(
 
 
 def _table_sources(
-    engine: Engine,
+    engine: Registry,
     rs: RuleSet,
     given: Mapping[str, TableInput],
     data_dir: str | Path | None,

@@ -13,7 +13,7 @@ from segrule.engine.compiler import Plan, TableInput
 from segrule.errors import SegruleError, first_line
 from segrule.io.outpaths import NO_INPUTS, Inputs
 from segrule.model.ruleset import load_ruleset as _load_one
-from segrule.plugins.registry import Engine
+from segrule.plugins.registry import Registry
 
 
 def collect(frame: pl.LazyFrame) -> pl.DataFrame:
@@ -46,7 +46,7 @@ def revenue_column(plan: Plan) -> str | None:
     return next((n for n in plan.outputs if plan.nodes.get(n) and plan.nodes[n].cents), None)
 
 
-def data_folder_inputs(data: str | Path | None, engine: Engine) -> Inputs:
+def data_folder_inputs(data: str | Path | None, engine: Registry) -> Inputs:
     """The table sources a ``--data`` folder offers for every table the engine knows,
     used or not by this run: an output must not replace tomorrow's input either."""
     if data is None:
@@ -57,7 +57,7 @@ def data_folder_inputs(data: str | Path | None, engine: Engine) -> Inputs:
     return Inputs.of((f"the {n} table", find_table_source(data, n)) for n in dict.fromkeys(names))
 
 
-def plan_inputs(plan: Plan, engine: Engine, data: str | Path | None = None) -> Inputs:
+def plan_inputs(plan: Plan, engine: Registry, data: str | Path | None = None) -> Inputs:
     """Every path a compiled run reads: its table sources (files, folders, globs), the
     blacklist, the rule files (``extends`` included) and the ``--data`` folder's tables."""
     sources: list[tuple[str, str | Path | None]] = [
@@ -75,14 +75,14 @@ def input_paths(
     data: str | Path | None = None,
     blacklist: str | Path | None = None,
     files: Sequence[tuple[str, str | Path | None]] = (),
-    engine: Engine | None = None,
+    engine: Registry | None = None,
 ) -> Inputs:
     """What a command will read, found before it runs (for commands that do not compile
     one plan first): the rule files and what they name (table sources, blacklist),
     ``tables``, the ``--data`` folder's tables, the blacklist and other ``files``.
     A ruleset reference that is not a loadable rule set is skipped: the command itself
     reports it."""
-    engine = engine or Engine()
+    engine = engine or Registry()
     sources: list[tuple[str, str | Path | None]] = []
     for ref in rulesets:
         if Path(str(ref)).suffix.lower() not in (".yaml", ".yml"):

@@ -28,7 +28,7 @@ import polars as pl
 from segrule.errors import RuleSetError
 
 if TYPE_CHECKING:
-    from segrule.plugins.registry import Engine, Owner
+    from segrule.plugins.registry import Owner, Registry
 
 NodeKind = Literal["aggregate", "attribute", "derived", "population", "constant"]
 DimensionKind = Literal["aggregate", "attribute", "derived", "population"]
@@ -166,7 +166,7 @@ class BuildContext:
 
     as_of: dt.datetime
     tz: str
-    engine: Engine | None = None
+    engine: Registry | None = None
     schemas: dict[str, pl.Schema] = field(default_factory=dict)
 
     def window_start(self, window: str | None) -> dt.datetime | None:

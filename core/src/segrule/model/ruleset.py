@@ -41,7 +41,7 @@ from segrule.model.checks import CHECKS, DEFAULT_MAX_REJECTED_SHARE, MAX_REJECTE
 from segrule.model.tables import BASE
 
 if TYPE_CHECKING:
-    from segrule.plugins.registry import Engine
+    from segrule.plugins.registry import Registry
 
 Scalar = str | int | float | bool | None
 
@@ -625,7 +625,7 @@ def _short_ref(ref: str) -> str:
 
 def load_ruleset(
     ref: str | Path,
-    engine: Engine,
+    engine: Registry,
     *,
     allow_paths: Iterable[str | Path] = (),
     _chain: tuple[str, ...] = (),
@@ -698,7 +698,7 @@ def load_ruleset(
     return RuleSet(model, source, base_dir or Path.cwd(), merged_origins, sources, merged)
 
 
-def _load_key(ref: str | Path, engine: Engine) -> str:
+def _load_key(ref: str | Path, engine: Registry) -> str:
     """What identifies a loaded rule set: ``preset:name``, or the file's real path."""
     if str(ref) in engine.presets.items:
         return f"preset:{ref}"
@@ -710,7 +710,9 @@ def base_raw(rs: RuleSet) -> dict[str, Any]:
     return copy.deepcopy(rs.raw)
 
 
-def _resolve_ref(ref: str, base_dir: Path | None, engine: Engine, where: str, state: _Load) -> str:
+def _resolve_ref(
+    ref: str, base_dir: Path | None, engine: Registry, where: str, state: _Load
+) -> str:
     """A preset name stays a name; a path is made relative to the referring file and must
     lie in an allowed folder (checked before it is looked at, so a refused path does not
     even say whether it exists)."""
@@ -790,7 +792,7 @@ def _read_rule_file(path: Path) -> str:
 
 
 def _load_raw(
-    ref: str | Path, engine: Engine
+    ref: str | Path, engine: Registry
 ) -> tuple[dict[str, Any], dict[tuple[Any, ...], str], str, Path | None]:
     ref_s = str(ref)
     if ref_s in engine.presets.items:

@@ -39,7 +39,7 @@ def segrule_register_dimensions(register: Register) -> None:
         None. A name already registered (by core or another plugin) raises
         :class:`~segrule.errors.PluginConflictError` naming both owners.
 
-    Called once per :class:`~segrule.Engine`, when plugins are loaded. Since 0.1.
+    Called once per :class:`~segrule.Registry`, when plugins are loaded. Since 0.1.
     """
 
 
@@ -58,7 +58,7 @@ def segrule_register_strategies(register: Register) -> None:
         None. A name already registered raises
         :class:`~segrule.errors.PluginConflictError` naming both owners.
 
-    Called once per :class:`~segrule.Engine`, when plugins are loaded. Since 0.1.
+    Called once per :class:`~segrule.Registry`, when plugins are loaded. Since 0.1.
     """
 
 
@@ -80,7 +80,7 @@ def segrule_register_tables(register: Register) -> None:
         way; a second table of the same name raises
         :class:`~segrule.errors.PluginConflictError`.
 
-    Called once per :class:`~segrule.Engine`, when plugins are loaded. Since 0.1.
+    Called once per :class:`~segrule.Registry`, when plugins are loaded. Since 0.1.
     """
 
 
@@ -98,7 +98,7 @@ def segrule_register_presets(register: Register) -> None:
         None. A name already registered raises
         :class:`~segrule.errors.PluginConflictError` naming both owners.
 
-    Called once per :class:`~segrule.Engine`, when plugins are loaded. Since 0.1.
+    Called once per :class:`~segrule.Registry`, when plugins are loaded. Since 0.1.
     """
 
 

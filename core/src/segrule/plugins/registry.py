@@ -1,6 +1,6 @@
 """Plugin loading and the registries that plugins fill.
 
-One :class:`Engine` per caller holds its own pluggy ``PluginManager`` (never a
+One :class:`Registry` per caller holds its own pluggy ``PluginManager`` (never a
 module global) and the registries built from it. Items are registered through a
 :class:`Register` callable that core owns and that stamps each item with its owner.
 """
@@ -92,8 +92,9 @@ class _Kind:
         self.items[name] = item
 
 
-class Engine:
-    """Plugins loaded and their registries filled.
+class Registry:
+    """Plugins loaded and their registries filled (``segrule.Registry``; also known by
+    its first name, ``segrule.Engine``, kept for callers written against it).
 
     ``plugins``: extra plugin modules or import paths to load after the builtins and
     entry points. ``autoload``: read the ``segrule`` entry-point group (default: on
@@ -297,3 +298,8 @@ def _import_plugin(path: str) -> ModuleType:
         raise PluginError(
             f"plugin module '{path}' could not be imported: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+#: The first name of :class:`Registry` (it is not a polars engine): kept so that code
+#: written against ``segrule.Engine`` keeps working.
+Engine = Registry
