@@ -17,6 +17,15 @@ import typer
 from rich.table import Table
 
 from segrule_cli import output
+from segrule_cli.options import (
+    AsOfOpt,
+    CsvFormulasOpt,
+    DataOpt,
+    PluginOpt,
+    TableOpt,
+    TablesOpt,
+    TzOpt,
+)
 from segrule_cli.output import PlainConsole, styled
 
 app = typer.Typer(
@@ -38,50 +47,10 @@ _state: dict[str, Any] = {"debug": False, "verbose": False}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PluginOpt = Annotated[
-    list[str] | None,
-    typer.Option("--plugin", "-p", help="Load a plugin module (import path); repeatable."),
-]
-DataOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data",
-        "-d",
-        help="Folder holding <table>.parquet (or .arrow/.ipc/.csv, or a "
-        "<table>/ hive folder) for orders, customers, events, feedback.",
-    ),
-]
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        help="As-of date or time (2026-11-01, or ISO time with offset); only "
-        "rows before it count. Default: today in the business time zone.",
-    ),
-]
-TzOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--tz",
-        help="Business time zone (IANA name, e.g. Asia/Shanghai) in which as-of "
-        "dates and windows are read. Default: the rule set's timezone, else UTC.",
-    ),
-]
-TableOpt = Annotated[str | None, typer.Option(help="Path, glob or folder overriding this table.")]
-# segrule.cells.CSV_FORMULAS (spelt out here: importing core at start-up costs time)
-CsvFormulas = Literal["neutralize", "keep"]
 # segrule.generate.IdType, CustomerIdOrder, OrderIdOrder
 GenIdType = Literal["string", "int"]
 GenCustomerIds = Literal["in-order", "shuffled"]
 GenOrderIds = Literal["in-order", "random"]
-CsvFormulasOpt = Annotated[
-    CsvFormulas,
-    typer.Option(
-        "--csv-formulas",
-        help="In a CSV file, text cells starting with = + - @ tab or CR (read as formulas by "
-        "spreadsheets) get a ' in front (neutralize), or are written as they are (keep).",
-    ),
-]
 
 
 def _version(value: bool) -> None:
@@ -169,16 +138,6 @@ def _engine(plugins: list[str] | None) -> Any:
 
     given = [*_state.get("plugins", []), *(plugins or [])]
     return Engine(plugins=list(dict.fromkeys(given)))
-
-
-TablesOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--table",
-        "-t",
-        help="NAME=PATH: read table NAME (e.g. a plugin's apparel_items) from PATH; repeatable.",
-    ),
-]
 
 
 def _tables(extra: list[str] | None = None, **paths: str | None) -> dict[str, str]:
