@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import inspect
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
 from segrule_cli import output
+from segrule_cli.common import (
+    _engine,
+    _lang,
+    _nullctx,
+    _reflow,
+    _state,
+    _tables,
+    _write_json,
+    console,
+    err_console,
+    error_line,
+    handle_errors,
+)
 from segrule_cli.options import (
     AsOfOpt,
     CsvFormulasOpt,
@@ -26,7 +36,7 @@ from segrule_cli.options import (
     TablesOpt,
     TzOpt,
 )
-from segrule_cli.output import PlainConsole, styled
+from segrule_cli.output import styled
 
 app = typer.Typer(
     name="segrule",
@@ -37,15 +47,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-# Labels, names, descriptions, paths and error messages are user text: "[/x]" in one of
-# them was a MarkupError after half the output was written. These consoles read no
-# markup (output.PlainConsole); our own emphasis is written as styles (output.styled).
-console = PlainConsole()
-err_console = PlainConsole(stderr=True)
-_state: dict[str, Any] = {"debug": False, "verbose": False}
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 # segrule.generate.IdType, CustomerIdOrder, OrderIdOrder
 GenIdType = Literal["string", "int"]
@@ -101,55 +102,6 @@ def main_callback(
     _state["debug"] = debug or bool(os.environ.get("SEGRULE_DEBUG"))
     _state["verbose"] = verbose
     _state["plugins"] = list(plugin or [])
-
-
-def handle_errors(fn: F) -> F:
-    """Print a SegruleError as one line and exit 1 (2 for usage); traceback only with --debug."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from segrule.errors import RuleSetErrors, SegruleError
-
-        try:
-            return fn(*args, **kwargs)
-        except SegruleError as exc:
-            if _state["debug"]:
-                raise
-            if isinstance(exc, RuleSetErrors) and fn.__name__ == "validate":
-                for e in exc.errors:
-                    err_console.print(error_line(e), highlight=False, soft_wrap=True)
-            else:
-                err_console.print(error_line(exc), highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err_console.print("interrupted", style="red")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def error_line(error: object, prefix: str = "error:") -> Any:
-    """``error: <message>``, the message as plain text whatever it holds."""
-    return styled((prefix, "red"), f" {error}")
-
-
-def _engine(plugins: list[str] | None) -> Any:
-    from segrule import Engine
-
-    given = [*_state.get("plugins", []), *(plugins or [])]
-    return Engine(plugins=list(dict.fromkeys(given)))
-
-
-def _tables(extra: list[str] | None = None, **paths: str | None) -> dict[str, str]:
-    from segrule.errors import UsageError
-
-    tables = {k: v for k, v in paths.items() if v}
-    for item in extra or []:
-        name, sep, path = item.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise UsageError(f"--table '{item}' is not NAME=PATH, e.g. --table orders=o.parquet")
-        tables[name.strip()] = path.strip()
-    return tables
 
 
 # -- run ---------------------------------------------------------------------------
@@ -413,14 +365,6 @@ def explain(
 
 
 # -- diff --------------------------------------------------------------------------
-def _lang(lang: str) -> str:
-    from segrule.errors import UsageError
-
-    if lang not in ("zh", "en"):
-        raise UsageError(f"--lang '{lang}': use zh or en")
-    return lang
-
-
 @app.command()
 @handle_errors
 def diff(
@@ -572,21 +516,6 @@ def history_command(
         shown = [*first, *(c for c in table.columns if c not in (*first, "column", "label"))]
         table = table.select(shown)
     output.print_frame(console, table)
-
-
-def _write_json(path: Path, record: Mapping[str, Any], what: str = "--report") -> None:
-    from segrule.outpaths import write_text
-
-    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-    write_text(path, text, what=what, writes="json")
-
-
-class _nullctx:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *a: Any) -> None:
-        return None
 
 
 # -- validate ----------------------------------------------------------------------
@@ -1486,24 +1415,6 @@ def schema() -> None:
     from segrule.ruleset import json_schema
 
     print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
-
-
-def _reflow(doc: str | None) -> str | None:
-    """A docstring as typer should show it: the lines of a paragraph joined (typer keeps
-    source line breaks, which the terminal then wraps again), list items and
-    ``Example:`` lines kept on their own lines."""
-    if not doc:
-        return doc
-    paragraphs = []
-    for block in inspect.cleandoc(doc).split("\n\n"):
-        lines: list[str] = []
-        for line in block.splitlines():
-            if lines and not line.lstrip().startswith(("- ", "* ", "Example")):
-                lines[-1] += " " + line.strip()
-            else:
-                lines.append(line.strip())
-        paragraphs.append("\n".join(lines))
-    return "\n\n".join(paragraphs)
 
 
 for _command in app.registered_commands:
