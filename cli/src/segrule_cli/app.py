@@ -17,6 +17,7 @@ from segrule_cli import output
 from segrule_cli.commands.diff import diff
 from segrule_cli.commands.explain import explain
 from segrule_cli.commands.history import history_command
+from segrule_cli.commands.plan import plan
 from segrule_cli.commands.run import run
 from segrule_cli.commands.validate import validate
 from segrule_cli.common import (
@@ -121,48 +122,7 @@ app.command("history")(history_command)
 app.command()(validate)
 
 
-# -- plan --------------------------------------------------------------------------
-@app.command()
-@handle_errors
-def plan(
-    rulesets: Annotated[
-        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
-    ],
-    data: DataOpt = None,
-    as_of: AsOfOpt = None,
-    tz: TzOpt = None,
-    optimized: Annotated[
-        bool, typer.Option(help="Show polars' optimized plan (else the unoptimized one).")
-    ] = True,
-    graph_only: Annotated[bool, typer.Option("--graph", help="Only the dependency graph.")] = False,
-    table: TablesOpt = None,
-    plugin: PluginOpt = None,
-) -> None:
-    """Show the dependency graph and the polars plan that a run would execute."""
-    import segrule
-
-    engine = _engine(plugin)
-    tables = _tables(table)
-    p = segrule.compile(
-        rulesets,
-        tables,
-        as_of=as_of,
-        data=data,
-        tz=tz,
-        engine=engine,
-        check_only=data is None and not tables,
-    )
-    console.print("Dependency graph", style="bold")
-    for line in p.graph_lines():
-        console.print("  " + line, highlight=False, markup=False, soft_wrap=True)
-    if not graph_only:
-        console.print(
-            styled(
-                "\n", ("Polars plan", "bold"), f" ({'optimized' if optimized else 'unoptimized'})"
-            )
-        )
-        text = p.frame.explain(optimized=optimized)
-        console.print(text, highlight=False, markup=False, soft_wrap=True)
+app.command()(plan)
 
 
 # -- sweep -------------------------------------------------------------------------
