@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from segrule_cli.commands.new_plugin import new_plugin
 from segrule_cli.commands.plan import plan
 from segrule_cli.commands.report import report
 from segrule_cli.commands.run import run
+from segrule_cli.commands.schema import schema
 from segrule_cli.commands.sweep import sweep
 from segrule_cli.commands.validate import validate
 from segrule_cli.common import (
@@ -141,12 +141,7 @@ app.command()(plugins)
 app.command("new-plugin")(new_plugin)
 
 
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of rule files (for editor validation and completion)."""
-    from segrule.ruleset import json_schema
-
-    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+app.command()(schema)
 
 
 for _command in app.registered_commands:
