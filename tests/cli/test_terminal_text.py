@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import segrule_cli.app as cli
+from segrule_cli import common
 from segrule_cli.app import app
 from typer.testing import CliRunner
 
@@ -168,7 +169,7 @@ def test_internal_error_message_prints_as_written(
         raise RuntimeError("[/x] [bold red]boom[/] \x1b[2J")
 
     monkeypatch.setattr(cli, "app", broken)
-    monkeypatch.setitem(cli._state, "debug", False)
+    monkeypatch.setitem(common._state, "debug", False)
     with pytest.raises(SystemExit) as exit_:
         cli.main()
     assert exit_.value.code == 1

@@ -1,4 +1,11 @@
-"""The ``segrule`` command: thin typer commands over the core API."""
+"""The ``segrule`` command: the typer app, its callback (--version, --verbose, --debug,
+--plugin, --allow-path), the registration of the commands and ``main()``, the console
+script.
+
+Each command is a thin typer function over the core API in ``segrule_cli.commands``;
+the options several commands share are in ``segrule_cli.options``, the helpers they
+share in ``segrule_cli.common``, the rendering in ``segrule_cli.output``.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +31,7 @@ from segrule_cli.commands.run import run
 from segrule_cli.commands.schema import schema
 from segrule_cli.commands.sweep import sweep
 from segrule_cli.commands.validate import validate
-from segrule_cli.common import (
-    _reflow,
-    _state,
-    console,
-    err_console,
-    error_line,
-)
+from segrule_cli.common import _reflow, _state, console, err_console, error_line
 
 app = typer.Typer(
     name="segrule",
@@ -93,57 +94,26 @@ def main_callback(
     _state["plugins"] = list(plugin or [])
 
 
+# The commands, in the order `segrule --help` lists them.
 app.command()(run)
-
-
 app.command()(explain)
-
-
 app.command()(diff)
-
-
 app.command("history")(history_command)
-
-
 app.command()(validate)
-
-
 app.command()(plan)
-
-
 app.command()(sweep)
-
-
 app.command()(check)
-
-
 app.command()(generate)
-
-
 app.command()(bench)
-
-
 app.command()(demo)
-
-
 app.command()(report)
-
-
 app.command()(presets)
-
-
 app.command()(dimensions)
-
-
 app.command()(plugins)
-
-
 app.command("new-plugin")(new_plugin)
-
-
 app.command()(schema)
 
-
+# Command help reads as prose: each paragraph's source lines joined (common._reflow).
 for _command in app.registered_commands:
     if _command.callback is not None and _command.help is None:
         _command.callback.__doc__ = _reflow(_command.callback.__doc__)
