@@ -11,6 +11,9 @@ from typing import Annotated, Literal
 
 import typer
 
+RulesetsArg = Annotated[
+    list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
+]
 PluginOpt = Annotated[
     list[str] | None,
     typer.Option("--plugin", "-p", help="Load a plugin module (import path); repeatable."),
@@ -49,6 +52,11 @@ TablesOpt = Annotated[
         help="NAME=PATH: read table NAME (e.g. a plugin's apparel_items) from PATH; repeatable.",
     ),
 ]
+BlacklistOpt = Annotated[
+    Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+LabelLangOpt = Annotated[str, typer.Option(help="Label language: zh or en.")]
 # segrule.cells.CSV_FORMULAS (spelt out here: importing core at start-up costs time)
 CsvFormulas = Literal["neutralize", "keep"]
 CsvFormulasOpt = Annotated[

@@ -10,13 +10,13 @@ import typer
 from rich.table import Table
 
 from segrule_cli.common import _engine, console, handle_errors
-from segrule_cli.options import PluginOpt
+from segrule_cli.options import JsonOpt, PluginOpt
 
 
 @handle_errors
 def presets(
     show: Annotated[str | None, typer.Option("--show", help="Print this preset's YAML.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOpt = False,
     plugin: PluginOpt = None,
 ) -> None:
     """List the packaged rule sets (core's and plugins')."""
@@ -50,7 +50,7 @@ def presets(
 
 @handle_errors
 def dimensions(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOpt = False,
     plugin: PluginOpt = None,
 ) -> None:
     """List the registered dimensions and scoring strategies."""
@@ -102,7 +102,7 @@ def dimensions(
 
 @handle_errors
 def plugins(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOpt = False,
     builtins: Annotated[
         bool, typer.Option("--builtins/--no-builtins", help="Include segrule's builtin plugins.")
     ] = True,

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from segrule_cli import output
 from segrule_cli.common import _engine, _nullctx, _tables, console, handle_errors
-from segrule_cli.options import AsOfOpt, DataOpt, PluginOpt, TablesOpt, TzOpt
+from segrule_cli.options import (
+    AsOfOpt,
+    BlacklistOpt,
+    DataOpt,
+    PluginOpt,
+    RulesetsArg,
+    TablesOpt,
+    TzOpt,
+)
 
 
 @handle_errors
 def check(
-    rulesets: Annotated[
-        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
-    ],
+    rulesets: RulesetsArg,
     data: DataOpt = None,
     as_of: AsOfOpt = None,
     tz: TzOpt = None,
@@ -50,9 +55,7 @@ def check(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the findings as JSON instead of tables.")
     ] = False,
-    blacklist: Annotated[
-        Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
-    ] = None,
+    blacklist: BlacklistOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Check a rule set against data: cases that match nobody, cases shadowed by earlier

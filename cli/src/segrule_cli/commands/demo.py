@@ -10,6 +10,7 @@ import typer
 
 from segrule_cli import output
 from segrule_cli.common import console, handle_errors
+from segrule_cli.options import LabelLangOpt
 
 DEMO_PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
 
@@ -24,7 +25,7 @@ def cache_dir() -> Path:
 def demo(
     orders: Annotated[int, typer.Option(help="Orders to generate.", min=1)] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
-    lang: Annotated[str, typer.Option(help="Label language: zh or en.")] = "zh",
+    lang: LabelLangOpt = "zh",
 ) -> None:
     """Generate a small data set, score it with taobao-5-tier, rfm and pareto-80-20, and
     show the tiers and segments."""

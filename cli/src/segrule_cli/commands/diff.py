@@ -11,7 +11,15 @@ import typer
 
 from segrule_cli import output
 from segrule_cli.common import _engine, _lang, _tables, console, handle_errors
-from segrule_cli.options import AsOfOpt, CsvFormulasOpt, DataOpt, PluginOpt, TablesOpt, TzOpt
+from segrule_cli.options import (
+    AsOfOpt,
+    CsvFormulasOpt,
+    DataOpt,
+    LabelLangOpt,
+    PluginOpt,
+    TablesOpt,
+    TzOpt,
+)
 
 
 @handle_errors
@@ -51,7 +59,7 @@ def diff(
             "(one event per row; see docs/migration.md).",
         ),
     ] = None,
-    lang: Annotated[str, typer.Option(help="Label language: zh or en.")] = "en",
+    lang: LabelLangOpt = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print the matrices as JSON.")] = False,
     data: DataOpt = None,
     as_of: AsOfOpt = None,

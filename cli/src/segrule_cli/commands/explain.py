@@ -10,15 +10,22 @@ import typer
 
 from segrule_cli import output
 from segrule_cli.common import _engine, _lang, _tables, console, handle_errors
-from segrule_cli.options import AsOfOpt, DataOpt, PluginOpt, TableOpt, TablesOpt, TzOpt
+from segrule_cli.options import (
+    AsOfOpt,
+    DataOpt,
+    JsonOpt,
+    PluginOpt,
+    RulesetsArg,
+    TableOpt,
+    TablesOpt,
+    TzOpt,
+)
 from segrule_cli.output import styled
 
 
 @handle_errors
 def explain(
-    rulesets: Annotated[
-        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
-    ],
+    rulesets: RulesetsArg,
     customer: Annotated[
         str,
         typer.Option(
@@ -42,7 +49,7 @@ def explain(
     blacklist: Annotated[
         Path | None, typer.Option("--blacklist", help="As for `segrule run`.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOpt = False,
     plugin: PluginOpt = None,
 ) -> None:
     """Explain one customer: every dimension's value, each case of each segment and tier

@@ -10,15 +10,22 @@ import typer
 
 from segrule_cli import output
 from segrule_cli.common import _engine, _nullctx, _tables, console, handle_errors
-from segrule_cli.options import AsOfOpt, CsvFormulasOpt, DataOpt, PluginOpt, TablesOpt, TzOpt
+from segrule_cli.options import (
+    AsOfOpt,
+    BlacklistOpt,
+    CsvFormulasOpt,
+    DataOpt,
+    PluginOpt,
+    RulesetsArg,
+    TablesOpt,
+    TzOpt,
+)
 from segrule_cli.output import styled
 
 
 @handle_errors
 def sweep(
-    rulesets: Annotated[
-        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
-    ],
+    rulesets: RulesetsArg,
     param: Annotated[
         list[str],
         typer.Option(
@@ -59,9 +66,7 @@ def sweep(
         int, typer.Option("--max-grid", help="Most grid points allowed.", min=1)
     ] = 500,
     csv_formulas: CsvFormulasOpt = "neutralize",
-    blacklist: Annotated[
-        Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
-    ] = None,
+    blacklist: BlacklistOpt = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Try a grid of thresholds in one pass: tier sizes and revenue share for each value.

@@ -8,15 +8,13 @@ from typing import Annotated
 import typer
 
 from segrule_cli.common import _engine, _tables, console, handle_errors
-from segrule_cli.options import PluginOpt, TablesOpt, TzOpt
+from segrule_cli.options import PluginOpt, RulesetsArg, TablesOpt, TzOpt
 from segrule_cli.output import styled
 
 
 @handle_errors
 def validate(
-    rulesets: Annotated[
-        list[str], typer.Argument(help="Rule files or preset names.", show_default=False)
-    ],
+    rulesets: RulesetsArg,
     data: Annotated[
         Path | None,
         typer.Option(
