@@ -7,8 +7,8 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from segrule_cli import output
 from segrule_cli.common import _engine, console, handle_errors
 from segrule_cli.options import JsonOpt, PluginOpt
 
@@ -42,10 +42,7 @@ def presets(
             )
         )
         return
-    table = Table("preset", "from", "description", show_lines=False)
-    for p in items:
-        table.add_row(p.name, p.owner.plugin, p.description)
-    console.print(table)
+    output.print_presets(console, items)
 
 
 @handle_errors
@@ -88,16 +85,7 @@ def dimensions(
             )
         )
         return
-    table = Table("dimension", "kind", "type", "tables", "description", "examples")
-    for d in dims:
-        table.add_row(
-            d.name, d.kind, d.dtype, ",".join(d.tables), d.description, ", ".join(d.examples)
-        )
-    console.print(table)
-    st = Table("strategy", "description", "parameters")
-    for s in strategies:
-        st.add_row(s.name, s.description, "\n".join(f"{k}: {v}" for k, v in s.params_doc.items()))
-    console.print(st)
+    output.print_dimensions(console, dims, strategies)
 
 
 @handle_errors
@@ -140,15 +128,7 @@ def plugins(
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table("plugin", "distribution", "hooks", "registered", show_lines=True)
-    for r in rows:
-        dist = "builtin" if r["builtin"] else f"{r['distribution'] or '-'} {r['version'] or ''}"
-        hook_names = "\n".join(h.removeprefix("segrule_") for h in r["hooks"])
-        reg = "\n".join(
-            f"{kind} ({len(names)}): {', '.join(names)}" for kind, names in r["registered"].items()
-        )
-        table.add_row(r["name"], dist.strip(), hook_names, reg or "-")
-    console.print(table)
+    output.print_plugins(console, rows)
     if not any(not i.builtin for i in infos):
         console.print(
             "No third-party plugins loaded. Install one (e.g. segrule-apparel) or pass "

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from segrule_cli import output
 from segrule_cli.common import console, handle_errors
@@ -66,10 +65,7 @@ def history_command(
         runs = hist.describe(folder)["runs"]
         if not runs:
             hist.read(folder)  # raises the "no runs" error
-        grid = Table("as_of", "customers", "file")
-        for r in runs:
-            grid.add_row(r["as_of"], f"{r['customers']:,}", r["file"])
-        console.print(grid)
+        output.print_history_runs(console, runs)
         return
     if out is not None:
         sink(table.lazy(), out, inputs=inputs, csv_formulas=csv_formulas)
