@@ -9,10 +9,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import segrule_cli.app as cli
 from segrule.io.cells import CSV_FORMULAS
 from segrule.testing import RuleFiles
 from segrule_cli.app import app
+from segrule_cli.options import CsvFormulas
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.usefixtures("isolated_cli")
@@ -34,7 +34,7 @@ outputs: [customer_id, orders_all, "=seg"]
 
 
 def test_the_cli_choices_are_the_core_ones() -> None:
-    assert typing.get_args(cli.CsvFormulas) == CSV_FORMULAS
+    assert typing.get_args(CsvFormulas) == CSV_FORMULAS
 
 
 @pytest.fixture

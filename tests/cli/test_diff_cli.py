@@ -148,9 +148,9 @@ def test_matrix_fits_a_narrow_terminal(
 ) -> None:
     """At 80 columns the tier matrix shows label keys (folded if need be) instead of
     display names cut to '…'; every cell's count is still there."""
-    from segrule_cli import app as app_module
+    from segrule_cli import common
 
-    monkeypatch.setattr(app_module.console, "width", 80)
+    monkeypatch.setattr(common.console, "width", 80)
     args = ["diff", str(runs["10"]), str(runs["11"]), "--column", "tier"]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output

@@ -3,7 +3,8 @@ app joins the lines of each paragraph before typer sees them."""
 
 from __future__ import annotations
 
-from segrule_cli.app import _reflow, app
+from segrule_cli.app import app
+from segrule_cli.common import _reflow
 from typer.testing import CliRunner
 
 

@@ -86,7 +86,7 @@ def test_history_tables_fit_a_narrow_terminal(
 ) -> None:
     """At 80 columns a customer's runs are turned (a row per column, a column per run)
     and the events keep the runs and labels, naming the columns left out."""
-    from segrule_cli import app as app_module
+    from segrule_cli import common
 
     rules = tmp_path / "held.yaml"
     rules.write_text(RULES)
@@ -97,7 +97,7 @@ def test_history_tables_fit_a_narrow_terminal(
             app, [*args, "--out", str(tmp_path / "o.parquet"), "--history", str(hist)]
         )
         assert r.exit_code == 0, r.output
-    monkeypatch.setattr(app_module.console, "width", 80)
+    monkeypatch.setattr(common.console, "width", 80)
     feed = tmp_path / "events.parquet"
     r = runner.invoke(
         app, ["history", str(hist), "--events", "--column", "tier", "--out", str(feed)]

@@ -147,9 +147,9 @@ def test_check_order_and_more_options(data_dir: Path) -> None:
 def test_sweep_fits_a_narrow_terminal(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """At 80 columns the six tier labels do not fit 'customers · revenue' cells: the
     revenue share goes on a second line instead of being cut off."""
-    from segrule_cli import app as app_module
+    from segrule_cli import common
 
-    monkeypatch.setattr(app_module.console, "width", 80)
+    monkeypatch.setattr(common.console, "width", 80)
     args = ["sweep", "taobao-5-tier", *_common(data_dir), "--param", "tier.vip=7..9:1"]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import segrule_cli.app as cli
+from segrule_cli import common
 from segrule_cli.app import app
 from typer.testing import CliRunner
 
@@ -168,7 +169,7 @@ def test_internal_error_message_prints_as_written(
         raise RuntimeError("[/x] [bold red]boom[/] \x1b[2J")
 
     monkeypatch.setattr(cli, "app", broken)
-    monkeypatch.setitem(cli._state, "debug", False)
+    monkeypatch.setitem(common._state, "debug", False)
     with pytest.raises(SystemExit) as exit_:
         cli.main()
     assert exit_.value.code == 1
@@ -209,13 +210,15 @@ def test_plugin_text_in_catalogues(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_no_markup_left_in_the_cli_sources() -> None:
     """Emphasis is written as styles: "[bold]" in a printed string would be shown as
-    typed (the consoles read no markup). Command docstrings (typer's help) are fine."""
-    import segrule_cli.output as output
-
-    for module in (cli, output):
-        source = Path(module.__file__ or "").read_text(encoding="utf-8")
+    typed (the consoles read no markup). Command docstrings (typer's help) are fine.
+    Every module of the package is read, wherever a command lives."""
+    package = Path(cli.__file__ or "").parent
+    sources = sorted(package.rglob("*.py"))
+    assert {"app.py", "output.py"} <= {s.name for s in sources}
+    for path in sources:
+        source = path.read_text(encoding="utf-8")
         code = re.sub(r'"""[\s\S]*?"""', "", source)  # docstrings hold help markup
-        assert not re.search(r"\[/?(bold|green|red|dim|yellow)\]", code), module.__name__
+        assert not re.search(r"\[/?(bold|green|red|dim|yellow)\]", code), str(path)
 
 
 def test_explain_unknown_customer_with_markup(hostile_rules: Any, data_dir: Path) -> None:

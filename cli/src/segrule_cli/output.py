@@ -1,4 +1,4 @@
-"""Rich rendering for the CLI: run summaries and progress bars.
+"""Rich rendering for the CLI: run summaries, progress bars and the tables commands print.
 
 Almost everything printed holds user text: labels and their display names, segment,
 dimension and rule set names, descriptions, actions, customer ids, file paths, error
@@ -733,3 +733,48 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
             ),
             highlight=False,
         )
+
+
+def print_history_runs(console: Console, runs: list[dict[str, Any]]) -> None:
+    """The runs of a membership history (``segrule.history.describe``): as-of, customers,
+    file."""
+    grid = Table("as_of", "customers", "file")
+    for r in runs:
+        grid.add_row(r["as_of"], f"{r['customers']:,}", r["file"])
+    console.print(grid)
+
+
+def print_presets(console: Console, items: Any) -> None:
+    """The packaged rule sets: name, the plugin they come from, description."""
+    table = Table("preset", "from", "description", show_lines=False)
+    for p in items:
+        table.add_row(p.name, p.owner.plugin, p.description)
+    console.print(table)
+
+
+def print_dimensions(console: Console, dims: Any, strategies: Any) -> None:
+    """The registered dimensions, then the scoring strategies with their parameters."""
+    table = Table("dimension", "kind", "type", "tables", "description", "examples")
+    for d in dims:
+        table.add_row(
+            d.name, d.kind, d.dtype, ",".join(d.tables), d.description, ", ".join(d.examples)
+        )
+    console.print(table)
+    st = Table("strategy", "description", "parameters")
+    for s in strategies:
+        st.add_row(s.name, s.description, "\n".join(f"{k}: {v}" for k, v in s.params_doc.items()))
+    console.print(st)
+
+
+def print_plugins(console: Console, rows: list[dict[str, Any]]) -> None:
+    """The loaded plugins, one row each as ``segrule plugins --json`` gives them:
+    distribution and version (or builtin), hooks, what each registered."""
+    table = Table("plugin", "distribution", "hooks", "registered", show_lines=True)
+    for r in rows:
+        dist = "builtin" if r["builtin"] else f"{r['distribution'] or '-'} {r['version'] or ''}"
+        hook_names = "\n".join(h.removeprefix("segrule_") for h in r["hooks"])
+        reg = "\n".join(
+            f"{kind} ({len(names)}): {', '.join(names)}" for kind, names in r["registered"].items()
+        )
+        table.add_row(r["name"], dist.strip(), hook_names, reg or "-")
+    console.print(table)

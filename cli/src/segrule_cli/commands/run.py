@@ -1,0 +1,206 @@
+"""`segrule run`: score customers with rule sets and write one row per customer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from segrule_cli import output
+from segrule_cli.common import (
+    _engine,
+    _lang,
+    _nullctx,
+    _tables,
+    _write_json,
+    console,
+    handle_errors,
+)
+from segrule_cli.options import (
+    AsOfOpt,
+    CsvFormulasOpt,
+    DataOpt,
+    PluginOpt,
+    TableOpt,
+    TablesOpt,
+    TzOpt,
+)
+
+
+@handle_errors
+def run(
+    rulesets: Annotated[
+        list[str],
+        typer.Argument(
+            help="Rule files or preset names; all are computed in one plan.", show_default=False
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output file: .parquet, .csv, .arrow/.ipc or .ndjson (written atomically).",
+        ),
+    ],
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    tz: TzOpt = None,
+    orders: TableOpt = None,
+    customers: TableOpt = None,
+    events: TableOpt = None,
+    feedback: TableOpt = None,
+    table: TablesOpt = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="parquet, csv, ipc or ndjson (default: from the extension)."),
+    ] = None,
+    outputs: Annotated[
+        str | None,
+        typer.Option(
+            "--outputs", help="Comma-separated columns to write instead of the rule sets' outputs."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
+    blacklist: Annotated[
+        Path | None,
+        typer.Option(
+            "--blacklist",
+            help="File of customer ids to leave out (.txt one per line, or .csv/.parquet "
+            "with customer_id); they are counted. Overrides the rule set's blacklist:.",
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also save the run report as JSON: rows read and used per table, each "
+            "data-quality check with its action and rows, the summary, timings. Written "
+            "also when a check with policy fail stops the run.",
+        ),
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            help="Folder to write the rows that data-quality checks left out: "
+            "<table>.parquet, the columns as read plus reason.",
+        ),
+    ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Add <column>_reason for every segment, score and tier output: the case that "
+            "matched and the values that decided it, e.g. 'not high: monetary_365d=8200<=10000; "
+            "default mid'. Computed in the same plan.",
+        ),
+    ] = False,
+    distance: Annotated[
+        bool,
+        typer.Option(
+            "--distance",
+            help="Add <column>_next, <column>_gap and <column>_lacks for threshold ladders and "
+            "points tiers: the next label up and what the customer lacks to reach it.",
+        ),
+    ] = False,
+    rolloff: Annotated[
+        bool,
+        typer.Option(
+            "--rolloff",
+            help="Add <column>_rolloff for ladders over windowed counts and sums (orders_30d, "
+            "monetary_365d): the date the customer falls a rung if nothing else happens.",
+        ),
+    ] = False,
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            help="Language of the --distance sentences (<column>_lacks): en or zh.",
+        ),
+    ] = "en",
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="Also append this run's segments and tiers to a history folder, one "
+            "partition per as-of (DIR/as_of=2026-11-01/part.parquet), and apply the rule "
+            "set's hysteresis against the previous run. Read it back with `segrule history`.",
+        ),
+    ] = None,
+    plugin: PluginOpt = None,
+    csv_formulas: CsvFormulasOpt = "neutralize",
+) -> None:
+    """Score customers with one or more rule sets and write one row per customer.
+
+    Example: [bold]segrule run taobao-5-tier rfm pareto-80-20 --data data/ --as-of 2026-11-01
+    --out scores.parquet[/bold]
+    """
+    import segrule
+
+    engine = _engine(plugin)
+    tables = _tables(table, orders=orders, customers=customers, events=events, feedback=feedback)
+    cols = [c.strip() for c in outputs.split(",")] if outputs else None
+    with console.status("Scoring customers…", spinner="dots") if not quiet else _nullctx():
+        try:
+            result = segrule.run(
+                rulesets,
+                out,
+                tables,
+                as_of=as_of,
+                data=data,
+                tz=tz,
+                fmt=fmt,
+                outputs=cols,
+                engine=engine,
+                blacklist=blacklist,
+                rejects=rejects,
+                explain=_explain_options(explain, distance, rolloff, _lang(lang)),
+                history=history,
+                other_outputs={"--report": report},
+                csv_formulas=csv_formulas,
+            )
+        except segrule.SegruleError as exc:
+            found = getattr(exc, "quality", None)
+            if report and found is not None:
+                _write_json(
+                    report, {"error": str(exc), "rulesets": list(rulesets), "quality": found}
+                )
+            raise
+    if not quiet:
+        output.print_summary(console, result)
+    # Rows left out are never silent, not even with --quiet.
+    output.print_quality(console, result)
+    for name, n in result.rejects.items():
+        console.print(f"wrote {n:,} rejected {name} rows to {rejects or '.'}/{name}.parquet")
+    if result.history is not None:
+        console.print(f"history: wrote {result.history}", highlight=False)
+    elif result.plan.ruleset.model.hysteresis and not quiet:
+        console.print(
+            "note: the rule set has hysteresis, which applies only with --history",
+            style="yellow",
+            highlight=False,
+        )
+    if report:
+        record = {
+            "output": str(result.output),
+            "customers": result.rows,
+            "rulesets": list(rulesets),
+            "as_of": result.plan.ctx.as_of.isoformat(),
+            "quality": result.quality,
+            "rejects": {t: str(rejects / f"{t}.parquet") for t in result.rejects}
+            if rejects
+            else {},
+            "summary": result.summary,
+            "seconds": result.seconds,
+        }
+        _write_json(report, record)
+
+
+def _explain_options(reasons: bool, distance: bool, rolloff: bool, lang: str = "en") -> Any:
+    if not (reasons or distance or rolloff):
+        return None
+    from segrule.explain import ExplainOptions
+
+    return ExplainOptions(reasons=reasons, distance=distance, rolloff=rolloff, lang=lang)

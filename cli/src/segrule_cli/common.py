@@ -1,0 +1,115 @@
+"""What the commands share: the consoles, this invocation's state (set by the app's
+callback), the error handler every command is wrapped in, and small helpers that turn
+options into core arguments."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from segrule_cli.output import PlainConsole, styled
+
+# Labels, names, descriptions, paths and error messages are user text: "[/x]" in one of
+# them was a MarkupError after half the output was written. These consoles read no
+# markup (output.PlainConsole); our own emphasis is written as styles (output.styled).
+console = PlainConsole()
+err_console = PlainConsole(stderr=True)
+_state: dict[str, Any] = {"debug": False, "verbose": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(fn: F) -> F:
+    """Print a SegruleError as one line and exit 1 (2 for usage); traceback only with --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from segrule.errors import RuleSetErrors, SegruleError
+
+        try:
+            return fn(*args, **kwargs)
+        except SegruleError as exc:
+            if _state["debug"]:
+                raise
+            if isinstance(exc, RuleSetErrors) and fn.__name__ == "validate":
+                for e in exc.errors:
+                    err_console.print(error_line(e), highlight=False, soft_wrap=True)
+            else:
+                err_console.print(error_line(exc), highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted", style="red")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def error_line(error: object, prefix: str = "error:") -> Any:
+    """``error: <message>``, the message as plain text whatever it holds."""
+    return styled((prefix, "red"), f" {error}")
+
+
+def _engine(plugins: list[str] | None) -> Any:
+    from segrule import Engine
+
+    given = [*_state.get("plugins", []), *(plugins or [])]
+    return Engine(plugins=list(dict.fromkeys(given)))
+
+
+def _tables(extra: list[str] | None = None, **paths: str | None) -> dict[str, str]:
+    from segrule.errors import UsageError
+
+    tables = {k: v for k, v in paths.items() if v}
+    for item in extra or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UsageError(f"--table '{item}' is not NAME=PATH, e.g. --table orders=o.parquet")
+        tables[name.strip()] = path.strip()
+    return tables
+
+
+def _lang(lang: str) -> str:
+    from segrule.errors import UsageError
+
+    if lang not in ("zh", "en"):
+        raise UsageError(f"--lang '{lang}': use zh or en")
+    return lang
+
+
+def _write_json(path: Path, record: Mapping[str, Any], what: str = "--report") -> None:
+    from segrule.io.outpaths import write_text
+
+    text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+    write_text(path, text, what=what, writes="json")
+
+
+class _nullctx:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *a: Any) -> None:
+        return None
+
+
+def _reflow(doc: str | None) -> str | None:
+    """A docstring as typer should show it: the lines of a paragraph joined (typer keeps
+    source line breaks, which the terminal then wraps again), list items and
+    ``Example:`` lines kept on their own lines."""
+    if not doc:
+        return doc
+    paragraphs = []
+    for block in inspect.cleandoc(doc).split("\n\n"):
+        lines: list[str] = []
+        for line in block.splitlines():
+            if lines and not line.lstrip().startswith(("- ", "* ", "Example")):
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line.strip())
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
