@@ -460,11 +460,11 @@ def test_vertical_generators_errors() -> None:
     engine = Engine([one, two], autoload=False)
     with pytest.raises(
         UsageError,
-        match="--vertical 'on' is not a plugin with synthetic tables — did you mean 'one'",
+        match="verticals 'on' is not a plugin with synthetic tables — did you mean 'one'",
     ):
         vertical_generators(engine, ["on"])
     with pytest.raises(
-        UsageError, match="--vertical one and --vertical two both generate their own 'orders'"
+        UsageError, match="verticals one and verticals two both generate their own 'orders'"
     ):
         vertical_generators(engine, ["one", "two"])
     bad = _vertical_plugin("bad", "bad_t", {"bad_t2": (_one_order, lambda ctx: 1)})

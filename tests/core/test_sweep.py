@@ -65,7 +65,7 @@ def test_values_ranges_include_stop_and_lists() -> None:
     assert parse_values("0.1..0.3:0.05", "p")[-1] == Decimal("0.30")
     assert parse_values("5000, 8000,12000", "p") == (Decimal(5000), Decimal(8000), Decimal(12000))
     for bad in ("5..1:1", "1..5", "1..5:0", "a,b", "", "1..1e9:1"):
-        with pytest.raises(UsageError, match="--param p="):
+        with pytest.raises(UsageError, match="params p="):
             parse_values(bad, "p")
 
 
@@ -126,7 +126,7 @@ def test_grid_is_capped() -> None:
     a = parse_param(rs, "amount_tier.high=1..100:1")
     b = parse_param(rs, "tier.vip=1..10:1")
     assert len(grid([a, b], 1000)) == 1000
-    with pytest.raises(UsageError, match=r"1,000 points .*more than 999.*--max-grid"):
+    with pytest.raises(UsageError, match=r"1,000 points .*more than 999.*max_grid"):
         grid([a, b], 999)
 
 

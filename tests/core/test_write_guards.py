@@ -94,7 +94,7 @@ def null_node(tmp_path: Path) -> Path:
 # -- --out -------------------------------------------------------------------------------
 def test_out_onto_an_input_table_is_refused(data: Path) -> None:
     message = refused(data, data / "orders.parquet", "orders table")
-    assert str(data / "orders.parquet") in message and "choose another --out" in message
+    assert str(data / "orders.parquet") in message and "choose another out" in message
 
 
 def test_out_onto_an_input_through_a_symlink_or_dotdot_is_refused(
@@ -198,7 +198,7 @@ def test_outputs_may_not_overlap(data: Path, tmp_path: Path) -> None:
 # -- --rejects ---------------------------------------------------------------------------
 def test_rejects_into_the_data_folder_is_refused(data: Path) -> None:
     refused(data, data.parent / "scores.parquet", "table, which this command reads", rejects=data)
-    refused(data, data.parent / "scores.parquet", "--rejects", rejects=data / "orders.parquet")
+    refused(data, data.parent / "scores.parquet", "rejects", rejects=data / "orders.parquet")
 
 
 def test_rejects_into_a_foreign_folder_is_refused(data: Path, tmp_path: Path) -> None:
@@ -254,7 +254,7 @@ def test_rejects_never_replaces_a_table_file_the_marker_does_not_list(
 def test_history_into_the_data_folder_or_a_foreign_folder_is_refused(
     data: Path, tmp_path: Path
 ) -> None:
-    refused(data, tmp_path / "scores.parquet", "--history .*holds", history=data)
+    refused(data, tmp_path / "scores.parquet", "history .*holds", history=data)
     foreign = tmp_path / "hist"
     foreign.mkdir()
     (foreign / "README.md").write_text("mine")
@@ -288,7 +288,7 @@ def test_full_disk_is_one_line_and_leaves_nothing(
     out.write_bytes(b"previous")
     message = refused(data, out, "no space left on device")
     assert message.startswith(f"cannot write {out}: ") and "(errno 28)" in message
-    assert "free space or choose another --out" in message
+    assert "free space or choose another out" in message
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
     assert out.read_bytes() == b"previous"
 
@@ -325,7 +325,7 @@ def test_read_only_file_system_is_one_line(
 
     monkeypatch.setattr(cleanup.tempfile, "mkstemp", read_only)
     message = refused(data, tmp_path / "scores.csv", "read-only file system")
-    assert "(errno 30)" in message and "choose another --out" in message
+    assert "(errno 30)" in message and "choose another out" in message
 
 
 @pytest.mark.parametrize(

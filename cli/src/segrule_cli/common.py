@@ -51,8 +51,12 @@ def handle_errors(fn: F) -> F:
 
 
 def error_line(error: object, prefix: str = "error:") -> Any:
-    """``error: <message>``, the message as plain text whatever it holds."""
-    return styled((prefix, "red"), f" {error}")
+    """``error: <message>``, the message as plain text whatever it holds (options named
+    as this CLI's flags)."""
+    from segrule_cli.options import message
+
+    text = message(error) if isinstance(error, BaseException) else str(error)
+    return styled((prefix, "red"), f" {text}")
 
 
 def _engine(plugins: list[str] | None) -> Any:

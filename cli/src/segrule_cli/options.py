@@ -67,3 +67,41 @@ CsvFormulasOpt = Annotated[
         "spreadsheets) get a ' in front (neutralize), or are written as they are (keep).",
     ),
 ]
+
+
+#: The CLI's words for each option core names in its messages (``segrule.errors.option``:
+#: core writes the Python parameter, the CLI shows its flag). A test checks that every
+#: option core names is here.
+FLAGS: dict[str, str] = {
+    "out": "--out",
+    "params": "--param",
+    "max_grid": "--max-grid",
+    "targets": "--target",
+    "orders": "--order",
+    "more": "--more",
+    "spend_more": "--spend-more",
+    "data": "--data",
+    "revenue": "--revenue",
+    "lang": "--lang",
+    "png_dir": "--png",
+    "history": "--history",
+    "customer_id": "--customer",
+    "as_of": "--as-of",
+    "columns": "--column",
+    "changes_out": "--changes",
+    "rejects": "--rejects",
+    "allow_paths": "--allow-path",
+    "tz": "--tz",
+    "fmt": "--format",
+    "verticals": "--vertical",
+    "all_problems": "run `segrule validate` to see all",
+    "history_resume": "the next `segrule run --history` or `segrule history` of this folder",
+    "history_write": "write one with segrule run --history",
+}
+
+
+def message(error: BaseException) -> str:
+    """An error's message with options named as this CLI's flags."""
+    from segrule.errors import SegruleError
+
+    return error.rendered(FLAGS) if isinstance(error, SegruleError) else str(error)

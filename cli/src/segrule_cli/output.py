@@ -560,14 +560,19 @@ def print_check(console: Console, result: Any) -> None:
         if result.more == "order"
         else f"{result.spend_more:,.2f} more"
     )
+    from segrule.lint import GIVEN, NO_ORDER
+
     for o in result.orders:
+        source = "--order" if o.source == GIVEN else o.source
         console.print(
-            f"monotonicity of {o.column} checked ({o.source}: {' > '.join(o.labels)}), "
+            f"monotonicity of {o.column} checked ({source}: {' > '.join(o.labels)}), "
             f"spending {spent}",
             style="dim",
             highlight=False,
         )
     for col, why in result.unchecked.items():
+        if why == NO_ORDER:
+            why = f"{NO_ORDER}: give --order {col}=BEST,...,WORST"
         console.print(f"monotonicity of {col} not checked: {why}", style="dim", highlight=False)
     if result.ok:
         console.print(styled(("ok", "green"), ": no findings"), highlight=False)

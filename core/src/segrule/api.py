@@ -24,6 +24,7 @@ from segrule.engine.execute import (
     revenue_column,
 )
 from segrule.engine.passes import RunPass
+from segrule.errors import option
 from segrule.explain import ExplainOptions, ExplainPass
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
@@ -328,7 +329,7 @@ def check_outputs(
 ) -> None:
     """Refuse, before a run, any path it would write that is or holds one of ``inputs``,
     is not a writable kind of file or folder, or overlaps another of its outputs."""
-    outpaths.check_file(out, what="--out", inputs=inputs)
+    outpaths.check_file(out, what=option("out"), inputs=inputs)
     for what, path in (others or {}).items():
         if path is not None:
             outpaths.check_file(path, what=what, inputs=inputs, writes="text")
@@ -337,7 +338,12 @@ def check_outputs(
     if history is not None:
         outpaths.check_history_folder(history, inputs)
     outpaths.check_distinct(
-        [("--out", out), *(others or {}).items(), ("--rejects", rejects), ("--history", history)]
+        [
+            (option("out"), out),
+            *(others or {}).items(),
+            (option("rejects"), rejects),
+            (option("history"), history),
+        ]
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from segrule.engine.compiler import Plan
-from segrule.errors import DataError, SegruleError, UsageError, did_you_mean, first_line
+from segrule.errors import DataError, SegruleError, UsageError, did_you_mean, first_line, option
 from segrule.io.cells import CsvFormulas
 from segrule.io.formats import FORMATS
 from segrule.io.outputs import scan_output
@@ -529,7 +529,7 @@ def diff(
             data=data,
             engine=engine,
         )
-        outpaths.check_file(changes_out, what="--changes", inputs=inputs)
+        outpaths.check_file(changes_out, what=option("changes_out"), inputs=inputs)
         _changes_format(Path(changes_out))
     sides: dict[str, Side] = {}
     to_score: dict[str, str] = {}
@@ -558,8 +558,8 @@ def diff(
                 raise
             role, ref = next(iter(to_score.items()))
             raise DataError(
-                f"{role} '{ref}' is a rule set and no data was given: pass --data DIR (and "
-                f"--as-of) to score it, or compare two output files ({exc})"
+                f"{role} '{ref}' is a rule set and no data was given: pass {option('data')} "
+                f"DIR (and {option('as_of')}) to score it, or compare two output files ({exc})"
             ) from None
         sides.update(zip(to_score, scored, strict=True))
     o, n = sides["OLD"], sides["NEW"]
@@ -574,7 +574,7 @@ def diff(
         if not cols:
             raise DataError(
                 f"{o.source} and {n.source} have no segment or tier column in common; "
-                "name the columns to compare with --column"
+                f"name the columns to compare with {option('columns')}"
             )
     if revenue is not None:
         _check_column(o, o_schema, revenue, "revenue")
@@ -612,7 +612,7 @@ def diff(
         if path.suffix.lower() == ".csv":
             # CSV holds no nested or time-zoned types portably: write times as ISO text.
             frame = frame.with_columns(pl.col(pl.Datetime, pl.Date).dt.to_string())
-        sink(frame, path, inputs=inputs, what="--changes", csv_formulas=csv_formulas)
+        sink(frame, path, inputs=inputs, what=option("changes_out"), csv_formulas=csv_formulas)
         out.changes_path = path
         out.changes_rows = (
             pl.scan_parquet(path, glob=False).select(pl.len()).collect().item()
@@ -625,8 +625,8 @@ def diff(
 def _changes_format(path: Path) -> None:
     if path.suffix.lower() not in (".parquet", ".csv", ".ndjson", ".jsonl"):
         raise UsageError(
-            f"--changes '{path}': use a .parquet, .csv or .ndjson file (the format is "
-            "taken from the extension)"
+            f"{option('changes_out')} '{path}': use a .parquet, .csv or .ndjson file (the "
+            "format is taken from the extension)"
         )
 
 

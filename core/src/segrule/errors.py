@@ -8,14 +8,41 @@ message and exits 1; only ``--debug`` shows a traceback.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+#: Marks around an option named in a message (:func:`option`).
+_OPT, _SEP, _END = "\x1e", "\x1f", "\x1d"
+_OPTION = re.compile(f"{_OPT}([^{_SEP}{_END}]*)(?:{_SEP}([^{_END}]*))?{_END}")
+
+
+def option(param: str, text: str | None = None) -> str:
+    """An option named in a message by its Python parameter (``params``), or ``text``
+    for it. ``str(error)`` shows that; a front end shows its own name for the option
+    (the CLI: ``--param``, :meth:`SegruleError.rendered`). Core never writes a CLI flag
+    into a message."""
+    return f"{_OPT}{param}{_SEP}{text}{_END}" if text is not None else f"{_OPT}{param}{_END}"
+
+
+def render(text: str, names: Mapping[str, str] | None = None) -> str:
+    """``text`` with each :func:`option` shown as ``names[param]``, else as written."""
+    names = names or {}
+    return _OPTION.sub(lambda m: names.get(m.group(1)) or m.group(2) or m.group(1), text)
 
 
 class SegruleError(Exception):
     """Root of every error segrule raises on purpose."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        return render(super().__str__())
+
+    def rendered(self, names: Mapping[str, str]) -> str:
+        """The message with each option named by ``names`` (parameter -> a front end's
+        name for it, e.g. ``{"params": "--param"}``)."""
+        return render(super().__str__(), names)
 
 
 class RuleSetError(SegruleError):
@@ -42,8 +69,9 @@ class RuleSetErrors(RuleSetError):
 
     def __init__(self, errors: list[RuleSetError]):
         self.errors = errors
-        first = str(errors[0])
-        more = f" (and {len(errors) - 1} more problem(s); run `segrule validate` to see all)"
+        first = Exception.__str__(errors[0])  # options still marked (see option)
+        every = option("all_problems", "RuleSetErrors.errors lists them")
+        more = f" (and {len(errors) - 1} more problem(s); {every})"
         super().__init__(first + (more if len(errors) > 1 else ""))
 
 

@@ -40,7 +40,7 @@ from typing import Any
 import polars as pl
 
 from segrule.engine.compiler import Plan
-from segrule.errors import RuleSetError
+from segrule.errors import RuleSetError, option
 from segrule.model.conditions import NEGATE, Atom, Cond, comparison, split_condition
 from segrule.model.ladders import OPS, Ladder, find_ladder
 from segrule.model.nodes import BuildContext, Case, Node, PointsPart, RankLadder
@@ -669,13 +669,13 @@ def explain_customer(plan: Plan, customer_id: str | int) -> CustomerExplanation:
             if part.value is not None:
                 extra.append(part.value.alias(f"__value_{node.name}_{j}"))
     # The id as the run's type: "123" is customer 123 when ids are integers.
-    wanted = cast_ids(pl.Series([customer_id]), dtypes[BASE], "--customer")[0]
+    wanted = cast_ids(pl.Series([customer_id]), dtypes[BASE], option("customer_id"))[0]
     row_frame = frame.with_columns(extra).filter(pl.col(BASE) == pl.lit(wanted, dtypes[BASE]))
     rows = collect(row_frame)
     if rows.height == 0:
         raise DataError(
             f"customer '{customer_id}' is not in the universe of this run (the customers "
-            "table, else the customers with orders); check the id and --as-of"
+            f"table, else the customers with orders); check the id and {option('as_of')}"
         )
     row = rows.row(0, named=True)
     items: list[Explained] = []

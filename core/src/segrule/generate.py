@@ -98,6 +98,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segrule.errors import option
 from segrule.io import outpaths
 
 __all__ = [
@@ -772,7 +773,7 @@ def vertical_generators(engine: Any, verticals: Sequence[str]) -> dict[str, Tabl
         if name not in offered:
             known = ", ".join(sorted(offered)) or "none installed"
             raise UsageError(
-                f"--vertical '{name}' is not a plugin with synthetic tables"
+                f"{option('verticals')} '{name}' is not a plugin with synthetic tables"
                 f"{did_you_mean(name, offered)}; known: {known}"
             )
         for contract in offered[name]:
@@ -787,8 +788,9 @@ def vertical_generators(engine: Any, verticals: Sequence[str]) -> dict[str, Tabl
                     )
                 if replaced_by.get(core_table, name) != name:
                     raise UsageError(
-                        f"--vertical {replaced_by[core_table]} and --vertical {name} both "
-                        f"generate their own '{core_table}'; generate them one at a time"
+                        f"{option('verticals')} {replaced_by[core_table]} and "
+                        f"{option('verticals')} {name} both generate their own '{core_table}'; "
+                        "generate them one at a time"
                     )
                 replaced_by[core_table] = name
                 out[core_table] = TableSpec(fn, rows)
@@ -858,7 +860,7 @@ def _write_table(
         writer = None
         os.replace(tmp, path)
     except OSError as exc:  # pyarrow's I/O errors are OSErrors: a full disk, no permission
-        raise outpaths.write_error(path, exc, "--out") from exc
+        raise outpaths.write_error(path, exc, option("out")) from exc
     finally:
         if writer is not None:
             writer.close()
@@ -882,13 +884,13 @@ def is_generated(path: Path) -> bool:
 def _check_targets(out: Path, tables: Sequence[str]) -> None:
     """Refuse before writing anything: a folder that is a file, and a ``<table>.parquet``
     there that `generate` did not write (it would be replaced)."""
-    outpaths.check_folder(out, what="--out")
+    outpaths.check_folder(out, what=option("out"))
     for name in tables:
-        path = outpaths.check_file(out / f"{name}.parquet", what="--out")
+        path = outpaths.check_file(out / f"{name}.parquet", what=option("out"))
         if path.exists() and not is_generated(path):
             raise outpaths.OutputPathError(
-                f"--out {out} holds {path.name}, which segrule generate did not write and "
-                "would replace; give a new or empty folder"
+                f"{option('out')} {out} holds {path.name}, which segrule generate did not "
+                "write and would replace; give a new or empty folder"
             )
 
 
@@ -997,7 +999,7 @@ def generate(
     if shaped and generators:
         raise ValueError(
             f"{', '.join(shaped)}: the id and skew options shape core's tables only and "
-            "cannot be combined with plugin tables (--vertical)"
+            f"cannot be combined with plugin tables ({option('verticals')})"
         )
     seed = _check_int("seed", seed, 0)
     days = _check_int("days", days, 1)
@@ -1022,7 +1024,7 @@ def generate(
 
     out = Path(out_dir)
     _check_targets(out, tables)
-    outpaths.make_folder(out, "--out")
+    outpaths.make_folder(out, option("out"))
 
     weight, first, last, spend, channel_pref, buyer_order = _customer_state(seed, customers, days)
     if skew > buyer_order.shape[0]:

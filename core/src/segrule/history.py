@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from segrule.errors import DataError, RuleSetError, UsageError, did_you_mean
+from segrule.errors import DataError, RuleSetError, UsageError, did_you_mean, option
 from segrule.io import cleanup
 from segrule.io.parquet_crc import with_checksums
 from segrule.model.tables import BASE
@@ -79,7 +79,7 @@ def partitions(folder: str | Path) -> list[tuple[dt.datetime, Path]]:
     if not root.exists():
         return []
     if not root.is_dir():
-        raise DataError(f"history {root}: not a folder; give a folder for --history")
+        raise DataError(f"history {root}: not a folder; give a folder for {option('history')}")
     with contextlib.suppress(OSError):
         recover(root)  # a read-only copy is still readable, without the recovery
     found = []
@@ -213,7 +213,7 @@ def previous_partition(folder: str | Path, as_of: dt.datetime) -> Path | None:
         raise UsageError(
             f"history {folder} has runs up to {latest:%Y-%m-%d %H:%M}; a run at the earlier "
             f"as-of {as_of:%Y-%m-%d %H:%M} would change what later runs held against: use "
-            "another --history folder, or remove the later partitions"
+            f"another {option('history')} folder, or remove the later partitions"
         )
     before = [p for at, p in parts if at < as_of]
     return before[-1] if before else None
@@ -580,7 +580,7 @@ def _commit(root: Path, name: str, temp: Path, output: tuple[Path, Path] | None)
         raise _CommitIncomplete(
             f"history {root}: the output {output[1] if output else ''} was written but its "
             f"partition {name} could not be put in place ({exc.strerror or exc}); the next "
-            f"`segrule run --history {root}` or `segrule history {root}` completes it"
+            f"{option('history_resume', 'write or read of this history')} completes it"
         ) from exc
     _fault("after-partition-rename")
     _fsync_dir(part_dir)
@@ -597,8 +597,8 @@ def _cannot(
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
     kept = f"; the output {output[1]} was not replaced" if output is not None else ""
     return DataError(
-        f"history {root}: cannot {what} ({reason}){kept}: give a writable --history folder "
-        "with free space"
+        f"history {root}: cannot {what} ({reason}){kept}: give a writable "
+        f"{option('history')} folder with free space"
     )
 
 
@@ -610,7 +610,7 @@ def read(folder: str | Path, *, customer_id: str | int | None = None) -> pl.Lazy
     if not parts:
         raise DataError(
             f"history {folder}: no runs found (folders as_of=YYYY-MM-DD with part.parquet); "
-            "write one with segrule run --history"
+            f"{option('history_write', 'write one with run(history=...)')}"
         )
     frames = [
         pl.scan_parquet(path).with_columns(pl.lit(at, dtype=pl.Datetime("us")).alias(PARTITION))
@@ -621,7 +621,7 @@ def read(folder: str | Path, *, customer_id: str | int | None = None) -> pl.Lazy
         from segrule.engine.ids import cast_ids
 
         dtype = lf.collect_schema()[BASE]
-        wanted = cast_ids(pl.Series([customer_id]), dtype, "--customer")[0]
+        wanted = cast_ids(pl.Series([customer_id]), dtype, option("customer_id"))[0]
         lf = lf.filter(pl.col(BASE) == pl.lit(wanted, dtype))
     return lf
 

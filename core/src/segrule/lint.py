@@ -42,7 +42,7 @@ import polars as pl
 
 from segrule.engine.compiler import BASE, LONG_LADDER, Plan, TableInput
 from segrule.engine.stages import derive_layer
-from segrule.errors import UsageError, did_you_mean
+from segrule.errors import UsageError, did_you_mean, option
 from segrule.model.ladders import ladder_labels
 from segrule.model.nodes import WINDOW_RE, Case
 from segrule.model.ruleset import RuleSet
@@ -50,6 +50,13 @@ from segrule.plugins.registry import Registry
 from segrule.sweep import label_order
 
 SpendMode = Literal["amount", "order"]
+#: RankOrder.source of an order the caller gave (``orders``).
+GIVEN = "given"
+#: Why a classification's monotonicity is not checked when no order of its labels is
+#: known: the caller can give one (``orders={column: [best, ..., worst]}``; the CLI
+#: says how).
+NO_ORDER = "no order known"
+
 KINDS = ("matches_nobody", "shadowed", "no_tier", "monotonicity")
 EXAMPLES = 5
 #: Ladders with more labels than this get no per-pair transition counts.
@@ -102,7 +109,7 @@ class RankOrder:
 
     column: str
     labels: list[str]
-    source: str  # "tier ladder", "cases (threshold ladder)", "--order"
+    source: str  # "tier ladder", "cases (threshold ladder)", GIVEN
 
 
 @dataclass
@@ -189,23 +196,25 @@ def rank_orders(
     for col, labels in given.items():
         if col not in candidates:
             raise UsageError(
-                f"--order {col}=...: '{col}' is not a segment or tier of the rule set"
+                f"{option('orders')} {col}=...: '{col}' is not a segment or tier of the rule set"
                 f"{did_you_mean(col, candidates)}; those are: {', '.join(sorted(candidates))}"
             )
         known = [x for x in label_order(candidates[col]) if x is not None]
         unknown = [x for x in labels if known and x not in known]
         if unknown:
             raise UsageError(
-                f"--order {col}=...: '{unknown[0]}' is not a label of {col}"
+                f"{option('orders')} {col}=...: '{unknown[0]}' is not a label of {col}"
                 f"{did_you_mean(unknown[0], known)}; its labels: {', '.join(known)}"
             )
         if len(set(labels)) != len(labels) or len(labels) < 2:
-            raise UsageError(f"--order {col}=...: give two or more different labels, best first")
+            raise UsageError(
+                f"{option('orders')} {col}=...: give two or more different labels, best first"
+            )
     orders: list[RankOrder] = []
     unchecked: dict[str, str] = {}
     for name, node in candidates.items():
         if name in given:
-            orders.append(RankOrder(name, list(given[name]), "--order"))
+            orders.append(RankOrder(name, list(given[name]), GIVEN))
         elif node.kind == "population":
             unchecked[name] = (
                 "population-relative (kept at its computed value: spending more only "
@@ -230,7 +239,7 @@ def rank_orders(
                 source = "threshold ladder (cases, highest first)"
                 orders.append(RankOrder(name, inferred, source))
             else:
-                unchecked[name] = f"no order known: give --order {name}=BEST,...,WORST"
+                unchecked[name] = NO_ORDER
     return orders, unchecked
 
 
@@ -327,9 +336,9 @@ def check_ruleset(
 
     t0 = time.perf_counter()
     if more not in ("amount", "order"):
-        raise UsageError(f"--more '{more}': use amount or order")
+        raise UsageError(f"{option('more')} '{more}': use amount or order")
     if spend_more is not None and spend_more < 0:
-        raise UsageError("--spend-more must be 0 or more")
+        raise UsageError(f"{option('spend_more')} must be 0 or more")
     engine = engine or Registry(plugins=list(plugins))
     rs = as_ruleset(ruleset, engine)
     plan = compile(rs, tables, as_of=as_of, data=data, tz=tz, engine=engine, blacklist=blacklist)
@@ -565,8 +574,8 @@ def parse_orders(items: Sequence[str]) -> dict[str, list[str]]:
         values = [x.strip() for x in labels.split(",") if x.strip()]
         if not sep or not name.strip() or not values:
             raise UsageError(
-                f"--order '{item}' is not NAME=BEST,...,WORST, e.g. "
-                "--order tier=super_vip,vip,advanced,normal"
+                f"{option('orders')} '{item}' is not NAME=BEST,...,WORST, e.g. "
+                f"{option('orders')} tier=super_vip,vip,advanced,normal"
             )
         out[name.strip()] = values
     return out

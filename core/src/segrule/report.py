@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from segrule.errors import DataError, SegruleError, UsageError
+from segrule.errors import DataError, SegruleError, UsageError, option
 from segrule.io import outpaths
 from segrule.io.outputs import read_output
 from segrule.model.nodes import Label
@@ -136,9 +136,9 @@ UI: dict[str, dict[Lang, str]] = {
     "geo_top": {"zh": "客户最多的 {n} 个城市", "en": "Top {n} cities by customers"},
     "geo_source": {"zh": "城市来自 {src}。", "en": "Cities from {src}."},
     "geo_none": {
-        "zh": "输出中没有城市列；用 --data DIR 从 customers 表读取城市。",
-        "en": "The output has no city column; pass --data DIR to read cities from the "
-        "customers table.",
+        "zh": "输出中没有城市列；给出数据文件夹（含 customers 表）即可读取城市。",
+        "en": "The output has no city column; give the data folder (with the customers "
+        "table) to read cities from it.",
     },
     "other_cities": {"zh": "其他城市", "en": "Other cities"},
     "playbook": {"zh": "营销行动手册", "en": "Playbook"},
@@ -281,9 +281,9 @@ def pick_revenue(frame: pl.DataFrame, revenue: str | None = None) -> str | None:
     monetary_lifetime, else monetary_365d, else the first other ``monetary_*`` column."""
     if revenue:
         if revenue not in frame.columns:
-            raise UsageError(f"--revenue '{revenue}' is not a column of the output")
+            raise UsageError(f"{option('revenue')} '{revenue}' is not a column of the output")
         if not frame.schema[revenue].is_numeric():
-            raise UsageError(f"--revenue '{revenue}' is not a numeric column")
+            raise UsageError(f"{option('revenue')} '{revenue}' is not a numeric column")
         return revenue
     for name in ("monetary_lifetime", "monetary_365d"):
         if name in frame.columns:
@@ -503,7 +503,9 @@ def city_frame(
     if data is not None:
         source = find_table_source(data, "customers")
         if source is None:
-            raise DataError(f"--data {data}: no customers table (customers.parquet) in it")
+            raise DataError(
+                f"{option('data')} {data}: no customers table (customers.parquet) in it"
+            )
     else:
         src = ((manifest or {}).get("inputs") or {}).get("customers", {}).get("source")
         if src and Path(src).exists():
@@ -793,7 +795,7 @@ def build_report(
     from segrule.version import __version__
 
     if lang not in ("zh", "en"):
-        raise UsageError(f"--lang '{lang}' is not zh or en")
+        raise UsageError(f"{option('lang')} '{lang}' is not zh or en")
     lg: Lang = "zh" if lang == "zh" else "en"
     t0 = time.perf_counter()
     _check_report_paths(output, out, previous, ruleset, data, png_dir, engine)
@@ -960,7 +962,7 @@ def build_report(
     png_lang: Lang = lg
     cjk_font = find_cjk_font()
     if png_dir is not None:
-        outpaths.make_folder(png_dir, "--png")
+        outpaths.make_folder(png_dir, option("png_dir"))
         if lg == "zh" and cjk_font is None:
             png_lang = "en"
             warnings_.append(
@@ -988,7 +990,7 @@ def build_report(
         for part in page.parts
     )
     document = _document(lg, body, page.sections, __version__)
-    target = outpaths.write_text(out, document, what="--out", writes="html")
+    target = outpaths.write_text(out, document, what=option("out"), writes="html")
     return ReportResult(
         target,
         n,
@@ -1321,8 +1323,8 @@ def _render(
 
 def _save_png(fig: Any, png: Path) -> None:
     """Save a chart as PNG atomically, like every other file segrule writes."""
-    outpaths.check_file(png, what="--png", writes="png")
-    with outpaths.replacing(png, what="--png") as tmp:
+    outpaths.check_file(png, what=option("png_dir"), writes="png")
+    with outpaths.replacing(png, what=option("png_dir")) as tmp:
         fig.savefig(tmp, format="png", dpi=150, metadata={"Software": None})
 
 
@@ -1344,9 +1346,9 @@ def _check_report_paths(
         files=[("the output to report on", output), ("the previous output", previous)],
         engine=engine,
     )
-    outpaths.check_file(out, what="--out", inputs=inputs, writes="html")
+    outpaths.check_file(out, what=option("out"), inputs=inputs, writes="html")
     if png_dir is not None:
-        outpaths.check_folder(png_dir, what="--png", inputs=inputs)
+        outpaths.check_folder(png_dir, what=option("png_dir"), inputs=inputs)
 
 
 CSS = """

@@ -38,7 +38,7 @@ import polars as pl
 
 from segrule.engine.compiler import Plan, TableInput, resolve_nodes, type_check
 from segrule.engine.stages import derive_layer
-from segrule.errors import RuleSetError, UsageError, did_you_mean
+from segrule.errors import RuleSetError, UsageError, did_you_mean, option
 from segrule.model.literals import NumberLiteral, format_number, number_literals, replace_number
 from segrule.model.nodes import Node
 from segrule.model.ruleset import RuleSet, RuleSetModel, base_raw
@@ -159,7 +159,7 @@ def parse_values(text: str, name: str) -> tuple[Decimal, ...]:
     """``START..STOP:STEP`` (STOP included when on the grid) or ``a,b,c``."""
     text = text.strip()
     how = (
-        f"--param {name}={text}: write START..STOP:STEP (e.g. 5000..20000:1000, STOP "
+        f"{option('params')} {name}={text}: write START..STOP:STEP (e.g. 5000..20000:1000, STOP "
         "included) or a comma list (e.g. 5000,8000,12000)"
     )
     try:
@@ -192,7 +192,8 @@ def parse_param(rs: RuleSet, spec: str) -> SweepParam:
     name = name.strip()
     if not sep or not name or not values_text.strip():
         raise UsageError(
-            f"--param '{spec}' is not NAME=VALUES, e.g. --param amount_tier.high=5000..20000:1000"
+            f"{option('params')} '{spec}' is not NAME=VALUES, e.g. {option('params')} "
+            "amount_tier.high=5000..20000:1000"
         )
     path, current, where, literal = resolve_threshold(rs, name)
     return SweepParam(name, path, current, parse_values(values_text, name), where, literal)
@@ -225,7 +226,7 @@ def resolve_threshold(
         if idx is None:
             labels = [str(t.get("label")) for t in tiers]
             raise UsageError(
-                f"--param {name}: tier ladder '{head}' has no rung '{label}'"
+                f"{option('params')} {name}: tier ladder '{head}' has no rung '{label}'"
                 f"{did_you_mean(label, labels)}; its rungs: {', '.join(labels)}"
             )
         path = ("scores", ladders[head], "params", "tiers", idx, "min")
@@ -234,7 +235,8 @@ def resolve_threshold(
         return _param_threshold(rs, raw, head, rest.split("."), name)
     known = sorted({*segments, *ladders, *rs.model.scores})
     raise UsageError(
-        f"--param {name}: '{head}' is not a segment with cases, a points tier ladder or a "
+        f"{option('params')} {name}: '{head}' is not a segment with cases, a points tier ladder "
+        "or a "
         f"score of {rs.name}{did_you_mean(head, known)}; write SEGMENT.LABEL (e.g. "
         "amount_tier.high), TIER.LABEL or SCORE.PARAM.PATH; sweepable here: " + ", ".join(known)
     )
@@ -242,7 +244,7 @@ def resolve_threshold(
 
 def _decimal(value: Any, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UsageError(f"--param {name}: the value there is {value!r}, not a number")
+        raise UsageError(f"{option('params')} {name}: the value there is {value!r}, not a number")
     return Decimal(str(value))
 
 
@@ -255,14 +257,14 @@ def _case_threshold(
     if label.endswith("]") and "[" in label:
         label, _, idx_text = label[:-1].partition("[")
         if not idx_text.isdigit() or int(idx_text) < 1:
-            raise UsageError(f"--param {name}: [{idx_text}] must be a number from 1")
+            raise UsageError(f"{option('params')} {name}: [{idx_text}] must be a number from 1")
         index = int(idx_text)
     cases = rs.model.segments[segment].cases or []
     found = [i for i, c in enumerate(cases) if c.label == label]
     if not found:
         labels = [c.label for c in cases]
         raise UsageError(
-            f"--param {name}: segment '{segment}' has no case '{label}'"
+            f"{option('params')} {name}: segment '{segment}' has no case '{label}'"
             f"{did_you_mean(label, labels)}; its cases: {', '.join(labels)} (the default "
             "has no condition)"
         )
@@ -272,11 +274,14 @@ def _case_threshold(
     where = rs.where(*path)
     numbers = number_literals(sql)
     if not numbers:
-        raise UsageError(f"--param {name}: the condition '{sql}' ({where}) holds no number")
+        raise UsageError(
+            f"{option('params')} {name}: the condition '{sql}' ({where}) holds no number"
+        )
     if index is not None:
         if index > len(numbers):
             raise UsageError(
-                f"--param {name}: the condition '{sql}' holds {len(numbers)} number(s), not {index}"
+                f"{option('params')} {name}: the condition '{sql}' holds {len(numbers)} "
+                f"number(s), not {index}"
             )
         chosen = numbers[index - 1]
     elif dim:
@@ -285,7 +290,7 @@ def _case_threshold(
             dims = sorted({n.dimension or "?" for n in numbers})
             what = "no number compared with" if not matching else "several numbers compared with"
             raise UsageError(
-                f"--param {name}: the condition '{sql}' has {what} '{dim}' (it compares "
+                f"{option('params')} {name}: the condition '{sql}' has {what} '{dim}' (it compares "
                 f"{', '.join(dims)}); say which number by position: {segment}.{label}[N]"
             )
         chosen = matching[0]
@@ -296,7 +301,8 @@ def _case_threshold(
             for k, n in enumerate(numbers, 1)
         )
         raise UsageError(
-            f"--param {name}: the condition '{sql}' ({where}) holds {len(numbers)} numbers; "
+            f"{option('params')} {name}: the condition '{sql}' ({where}) holds {len(numbers)} "
+            "numbers; "
             f"say which: {options}"
         )
     else:
@@ -313,7 +319,8 @@ def _param_threshold(
         if isinstance(node, dict):
             if key not in node:
                 raise UsageError(
-                    f"--param {name}: '{'.'.join(str(p) for p in path[3:]) or 'params'}' of "
+                    f"{option('params')} {name}: "
+                    f"'{'.'.join(str(p) for p in path[3:]) or 'params'}' of "
                     f"score '{score}' has no '{key}'{did_you_mean(key, map(str, node))}; it "
                     f"has: {', '.join(map(str, node))}"
                 )
@@ -334,13 +341,16 @@ def _param_threshold(
                 )
                 if idx < 0:
                     raise UsageError(
-                        f"--param {name}: no item of '{path[-1]}' has label '{key}'; choose "
+                        f"{option('params')} {name}: no item of '{path[-1]}' has label '{key}'; "
+                        "choose "
                         f"an item by its label or position (1 to {len(node)})"
                     )
             path += (idx,)
             node = node[idx]
         else:
-            raise UsageError(f"--param {name}: '{path[-1]}' is a value, it has no '{key}'")
+            raise UsageError(
+                f"{option('params')} {name}: '{path[-1]}' is a value, it has no '{key}'"
+            )
     return path, _decimal(node, name), rs.where(*path), None
 
 
@@ -353,7 +363,7 @@ def grid(params: Sequence[SweepParam], max_grid: int = MAX_GRID) -> list[dict[st
         sizes = " × ".join(f"{len(p.values)} ({p.name})" for p in params)
         raise UsageError(
             f"the grid has {size:,} points ({sizes}), more than {max_grid:,}: use coarser "
-            "steps or fewer parameters, or raise --max-grid"
+            f"steps or fewer parameters, or raise {option('max_grid')}"
         )
     names = [p.name for p in params]
     return [
@@ -462,14 +472,18 @@ def sweep(
     rs = as_ruleset(ruleset, engine)
     if not params:
         raise UsageError(
-            "give at least one --param NAME=VALUES, e.g. amount_tier.high=5000..20000:1000"
+            f"give at least one {option('params')} NAME=VALUES, e.g. "
+            "amount_tier.high=5000..20000:1000"
         )
     swept = [parse_param(rs, p) for p in params]
     seen: dict[tuple[Any, ...], str] = {}
     for p in swept:
         key = (p.path, p.literal.start if p.literal else None)
         if key in seen:
-            raise UsageError(f"--param {p.name} and --param {seen[key]} name the same threshold")
+            raise UsageError(
+                f"{option('params')} {p.name} and {option('params')} {seen[key]} name the same "
+                "threshold"
+            )
         seen[key] = p.name
     points = grid(swept, max_grid)
     wanted = [_parse_target(t) for t in targets]
@@ -560,7 +574,10 @@ def sweep(
 
 def _parse_target(text: str) -> tuple[str | None, str, float]:
     name, sep, value = text.partition("=")
-    how = f"--target '{text}' is not LABEL=SHARE or COLUMN.LABEL=SHARE, e.g. vip=0.10 or vip=10%"
+    how = (
+        f"{option('targets')} '{text}' is not LABEL=SHARE or COLUMN.LABEL=SHARE, "
+        "e.g. vip=0.10 or vip=10%"
+    )
     if not sep or not name.strip():
         raise UsageError(how)
     value = value.strip()
@@ -569,7 +586,9 @@ def _parse_target(text: str) -> tuple[str | None, str, float]:
     except ValueError:
         raise UsageError(how) from None
     if not 0 <= share <= 1:
-        raise UsageError(f"--target '{text}': the share must be between 0 and 1 (or 0% and 100%)")
+        raise UsageError(
+            f"{option('targets')} '{text}': the share must be between 0 and 1 (or 0% and 100%)"
+        )
     col, _, label = name.strip().rpartition(".")
     return (col or None), label, share
 
@@ -577,19 +596,19 @@ def _parse_target(text: str) -> tuple[str | None, str, float]:
 def _closest(result: SweepResult, col: str | None, label: str, share: float) -> TargetMatch:
     if col is not None and col not in result.columns:
         raise UsageError(
-            f"--target {col}.{label}: '{col}' is not a swept or downstream column; those are: "
-            + ", ".join(result.columns)
+            f"{option('targets')} {col}.{label}: '{col}' is not a swept or downstream "
+            "column; those are: " + ", ".join(result.columns)
         )
     cols = [col] if col else [c for c in result.columns if label in result.order[c]]
     if not cols:
         known = [str(x) for c in result.columns for x in result.order[c] if x is not None]
         raise UsageError(
-            f"--target {label}: no swept or downstream column has the label '{label}'"
+            f"{option('targets')} {label}: no swept or downstream column has the label '{label}'"
             f"{did_you_mean(label, known)}"
         )
     if len(cols) > 1:
         raise UsageError(
-            f"--target {label}: several columns have the label '{label}' ("
+            f"{option('targets')} {label}: several columns have the label '{label}' ("
             + ", ".join(cols)
             + f"); write COLUMN.LABEL, e.g. {cols[-1]}.{label}={share}"
         )

@@ -25,6 +25,7 @@ from segrule_cli.options import (
     TableOpt,
     TablesOpt,
     TzOpt,
+    message,
 )
 
 
@@ -165,7 +166,7 @@ def run(
             found = getattr(exc, "quality", None)
             if report and found is not None:
                 _write_json(
-                    report, {"error": str(exc), "rulesets": list(rulesets), "quality": found}
+                    report, {"error": message(exc), "rulesets": list(rulesets), "quality": found}
                 )
             raise
     if not quiet:

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from segrule.engine.ids import invalid_id, valid_id
-from segrule.errors import DataQualityError, RuleSetError, did_you_mean
+from segrule.errors import DataQualityError, RuleSetError, did_you_mean, option
 from segrule.io import outpaths
 from segrule.io.outpaths import NO_INPUTS, Inputs
 from segrule.model.checks import (
@@ -620,8 +620,8 @@ def check_rejects_folder(folder: str | Path, inputs: Inputs = NO_INPUTS) -> set[
     """Check a ``--rejects`` folder before a run: not an input, not holding one, and new,
     empty or marked as segrule's (``.segrule-rejects``). Returns the files the marker
     lists (None for a folder that does not exist yet)."""
-    path = outpaths.check_folder(folder, what="--rejects", inputs=inputs)
-    return outpaths.owned_files(path, outpaths.REJECTS_MARKER, "--rejects")
+    path = outpaths.check_folder(folder, what=option("rejects"), inputs=inputs)
+    return outpaths.owned_files(path, outpaths.REJECTS_MARKER, option("rejects"))
 
 
 def write_rejects(
@@ -639,7 +639,7 @@ def write_rejects(
     folder = Path(folder)
     owned = check_rejects_folder(folder, inputs)
     owned = set() if owned is None else owned
-    outpaths.make_folder(folder, "--rejects")
+    outpaths.make_folder(folder, option("rejects"))
     frames: dict[str, pl.LazyFrame] = {}
     for name, tq in plan.quality_tables().items():
         parts = []
@@ -664,17 +664,17 @@ def write_rejects(
     foreign = sorted(n for n in names - owned if (folder / n).exists())
     if foreign:
         raise outpaths.OutputPathError(
-            f"--rejects {folder}: {', '.join(foreign)} is not listed in its "
+            f"{option('rejects')} {folder}: {', '.join(foreign)} is not listed in its "
             f"{outpaths.REJECTS_MARKER} marker (segrule did not write it); move it away or "
             "give another folder"
         )
     # The marker lists what is about to be written before it is: a run killed halfway
     # leaves files the next run still knows as its own.
-    outpaths.write_marker(folder, outpaths.REJECTS_MARKER, owned | names, "--rejects")
+    outpaths.write_marker(folder, outpaths.REJECTS_MARKER, owned | names, option("rejects"))
     written: dict[str, int] = {}
     for name, frame in frames.items():
         target = folder / f"{name}.parquet"
-        sink(frame, target, "parquet", inputs=inputs, what="--rejects")
+        sink(frame, target, "parquet", inputs=inputs, what=option("rejects"))
         written[name] = int(pl.scan_parquet(target).select(pl.len()).collect().item())
     checked_here = {f"{name}.parquet" for name in plan.quality_tables()}
     for stale in sorted((owned & checked_here) - names):
@@ -682,7 +682,7 @@ def write_rejects(
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
             (folder / stale).unlink()
     kept = (owned - checked_here) | names
-    outpaths.write_marker(folder, outpaths.REJECTS_MARKER, kept, "--rejects")
+    outpaths.write_marker(folder, outpaths.REJECTS_MARKER, kept, option("rejects"))
     return written
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import polars as pl
 
-from segrule.errors import SegruleError
+from segrule.errors import SegruleError, option
 from segrule.io import cleanup
 
 
@@ -217,7 +217,7 @@ def data_format(path: Path) -> str | None:
 def check_file(
     path: str | Path,
     *,
-    what: str = "--out",
+    what: str = option("out"),
     inputs: Inputs = NO_INPUTS,
     writes: str | None = None,
 ) -> Path:
@@ -345,7 +345,7 @@ def os_errno(exc: BaseException) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def write_error(target: Path, exc: BaseException, what: str = "--out") -> OutputPathError:
+def write_error(target: Path, exc: BaseException, what: str = option("out")) -> OutputPathError:
     """One line for a failed write of ``target``: the system's reason and what to do."""
     code = os_errno(exc)
     if code is None:
@@ -426,7 +426,7 @@ def _diagnose(tmp: Path) -> OSError | None:
 def replacing(
     path: str | Path,
     *,
-    what: str = "--out",
+    what: str = option("out"),
     rename: Callable[[Path, Path], None] | None = None,
 ) -> Iterator[Path]:
     """Write ``path`` atomically: yields a temporary file beside it (named with this
@@ -484,7 +484,7 @@ def write_text(
     path: str | Path,
     text: str,
     *,
-    what: str = "--out",
+    what: str = option("out"),
     inputs: Inputs = NO_INPUTS,
     writes: str = "text",
 ) -> Path:
@@ -541,7 +541,7 @@ def check_history_folder(path: str | Path, inputs: Inputs = NO_INPUTS) -> Path:
     at its top level but history partitions (``as_of=...``)."""
     return check_folder(
         path,
-        what="--history",
+        what=option("history"),
         inputs=inputs,
         allowed=lambda name: bool(_HISTORY_ENTRY.match(name)),
         describe="a history folder holds only as_of=... partitions: ",

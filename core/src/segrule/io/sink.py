@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from segrule.errors import SegruleError, UsageError, first_line
+from segrule.errors import SegruleError, UsageError, first_line, option
 from segrule.io import cleanup, outpaths
 from segrule.io.cells import CsvFormulas, neutralize_formulas
 from segrule.io.formats import FORMATS, OUTPUT_FORMATS, format_of
@@ -27,7 +27,7 @@ def output_format(path: Path, fmt: str | None = None) -> str:
     if kind is None or kind not in OUTPUT_FORMATS:
         raise UsageError(
             f"cannot tell the format of '{path}' from its extension; use .parquet, "
-            ".csv, .arrow/.ipc or .ndjson, or pass --format"
+            f".csv, .arrow/.ipc or .ndjson, or pass {option('fmt')}"
         )
     return kind
 
@@ -48,7 +48,7 @@ def sink(
     *,
     manifest: Mapping[str, Any] | None = None,
     inputs: Inputs = NO_INPUTS,
-    what: str = "--out",
+    what: str = option("out"),
     csv_formulas: CsvFormulas = "neutralize",
 ) -> Path:
     """Write a plan straight to ``out`` with the streaming engine, atomically: to a
@@ -78,7 +78,7 @@ def sink_with(
     check: Callable[[list[pl.DataFrame]], None] | None = None,
     rename: Callable[[Path, Path], None] | None = None,
     inputs: Inputs = NO_INPUTS,
-    what: str = "--out",
+    what: str = option("out"),
     csv_formulas: CsvFormulas = "neutralize",
 ) -> tuple[Path, list[pl.DataFrame]]:
     """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from segrule.errors import DataError, first_line
+from segrule.errors import DataError, first_line, option
 from segrule.io.formats import FORMATS, INPUT_EXTENSIONS
 
 
@@ -151,7 +151,7 @@ def scan_table(
     text = str(source)
     path = Path(text)
     if not _is_glob(text) and not path.exists():
-        raise DataError(f"{text}: file not found; check the path or pass --data DIR")
+        raise DataError(f"{text}: file not found; check the path or pass {option('data')} DIR")
     if path.is_file() and not _is_glob(text) and path.suffix.lower() not in KINDS:
         raise DataError(
             f"{text}: unknown file type '{path.suffix.lower()}'; use .parquet, "

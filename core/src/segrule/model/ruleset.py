@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from segrule.errors import RuleSetError, did_you_mean
+from segrule.errors import RuleSetError, did_you_mean, option
 from segrule.limits import (
     ALLOW_PATHS_ENV,
     MAX_CASES,
@@ -225,8 +225,8 @@ class RuleSetModel(_Model):
     outputs: list[str] | None = Field(None, description="columns written (customer_id first)")
     hysteresis: dict[str, HysteresisSpec] = Field(
         default_factory=dict,
-        description="segment or tier column -> {order, downgrade_after}: with run --history, "
-        "a lower label is published only after it was computed that many runs in a row",
+        description="segment or tier column -> {order, downgrade_after}: when runs keep a "
+        "history, a lower label is published only after it was computed that many runs in a row",
     )
     blacklist: str | None = Field(
         None,
@@ -598,7 +598,7 @@ def _inside(path: Path, state: _Load, what: str, ref: str, where: str) -> Path:
     raise RuleSetError(
         f"{what}: '{_short_ref(ref)}' is outside the rule file's folder ({state.roots[0]}) "
         "and the allowed folders; a rule file reads files only there. Move the file, or "
-        f"allow its folder with --allow-path DIR or {ALLOW_PATHS_ENV}=DIR",
+        f"allow its folder with {option('allow_paths')} DIR or {ALLOW_PATHS_ENV}=DIR",
         where=where,
     )
 
@@ -844,7 +844,8 @@ def compose(rulesets: list[RuleSet]) -> RuleSet:
         tz = raw.get("timezone")
         if tz and timezone and tz != timezone:
             raise RuleSetError(
-                f"rule sets disagree on timezone ({timezone} vs {tz}); pass --tz", where=rs.source
+                f"rule sets disagree on timezone ({timezone} vs {tz}); pass {option('tz')}",
+                where=rs.source,
             )
         timezone = timezone or tz
         merged = merge_data(merged, {k: v for k, v in raw.items() if k not in ("name", "outputs")})
