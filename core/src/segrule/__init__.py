@@ -2,9 +2,16 @@
 
 >>> import segrule
 >>> df = segrule.score("taobao-5-tier", data="data/", as_of="2026-11-01")
+
+The API's names are loaded on first use: ``import segrule`` (and importing one of its
+light modules, as the CLI does before it parses its arguments) does not import polars.
 """
 
-from segrule.api import RunResult, collect, compile, load_ruleset, run, score, sink, summarize
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from segrule.errors import (
     DataError,
     DataQualityError,
@@ -14,9 +21,32 @@ from segrule.errors import (
     SegruleError,
     UsageError,
 )
-from segrule.plugins.hookspecs import hookimpl
-from segrule.plugins.registry import Engine, Registry
 from segrule.version import __version__
+
+if TYPE_CHECKING:
+    from segrule.api import (
+        RunResult,
+        collect,
+        compile,
+        load_ruleset,
+        run,
+        score,
+        sink,
+        summarize,
+    )
+    from segrule.plugins.hookspecs import hookimpl
+    from segrule.plugins.registry import Engine, Registry
+
+#: Public name -> the module that defines it (imported on first use).
+_LAZY = {
+    **dict.fromkeys(
+        ["RunResult", "collect", "compile", "load_ruleset", "run", "score", "sink", "summarize"],
+        "segrule.api",
+    ),
+    "hookimpl": "segrule.plugins.hookspecs",
+    "Engine": "segrule.plugins.registry",
+    "Registry": "segrule.plugins.registry",
+}
 
 __all__ = [
     "DataError",
@@ -39,3 +69,16 @@ __all__ = [
     "sink",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'segrule' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
