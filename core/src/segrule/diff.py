@@ -29,8 +29,8 @@ from segrule.errors import DataError, SegruleError, UsageError, did_you_mean, fi
 from segrule.io.cells import CsvFormulas
 from segrule.io.formats import FORMATS
 from segrule.io.outputs import scan_output
+from segrule.model.keys import BASE
 from segrule.model.nodes import Label
-from segrule.model.tables import BASE
 from segrule.plugins.registry import Registry
 
 #: The label of a customer on a side that does not have it (new or gone customers).

@@ -42,10 +42,10 @@ import polars as pl
 from segrule.engine.compiler import Plan
 from segrule.errors import RuleSetError, option
 from segrule.model.conditions import NEGATE, Atom, Cond, comparison, split_condition
+from segrule.model.keys import BASE
 from segrule.model.ladders import OPS, Ladder, find_ladder
 from segrule.model.nodes import BuildContext, Case, Node, PointsPart, RankLadder
 from segrule.model.sql import parse_sql, referenced_names
-from segrule.model.tables import BASE
 
 REASON, NEXT, GAP, LACKS, ROLLOFF = "_reason", "_next", "_gap", "_lacks", "_rolloff"
 

@@ -50,7 +50,7 @@ import polars as pl
 from segrule.errors import DataError, RuleSetError, UsageError, did_you_mean, option
 from segrule.io import cleanup
 from segrule.io.parquet_crc import with_checksums
-from segrule.model.tables import BASE
+from segrule.model.keys import BASE
 
 try:
     import fcntl

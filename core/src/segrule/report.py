@@ -36,8 +36,8 @@ import polars as pl
 from segrule.errors import DataError, SegruleError, UsageError, option
 from segrule.io import outpaths
 from segrule.io.outputs import read_output
+from segrule.model.keys import BASE
 from segrule.model.nodes import Label
-from segrule.model.tables import BASE
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from segrule.model.keys import BASE
 
 from segrule_cli import output
 from segrule_cli.common import console, handle_errors
@@ -51,8 +52,8 @@ def demo(
     import polars as pl
 
     # A VIP of this run to explain (what it lacks for super VIP, when it falls a rung).
-    vip = pl.scan_parquet(out).filter(pl.col("tier") == "vip").select("customer_id")
-    found = vip.head(1).collect()["customer_id"].to_list()
+    vip = pl.scan_parquet(out).filter(pl.col("tier") == "vip").select(BASE)
+    found = vip.head(1).collect()[BASE].to_list()
     tries = [
         f"segrule run taobao-5-tier --data {data} --as-of 2026-11-01 --out out.csv",
         f"segrule report {out} --out report.html",

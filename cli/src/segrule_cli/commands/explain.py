@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from segrule.model.keys import BASE
 
 from segrule_cli import output
 from segrule_cli.common import _engine, _lang, _tables, console, handle_errors
@@ -90,7 +91,7 @@ def explain(
             return record
 
         record = {
-            "customer_id": result.customer_id,
+            BASE: result.customer_id,
             "as_of": result.as_of.isoformat(),
             "items": [plain(i) for i in result.items],
         }

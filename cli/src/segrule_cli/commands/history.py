@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from segrule.model.keys import BASE
 
 from segrule_cli import output
 from segrule_cli.common import console, handle_errors
@@ -75,7 +76,7 @@ def history_command(
         # On screen the runs come first, and --column and label (old_label for left,
         # new_label for entered) are not repeated on every row; the file keeps the shape
         # of `segrule diff --changes`.
-        first = ["customer_id", "old_as_of", "new_as_of", "event", "old_label", "new_label"]
+        first = [BASE, "old_as_of", "new_as_of", "event", "old_label", "new_label"]
         shown = [*first, *(c for c in table.columns if c not in (*first, "column", "label"))]
         table = table.select(shown)
     output.print_frame(console, table)

@@ -54,6 +54,7 @@ from segrule.io.sources import (
     scan_source,
     scan_table,
 )
+from segrule.model.keys import BASE
 from segrule.model.nodes import (
     BuildContext,
     Case,
@@ -65,7 +66,7 @@ from segrule.model.nodes import (
 )
 from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, outputs_of
 from segrule.model.sql import parse_sql, polars_reason, reads_across_customers, referenced_names
-from segrule.model.tables import BASE, TableContract, contract_frame
+from segrule.model.tables import TableContract, contract_frame
 from segrule.plugins.registry import Registry
 
 #: What evaluating an expression may raise: polars errors, and (for a few inputs) a

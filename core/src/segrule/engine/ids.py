@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from segrule.errors import DataError
-from segrule.model.tables import BASE
+from segrule.model.keys import BASE
 
 
 def is_text(dtype: pl.DataType) -> bool:

@@ -30,8 +30,8 @@ import polars as pl
 
 from segrule.engine.compiler import Plan
 from segrule.engine.stages import derive_layer, select_outputs
+from segrule.model.keys import BASE
 from segrule.model.nodes import Node
-from segrule.model.tables import BASE
 
 PHASES = (
     "data-quality checks",

@@ -58,7 +58,7 @@ from segrule.model.checks import (
     SET_CHECKS,
     applies,
 )
-from segrule.model.tables import BASE
+from segrule.model.keys import BASE
 
 if TYPE_CHECKING:
     from segrule.engine.compiler import Plan

@@ -28,8 +28,8 @@ import polars as pl
 
 from segrule.engine.ids import valid_id
 from segrule.model.checks import CHECKS, applies
+from segrule.model.keys import BASE
 from segrule.model.nodes import BuildContext, Node
-from segrule.model.tables import BASE
 
 if TYPE_CHECKING:
     from segrule.engine.compiler import LoadedTable

@@ -10,7 +10,7 @@ import polars as pl
 
 from segrule.errors import DataError, first_line
 from segrule.io.formats import FORMATS, format_of
-from segrule.model.tables import BASE
+from segrule.model.keys import BASE
 
 
 def scan_output(path: str | Path) -> pl.LazyFrame:

@@ -38,7 +38,7 @@ from segrule.limits import (
     MAX_YAML_NODES,
 )
 from segrule.model.checks import CHECKS, DEFAULT_MAX_REJECTED_SHARE, MAX_REJECTED_SHARE
-from segrule.model.tables import BASE
+from segrule.model.keys import BASE
 
 if TYPE_CHECKING:
     from segrule.plugins.registry import Registry

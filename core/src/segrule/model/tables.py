@@ -16,8 +16,6 @@ import polars as pl
 if TYPE_CHECKING:
     from segrule.plugins.registry import Owner
 
-#: The key of every table and of every output row: the one place the name is written.
-BASE = "customer_id"
 
 ColumnType = Literal["string", "datetime", "number", "integer", "boolean"]
 

@@ -9,10 +9,10 @@ from typing import Any
 import polars as pl
 
 from segrule.errors import RuleSetError
+from segrule.model.keys import BASE
 from segrule.model.nodes import WINDOW_RE, BuildContext, Case, Label, Node, PointsPart, RankLadder
 from segrule.model.sql import parse_sql, referenced_names
 from segrule.model.strategies import Strategy, ntile, rank_column, row_number, tie_rank
-from segrule.model.tables import BASE
 from segrule.plugins.hookspecs import hookimpl
 from segrule.plugins.registry import Register
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from segrule.model.tables import BASE, Column, TableContract
+from segrule.model.keys import BASE
+from segrule.model.tables import Column, TableContract
 from segrule.plugins.hookspecs import hookimpl
 from segrule.plugins.registry import Register
 
