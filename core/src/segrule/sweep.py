@@ -527,7 +527,11 @@ def sweep(
     base, _ = checked(base)
     frame = base.full_frame().collect(engine="streaming")
     total = frame.height
-    revenue_total = float(frame[money].sum() or 0) if money else 0.0
+    # Revenue in integer cents (a money column is whole cents): a float sum depends on
+    # the order rows are added in, which the streaming engine does not fix, and the
+    # shares' last digits varied between runs of the same sweep.
+    cents = (pl.col(money) * 100).round(0).cast(pl.Int64) if money else pl.lit(0)
+    revenue_total = int(frame.select(cents.sum()).item() or 0) if money else 0
     t2 = time.perf_counter()
 
     queries: list[pl.LazyFrame] = []
@@ -538,7 +542,7 @@ def sweep(
             lazy = derive_layer(lazy, names, variant.nodes, variant.dtypes)
         aggs = [pl.len().alias("customers")]
         if money:
-            aggs.append(pl.col(money).sum().alias("revenue"))
+            aggs.append(cents.sum().alias("revenue"))
         for col in columns:
             queries.append(lazy.group_by(pl.col(col).cast(pl.String).alias("label")).agg(aggs))
     results = pl.collect_all(queries, engine="streaming")
@@ -554,9 +558,7 @@ def sweep(
             per: dict[str | None, tuple[int, float, float | None]] = {}
             for rec in res.iter_rows(named=True):
                 n = int(rec["customers"])
-                rev = (
-                    float(rec["revenue"] or 0) / revenue_total if money and revenue_total else None
-                )
+                rev = (rec["revenue"] or 0) / revenue_total if money and revenue_total else None
                 per[rec["label"]] = (n, n / total if total else 0.0, rev)
                 observed[col].add(rec["label"])
             labels[col] = per
