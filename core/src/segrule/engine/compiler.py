@@ -46,7 +46,10 @@ from segrule.errors import (
     SegruleError,
     did_you_mean,
 )
+from segrule.io.locations import redact
 from segrule.io.sources import (
+    NO_OPTIONS,
+    SourceOptions,
     find_table_source,
     parse_boolean_text,
     parse_timestamp_text,
@@ -64,7 +67,7 @@ from segrule.model.nodes import (
     masked,
     parse_window,
 )
-from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, outputs_of
+from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, TableSpec, outputs_of
 from segrule.model.sql import parse_sql, polars_reason, reads_across_customers, referenced_names
 from segrule.model.tables import TableContract, contract_frame
 from segrule.plugins.registry import Registry
@@ -596,10 +599,25 @@ class LoadedTable:
     quality: TableQuality | None = field(default=None, repr=False)  # checks and counts
 
 
+def source_options(spec: TableSpec | None) -> SourceOptions:
+    """The reading options a rule set gives a table (encoding, sheet, query, ...)."""
+    if spec is None:
+        return NO_OPTIONS
+    return SourceOptions(
+        encoding=spec.encoding,
+        delimiter=spec.delimiter,
+        decimal=spec.decimal,
+        sheet=spec.sheet,
+        table=spec.table,
+        query=spec.query,
+        storage_options=dict(spec.storage_options) if spec.storage_options else None,
+    )
+
+
 def _describe(source: TableInput) -> str:
     if isinstance(source, (pl.LazyFrame, pl.DataFrame)):
         return f"<{type(source).__name__}>"
-    return str(source)
+    return redact(str(source))
 
 
 def _call_builder(item: Any, build: Callable[[], list[Node]], where: str, name: str) -> list[Node]:
@@ -656,7 +674,12 @@ def load_table(
         lf = source
     else:
         read = {*used, "order_id", "status", "amount"} - {"amount_cents"}
-        scanned = scan_table(source, ctx.tz, columns=[mapping.get(c, c) for c in sorted(read)])
+        scanned = scan_table(
+            source,
+            ctx.tz,
+            columns=[mapping.get(c, c) for c in sorted(read)],
+            options=source_options(spec),
+        )
         lf, conflicts = scanned.frame, scanned.conflicts
         untyped = bool(scanned.files) and all(f.suffix.lower() == ".csv" for f in scanned.files)
     raw = read_schema(lf, label)

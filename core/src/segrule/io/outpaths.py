@@ -39,6 +39,7 @@ import polars as pl
 
 from segrule.errors import SegruleError, option
 from segrule.io import cleanup
+from segrule.io.locations import LocationError, locate
 
 
 class OutputPathError(SegruleError):
@@ -227,8 +228,22 @@ def check_file(
     ``writes`` (parquet, ipc, csv, ndjson, html, json, png): what will be written; an
     existing Parquet or Arrow file is then replaced only by a file of its own format,
     so that a writer that does not know the data folder (``report --out``,
-    ``--report``) cannot turn a table into a web page."""
-    target = Path(path)
+    ``--report``) cannot turn a table into a web page.
+
+    A URL is refused here (an unknown scheme, or a store this writer does not write
+    to): it is never taken for a local path (``s3://b/x`` once became a folder ``s3:``).
+    Writers that do write to a store dispatch on :func:`segrule.io.locations.locate`
+    before calling this."""
+    try:
+        location = locate(path)
+    except LocationError as exc:
+        raise OutputPathError(f"{what}: {exc}") from None
+    if not location.is_file:
+        raise OutputPathError(
+            f"{what} {location.shown}: writing to {location.scheme}:// is not supported "
+            "here; give a local file"
+        )
+    target = Path(location.text)
     real = _real(target)
     clash = inputs.clash_with_file(real)
     if clash:

@@ -17,6 +17,7 @@ import polars as pl
 
 from segrule.errors import DataError, first_line, option
 from segrule.io.formats import FORMATS, INPUT_EXTENSIONS
+from segrule.io.locations import LocationError, locate
 
 
 def find_table_source(data_dir: str | Path, table: str) -> Path | None:
@@ -95,6 +96,27 @@ def _folder_files(folder: Path) -> tuple[list[Path], bool]:
     return sorted(files), plain
 
 
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to read a table source beyond its location (``tables.<name>`` in a rule set).
+
+    ``encoding``, ``delimiter``, ``decimal``: CSV files (the encoding is detected when
+    not given); ``sheet``: Excel workbooks (a name or a 0-based index); ``table`` or
+    ``query``: a database source (a table name, or a SELECT); ``storage_options``:
+    object stores (region, endpoint; credentials come from the environment)."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+    sheet: str | int | None = None
+    table: str | None = None
+    query: str | None = None
+    storage_options: dict[str, str] | None = None
+
+
+NO_OPTIONS = SourceOptions()
+
+
 @dataclass
 class Scan:
     """A table source scanned lazily.
@@ -130,6 +152,7 @@ def scan_table(
     *,
     verify: bool | None = None,
     columns: Iterable[str] | None = None,
+    options: SourceOptions = NO_OPTIONS,
 ) -> Scan:
     """Scan a file, a glob or a (hive-partitioned) folder lazily.
 
@@ -148,6 +171,16 @@ def scan_table(
     """
     if verify is None:
         verify = verify_checksums_enabled()
+    try:
+        location = locate(source)
+    except LocationError as exc:
+        raise DataError(str(exc)) from None
+    if not location.is_file:
+        raise DataError(
+            f"{location.shown}: reading {location.scheme}:// sources is not supported yet; "
+            "copy the data to a local file"
+        )
+    source = location.text
     text = str(source)
     path = Path(text)
     if not _is_glob(text) and not path.exists():

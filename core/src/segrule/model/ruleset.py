@@ -78,7 +78,30 @@ _QUALITY_SCHEMA: dict[str, Any] = {
 class TableSpec(_Model):
     """Where a table comes from and how its columns map onto the contract."""
 
-    source: str | None = Field(None, description="file, glob or folder (relative to the rule file)")
+    source: str | None = Field(
+        None,
+        description="file, glob or folder (relative to the rule file), or a URL: "
+        "s3://, gs://, az://, https://, postgresql://",
+    )
+    encoding: str | None = Field(
+        None, description="CSV: the text encoding, e.g. gbk, gb18030, utf-16 (default: detected)"
+    )
+    delimiter: str | None = Field(None, description="CSV: the field separator (default ,)")
+    decimal: str | None = Field(None, description="CSV: the decimal mark, . or , (default .)")
+    sheet: str | int | None = Field(
+        None, description="Excel: the sheet to read, by name or 0-based index (default: first)"
+    )
+    table: str | None = Field(
+        None, description="database source: the table (or schema.table) to read"
+    )
+    query: str | None = Field(
+        None, description="database source: a SELECT to read instead of a table"
+    )
+    storage_options: dict[str, str] | None = Field(
+        None,
+        description="object-store source: options such as region or endpoint_url "
+        "(credentials come from the environment)",
+    )
     columns: dict[str, str] = Field(
         default_factory=dict, description="contract column -> column in your data"
     )
