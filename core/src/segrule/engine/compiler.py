@@ -46,6 +46,7 @@ from segrule.errors import (
     SegruleError,
     did_you_mean,
 )
+from segrule.io.formats import TEXT_FORMATS, format_of
 from segrule.io.locations import redact
 from segrule.io.sources import (
     NO_OPTIONS,
@@ -681,7 +682,7 @@ def load_table(
             options=source_options(spec),
         )
         lf, conflicts = scanned.frame, scanned.conflicts
-        untyped = bool(scanned.files) and all(f.suffix.lower() == ".csv" for f in scanned.files)
+        untyped = bool(scanned.files) and all(format_of(f) in TEXT_FORMATS for f in scanned.files)
     raw = read_schema(lf, label)
     if conflicts:
         for used_column in sorted(used):
@@ -1198,8 +1199,8 @@ def _table_sources(
         where = f" in {data_dir}" if data_dir else ""
         raise DataError(
             f"table '{tname}' is needed (by {users}) but was not found{where}: put "
-            f"{tname}.parquet (or .arrow/.csv) in the data folder, pass --{tname} PATH, or set "
-            f"tables.{tname}.source in the rule set"
+            f"{tname}.parquet (or .arrow/.csv/.ndjson) in the data folder, pass --{tname} "
+            f"PATH, or set tables.{tname}.source in the rule set"
         )
     # Other given tables are ignored when not needed; the universe may still need customers.
     return out

@@ -16,7 +16,10 @@ FORMATS: dict[str, str] = {
     ".jsonl": "ndjson",
 }
 #: Formats a table source may have.
-INPUT_FORMATS = ("parquet", "ipc", "csv")
+INPUT_FORMATS = ("parquet", "ipc", "csv", "ndjson")
+#: Input formats read as text (every column a string; segrule parses the contract's
+#: columns itself, so a bad value is a counted bad row, not a failed run).
+TEXT_FORMATS = ("csv", "ndjson")
 #: Formats an output may have.
 OUTPUT_FORMATS = ("parquet", "csv", "ipc", "ndjson")
 #: Extensions of table sources, in order of preference.

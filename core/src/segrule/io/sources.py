@@ -16,12 +16,13 @@ from pathlib import Path
 import polars as pl
 
 from segrule.errors import DataError, first_line, option
-from segrule.io.formats import FORMATS, INPUT_EXTENSIONS
+from segrule.io.formats import FORMATS, INPUT_EXTENSIONS, TEXT_FORMATS
 from segrule.io.locations import LocationError, locate
 
 
 def find_table_source(data_dir: str | Path, table: str) -> Path | None:
-    """``<table>.parquet`` (or .arrow/.ipc/.feather/.csv) or a ``<table>/`` folder in data_dir."""
+    """``<table>.parquet`` (or .arrow/.ipc/.feather/.csv/.ndjson/.jsonl) or a ``<table>/``
+    folder in data_dir."""
     base = Path(data_dir)
     for ext in INPUT_EXTENSIONS:
         p = base / f"{table}{ext}"
@@ -188,7 +189,7 @@ def scan_table(
     if path.is_file() and not _is_glob(text) and path.suffix.lower() not in KINDS:
         raise DataError(
             f"{text}: unknown file type '{path.suffix.lower()}'; use .parquet, "
-            ".arrow/.ipc/.feather or .csv"
+            ".arrow/.ipc/.feather, .csv or .ndjson/.jsonl"
         )
     # A folder is walked once: its files, and whether polars' own glob would find them.
     folder = path.is_dir() and not _is_glob(text)
@@ -196,7 +197,7 @@ def scan_table(
     if not files:
         if _is_glob(text):
             raise DataError(f"{text}: no file matches this pattern; check the path")
-        raise DataError(f"{text}: the folder holds no .parquet/.arrow/.ipc/.csv file")
+        raise DataError(f"{text}: the folder holds no .parquet/.arrow/.ipc/.csv/.ndjson file")
     base = path if path.is_dir() else None
 
     def shown(f: Path) -> str:
@@ -209,11 +210,12 @@ def scan_table(
         elif KINDS[f.suffix.lower()] == "parquet" and verify:
             verify_parquet(f, shown(f), columns)
     schemas: list[pl.Schema] = []
-    if len(files) > 1:
+    if len(files) > 1 or "ndjson" in kinds:
         # Footers only; in threads, since a hive folder may hold thousands of files.
         with ThreadPoolExecutor(max_workers=8) as pool:
             schemas = list(pool.map(lambda f: _file_schema(f, shown(f)), files))
-    if len(kinds) == 1 and all(s == schemas[0] for s in schemas[1:]):
+    # NDJSON has no hive option in polars and its text schema is per file: one scan a file.
+    if len(kinds) == 1 and "ndjson" not in kinds and all(s == schemas[0] for s in schemas[1:]):
         kind = kinds.pop()
         names: str | list[str] = [str(f) for f in files]
         if base is not None:
@@ -247,20 +249,64 @@ def _file_schema(f: Path, name: str) -> pl.Schema:
             return pl.Schema(pl.read_parquet_schema(f))
         if kind == "ipc":
             return pl.Schema(pl.read_ipc_schema(f))
+        if kind == "ndjson":
+            return ndjson_schema(f, name)
         return pl.scan_csv(f, infer_schema=False).collect_schema()
+    except DataError:
+        raise
     except (Exception, pl.exceptions.PanicException) as exc:
         raise DataError(
             f"{name}: cannot be read ({first_line(exc)}); is it a complete, valid file?"
         ) from exc
 
 
-def _scan_file(f: Path) -> pl.LazyFrame:
+def _scan_file(f: Path, schema: pl.Schema) -> pl.LazyFrame:
     kind = KINDS[f.suffix.lower()]
     if kind == "parquet":
         return pl.scan_parquet(f, hive_partitioning=False)
     if kind == "ipc":
         return pl.scan_ipc(f)
+    if kind == "ndjson":
+        return pl.scan_ndjson(f, schema=schema)
     return pl.scan_csv(f, infer_schema=False)
+
+
+def ndjson_schema(path: Path, name: str) -> pl.Schema:
+    """The columns of an NDJSON file (one JSON object a line), each as text: every key of
+    every line counts (this reads the file once), so a key first seen late is not lost, and
+    a value's JSON type may change from line to line (``7`` then ``"C7"``). Nested values
+    become their JSON text. A line that is not a JSON object is a DataError naming it."""
+    with path.open("rb") as f:
+        head = f.read(SNIFF_BYTES)
+    if sniff_encoding(head.removeprefix(b"\xef\xbb\xbf")) is not None:
+        raise DataError(f"{name}: not UTF-8; NDJSON is UTF-8 text, convert it (e.g. with iconv)")
+    try:
+        inferred = pl.scan_ndjson(path, infer_schema_length=None).collect_schema()
+    except (Exception, pl.exceptions.PanicException) as exc:
+        line = _bad_json_line(path)
+        where = f" (line {line})" if line else ""
+        raise DataError(
+            f"{name}: not valid NDJSON{where}: {first_line(exc)}; each line must be one JSON object"
+        ) from None
+    return pl.Schema(dict.fromkeys(inferred.names(), pl.String()))
+
+
+def _bad_json_line(path: Path) -> int | None:
+    """The number of the first line of ``path`` that is not a JSON object (only when
+    reading it failed: this parses line by line in Python)."""
+    import json
+
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                return number
+            if not isinstance(value, dict):
+                return number
+    return None
 
 
 def _hive_values(f: Path, base: Path | None) -> dict[str, str]:
@@ -315,7 +361,7 @@ def _scan_each(
     concatenated (diagonally: a column one file lacks is null in its rows)."""
     columns: dict[str, list[tuple[Path, pl.DataType, bool]]] = {}
     for f, schema in zip(files, schemas, strict=True):
-        text_file = KINDS[f.suffix.lower()] == "csv"
+        text_file = KINDS[f.suffix.lower()] in TEXT_FORMATS
         for name, dtype in schema.items():
             columns.setdefault(name, []).append((f, dtype, text_file))
     target: dict[str, pl.DataType] = {}
@@ -355,7 +401,7 @@ def _scan_each(
                 .cast(pl.Int64 if hive_int[key] else pl.String)
                 .alias(key)
             )
-        frames.append(_scan_file(f).select(exprs))
+        frames.append(_scan_file(f, schema).select(exprs))
     frame = pl.concat(frames, how="diagonal_relaxed")
     return Scan(frame.select([*target, *hive_keys]), files, conflicts)
 
