@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from segrule.model.yamlcore import core_schema
+
+#: libyaml's loader when present, with YAML 1.2 plain scalars as rule files are read.
+_FAST_LOADER = core_schema(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 if TYPE_CHECKING:
     from segrule.plugins.registry import Owner

@@ -39,6 +39,7 @@ from segrule.limits import (
 )
 from segrule.model.checks import CHECKS, DEFAULT_MAX_REJECTED_SHARE, MAX_REJECTED_SHARE
 from segrule.model.keys import BASE
+from segrule.model.yamlcore import core_schema
 
 if TYPE_CHECKING:
     from segrule.plugins.registry import Registry
@@ -272,8 +273,9 @@ class _TooDeep(Exception):
         self.mark = mark
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, refusing nesting past MAX_YAML_DEPTH before it recurses.
+class _Loader(core_schema(yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader with YAML 1.2 plain scalars (:mod:`segrule.model.yamlcore`),
+    refusing nesting past MAX_YAML_DEPTH before it recurses.
 
     PyYAML's composer calls itself once per level (a 10,000-deep list ended in a
     RecursionError): counting levels here stops it at a depth Python handles.
