@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         collect,
         compile,
         load_ruleset,
+        quality_report,
         run,
         score,
         sink,
@@ -40,7 +41,17 @@ if TYPE_CHECKING:
 #: Public name -> the module that defines it (imported on first use).
 _LAZY = {
     **dict.fromkeys(
-        ["RunResult", "collect", "compile", "load_ruleset", "run", "score", "sink", "summarize"],
+        [
+            "RunResult",
+            "collect",
+            "compile",
+            "load_ruleset",
+            "quality_report",
+            "run",
+            "score",
+            "sink",
+            "summarize",
+        ],
         "segrule.api",
     ),
     "hookimpl": "segrule.plugins.hookspecs",
@@ -64,6 +75,7 @@ __all__ = [
     "compile",
     "hookimpl",
     "load_ruleset",
+    "quality_report",
     "run",
     "score",
     "sink",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeAlias, overload
 
 import polars as pl
 
@@ -17,6 +18,7 @@ from segrule.engine.build import as_ruleset, load_ruleset
 from segrule.engine.compiler import Plan, TableInput
 from segrule.engine.execute import (
     checked,
+    checked_lazily,
     collect,
     data_folder_inputs,
     input_paths,
@@ -28,17 +30,32 @@ from segrule.errors import option
 from segrule.explain import ExplainOptions, ExplainPass
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
+from segrule.io.formats import FORMATS
+from segrule.io.frames import TableLike
 from segrule.io.outpaths import Inputs
-from segrule.io.sink import FORMATS, ROW_GROUP_ROWS, output_format, sink, sink_with
+from segrule.io.sink import ROW_GROUP_ROWS, output_format, sink, sink_with
 from segrule.model.ruleset import RuleSet
 from segrule.plugins.registry import Registry
+
+#: Rule sets as the API takes them: a loaded RuleSet, a rule file or preset name, or
+#: several (composed in order).
+RuleSets: TypeAlias = RuleSet | str | Path | Sequence[str | Path]
+#: Tables by name (orders, customers, ...): paths, URLs or frames (TableLike).
+Tables: TypeAlias = Mapping[str, TableLike | None] | None
+#: The as-of: a date (midnight at its start in the business time zone), a datetime (an
+#: aware one is converted), an ISO text, or None for today.
+AsOf: TypeAlias = str | dt.date | dt.datetime | None
 
 __all__ = [
     "FORMATS",
     "ROW_GROUP_ROWS",
+    "AsOf",
     "Plan",
+    "RuleSets",
     "RunResult",
     "TableInput",
+    "TableLike",
+    "Tables",
     "check_outputs",
     "checked",
     "collect",
@@ -48,6 +65,7 @@ __all__ = [
     "load_ruleset",
     "output_format",
     "plan_inputs",
+    "quality_report",
     "revenue_column",
     "run",
     "score",
@@ -72,10 +90,10 @@ def passes_for(rs: RuleSet, explain: ExplainOptions | None = None) -> list[objec
 
 
 def compile(
-    ruleset: RuleSet | str | Path | Sequence[str | Path],
-    tables: Mapping[str, TableInput] | None = None,
+    ruleset: RuleSets,
+    tables: Tables = None,
     *,
-    as_of: Any = None,
+    as_of: AsOf = None,
     data: str | Path | None = None,
     tz: str | None = None,
     outputs: list[str] | None = None,
@@ -106,11 +124,62 @@ def compile(
     )
 
 
+@overload
 def score(
-    ruleset: RuleSet | str | Path | Sequence[str | Path],
-    tables: Mapping[str, TableInput] | None = None,
+    ruleset: RuleSets,
+    tables: Tables = None,
     *,
-    as_of: Any = None,
+    as_of: AsOf = None,
+    data: str | Path | None = None,
+    tz: str | None = None,
+    outputs: list[str] | None = None,
+    lazy: Literal[False] = False,
+    engine: Registry | None = None,
+    plugins: Sequence[str] = (),
+    blacklist: str | Path | None = None,
+    explain: ExplainOptions | None = None,
+) -> pl.DataFrame: ...
+
+
+@overload
+def score(
+    ruleset: RuleSets,
+    tables: Tables = None,
+    *,
+    as_of: AsOf = None,
+    data: str | Path | None = None,
+    tz: str | None = None,
+    outputs: list[str] | None = None,
+    lazy: Literal[True],
+    engine: Registry | None = None,
+    plugins: Sequence[str] = (),
+    blacklist: str | Path | None = None,
+    explain: ExplainOptions | None = None,
+) -> pl.LazyFrame: ...
+
+
+@overload
+def score(
+    ruleset: RuleSets,
+    tables: Tables = None,
+    *,
+    as_of: AsOf = None,
+    data: str | Path | None = None,
+    tz: str | None = None,
+    outputs: list[str] | None = None,
+    lazy: bool = False,
+    engine: Registry | None = None,
+    plugins: Sequence[str] = (),
+    blacklist: str | Path | None = None,
+    explain: ExplainOptions | None = None,
+) -> pl.DataFrame | pl.LazyFrame: ...
+
+
+def score(
+    ruleset: RuleSets,
+    tables: Tables = None,
+    *,
+    as_of: AsOf = None,
     data: str | Path | None = None,
     tz: str | None = None,
     outputs: list[str] | None = None,
@@ -122,13 +191,19 @@ def score(
 ) -> pl.DataFrame | pl.LazyFrame:
     """Score customers: one row per customer of the universe, sorted by customer_id.
 
-    ``tables`` maps table names to paths, LazyFrames or DataFrames; ``data`` is a
+    ``tables`` maps table names to paths, URLs, polars LazyFrames or DataFrames, pandas
+    DataFrames, or pyarrow Tables, record batches, readers or datasets; ``data`` is a
     folder holding ``<table>.parquet`` files. Returns a DataFrame (collected with the
     streaming engine), or the LazyFrame when ``lazy=True``.
 
-    The data-quality checks run first (also with ``lazy=True``: they read the tables'
-    ids): a check whose policy is ``fail`` raises DataError; duplicate orders are left
-    out of the returned plan. Their counts are what :func:`run` reports.
+    Eager: the data-quality checks run first (:func:`quality_report`): a check whose
+    policy is ``fail``, or a table losing more than its ``max_rejected_share``, raises
+    DataQualityError; duplicate orders are left out.
+
+    ``lazy=True`` reads no rows: the LazyFrame leaves duplicate orders out itself when it
+    runs, but nothing counts the checks or enforces ``fail`` policies. Call
+    :func:`quality_report` with the same arguments for the counts (it raises as the eager
+    call does), or use :func:`run`, which does both with one read of the data.
     """
     plan = compile(
         ruleset,
@@ -142,10 +217,40 @@ def score(
         blacklist=blacklist,
         explain=explain,
     )
-    plan, _ = checked(plan)
     if lazy:
-        return plan.frame
+        return checked_lazily(plan).frame
+    plan, _ = checked(plan)
     return collect(plan.frame)
+
+
+def quality_report(
+    ruleset: RuleSets,
+    tables: Tables = None,
+    *,
+    as_of: AsOf = None,
+    data: str | Path | None = None,
+    tz: str | None = None,
+    engine: Registry | None = None,
+    plugins: Sequence[str] = (),
+    blacklist: str | Path | None = None,
+) -> list[dict[str, Any]]:
+    """The data-quality counts :func:`score` would find, one dict per table and check
+    (``table``, ``check``, ``action``, ``rows``), as ``segrule run`` reports them. This
+    reads the tables' rows the checks need. Raises DataQualityError (its ``report``
+    holds the same rows) when a ``fail`` check finds rows or a table loses more than its
+    ``max_rejected_share``."""
+    plan = compile(
+        ruleset,
+        tables,
+        as_of=as_of,
+        data=data,
+        tz=tz,
+        engine=engine,
+        plugins=plugins,
+        blacklist=blacklist,
+    )
+    plan, found = checked(plan)
+    return quality.report_rows(plan, found)
 
 
 @dataclass
@@ -166,11 +271,11 @@ class RunResult:
 
 
 def run(
-    rulesets: RuleSet | str | Path | Sequence[str | Path],
+    rulesets: RuleSets,
     out: str | Path,
-    tables: Mapping[str, TableInput] | None = None,
+    tables: Tables = None,
     *,
-    as_of: Any = None,
+    as_of: AsOf = None,
     data: str | Path | None = None,
     tz: str | None = None,
     fmt: str | None = None,

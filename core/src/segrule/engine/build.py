@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from segrule.engine.compiler import Plan, TableInput, compile_plan
+from segrule.engine.compiler import Plan, compile_plan
 from segrule.errors import UsageError
+from segrule.io.frames import TableLike, table_inputs
 from segrule.model.ruleset import RuleSet, compose
 from segrule.model.ruleset import load_ruleset as _load_one
 from segrule.plugins.registry import Registry
@@ -32,7 +33,7 @@ def as_ruleset(ruleset: RuleSet | str | Path | Sequence[str | Path], engine: Reg
 
 def compile(
     ruleset: RuleSet | str | Path | Sequence[str | Path],
-    tables: Mapping[str, TableInput] | None = None,
+    tables: Mapping[str, TableLike | None] | None = None,
     *,
     as_of: Any = None,
     data: str | Path | None = None,
@@ -46,7 +47,9 @@ def compile(
 ) -> Plan:
     """Compile rule sets into one lazy plan without reading data (schemas only).
 
-    ``check_only=True`` checks against the table contracts where no data is given;
+    ``tables``: paths, URLs or frames per table (:func:`segrule.io.frames.table_input`
+    says which frames); ``check_only=True`` checks against the table contracts where no
+    data is given;
     ``passes``: features' plan passes (:mod:`segrule.engine.passes`).
     """
     engine = engine or Registry(plugins=list(plugins))
@@ -56,7 +59,7 @@ def compile(
         rs,
         as_of=as_of,
         tz=tz,
-        tables=tables,
+        tables=table_inputs(tables),
         data_dir=data,
         outputs=outputs,
         check_only=check_only,

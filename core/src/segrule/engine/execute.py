@@ -38,6 +38,17 @@ def checked(plan: Plan) -> tuple[Plan, quality.QualityResult]:
     return plan, found
 
 
+def checked_lazily(plan: Plan) -> Plan:
+    """The plan with what :func:`checked` does that needs no counting now: duplicate
+    orders left out by the plan itself when their policy drops them (reads nothing).
+    Checks whose policy is ``fail`` and the rejected-share limit are not enforced: they
+    need the counts (:func:`segrule.api.quality_report`)."""
+    tq = plan.quality_tables().get("orders")
+    if tq is not None and tq.policies.get("duplicate_order_id") == "drop":
+        plan = quality.without_duplicates(plan)
+    return plan
+
+
 def revenue_column(plan: Plan) -> str | None:
     """The money output that revenue shares are computed on."""
     for name in ("monetary_lifetime", "monetary_365d"):

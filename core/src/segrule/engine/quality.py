@@ -573,24 +573,49 @@ def dedupe_order(lf: pl.LazyFrame, ts: str | None) -> list[str]:
     return [*first, *rest]
 
 
-def without_duplicates(plan: Plan, duplicates: pl.DataFrame) -> Plan:
+def without_duplicates(plan: Plan, duplicates: pl.DataFrame | None = None) -> Plan:
     """``plan`` computed again with, for each duplicated order id, only its first row
-    by time (among the rows the plan reads whose customer is in the universe)."""
-    ids = duplicates["order_id"].implode()
+    by time (among the rows the plan reads whose customer is in the universe).
+
+    ``duplicates``: the duplicated ids found by :func:`collect_quality`; when None, the
+    plan finds them itself when it runs (a group-by of the order ids inside the plan:
+    nothing is read now, for ``score(lazy=True)``)."""
     orders = plan.loaded["orders"]
     lf = orders.frame
-    is_dup = pl.col("order_id").is_in(ids).fill_null(False)  # a null id is no duplicate
     good = _valid(plan)
+    in_universe = universe_table(plan.loaded) == "orders"
+    if duplicates is not None:
+        ids = duplicates["order_id"].implode()
+        is_dup = pl.col("order_id").is_in(ids).fill_null(False)  # a null id is no duplicate
+    else:
+        counted = lf.filter(good)
+        if not in_universe:
+            counted = counted.join(known_ids(plan), on=BASE, how="semi")
+        found = (
+            counted.group_by("order_id")
+            .agg(pl.len().alias(DUPLICATE_FLAG))
+            .filter(pl.col(DUPLICATE_FLAG) > 1)
+            .with_columns(pl.lit(True).alias(DUPLICATE_FLAG))
+        )
+        # A left join keeps every row; a null order id matches nothing (no duplicate).
+        lf = lf.join(found, on="order_id", how="left")
+        is_dup = pl.col(DUPLICATE_FLAG).fill_null(False)
     candidates = lf.filter(is_dup & good)
-    if universe_table(plan.loaded) != "orders":
+    if not in_universe:
         candidates = candidates.join(known_ids(plan), on=BASE, how="semi")
-    keys = dedupe_order(lf, plan.quality_tables()["orders"].ts_column)
+    keys = dedupe_order(orders.frame, plan.quality_tables()["orders"].ts_column)
     first = candidates.sort(keys, nulls_last=True).unique(
         "order_id", keep="first", maintain_order=True
     )
     others = lf.filter(~is_dup)
     deduped = pl.concat([others, first], how="vertical")
+    if duplicates is None:
+        deduped = deduped.drop(DUPLICATE_FLAG)
     return plan.rebuilt({"orders": deduped})
+
+
+#: The column marking the rows of a duplicated order id inside a plan.
+DUPLICATE_FLAG = "__segrule_duplicate"
 
 
 def duplicate_losers(plan: Plan, duplicates: pl.DataFrame) -> pl.LazyFrame:
