@@ -94,11 +94,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
+from segrule.errors import UsageError, option
 
-from segrule.errors import option
+try:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ImportError as _missing:  # scoring installs leave them out (core/pyproject.toml)
+    raise UsageError(
+        f"generating data needs NumPy and pyarrow ({_missing.name} is not installed): "
+        "pip install 'segrule[generate]'"
+    ) from None
 from segrule.io import outpaths
 
 __all__ = [

@@ -262,8 +262,18 @@ def copy_with_checksums(source: Any, sink: Any) -> None:
     (a path or a binary file object) with a CRC in every page header, one row group at
     a time, keeping its row groups, schema, key-value metadata (segrule's manifest),
     zstd compression and statistics. polars' writer (2.1) has no option for page
-    checksums; pyarrow writes them."""
-    import pyarrow.parquet as pq
+    checksums; pyarrow writes them. Without pyarrow installed (a scoring install need
+    not have it) this is a SegruleError saying what to do."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        from segrule.errors import SegruleError
+
+        raise SegruleError(
+            "this Parquet file's layout needs pyarrow to add page checksums, and pyarrow is "
+            "not installed: pip install pyarrow, or set SEGRULE_WRITE_CHECKSUMS=0 to write "
+            "without them"
+        ) from None
 
     reader = pq.ParquetFile(source)
     meta = reader.metadata
