@@ -674,11 +674,13 @@ def load_table(
         lf = source
     else:
         read = {*used, "order_id", "status", "amount"} - {"amount_cents"}
+        ts_source = mapping.get(contract.ts_column, contract.ts_column)
         scanned = scan_table(
             source,
             ctx.tz,
             columns=[mapping.get(c, c) for c in sorted(read)],
             options=source_options(spec),
+            before=(ts_source, ctx.as_of) if ts_source else None,
         )
         lf, conflicts = scanned.frame, scanned.conflicts
         untyped = bool(scanned.files) and all(f.suffix.lower() == ".csv" for f in scanned.files)
