@@ -428,9 +428,25 @@ def output_table(db: Database, what: str = option("out")) -> tuple[str, ...]:
         raise OutputPathError(str(exc)) from None
 
 
+def check_output(out: str, inputs: Any = None, what: str = option("out")) -> Database:
+    """Check an output URI before a run: it names a table, and not one the run reads
+    (``inputs``: :class:`segrule.io.outpaths.Inputs`). Connects to nothing."""
+    from segrule.io.outpaths import OutputPathError
+
+    db = parse(out)
+    output_table(db, what)
+    for source, name in (inputs.databases if inputs is not None else {}).items():
+        if same_table(db.shown, source):
+            raise OutputPathError(
+                f"{what} {db.shown} is {name}, which this command reads; segrule never "
+                f"writes over its inputs: choose another table for {what}"
+            )
+    return db
+
+
 def same_table(a: str, b: str) -> bool:
     """Whether two database locations name the same table (same URI, same table)."""
-    da, db_ = parse(a), parse(b)
+    da, db_ = parse(redact(a)), parse(redact(b))
     if da.uri != db_.uri or not da.table or not db_.table:
         return False
     try:
@@ -488,8 +504,7 @@ class _Feed:
                 return
             if isinstance(item, BaseException):
                 raise item
-            for batch in item.to_arrow().cast(self.schema).to_batches():
-                yield batch
+            yield from item.to_arrow().cast(self.schema).to_batches()
 
 
 def write_database(
