@@ -51,6 +51,9 @@ from segrule.io.locations import locate, redact
 EXTRA = "pip install 'segrule[postgres]'"
 #: The schema-less name of the table a run's output is written to first.
 STAGING_PREFIX = "segrule_staging_"
+#: Bytes per record batch the driver aims for when reading (its option
+#: ``adbc.postgresql.batch_size_hint_bytes``): what one batch holds in memory.
+BATCH_BYTES = 16 * 1024 * 1024
 #: PostgreSQL's longest identifier (NAMEDATALEN - 1).
 MAX_IDENTIFIER = 63
 
@@ -94,6 +97,7 @@ def table_name(text: str, where: str) -> tuple[str, ...]:
     (``"Order Lines"``). ``where`` names the setting in the error."""
     parts: list[str] = []
     pos = 0
+    ended = False  # the last part was not followed by a dot
     while pos < len(text):
         m = _PART.match(text, pos)
         if m is None or m.end() == pos:
@@ -103,8 +107,9 @@ def table_name(text: str, where: str) -> tuple[str, ...]:
         )
         pos = m.end()
         if m.group(3) == "":
+            ended = True
             break
-    if pos != len(text) or not 1 <= len(parts) <= 2 or not all(parts):
+    if pos != len(text) or not ended or not 1 <= len(parts) <= 2 or not all(parts):
         raise DataError(
             f"{where}: '{text}' is not a table name; write table or schema.table (double "
             'quotes keep case and spaces: "Order Lines")'
@@ -231,7 +236,8 @@ def _columns(schema: Any) -> list[Column]:
     for field in schema:
         meta = field.metadata or {}
         pg_type = meta.get(b"POSTGRESQL:type", b"").decode() or str(field.type)
-        if isinstance(field.type, pa.ExtensionType) or pg_type == "numeric":
+        if isinstance(field.type, pa.BaseExtensionType) or pg_type in ("numeric", "money"):
+            # money arrives as its internal integer (cents): read its digits instead.
             numeric = _numeric_typmod(field) if pg_type == "numeric" else None
             dtype: pl.DataType = pl.Decimal(*numeric) if numeric else pl.String()
             out.append(Column(field.name, dtype, pg_type, text=True))
@@ -239,7 +245,7 @@ def _columns(schema: Any) -> list[Column]:
         try:
             empty = pa.table({"c": pa.array([], type=field.type)})
             dtype = pl.from_arrow(empty).schema["c"]  # type: ignore[union-attr]
-        except Exception:
+        except (Exception, pl.exceptions.PanicException):  # polars panics on some types
             out.append(Column(field.name, pl.String(), pg_type, text=True))
             continue
         out.append(Column(field.name, dtype, pg_type))
@@ -247,7 +253,10 @@ def _columns(schema: Any) -> list[Column]:
 
 
 def _select_item(col: Column) -> str:
-    return f"{quote(col.name)}::text AS {quote(col.name)}" if col.text else quote(col.name)
+    if not col.text:
+        return quote(col.name)
+    cast = "::numeric::text" if col.pg_type == "money" else "::text"
+    return f"{quote(col.name)}{cast} AS {quote(col.name)}"
 
 
 def _before_as_of(col: Column, as_of: dt.datetime, tz: str) -> str | None:
@@ -387,6 +396,9 @@ def scan_database(
         try:
             with conn.cursor() as cur:
                 try:
+                    cur.adbc_statement.set_options(
+                        **{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)}
+                    )
                     cur.execute(sql)
                     reader = cur.fetch_record_batch()
                 except Exception as exc:
