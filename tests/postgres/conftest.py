@@ -180,10 +180,7 @@ def pg() -> Iterator[Server]:
     )
     pwfile.unlink()
     port = _free_port()
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c log_statement=all"
-    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c log_statement=all"
     started = subprocess.run(
         [str(bindir / "pg_ctl"), "start", "-D", str(data), "-l", str(log), "-w", "-o", options],
         capture_output=True,

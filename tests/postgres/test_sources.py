@@ -19,7 +19,7 @@ AS_OF = dt.datetime(2026, 11, 1)
 
 
 @pytest.fixture(scope="module")
-def typed(pg) -> str:  # noqa: ANN001
+def typed(pg) -> str:
     pg.execute(
         "DROP TABLE IF EXISTS typed",
         """CREATE TABLE typed (
@@ -63,7 +63,7 @@ def test_types_are_read_exactly(typed: str) -> None:
     assert frame.row(1, named=True)["amount"] is None
 
 
-def test_columns_and_as_of_are_pushed_into_the_sql(pg, typed: str) -> None:  # noqa: ANN001
+def test_columns_and_as_of_are_pushed_into_the_sql(pg, typed: str) -> None:
     start = pg.log_size()
     lf = scan_database(typed, before=("ts", AS_OF), tz="Asia/Shanghai")
     got = lf.select("id", "ts").collect()
@@ -97,12 +97,12 @@ def test_head_stops_early_and_filters_apply(typed: str) -> None:
     assert lf.select(pl.len()).collect().item() == 3
 
 
-def test_batches_are_streamed(pg, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_batches_are_streamed(pg, monkeypatch: pytest.MonkeyPatch) -> None:
     uri = pg.load(pl.DataFrame({"customer_id": range(50_000), "v": ["x" * 20] * 50_000}), "big")
     sizes: list[int] = []
     original = database._frame
 
-    def spy(batch, columns):  # noqa: ANN001, ANN202
+    def spy(batch, columns):
         sizes.append(batch.num_rows)
         return original(batch, columns)
 
@@ -113,7 +113,7 @@ def test_batches_are_streamed(pg, monkeypatch: pytest.MonkeyPatch) -> None:  # n
     assert len(sizes) > 5 and max(sizes) < 50_000  # many batches, none the whole table
 
 
-def test_query_source_from_a_rule_set(pg, rules, tb) -> None:  # noqa: ANN001
+def test_query_source_from_a_rule_set(pg, rules, tb) -> None:
     orders = tb.orders(
         [
             ("c1", tb.days_before(3), 100.0, "paid"),
@@ -141,7 +141,7 @@ outputs: [spend]
     assert got.to_dicts() == [{"customer_id": "c1", "spend": 150.0}]
 
 
-def test_table_from_the_rule_set_is_named_in_messages(pg, rules, tb) -> None:  # noqa: ANN001
+def test_table_from_the_rule_set_is_named_in_messages(pg, rules, tb) -> None:
     pg.load(tb.orders([("c1", tb.days_before(3), 1.0, "paid")]), "named")
     path = rules(
         "r.yaml",
@@ -159,7 +159,7 @@ outputs: [orders_30d]
     assert pg.password not in message and "***" in message
 
 
-def test_errors_are_one_line_without_password(pg) -> None:  # noqa: ANN001
+def test_errors_are_one_line_without_password(pg) -> None:
     cases = {
         f"{pg.uri}#no_such_table": "no_such_table",
         f"{pg.uri}": "name the table to read",
@@ -192,7 +192,7 @@ def test_a_missing_driver_says_what_to_install(monkeypatch: pytest.MonkeyPatch) 
         scan_database("postgresql://nowhere/db#t")
 
 
-def test_scores_from_a_rule_file_source_equal_parquet(pg, tmp_path: Path, tb) -> None:  # noqa: ANN001
+def test_scores_from_a_rule_file_source_equal_parquet(pg, tmp_path: Path, tb) -> None:
     orders = tb.orders(
         [
             ("c1", tb.days_before(3), 100.0, "paid"),
