@@ -32,9 +32,10 @@ DATABASE = "segrule_test"
 def _bin_dir() -> Path:
     found = shutil.which("initdb")
     # Debian puts wrappers or links on PATH; the real binaries sit together.
-    if found and (Path(found).resolve().parent / "pg_ctl").exists():
-        if (Path(found).resolve().parent / "createdb").exists():
-            return Path(found).resolve().parent
+    if found:
+        real = Path(found).resolve().parent
+        if (real / "pg_ctl").exists() and (real / "createdb").exists():
+            return real
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
