@@ -155,3 +155,15 @@ def test_cli_run_to_postgres(pg, tables, tmp_path: Path, tb) -> None:
     bad = CliRunner().invoke(app, ["run", "rfm", "--orders", tables["orders"], "--out", pg.uri])
     assert bad.exit_code == 1 and "names no table" in bad.output
     assert "s3cr" not in bad.output
+
+
+def test_empty_output_and_text_labels(pg) -> None:
+    out = f"{pg.uri}#empty_out"
+    frame = pl.LazyFrame(schema={"customer_id": pl.Int64, "tier": pl.Enum(["a", "b"])})
+    write_database(frame, out, manifest={"note": "it's 'quoted'"})
+    assert pg.read("empty_out").height == 0
+    assert read_manifest(out) == {"note": "it's 'quoted'"}
+    assert pg.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'empty_out' "
+        "AND column_name = 'tier'"
+    ) == [("text",)]

@@ -206,3 +206,17 @@ def test_scores_from_a_rule_file_source_equal_parquet(pg, tmp_path: Path, tb) ->
     want = segrule.score("rfm", {"orders": tmp_path / "orders.parquet"}, as_of=tb.AS_OF)
     got = segrule.score("rfm", {"orders": uri}, as_of=tb.AS_OF)
     assert_frame_equal(got, want)
+
+
+def test_empty_tables_and_nan_amounts(pg) -> None:
+    pg.execute(
+        "DROP TABLE IF EXISTS nan_amounts",
+        "CREATE TABLE nan_amounts (customer_id text, amount numeric(8,2))",
+        "INSERT INTO nan_amounts VALUES ('a', 'NaN'), ('b', 1.5)",
+    )
+    got = scan_database(f"{pg.uri}#nan_amounts").collect().sort("customer_id")
+    # 'NaN' is no amount: null, which the data-quality checks count as bad_amount.
+    assert got["amount"].to_list() == [None, Decimal("1.50")]
+    pg.execute("TRUNCATE nan_amounts")
+    empty = scan_database(f"{pg.uri}#nan_amounts")
+    assert empty.collect().height == 0 and empty.select(pl.len()).collect().item() == 0

@@ -346,8 +346,10 @@ def _frame(batch: Any, columns: Mapping[str, Column]) -> pl.DataFrame:
     """One record batch as a frame of the scan's types (Decimal parsed from text)."""
     frame = pl.from_arrow(batch)
     assert isinstance(frame, pl.DataFrame)
+    # A text value that is not a number ('NaN' fits a numeric column) becomes null, which
+    # the data-quality checks count (bad_amount) instead of failing the read.
     casts = [
-        pl.col(n).cast(columns[n].dtype)
+        pl.col(n).cast(columns[n].dtype, strict=False)
         for n in frame.columns
         if isinstance(columns[n].dtype, pl.Decimal) or frame.schema[n] != columns[n].dtype
     ]
