@@ -26,7 +26,7 @@ from segrule.engine.execute import (
     revenue_column,
 )
 from segrule.engine.passes import RunPass
-from segrule.errors import option
+from segrule.errors import UsageError, option
 from segrule.explain import ExplainOptions, ExplainPass
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
@@ -255,9 +255,10 @@ def quality_report(
 
 @dataclass
 class RunResult:
-    """What a run wrote and measured."""
+    """What a run wrote and measured. ``output`` is the file written, or for a database
+    output its location as text (``postgresql://...#schema.table``, password hidden)."""
 
-    output: Path
+    output: Path | str
     rows: int
     plan: Plan
     seconds: dict[str, float] = field(default_factory=dict)
@@ -360,7 +361,7 @@ def run(
         run_passes.append(history_pass)
     kept: list[list[pl.DataFrame]] = []
 
-    def write(current: Plan, first: bool) -> tuple[Path, list[pl.DataFrame], Any]:
+    def write(current: Plan, first: bool) -> tuple[Path | str, list[pl.DataFrame], Any]:
         frame = current.frame
         extra: list[pl.LazyFrame] = []
         counts: list[int] = []
@@ -433,8 +434,23 @@ def check_outputs(
     others: Mapping[str, str | Path | None] | None = None,
 ) -> None:
     """Refuse, before a run, any path it would write that is or holds one of ``inputs``,
-    is not a writable kind of file or folder, or overlaps another of its outputs."""
-    outpaths.check_file(out, what=option("out"), inputs=inputs)
+    is not a writable kind of file or folder, or overlaps another of its outputs. A
+    database output (``postgresql://...#table``) must name a table the run does not read;
+    it is not written with ``history`` (the history partition and the table cannot be
+    committed together)."""
+    from segrule.io.database import check_output, is_database
+
+    database = is_database(out)
+    if database:
+        check_output(str(out), inputs, option("out"))
+        if history is not None:
+            raise UsageError(
+                f"{option('history')} needs a file {option('out')}: the history partition "
+                "is committed together with the output file, which a database table "
+                "cannot be; write the history in a run with a file output"
+            )
+    else:
+        outpaths.check_file(out, what=option("out"), inputs=inputs)
     for what, path in (others or {}).items():
         if path is not None:
             outpaths.check_file(path, what=what, inputs=inputs, writes="text")
@@ -444,7 +460,7 @@ def check_outputs(
         outpaths.check_history_folder(history, inputs)
     outpaths.check_distinct(
         [
-            (option("out"), out),
+            *([] if database else [(option("out"), out)]),
             *(others or {}).items(),
             (option("rejects"), rejects),
             (option("history"), history),

@@ -38,11 +38,12 @@ def run(
         ),
     ],
     out: Annotated[
-        Path,
+        str,
         typer.Option(
             "--out",
             "-o",
-            help="Output file: .parquet, .csv, .arrow/.ipc or .ndjson (written atomically).",
+            help="Output file: .parquet, .csv, .arrow/.ipc or .ndjson (written atomically), "
+            "or a PostgreSQL table: postgresql://host/db#schema.table (replaced atomically).",
         ),
     ],
     data: DataOpt = None,

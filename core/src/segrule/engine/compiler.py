@@ -47,7 +47,7 @@ from segrule.errors import (
     did_you_mean,
 )
 from segrule.io.formats import TEXT_FORMATS, format_of
-from segrule.io.locations import redact
+from segrule.io.locations import LocationError, locate, redact
 from segrule.io.sources import (
     NO_OPTIONS,
     SourceOptions,
@@ -615,6 +615,14 @@ def source_options(spec: TableSpec | None) -> SourceOptions:
     )
 
 
+def locate_kind(source: str) -> str | None:
+    """The kind of location ``source`` is (file, cloud, database), None when unknown."""
+    try:
+        return locate(source).kind
+    except LocationError:
+        return None
+
+
 def _describe(source: TableInput) -> str:
     if isinstance(source, (pl.LazyFrame, pl.DataFrame)):
         return f"<{type(source).__name__}>"
@@ -657,6 +665,16 @@ def load_table(
     label = _describe(source)
     conflicts: dict[str, str] = {}
     spec = rs.model.tables.get(contract.name)
+    # A database source whose table the rule set names: messages (and the manifest, the
+    # check that the output is not an input) name the table too.
+    if (
+        spec
+        and spec.table
+        and isinstance(source, str)
+        and "#" not in source
+        and locate_kind(source) == "database"
+    ):
+        label = f"{label}#{spec.table}"
     mapping = dict(spec.columns) if spec else {}
     # The contract columns the run reads from this table (the quality checks read
     # order_id and status): files disagreeing on the type of another column do not fail
@@ -675,11 +693,14 @@ def load_table(
         lf = source
     else:
         read = {*used, "order_id", "status", "amount"} - {"amount_cents"}
+        ts = contract.ts_column
+        ts_source = mapping.get(ts, ts) if ts else None
         scanned = scan_table(
             source,
             ctx.tz,
             columns=[mapping.get(c, c) for c in sorted(read)],
             options=source_options(spec),
+            before=(ts_source, ctx.as_of) if ts_source else None,
         )
         lf, conflicts = scanned.frame, scanned.conflicts
         untyped = bool(scanned.files) and all(format_of(f) in TEXT_FORMATS for f in scanned.files)

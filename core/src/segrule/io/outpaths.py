@@ -68,6 +68,8 @@ class Inputs:
     folders: frozenset[Path] = field(default_factory=frozenset)
     #: resolved path -> how to name it in a message ("the orders table", "a rule file")
     names: dict[Path, str] = field(default_factory=dict, compare=False, hash=False)
+    #: database sources (``postgresql://...#schema.table``, password hidden) -> their name
+    databases: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def of(cls, sources: Iterable[tuple[str, str | Path | None]], *, globs: bool = True) -> Inputs:
@@ -77,12 +79,22 @@ class Inputs:
         files: set[Path] = set()
         folders: set[Path] = set()
         names: dict[Path, str] = {}
+        databases: dict[str, str] = {}
         for what, source in sources:
             if source is None:
                 continue
             text = os.fspath(source)
             if not text or text.startswith("<"):
                 continue
+            if isinstance(source, str) and "://" in text:
+                try:
+                    location = locate(text)
+                except LocationError:
+                    continue
+                if location.kind == "database":
+                    databases.setdefault(location.shown, what)
+                if not location.is_file:
+                    continue
             if globs and any(ch in text for ch in _GLOB_CHARS):
                 # The glob's matches are read, and a new file under its fixed part
                 # could be read by the next run: that folder is an input as a whole.
@@ -102,13 +114,14 @@ class Inputs:
             else:
                 continue
             names.setdefault(real, what)
-        return cls(frozenset(files), frozenset(folders), names)
+        return cls(frozenset(files), frozenset(folders), names, databases)
 
     def __or__(self, other: Inputs) -> Inputs:
         return Inputs(
             self.files | other.files,
             self.folders | other.folders,
             {**other.names, **self.names},
+            {**other.databases, **self.databases},
         )
 
     def clash_with_file(self, real: Path) -> str | None:

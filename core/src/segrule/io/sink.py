@@ -50,7 +50,7 @@ def sink(
     inputs: Inputs = NO_INPUTS,
     what: str = option("out"),
     csv_formulas: CsvFormulas = "neutralize",
-) -> Path:
+) -> Path | str:
     """Write a plan straight to ``out`` with the streaming engine, atomically: to a
     temporary file beside it (named with this process id), synced, then renamed; a
     failed or killed run leaves no file at ``out`` and the previous one intact.
@@ -80,17 +80,38 @@ def sink_with(
     inputs: Inputs = NO_INPUTS,
     what: str = option("out"),
     csv_formulas: CsvFormulas = "neutralize",
-) -> tuple[Path, list[pl.DataFrame]]:
+) -> tuple[Path | str, list[pl.DataFrame]]:
     """:func:`sink`, and collect the queries ``also`` in the same ``collect_all``: built
     on ``frame``, they share its plan (the run is computed once). ``check(results)``
     runs before the output is renamed into place: if it raises, no output is written.
     ``rename(temporary, target)`` replaces ``os.replace`` to put the written file in
     place (:func:`run` commits the output and its history partition together with it);
     if it raises before renaming, the temporary file is removed.
-    Returns the path and the results of ``also``."""
+    Returns the path and the results of ``also``.
+
+    A ``postgresql://...#schema.table`` output is written to that table
+    (:func:`segrule.io.database.write_database`: staging table, then drop and rename in
+    one transaction, the manifest as the table's comment); the location is returned as
+    text, its password hidden, and ``rename`` is not used."""
     import json
 
+    from segrule.io.database import is_database
     from segrule.io.manifest import MANIFEST_KEY
+
+    if is_database(out):
+        from segrule.io.database import check_output, write_database
+
+        db = check_output(str(out), inputs, what)
+        results = write_database(
+            frame,
+            str(out),
+            manifest=manifest,
+            also=also,
+            check=check,
+            run=cleanup.interruptible,
+            what=what,
+        )
+        return db.shown, results
 
     # The path first: "is a folder" says more than "cannot tell the format".
     outpaths.check_file(out, what=what, inputs=inputs)

@@ -6,6 +6,7 @@ must hold is its contract (:mod:`segrule.model.tables`).
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import glob as globlib
 import os
 from collections.abc import Callable, Iterable
@@ -154,6 +155,7 @@ def scan_table(
     verify: bool | None = None,
     columns: Iterable[str] | None = None,
     options: SourceOptions = NO_OPTIONS,
+    before: tuple[str, dt.datetime] | None = None,
 ) -> Scan:
     """Scan a file, a glob or a (hive-partitioned) folder lazily.
 
@@ -169,6 +171,11 @@ def scan_table(
     Parquet files with page checksums are verified when ``verify`` (default: on unless
     the ``SEGRULE_VERIFY_CHECKSUMS`` environment variable is 0; :func:`verify_parquet`),
     the pages of ``columns`` only when given (the columns the run reads).
+
+    A ``postgresql://`` source is read from the database (:mod:`segrule.io.database`,
+    ``options.table`` or ``options.query``); ``before`` (the time column as named in
+    the source, the as-of wall time in ``tz``) lets it leave out rows at or after as-of
+    in its SQL. File sources ignore it: polars pushes the as-of filter into their scans.
     """
     if verify is None:
         verify = verify_checksums_enabled()
@@ -176,6 +183,13 @@ def scan_table(
         location = locate(source)
     except LocationError as exc:
         raise DataError(str(exc)) from None
+    if location.kind == "database":
+        from segrule.io.database import scan_database
+
+        frame = scan_database(
+            location.text, table=options.table, query=options.query, before=before, tz=tz
+        )
+        return Scan(frame, [])
     if not location.is_file:
         raise DataError(
             f"{location.shown}: reading {location.scheme}:// sources is not supported yet; "
