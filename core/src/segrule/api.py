@@ -26,10 +26,11 @@ from segrule.engine.execute import (
     revenue_column,
 )
 from segrule.engine.passes import RunPass
-from segrule.errors import option
+from segrule.errors import UsageError, option
 from segrule.explain import ExplainOptions, ExplainPass
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
+from segrule.io.cloud import check_writable, is_cloud
 from segrule.io.formats import FORMATS
 from segrule.io.frames import TableLike
 from segrule.io.outpaths import Inputs
@@ -257,7 +258,8 @@ def quality_report(
 class RunResult:
     """What a run wrote and measured."""
 
-    output: Path
+    #: the output file, or an object-store output's URL (text, password hidden)
+    output: Path | str
     rows: int
     plan: Plan
     seconds: dict[str, float] = field(default_factory=dict)
@@ -360,7 +362,7 @@ def run(
         run_passes.append(history_pass)
     kept: list[list[pl.DataFrame]] = []
 
-    def write(current: Plan, first: bool) -> tuple[Path, list[pl.DataFrame], Any]:
+    def write(current: Plan, first: bool) -> tuple[Path | str, list[pl.DataFrame], Any]:
         frame = current.frame
         extra: list[pl.LazyFrame] = []
         counts: list[int] = []
@@ -393,7 +395,8 @@ def run(
             manifest=build_manifest(current),
             also=[*queries, *extra],
             check=check_and_keep,
-            rename=commit,
+            # An object-store output is put in place by its upload, not renamed.
+            rename=commit if run_passes or not is_cloud(out) else None,
             inputs=inputs,
             csv_formulas=csv_formulas,
         )
@@ -434,7 +437,18 @@ def check_outputs(
 ) -> None:
     """Refuse, before a run, any path it would write that is or holds one of ``inputs``,
     is not a writable kind of file or folder, or overlaps another of its outputs."""
-    outpaths.check_file(out, what=option("out"), inputs=inputs)
+    if isinstance(out, str) and is_cloud(out):
+        # An object-store output: written locally, then put in one request (io.sink).
+        check_writable(out, option("out"))
+        outpaths.check_url(out, what=option("out"), inputs=inputs)
+        if history is not None:
+            raise UsageError(
+                f"{option('history')} cannot be committed together with an object-store "
+                f"{option('out')}; write the output to a local file, or run without "
+                f"{option('history')}"
+            )
+    else:
+        outpaths.check_file(out, what=option("out"), inputs=inputs)
     for what, path in (others or {}).items():
         if path is not None:
             outpaths.check_file(path, what=what, inputs=inputs, writes="text")

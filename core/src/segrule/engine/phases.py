@@ -109,7 +109,7 @@ def run_step(frame: pl.DataFrame, plan: Plan, names: list[str]) -> pl.DataFrame:
     return lazy.collect(engine="streaming")
 
 
-def write_step(frame: pl.DataFrame, plan: Plan, out: str | Path) -> Path:
+def write_step(frame: pl.DataFrame, plan: Plan, out: str | Path) -> Path | str:
     """Write the output columns of a fully computed ``frame`` to ``out`` atomically."""
     from segrule.io.sink import sink
 
