@@ -38,11 +38,12 @@ def run(
         ),
     ],
     out: Annotated[
-        Path,
+        str,
         typer.Option(
             "--out",
             "-o",
-            help="Output file: .parquet, .csv, .arrow/.ipc or .ndjson (written atomically).",
+            help="Output file: .parquet, .csv, .arrow/.ipc or .ndjson (written atomically), "
+            "or an object: s3://bucket/key.parquet, gs://, az:// (uploaded whole or not at all).",
         ),
     ],
     data: DataOpt = None,
@@ -73,7 +74,7 @@ def run(
         ),
     ] = None,
     report: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--report",
             help="Also save the run report as JSON: rows read and used per table, each "
@@ -82,7 +83,7 @@ def run(
         ),
     ] = None,
     rejects: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--rejects",
             help="Folder to write the rows that data-quality checks left out: "
@@ -122,7 +123,7 @@ def run(
         ),
     ] = "en",
     history: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--history",
             help="Also append this run's segments and tiers to a history folder, one "
@@ -190,7 +191,7 @@ def run(
             "rulesets": list(rulesets),
             "as_of": result.plan.ctx.as_of.isoformat(),
             "quality": result.quality,
-            "rejects": {t: str(rejects / f"{t}.parquet") for t in result.rejects}
+            "rejects": {t: str(Path(rejects) / f"{t}.parquet") for t in result.rejects}
             if rejects
             else {},
             "summary": result.summary,

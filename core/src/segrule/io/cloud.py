@@ -277,6 +277,9 @@ def list_objects(
     except Exception as exc:
         raise DataError(f"{shown}: {error_text(exc)}") from None
     objects.sort(key=lambda o: o.url)
+    if not objects and not glob and key and not key.endswith("/"):
+        # Neither an object nor a "folder" of that name.
+        raise DataError(f"{shown}: not found; check the URL (and that the credentials may read it)")
     return objects, not glob
 
 
@@ -352,7 +355,7 @@ def find_table(data_url: str, table: str, extensions: tuple[str, ...]) -> str | 
     """In a data folder in a store (``s3://bucket/prefix/``): the URL of
     ``<table><ext>`` (extensions in order of preference) or of a ``<table>/`` prefix
     holding objects, else None. One LIST request with a delimiter (the prefix's top
-    level only), made once per folder and process."""
+    level only)."""
     root, key = split(data_url)
     prefix = key.rstrip("/") + "/" if key else ""
     files, folders = _top_level(root, prefix, redact(data_url))
@@ -364,15 +367,9 @@ def find_table(data_url: str, table: str, extensions: tuple[str, ...]) -> str | 
     return None
 
 
-_listed: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {}
-
-
 def _top_level(root: str, prefix: str, shown: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The object names and sub-prefix names at the top of ``prefix`` (cached: a run
-    looks for each table in the same folder several times)."""
-    cached = _listed.get((root, prefix))
-    if cached is not None:
-        return cached
+    """The object names and sub-prefix names at the top of ``prefix`` (one request; not
+    cached, so that a long-lived process sees objects added since)."""
     obstore = _obstore()
     if root.split("://", 1)[0].lower() in WEB:
         raise DataError(
@@ -387,5 +384,4 @@ def _top_level(root: str, prefix: str, shown: str) -> tuple[frozenset[str], froz
     folders = frozenset(p[len(prefix) :].rstrip("/") for p in listing["common_prefixes"])
     if not files and not folders:
         raise DataError(f"{shown}: the data folder is empty or does not exist; check the URL")
-    _listed[(root, prefix)] = (files, folders)
     return files, folders
