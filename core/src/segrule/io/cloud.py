@@ -171,6 +171,8 @@ def error_text(exc: BaseException) -> str:
     """One line for a store's error: the first line of its message, without the
     response body the store sent back, URLs redacted."""
     text = str(exc).strip()
+    if "NoSuchBucket" in text:
+        return "the bucket does not exist; check the URL"
     line = text.splitlines()[0] if text else type(exc).__name__
     line = re.sub(r"\s*<\?xml.*$", "", line)
     line = re.sub(r"https?://\S+", lambda m: redact(m.group(0)), line)
