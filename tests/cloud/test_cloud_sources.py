@@ -152,7 +152,7 @@ def test_missing_object_empty_prefix_and_bad_types(bucket, data: Path, secret: s
         bucket.url("p/*.csv"): "no object matches",
         bucket.url("mixed/"): "several formats",
         bucket.url("odd/orders.xls"): "unknown file type",
-        "s3://no-such-bucket-xyz/orders.parquet": "not found",
+        "s3://no-such-bucket-xyz/orders.parquet": "bucket does not exist",
     }
     for url, expected in cases.items():
         with pytest.raises(DataError) as exc:

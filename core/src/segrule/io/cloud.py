@@ -334,9 +334,10 @@ def check_writable(url: str, what: str) -> str:
 
 def upload(local: Path, url: str, storage_options: Mapping[str, str] | None, what: str) -> None:
     """Put the file ``local`` at ``url`` as one object: one PUT, or for a file over
-    obstore's chunk size a multipart upload completed after its last part (aborted on
-    error). Either way the object appears whole or not at all, and the previous object
-    stays until then. A failure is one OutputPathError line naming the URL."""
+    obstore's chunk size (5 MiB) a multipart upload the store completes after its last
+    part. Either way the object appears whole or not at all, and the previous object
+    stays until then (parts of an upload cut short stay hidden in the bucket until a
+    lifecycle rule removes them). A failure is one OutputPathError line naming the URL."""
     obstore = _obstore()
     shown = redact(url)
     root, key = split(url)
