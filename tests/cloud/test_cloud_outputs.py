@@ -176,3 +176,16 @@ def test_outputs_segrule_cannot_write(
         segrule.run(PRESETS, out, data=data, as_of=AS_OF)
     assert expected in _one_line(exc)
     assert os.listdir(tmp_path) == []  # no local "s3:" / "ftp:" folder
+
+
+def test_manifest_names_a_url_source_without_its_signature(
+    web_folder, data: Path, tmp_path: Path
+) -> None:
+    base, folder = web_folder
+    (folder / "orders.parquet").write_bytes((data / "orders.parquet").read_bytes())
+    url = f"{base}/orders.parquet?X-Amz-Signature=topsecretsig&X-Amz-Date=20261101"
+    out = tmp_path / "s.parquet"
+    segrule.run(PRESETS, out, {"orders": url}, as_of=AS_OF)
+    meta = pl.read_parquet_metadata(out)[MANIFEST_KEY]
+    assert "topsecretsig" not in meta
+    assert f"{base}/orders.parquet?X-Amz-Signature=***" in meta

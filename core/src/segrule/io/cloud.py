@@ -167,6 +167,11 @@ def storage_options_for(
     return options or None
 
 
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&][^=&\s]*(?:password|passwd|secret|token|key|signature|sig|credential)[^=&\s]*=)[^&\s)]*"
+)
+
+
 def error_text(exc: BaseException) -> str:
     """One line for a store's error: the first line of its message, without the
     response body the store sent back, URLs redacted."""
@@ -176,6 +181,8 @@ def error_text(exc: BaseException) -> str:
     line = text.splitlines()[0] if text else type(exc).__name__
     line = re.sub(r"\s*<\?xml.*$", "", line)
     line = re.sub(r"https?://\S+", lambda m: redact(m.group(0)), line)
+    # Keys are echoed without their scheme too ("Object at location k?X-Amz-Signature=...").
+    line = _SECRET_PARAM.sub(r"\1***", line)
     name = type(exc).__name__
     if "NotFound" in name or "FileNotFound" in name or "not found" in line.lower():
         return f"not found ({line})"
@@ -236,6 +243,10 @@ def list_objects(
     store = _store(root, storage_options, shown)
     scheme = root.split("://", 1)[0].lower()
     glob = any(ch in key for ch in "*?[") and scheme not in WEB
+    if scheme in WEB and "?" in key:
+        # A signed URL: obstore would send its query as part of the path; polars reads
+        # it as given and reports a missing object itself.
+        return [CloudObject(url, key_path(url).name, -1)], False
     if not glob and key and not key.endswith("/"):
         try:
             meta = obstore.head(store, key)

@@ -318,6 +318,9 @@ def _scan_cloud(location: Location, options: SourceOptions) -> Scan:
                 names.update(dict.fromkeys(inferred.names()))
             schema = pl.Schema(dict.fromkeys(names, pl.String()))
             frame = pl.scan_ndjson(urls, schema=schema, storage_options=storage)
+        # The footer or header now, so that an unreadable object (an expired signed
+        # URL, a 404 from a web server) is reported here, its URL redacted.
+        frame.collect_schema()
     except (Exception, pl.exceptions.PanicException) as exc:
         raise DataError(f"{shown}: cannot be read: {cloud.error_text(exc)}") from None
     return Scan(frame, urls)
