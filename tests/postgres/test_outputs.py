@@ -131,7 +131,7 @@ def test_output_guards(pg, tables, tb) -> None:
     assert pg.password not in str(err.value)
     with pytest.raises(OutputPathError, match="which this command reads"):
         segrule.run("rfm", tables["orders"], tables, as_of=tb.AS_OF)
-    with pytest.raises(SegruleError, match="needs a file"):
+    with pytest.raises(SegruleError, match="needs a local file"):
         segrule.run("rfm", f"{pg.uri}#x", tables, as_of=tb.AS_OF, history="hist")
     with pytest.raises(OutputPathError, match="cannot connect") as err:
         write_database(

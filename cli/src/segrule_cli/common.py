@@ -86,7 +86,7 @@ def _lang(lang: str) -> str:
     return lang
 
 
-def _write_json(path: Path, record: Mapping[str, Any], what: str = "--report") -> None:
+def _write_json(path: str | Path, record: Mapping[str, Any], what: str = "--report") -> None:
     from segrule.io.outpaths import write_text
 
     text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"

@@ -19,12 +19,13 @@ PluginOpt = Annotated[
     typer.Option("--plugin", "-p", help="Load a plugin module (import path); repeatable."),
 ]
 DataOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--data",
         "-d",
         help="Folder holding <table>.parquet (or .arrow/.ipc/.csv/.ndjson, or a "
-        "<table>/ hive folder) for orders, customers, events, feedback.",
+        "<table>/ hive folder) for orders, customers, events, feedback; or an "
+        "object-store prefix such as s3://bucket/data/.",
     ),
 ]
 AsOfOpt = Annotated[

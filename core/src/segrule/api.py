@@ -30,6 +30,7 @@ from segrule.errors import UsageError, option
 from segrule.explain import ExplainOptions, ExplainPass
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
+from segrule.io.cloud import check_writable, is_cloud
 from segrule.io.formats import FORMATS
 from segrule.io.frames import TableLike
 from segrule.io.outpaths import Inputs
@@ -256,7 +257,8 @@ def quality_report(
 @dataclass
 class RunResult:
     """What a run wrote and measured. ``output`` is the file written, or for a database
-    output its location as text (``postgresql://...#schema.table``, password hidden)."""
+    or object-store output its location as text (``postgresql://...#schema.table``,
+    ``s3://bucket/key``; passwords hidden)."""
 
     output: Path | str
     rows: int
@@ -394,7 +396,8 @@ def run(
             manifest=build_manifest(current),
             also=[*queries, *extra],
             check=check_and_keep,
-            rename=commit,
+            # An object-store output is put in place by its upload, not renamed.
+            rename=commit if run_passes or not is_cloud(out) else None,
             inputs=inputs,
             csv_formulas=csv_formulas,
         )
@@ -436,20 +439,26 @@ def check_outputs(
     """Refuse, before a run, any path it would write that is or holds one of ``inputs``,
     is not a writable kind of file or folder, or overlaps another of its outputs. A
     database output (``postgresql://...#table``) must name a table the run does not read;
-    it is not written with ``history`` (the history partition and the table cannot be
-    committed together)."""
+    an object-store output must not be or lie under an input URL. Neither is written with
+    ``history`` (the history partition is committed together with an output file, which a
+    table or an upload cannot be)."""
     from segrule.io.database import check_output, is_database
 
     database = is_database(out)
+    cloud = isinstance(out, str) and is_cloud(out)
     if database:
         check_output(str(out), inputs, option("out"))
-        if history is not None:
-            raise UsageError(
-                f"{option('history')} needs a file {option('out')}: the history partition "
-                "is committed together with the output file, which a database table "
-                "cannot be; write the history in a run with a file output"
-            )
-    else:
+    elif cloud:
+        # An object-store output: written locally, then put in one request (io.sink).
+        check_writable(str(out), option("out"))
+        outpaths.check_url(str(out), what=option("out"), inputs=inputs)
+    if (database or cloud) and history is not None:
+        raise UsageError(
+            f"{option('history')} needs a local file {option('out')}: the history partition "
+            "is committed together with the output file, which a database table or an "
+            "object-store upload cannot be; write the history in a run with a file output"
+        )
+    if not (database or cloud):
         outpaths.check_file(out, what=option("out"), inputs=inputs)
     for what, path in (others or {}).items():
         if path is not None:
@@ -460,7 +469,7 @@ def check_outputs(
         outpaths.check_history_folder(history, inputs)
     outpaths.check_distinct(
         [
-            *([] if database else [(option("out"), out)]),
+            *([] if database or cloud else [(option("out"), out)]),
             *(others or {}).items(),
             (option("rejects"), rejects),
             (option("history"), history),

@@ -1028,7 +1028,8 @@ def generate(
     if len(set(tables)) != len(tables):
         raise ValueError(f"duplicate table names in {tables}")
 
-    out = Path(out_dir)
+    # The text first: Path("s3://b/x") would be the local path "s3:/b/x".
+    out = outpaths.check_folder(out_dir, what=option("out"))
     _check_targets(out, tables)
     outpaths.make_folder(out, option("out"))
 

@@ -499,7 +499,7 @@ def city_frame(
     for col in GEO_COLUMNS:
         if col in frame.columns:
             return frame, col, col
-    source: Path | None = None
+    source: Path | str | None = None
     if data is not None:
         source = find_table_source(data, "customers")
         if source is None:

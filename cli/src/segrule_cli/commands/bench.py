@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -37,7 +36,7 @@ def bench(
     ] = None,
     phases: Annotated[bool, typer.Option(help="Also time each phase (in this process).")] = True,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the measurements to this JSON file.")
+        str | None, typer.Option("--json", help="Also write the measurements to this JSON file.")
     ] = None,
     plugin: PluginOpt = None,
 ) -> None:

@@ -4,7 +4,6 @@ and the revenue they carry."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -52,7 +51,7 @@ def diff(
         ),
     ] = None,
     changes: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--changes",
             help="Write the customers who left/entered a label: .parquet, .csv or .ndjson "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
@@ -22,7 +21,7 @@ GenOrderIds = Literal["in-order", "random"]
 
 @handle_errors
 def generate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write <table>.parquet into.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Folder to write <table>.parquet into.")],
     orders: Annotated[int, typer.Option(help="Number of orders.", min=0)] = 100_000,
     customers: Annotated[
         int | None,

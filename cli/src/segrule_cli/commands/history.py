@@ -35,7 +35,7 @@ def history_command(
         ),
     ] = False,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--out", "-o", help="Write the table to a file (.parquet, .csv, .ndjson)."),
     ] = None,
     csv_formulas: CsvFormulasOpt = "neutralize",
@@ -55,7 +55,7 @@ def history_command(
     inputs = Inputs.of([("the history folder", folder)])
     if out is not None:
         check_file(out, what="--out", inputs=inputs)
-        output_format(out)
+        output_format(Path(out))
     if events:
         if column is None:
             raise UsageError("--events needs --column, e.g. --column tier")

@@ -24,7 +24,7 @@ def new_plugin(
         ),
     ],
     directory: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--dir", help="Folder to create (default: ./segrule-NAME)."),
     ] = None,
     title: Annotated[
@@ -39,13 +39,16 @@ def new_plugin(
 
     import segrule
     from segrule.errors import UsageError
+    from segrule.io.locations import redact
 
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
         raise UsageError(
             f"plugin name '{name}' must start with a lower-case letter and hold only a-z, "
             "0-9 and '_' (it becomes the module segrule_NAME and the entry point NAME)"
         )
-    target = directory or Path(f"segrule-{name}")
+    if directory is not None and "://" in directory:
+        raise UsageError(f"--dir {redact(directory)}: give a local folder, not a URL")
+    target = Path(directory) if directory is not None else Path(f"segrule-{name}")
     if target.exists() and any(target.iterdir()):
         raise UsageError(f"{target} exists and is not empty; choose another --dir")
     major, minor = (int(x) for x in segrule.__version__.split(".")[:2])

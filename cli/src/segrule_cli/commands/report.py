@@ -23,7 +23,7 @@ def report(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="HTML file to write (one file, works offline).")
+        str, typer.Option("--out", "-o", help="HTML file to write (one file, works offline).")
     ],
     previous: Annotated[
         Path | None,
@@ -52,7 +52,7 @@ def report(
         str, typer.Option("--lang", help="Language of labels, headings and tables: zh or en.")
     ] = "zh",
     png: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--png", help="Also save every chart as PNG in this folder (for e-mail)."),
     ] = None,
     revenue: Annotated[

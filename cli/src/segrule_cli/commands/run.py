@@ -43,6 +43,7 @@ def run(
             "--out",
             "-o",
             help="Output file: .parquet, .csv, .arrow/.ipc or .ndjson (written atomically), "
+            "an object: s3://bucket/key.parquet, gs://, az:// (uploaded whole or not at all), "
             "or a PostgreSQL table: postgresql://host/db#schema.table (replaced atomically).",
         ),
     ],
@@ -74,7 +75,7 @@ def run(
         ),
     ] = None,
     report: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--report",
             help="Also save the run report as JSON: rows read and used per table, each "
@@ -83,7 +84,7 @@ def run(
         ),
     ] = None,
     rejects: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--rejects",
             help="Folder to write the rows that data-quality checks left out: "
@@ -123,7 +124,7 @@ def run(
         ),
     ] = "en",
     history: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--history",
             help="Also append this run's segments and tiers to a history folder, one "
@@ -191,7 +192,7 @@ def run(
             "rulesets": list(rulesets),
             "as_of": result.plan.ctx.as_of.isoformat(),
             "quality": result.quality,
-            "rejects": {t: str(rejects / f"{t}.parquet") for t in result.rejects}
+            "rejects": {t: str(Path(rejects) / f"{t}.parquet") for t in result.rejects}
             if rejects
             else {},
             "summary": result.summary,

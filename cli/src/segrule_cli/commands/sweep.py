@@ -54,7 +54,7 @@ def sweep(
         bool, typer.Option("--json", help="Print the results as JSON instead of tables.")
     ] = False,
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--out",
             "-o",
@@ -90,7 +90,7 @@ def sweep(
             rulesets, tables=_tables(table), data=data, blacklist=blacklist, engine=engine
         )
         check_file(out, what="--out", inputs=inputs)
-        output_format(out)
+        output_format(Path(out))
     with console.status("Sweeping…", spinner="dots") if not json_out else _nullctx():
         result = run_sweep(
             rulesets,

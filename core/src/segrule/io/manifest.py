@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from segrule.io.locations import redact
 from segrule.io.sources import source_files
 
 if TYPE_CHECKING:
@@ -58,6 +59,11 @@ def build_manifest(plan: Plan) -> dict[str, Any]:
     }
     inputs: dict[str, Any] = {}
     for table, source in sorted(plan.tables.items()):
+        if isinstance(source, str) and "://" in source:
+            # A URL (object store, web, database): its password or signature never
+            # goes into an output's metadata.
+            inputs[table] = {"source": redact(source)}
+            continue
         files = source_files(source)
         if not files:
             inputs[table] = {"source": source}

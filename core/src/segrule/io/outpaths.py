@@ -39,7 +39,7 @@ import polars as pl
 
 from segrule.errors import SegruleError, option
 from segrule.io import cleanup
-from segrule.io.locations import LocationError, locate
+from segrule.io.locations import LocationError, locate, redact
 
 
 class OutputPathError(SegruleError):
@@ -70,6 +70,8 @@ class Inputs:
     names: dict[Path, str] = field(default_factory=dict, compare=False, hash=False)
     #: database sources (``postgresql://...#schema.table``, password hidden) -> their name
     databases: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    #: object-store and web sources (URLs as given) -> how to name them
+    urls: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def of(cls, sources: Iterable[tuple[str, str | Path | None]], *, globs: bool = True) -> Inputs:
@@ -80,6 +82,7 @@ class Inputs:
         folders: set[Path] = set()
         names: dict[Path, str] = {}
         databases: dict[str, str] = {}
+        urls: dict[str, str] = {}
         for what, source in sources:
             if source is None:
                 continue
@@ -90,11 +93,14 @@ class Inputs:
                 try:
                     location = locate(text)
                 except LocationError:
-                    continue
+                    continue  # an unknown scheme: its reader refuses it
                 if location.kind == "database":
                     databases.setdefault(location.shown, what)
+                elif location.kind == "cloud":
+                    urls.setdefault(location.text, what)
                 if not location.is_file:
-                    continue
+                    continue  # not a local path: nothing here to protect
+                text = location.text
             if globs and any(ch in text for ch in _GLOB_CHARS):
                 # The glob's matches are read, and a new file under its fixed part
                 # could be read by the next run: that folder is an input as a whole.
@@ -114,7 +120,7 @@ class Inputs:
             else:
                 continue
             names.setdefault(real, what)
-        return cls(frozenset(files), frozenset(folders), names, databases)
+        return cls(frozenset(files), frozenset(folders), names, databases, urls)
 
     def __or__(self, other: Inputs) -> Inputs:
         return Inputs(
@@ -122,7 +128,23 @@ class Inputs:
             self.folders | other.folders,
             {**other.names, **self.names},
             {**other.databases, **self.databases},
+            {**other.urls, **self.urls},
         )
+
+    def clash_with_url(self, url: str) -> str | None:
+        """Why writing the object ``url`` would touch an input, or None: it is an input
+        object, lies under an input prefix, or under an input glob's fixed part."""
+        for source, what in sorted(self.urls.items()):
+            base = source.split("?", 1)[0]
+            cut = [base.index(ch) for ch in _GLOB_CHARS if ch in base]
+            if cut:
+                clash = url.startswith(base[: min(cut)])
+            else:
+                clash = url == base or url.startswith(base.rstrip("/") + "/")
+            if clash:
+                name = what if what.startswith(("a ", "an ", "the ")) else f"the {what}"
+                return f"is or is under {redact(source)}, {name}, which this command reads"
+        return None
 
     def clash_with_file(self, real: Path) -> str | None:
         """Why writing the file ``real`` would touch an input, or None."""
@@ -292,6 +314,17 @@ def check_file(
     return target
 
 
+def check_url(url: str, *, what: str, inputs: Inputs = NO_INPUTS) -> None:
+    """Refuse writing the object ``url`` when it is, or is under, a source the run
+    reads (the object-store counterpart of the input check of :func:`check_file`)."""
+    clash = inputs.clash_with_url(url)
+    if clash:
+        raise OutputPathError(
+            f"{what} {redact(url)} {clash}; segrule never writes over its inputs: choose "
+            f"another {what}"
+        )
+
+
 def check_folder(
     path: str | Path,
     *,
@@ -303,7 +336,16 @@ def check_folder(
     """Check that segrule may write into the folder ``path``: not an input, not inside
     one, holding none; not a file. ``allowed(name)``: when given, every entry already
     at the folder's top level must pass it (``describe`` says what is expected)."""
-    folder = Path(path)
+    try:
+        location = locate(path)
+    except LocationError as exc:
+        raise OutputPathError(f"{what}: {exc}") from None
+    if not location.is_file:
+        raise OutputPathError(
+            f"{what} {location.shown}: writing to {location.scheme}:// is not supported "
+            "here; give a local folder"
+        )
+    folder = Path(location.text)
     real = _real(folder)
     clash = inputs.clash_with_folder(real)
     if clash:
@@ -337,6 +379,8 @@ def check_distinct(paths: Iterable[tuple[str, str | Path | None]]) -> None:
     for what, path in paths:
         if path is None:
             continue
+        if isinstance(path, str) and "://" in path:
+            continue  # a URL (checked on its own) never overlaps a local path
         real = _real(path)
         if is_null_device(real):
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import polars as pl
@@ -13,17 +13,18 @@ import polars as pl
 from segrule.errors import SegruleError, UsageError, first_line, option
 from segrule.io import cleanup, outpaths
 from segrule.io.cells import CsvFormulas, neutralize_formulas
+from segrule.io.cloud import is_cloud
 from segrule.io.formats import FORMATS, OUTPUT_FORMATS, format_of
 from segrule.io.outpaths import NO_INPUTS, Inputs
 
 
-def output_format(path: Path, fmt: str | None = None) -> str:
+def output_format(path: PurePath, fmt: str | None = None) -> str:
     """The format to write ``path`` in: ``fmt``, else the one its extension says."""
     if fmt:
         if fmt not in OUTPUT_FORMATS:
             raise UsageError(f"unknown output format '{fmt}'; use parquet, csv, ipc or ndjson")
         return fmt
-    kind = format_of(path)
+    kind = format_of(str(path))
     if kind is None or kind not in OUTPUT_FORMATS:
         raise UsageError(
             f"cannot tell the format of '{path}' from its extension; use .parquet, "
@@ -92,7 +93,12 @@ def sink_with(
     A ``postgresql://...#schema.table`` output is written to that table
     (:func:`segrule.io.database.write_database`: staging table, then drop and rename in
     one transaction, the manifest as the table's comment); the location is returned as
-    text, its password hidden, and ``rename`` is not used."""
+    text, its password hidden, and ``rename`` is not used.
+
+    An object-store URL (``s3://bucket/key.parquet``, gs://, az://) is written locally
+    first, exactly as a local output (checks, page checksums), then uploaded in one
+    put (:func:`segrule.io.cloud.upload`): the object appears whole or not at all. The
+    URL is returned as text; ``rename`` cannot be used with it."""
     import json
 
     from segrule.io.database import is_database
@@ -112,7 +118,19 @@ def sink_with(
             what=what,
         )
         return db.shown, results
-
+    if isinstance(out, str) and is_cloud(out):
+        return _sink_cloud(
+            frame,
+            out,
+            fmt,
+            manifest=manifest,
+            also=also,
+            check=check,
+            rename=rename,
+            inputs=inputs,
+            what=what,
+            csv_formulas=csv_formulas,
+        )
     # The path first: "is a folder" says more than "cannot tell the format".
     outpaths.check_file(out, what=what, inputs=inputs)
     if fmt is None and outpaths.is_null_device(out) and Path(out).suffix.lower() not in FORMATS:
@@ -165,3 +183,61 @@ def sink_with(
         # (polars raises a vanished input as FileNotFoundError, an OSError).
         raise SegruleError(f"the run failed: {first_line(exc)}") from exc
     return target, list(results[1:])
+
+
+def _sink_cloud(
+    frame: pl.LazyFrame,
+    url: str,
+    fmt: str | None,
+    *,
+    manifest: Mapping[str, Any] | None,
+    also: Sequence[pl.LazyFrame],
+    check: Callable[[list[pl.DataFrame]], None] | None,
+    rename: Callable[[Path, Path], None] | None,
+    inputs: Inputs,
+    what: str,
+    csv_formulas: CsvFormulas,
+) -> tuple[Path | str, list[pl.DataFrame]]:
+    """:func:`sink_with` to an object store: the output is written into a private
+    temporary folder (``TMPDIR``) as a local output would be, and its rename is the
+    upload; the folder is removed whatever happens (also on SIGTERM/SIGINT)."""
+    import shutil
+    import tempfile
+
+    from segrule.io import cloud
+    from segrule.io.locations import redact
+
+    if rename is not None:
+        raise UsageError(
+            f"{what} {redact(url)}: an object-store output cannot be committed together with "
+            f"other outputs ({option('history')}); write it to a local file"
+        )
+    key = cloud.check_writable(url, what)
+    outpaths.check_url(url, what=what, inputs=inputs)
+    kind = output_format(cloud.key_path(url), fmt)
+    # Checked before the run: a missing obstore must not cost the whole computation.
+    cloud.require()
+    staging = Path(tempfile.mkdtemp(prefix="segrule-upload-"))
+    cleanup.register(staging)
+    try:
+        local = staging / Path(key).name
+
+        def upload(tmp: Path, target: Path) -> None:
+            cloud.upload(tmp, url, None, what)
+
+        _, results = sink_with(
+            frame,
+            local,
+            kind,
+            manifest=manifest,
+            also=also,
+            check=check,
+            rename=upload,
+            inputs=inputs,
+            what=what,
+            csv_formulas=csv_formulas,
+        )
+    finally:
+        cleanup.unregister(staging)
+        shutil.rmtree(staging, ignore_errors=True)
+    return redact(url), results

@@ -13,17 +13,37 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from segrule.errors import DataError, first_line, option
 from segrule.io.formats import FORMATS, INPUT_EXTENSIONS, TEXT_FORMATS
-from segrule.io.locations import LocationError, locate
+from segrule.io.locations import Location, LocationError, locate, redact
+
+if TYPE_CHECKING:
+    from segrule.io.cloud import CloudObject
 
 
-def find_table_source(data_dir: str | Path, table: str) -> Path | None:
+def find_table_source(data_dir: str | Path, table: str) -> Path | str | None:
     """``<table>.parquet`` (or .arrow/.ipc/.feather/.csv/.ndjson/.jsonl) or a ``<table>/``
-    folder in data_dir."""
+    folder in data_dir. A data folder in an object store (``s3://bucket/prefix/``) is
+    listed (one request) and the table's URL returned (:func:`segrule.io.cloud.find_table`)."""
+    if isinstance(data_dir, str) and "://" in data_dir:
+        try:
+            location = locate(data_dir)
+        except LocationError as exc:
+            raise DataError(f"{option('data')}: {exc}") from None
+        if location.kind == "cloud":
+            from segrule.io.cloud import find_table
+
+            return find_table(location.text, table, INPUT_EXTENSIONS)
+        if location.kind != "file":
+            raise DataError(
+                f"{option('data')} {location.shown}: a data folder is a local folder or an "
+                "object-store prefix (s3://bucket/prefix/); name database tables one by one"
+            )
+        data_dir = location.text
     base = Path(data_dir)
     for ext in INPUT_EXTENSIONS:
         p = base / f"{table}{ext}"
@@ -128,7 +148,8 @@ class Scan:
     left out of ``frame``: an unused column is no reason to fail)."""
 
     frame: pl.LazyFrame
-    files: list[Path]
+    #: The files read; for an object store, the objects' URLs.
+    files: list[Path] | list[str]
     conflicts: dict[str, str] = field(default_factory=dict)
 
 
@@ -190,6 +211,8 @@ def scan_table(
             location.text, table=options.table, query=options.query, before=before, tz=tz
         )
         return Scan(frame, [])
+    if location.kind == "cloud":
+        return _scan_cloud(location, options)
     if not location.is_file:
         raise DataError(
             f"{location.shown}: reading {location.scheme}:// sources is not supported yet; "
@@ -253,6 +276,91 @@ def scan_table(
         except (Exception, pl.exceptions.PanicException) as exc:
             raise DataError(f"{text}: cannot be read: {first_line(exc)}") from exc
     return _scan_each(files, schemas, shown, base, tz)
+
+
+def _scan_cloud(location: Location, options: SourceOptions) -> Scan:
+    """An object-store or web source scanned by polars' cloud I/O: one object, a prefix
+    (``s3://bucket/orders/``, hive partitions allowed) or a glob, of one format. The
+    objects are listed first (obstore), so a missing object or an empty prefix is a
+    one-line error before any plan runs, and the scan reads exactly the listed keys
+    (no ``_SUCCESS`` or hidden keys). CSV objects are checked as local CSV files are
+    (:func:`check_csv`), through the store: the check reads each object once. Parquet
+    page checksums are not verified here (the store checks what it receives)."""
+    from segrule.io import cloud
+
+    shown = location.shown
+    objects, prefix = cloud.list_objects(location.text, options.storage_options, tuple(KINDS))
+    if not objects:
+        if prefix:
+            raise DataError(
+                f"{shown}: no .parquet/.arrow/.ipc/.csv/.ndjson object under this prefix; "
+                "check the URL"
+            )
+        raise DataError(f"{shown}: no object matches this pattern; check the URL")
+    suffixes = {cloud.key_path(o.url).suffix.lower() for o in objects}
+    unknown = sorted(s or "(none)" for s in suffixes if s not in KINDS)
+    if unknown:
+        raise DataError(
+            f"{shown}: unknown file type '{unknown[0]}'; use .parquet, .arrow/.ipc/.feather, "
+            ".csv or .ndjson/.jsonl"
+        )
+    kinds = sorted({KINDS[s] for s in suffixes})
+    if len(kinds) > 1:
+        raise DataError(
+            f"{shown}: holds objects of several formats ({', '.join(kinds)}); keep one "
+            "format per table source"
+        )
+    kind = kinds[0]
+    storage = cloud.storage_options_for(location, options.storage_options)
+    urls = [o.url for o in objects]
+    if kind == "csv":
+        for obj in objects:
+            _check_cloud_csv(obj, options.storage_options, storage, redact(obj.url))
+    try:
+        if kind == "parquet":
+            frame = pl.scan_parquet(urls, hive_partitioning=prefix, storage_options=storage)
+        elif kind == "ipc":
+            frame = pl.scan_ipc(urls, hive_partitioning=prefix, storage_options=storage)
+        elif kind == "csv":
+            frame = pl.scan_csv(urls, infer_schema=False, storage_options=storage)
+        else:
+            names: dict[str, None] = {}
+            for url in urls:  # every key of every line: types as for a local file
+                inferred = pl.scan_ndjson(
+                    url, infer_schema_length=None, storage_options=storage
+                ).collect_schema()
+                names.update(dict.fromkeys(inferred.names()))
+            schema = pl.Schema(dict.fromkeys(names, pl.String()))
+            frame = pl.scan_ndjson(urls, schema=schema, storage_options=storage)
+        # The footer or header now, so that an unreadable object (an expired signed
+        # URL, a 404 from a web server) is reported here, its URL redacted.
+        frame.collect_schema()
+    except (Exception, pl.exceptions.PanicException) as exc:
+        raise DataError(f"{shown}: cannot be read: {cloud.error_text(exc)}") from None
+    return Scan(frame, urls)
+
+
+def _check_cloud_csv(
+    obj: CloudObject, given: dict[str, str] | None, storage: dict[str, str] | None, name: str
+) -> None:
+    """:func:`check_csv` for an object in a store: the encoding from its first bytes,
+    then one parse of every column as text through polars (this reads the object)."""
+    from segrule.io import cloud
+
+    head = cloud.read_head(obj, given, SNIFF_BYTES)
+    encoding = sniff_encoding(head)
+    if encoding is not None:
+        iconv = "UTF-16" if encoding == "UTF-16" else "GBK"
+        raise DataError(
+            f"{name}: not UTF-8 (looks like {encoding}); convert it before uploading, e.g. "
+            f"iconv -f {iconv} -t UTF-8, or copy it to a local file"
+        )
+    try:
+        pl.scan_csv(obj.url, infer_schema=False, storage_options=storage).select(
+            pl.all().null_count()
+        ).collect(engine="streaming")
+    except (Exception, pl.exceptions.PanicException) as exc:
+        raise _csv_error(name, exc, lambda: cloud.count_bytes(obj, given, b'"') % 2 == 1) from exc
 
 
 def _file_schema(f: Path, name: str) -> pl.Schema:
@@ -506,18 +614,24 @@ def check_csv(path: Path, name: str) -> None:
             engine="streaming"
         )
     except (Exception, pl.exceptions.PanicException) as exc:
-        message = first_line(exc)
-        if _odd_quotes(path):
-            raise DataError(
-                f'{name}: a quote (") is opened and never closed, so the rest of the file '
-                'would be one value; fix that line (a quote inside a value is written "")'
-            ) from exc
-        if "more fields" in message:
-            raise DataError(
-                f"{name}: a line has more fields than the header; quote values that hold "
-                'the separator (e.g. "1,000.00") or fix the export'
-            ) from exc
-        raise DataError(f"{name}: not a valid CSV file ({message}); fix the file") from exc
+        raise _csv_error(name, exc, lambda: _odd_quotes(path)) from exc
+
+
+def _csv_error(name: str, exc: BaseException, odd_quotes: Callable[[], bool]) -> DataError:
+    """The one line for a CSV file polars could not parse; ``odd_quotes()`` tells
+    whether it holds an odd number of '"' (called only here: it reads the file)."""
+    message = first_line(exc)
+    if odd_quotes():
+        return DataError(
+            f'{name}: a quote (") is opened and never closed, so the rest of the file '
+            'would be one value; fix that line (a quote inside a value is written "")'
+        )
+    if "more fields" in message:
+        return DataError(
+            f"{name}: a line has more fields than the header; quote values that hold "
+            'the separator (e.g. "1,000.00") or fix the export'
+        )
+    return DataError(f"{name}: not a valid CSV file ({message}); fix the file")
 
 
 def _odd_quotes(path: Path) -> bool:

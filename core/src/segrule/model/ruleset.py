@@ -11,7 +11,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -76,6 +76,26 @@ _QUALITY_SCHEMA: dict[str, Any] = {
 }
 
 
+#: Keys of ``storage_options`` that hold (or are half of) a credential: refused in a
+#: rule file, which is shared and committed; they belong in the environment.
+_SECRET_OPTION = re.compile(
+    r"(secret|token|password|passwd|sas|access_key|account_key|master_key|_key$|^key$)"
+)
+
+
+def check_storage_options(options: Mapping[str, Any] | None) -> None:
+    """Refuse credentials in ``storage_options`` with a ValueError naming the key (its
+    value is never shown): keys, tokens and secrets come from the environment."""
+    for key in options or {}:
+        if _SECRET_OPTION.search(str(key).lower()):
+            raise ValueError(
+                f"'{key}' looks like a credential, and a rule file is no place for one: set "
+                "it in the environment (e.g. AWS_SECRET_ACCESS_KEY, AZURE_STORAGE_ACCOUNT_KEY, "
+                "GOOGLE_APPLICATION_CREDENTIALS); keep only options such as region or "
+                "endpoint_url here"
+            )
+
+
 class TableSpec(_Model):
     """Where a table comes from and how its columns map onto the contract."""
 
@@ -106,6 +126,13 @@ class TableSpec(_Model):
     columns: dict[str, str] = Field(
         default_factory=dict, description="contract column -> column in your data"
     )
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_credentials(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        check_storage_options(value)
+        return value
+
     where: str | None = Field(None, description="SQL filter on rows, e.g. channel <> 'test'")
     status_values: dict[str, list[str]] | None = Field(
         None, description="orders only: contract status -> your values, e.g. paid: [paid, done]"
