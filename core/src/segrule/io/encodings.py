@@ -167,13 +167,25 @@ def guess_encoding(sample: bytes, *, final: bool = True) -> str | None:
     character)."""
     if _decodes(sample, "utf-8", final) is not None:
         return "utf-8"
+    # UTF-8 with a stray bad byte or two (a damaged line, reported later where it is):
+    # other encodings' text read as UTF-8 gives few valid multi-byte characters.
+    as_utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final=final)
+    damaged = as_utf8.count("\ufffd")
+    wide = sum(1 for ch in as_utf8 if ord(ch) > 127) - damaged
+    if damaged <= 2 and wide >= 20 * damaged:
+        return "utf-8"
     if not final and b"\n" in sample:
         # A newline is one byte in every ASCII-compatible encoding (no trail byte of
         # GBK, Big5 or Shift-JIS is 0x0A): cut there, so no character is cut in half.
         sample = sample[: sample.rindex(b"\n") + 1]
         final = True
-    as_gb = _decodes(sample, "gb18030", final)
-    if as_gb is not None and _common_simplified_chinese(as_gb):
+    # GB18030 when nearly all characters are common simplified Chinese; a stray bad
+    # byte (a damaged line) does not change that, and is then reported where it is.
+    as_gb = codecs.getincrementaldecoder("gb18030")(errors="replace").decode(sample, final=final)
+    damaged = as_gb.count("\ufffd")
+    if damaged <= max(1, len(as_gb) // 1000) and _common_simplified_chinese(
+        as_gb.replace("\ufffd", "")
+    ):
         return "gb18030"
     import charset_normalizer
 
@@ -360,7 +372,8 @@ def utf8_copy(path: Path, encoding: str, name: str, hint: str) -> Path:
 
     The same unchanged file in the same encoding is converted once per process. Bytes
     that do not decode are a one-line DataError naming ``name``, the line and byte
-    offset and the encoding (``hint`` says how to give another); so is a failure to
+    offset and the encoding (then ``hint``: how it was chosen and how to give another,
+    e.g. ``(detected); give ...``); so is a failure to
     write the copy (a full disk: set ``TMPDIR``)."""
     st = path.stat()
     key = (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, encoding)
@@ -403,7 +416,7 @@ def _convert(src_path: Path, tmp: Path, encoding: str, name: str, hint: str) -> 
                 except UnicodeDecodeError as exc:
                     bad = _bad_bytes(exc, chunk, fed, lines, encoding)
                     raise DataError(
-                        f"{name}: {bad.describe()} is not valid {shown(encoding)}; {hint}"
+                        f"{name}: {bad.describe()} is not valid {shown(encoding)} {hint}"
                     ) from None
                 lines += text.count("\n")
                 # A lone surrogate (broken UTF-16) cannot be UTF-8: reported as such.
@@ -411,8 +424,8 @@ def _convert(src_path: Path, tmp: Path, encoding: str, name: str, hint: str) -> 
                     dst.write(text.encode("utf-8"))
                 except UnicodeEncodeError:
                     raise DataError(
-                        f"{name}: line {lines + 1} holds half of a UTF-16 character pair; "
-                        f"the file is damaged or not {shown(encoding)}: {hint}"
+                        f"{name}: line {lines + 1} holds half of a UTF-16 character pair, "
+                        f"which is not valid {shown(encoding)} {hint}"
                     ) from None
                 fed += len(chunk)
                 if not chunk:

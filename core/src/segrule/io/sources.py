@@ -660,8 +660,8 @@ def prepare_csv(
         enc = encodings.canonical_encoding(encoding)
         how = f"{key}: {encoding}"
     hint = (
-        f"the file is not {encodings.shown(enc)} ({how}): give its encoding with {key} "
-        "(e.g. gb18030, big5, utf-16, cp1252) or fix that line"
+        f"({how}); give its encoding with {key} (e.g. gb18030, big5, utf-16, cp1252) or "
+        "fix that line"
     )
     read = path if encodings.is_utf8(enc) else encodings.utf8_copy(path, enc, name, hint)
     try:
@@ -673,7 +673,7 @@ def prepare_csv(
         if "utf-8" in message.lower() or "utf8" in message.lower():
             bad = encodings.find_undecodable(read, "utf-8")
             if bad is not None:
-                raise DataError(f"{name}: {bad.describe()} is not valid UTF-8; {hint}") from None
+                raise DataError(f"{name}: {bad.describe()} is not valid UTF-8 {hint}") from None
         if _odd_quotes(read):
             raise DataError(
                 f'{name}: a quote (") is opened and never closed, so the rest of the file '
