@@ -30,6 +30,7 @@ def no_copies_around() -> object:
     yield
     encodings.remove_copies()
 
+
 AS_OF = "2026-11-01"
 SIMPLIFIED = {
     "header": "订单号,客户ID,下单时间,实付金额,订单状态,城市",
