@@ -55,7 +55,9 @@ def run(
     table: TablesOpt = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="parquet, csv, ipc or ndjson (default: from the extension)."),
+        typer.Option(
+            "--format", help="parquet, csv, ipc, ndjson or xlsx (default: from the extension)."
+        ),
     ] = None,
     outputs: Annotated[
         str | None,
