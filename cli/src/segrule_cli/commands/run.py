@@ -42,7 +42,7 @@ def run(
         typer.Option(
             "--out",
             "-o",
-            help="Output file: .parquet, .csv, .arrow/.ipc or .ndjson (written atomically).",
+            help="Output file: .parquet, .csv, .arrow/.ipc, .ndjson or .xlsx (written atomically).",
         ),
     ],
     data: DataOpt = None,
