@@ -304,7 +304,7 @@ def copies_scope() -> Iterator[None]:
             done = []
             for key, copy in _copies.items():
                 copy.scopes.discard(sid)
-                if not copy.scopes and not copy.pinned and sid is not None:
+                if not copy.scopes and not copy.pinned:
                     done.append(key)
             for key in done:
                 _remove(_copies.pop(key).path)
