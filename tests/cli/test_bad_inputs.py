@@ -65,9 +65,12 @@ def _bad_csvs(base: Path, good: Path, orders: pl.DataFrame) -> None:
     lines = text.splitlines()
     unterminated = [*lines[:5], lines[5].replace(",", ',"', 1), *lines[6:]]
     ragged = [*lines[:5], lines[5] + ",extra", *lines[6:]]
+    damaged = [*lines[:29], lines[29] + ",\x00", *lines[30:]]
     files = {
-        "gbk": text.encode("gb18030"),
-        "utf16": text.encode("utf-16"),
+        # A byte GB18030 has no character for (0xff) on line 30 of a GBK export.
+        "gbk": "\n".join(damaged).encode("gb18030").replace(b"\x00", b"\xff"),
+        # UTF-16 cut after an odd number of bytes.
+        "utf16": text.encode("utf-16")[:-1],
         "unterminated": "\n".join(unterminated).encode(),
         "ragged": "\n".join(ragged).encode(),
         "textamount": orders.with_columns(pl.lit("abc").alias("amount")).write_csv().encode(),
@@ -151,13 +154,17 @@ CASES = {
     "extends loop": (["validate", "loop1.yaml"], ["extends chain loops", "loop1.yaml"]),
     "unknown preset": (["validate", "rfmm"], ["'rfmm' is neither", "did you mean 'rfm'"]),
     "unknown plugin": (["--plugin", "nosuch", "validate", "rfm"], ["plugin module 'nosuch'"]),
-    "GBK CSV": (
+    "GBK CSV with a byte that is no character": (
         [*RUN, "--data", "gbk"],
-        ["orders.csv: not UTF-8 (looks like GBK/GB18030)", "iconv -f GBK -t UTF-8"],
+        [
+            "orders.csv: byte 0xff at line 30 (byte offset",
+            "is not valid GB18030 (read as GB18030, detected)",
+            "give its encoding with tables.orders.encoding",
+        ],
     ),
-    "UTF-16 CSV": (
+    "UTF-16 CSV cut short": (
         [*RUN, "--data", "utf16"],
-        ["orders.csv: not UTF-8 (looks like UTF-16)", "iconv -f UTF-16"],
+        ["orders.csv: byte 0x0a at line 51", "is not valid UTF-16 (read as UTF-16, detected)"],
     ),
     "unterminated quote": (
         [*RUN, "--data", "unterminated"],

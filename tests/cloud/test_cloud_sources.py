@@ -146,12 +146,14 @@ def test_missing_object_empty_prefix_and_bad_types(bucket, data: Path, secret: s
     bucket.put("mixed/a.parquet", data / "orders.parquet")
     bucket.put("mixed/b.csv", b"order_id\n1\n")
     bucket.put("odd/orders.xls", b"xx")
+    bucket.put("odd/orders.txt", b"xx")
     cases = {
         bucket.url("nope.parquet"): "not found",
         bucket.url("empty/"): "no .parquet",
         bucket.url("p/*.csv"): "no object matches",
         bucket.url("mixed/"): "several formats",
-        bucket.url("odd/orders.xls"): "unknown file type",
+        bucket.url("odd/orders.xls"): "Excel workbooks are read from local files",
+        bucket.url("odd/orders.txt"): "unknown file type",
         "s3://no-such-bucket-xyz/orders.parquet": "bucket does not exist",
     }
     for url, expected in cases.items():
@@ -275,3 +277,27 @@ def test_without_the_endpoint_the_rule_set_source_fails_in_one_line(
         segrule.score(PRESETS, {"orders": url}, as_of=AS_OF)
     text = _one_line(exc)
     assert url in text
+
+
+def test_csv_object_with_a_delimiter_and_options_that_do_not_apply(
+    bucket, data: Path, tmp_path: Path, rules
+) -> None:
+    csv = tmp_path / "orders.csv"
+    pl.read_parquet(data / "orders.parquet").write_csv(csv, separator=";")
+    url = bucket.put("semi/orders.csv", csv)
+    path = rules(
+        "semi.yaml", f"extends: rfm\ntables:\n  orders:\n    source: {url}\n    delimiter: ';'\n"
+    )
+    want = segrule.score("rfm", {"orders": data / "orders.parquet"}, as_of=AS_OF)
+    assert_frame_equal(segrule.score(path, as_of=AS_OF), want)
+    for extra, expected in [
+        ("encoding: gbk", "local files only"),
+        ("sheet: 0", "sheet does not apply"),
+    ]:
+        bad = rules(
+            "bad.yaml",
+            f"extends: rfm\ntables:\n  orders:\n    source: {url}\n    {extra}\n",
+        )
+        with pytest.raises(DataError) as exc:
+            segrule.score(bad, as_of=AS_OF)
+        assert expected in _one_line(exc)

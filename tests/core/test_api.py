@@ -147,9 +147,9 @@ def test_rule_error_writes_nothing(tmp_path: Path, rules, tables) -> None:
 
 def test_output_format_from_extension_or_argument(tmp_path: Path, rules_path: Path, tables) -> None:
     with pytest.raises(UsageError, match="cannot tell the format"):
-        segrule.run(rules_path, tmp_path / "out.xlsx", tables, as_of="2026-11-01")
-    with pytest.raises(UsageError, match="unknown output format 'xlsx'"):
-        segrule.run(rules_path, tmp_path / "out.csv", tables, as_of="2026-11-01", fmt="xlsx")
+        segrule.run(rules_path, tmp_path / "out.xls", tables, as_of="2026-11-01")
+    with pytest.raises(UsageError, match="unknown output format 'xls'"):
+        segrule.run(rules_path, tmp_path / "out.csv", tables, as_of="2026-11-01", fmt="xls")
     result = segrule.run(rules_path, tmp_path / "out.dat", tables, as_of="2026-11-01", fmt="csv")
     assert pl.read_csv(result.output)["customer_id"].to_list() == ["a", "b", "c", "d"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.dat", "rules"]

@@ -23,7 +23,7 @@ DataOpt = Annotated[
     typer.Option(
         "--data",
         "-d",
-        help="Folder holding <table>.parquet (or .arrow/.ipc/.csv/.ndjson, or a "
+        help="Folder holding <table>.parquet (or .arrow/.ipc/.csv/.ndjson/.xlsx, or a "
         "<table>/ hive folder) for orders, customers, events, feedback; or an "
         "object-store prefix such as s3://bucket/data/.",
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
@@ -31,6 +32,7 @@ from segrule.explain import ExplainOptions, ExplainPass
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
 from segrule.io.cloud import check_writable, is_cloud
+from segrule.io.encodings import copies_scope
 from segrule.io.formats import FORMATS
 from segrule.io.frames import TableLike
 from segrule.io.outpaths import Inputs
@@ -205,23 +207,28 @@ def score(
     runs, but nothing counts the checks or enforces ``fail`` policies. Call
     :func:`quality_report` with the same arguments for the counts (it raises as the eager
     call does), or use :func:`run`, which does both with one read of the data.
+
+    A CSV not in UTF-8 is read from a UTF-8 copy in the temporary folder: removed when an
+    eager call returns; with ``lazy=True`` kept until the process exits, since the frame
+    may be collected any time (:mod:`segrule.io.encodings`).
     """
-    plan = compile(
-        ruleset,
-        tables,
-        as_of=as_of,
-        data=data,
-        tz=tz,
-        outputs=outputs,
-        engine=engine,
-        plugins=plugins,
-        blacklist=blacklist,
-        explain=explain,
-    )
-    if lazy:
-        return checked_lazily(plan).frame
-    plan, _ = checked(plan)
-    return collect(plan.frame)
+    with contextlib.nullcontext() if lazy else copies_scope():
+        plan = compile(
+            ruleset,
+            tables,
+            as_of=as_of,
+            data=data,
+            tz=tz,
+            outputs=outputs,
+            engine=engine,
+            plugins=plugins,
+            blacklist=blacklist,
+            explain=explain,
+        )
+        if lazy:
+            return checked_lazily(plan).frame
+        plan, _ = checked(plan)
+        return collect(plan.frame)
 
 
 def quality_report(
@@ -240,18 +247,19 @@ def quality_report(
     reads the tables' rows the checks need. Raises DataQualityError (its ``report``
     holds the same rows) when a ``fail`` check finds rows or a table loses more than its
     ``max_rejected_share``."""
-    plan = compile(
-        ruleset,
-        tables,
-        as_of=as_of,
-        data=data,
-        tz=tz,
-        engine=engine,
-        plugins=plugins,
-        blacklist=blacklist,
-    )
-    plan, found = checked(plan)
-    return quality.report_rows(plan, found)
+    with copies_scope():
+        plan = compile(
+            ruleset,
+            tables,
+            as_of=as_of,
+            data=data,
+            tz=tz,
+            engine=engine,
+            plugins=plugins,
+            blacklist=blacklist,
+        )
+        plan, found = checked(plan)
+        return quality.report_rows(plan, found)
 
 
 @dataclass
@@ -307,7 +315,48 @@ def run(
     (:mod:`segrule.io.outpaths`): none may be or hold an input, and ``rejects`` must be
     a new or empty folder or one segrule wrote before. ``csv_formulas``: what a CSV
     output does with text cells a spreadsheet would read as formulas
-    (:mod:`segrule.io.cells`)."""
+    (:mod:`segrule.io.cells`). UTF-8 copies of CSV files in other encodings are removed
+    when it returns (:mod:`segrule.io.encodings`)."""
+    with copies_scope():
+        return _run(
+            rulesets,
+            out,
+            tables,
+            as_of=as_of,
+            data=data,
+            tz=tz,
+            fmt=fmt,
+            outputs=outputs,
+            engine=engine,
+            plugins=plugins,
+            blacklist=blacklist,
+            rejects=rejects,
+            explain=explain,
+            history=history,
+            other_outputs=other_outputs,
+            csv_formulas=csv_formulas,
+        )
+
+
+def _run(
+    rulesets: RuleSets,
+    out: str | Path,
+    tables: Tables,
+    *,
+    as_of: AsOf,
+    data: str | Path | None,
+    tz: str | None,
+    fmt: str | None,
+    outputs: list[str] | None,
+    engine: Registry | None,
+    plugins: Sequence[str],
+    blacklist: str | Path | None,
+    rejects: str | Path | None,
+    explain: ExplainOptions | None,
+    history: str | Path | None,
+    other_outputs: Mapping[str, str | Path | None] | None,
+    csv_formulas: CsvFormulas,
+) -> RunResult:
     t0 = time.perf_counter()
     engine = engine or Registry(plugins=list(plugins))
     plan = compile(

@@ -42,9 +42,10 @@ def run(
         typer.Option(
             "--out",
             "-o",
-            help="Output file: .parquet, .csv, .arrow/.ipc or .ndjson (written atomically), "
-            "an object: s3://bucket/key.parquet, gs://, az:// (uploaded whole or not at all), "
-            "or a PostgreSQL table: postgresql://host/db#schema.table (replaced atomically).",
+            help="Output file: .parquet, .csv, .arrow/.ipc, .ndjson or .xlsx (written "
+            "atomically), an object: s3://bucket/key.parquet, gs://, az:// (uploaded whole or "
+            "not at all), or a PostgreSQL table: postgresql://host/db#schema.table (replaced "
+            "atomically).",
         ),
     ],
     data: DataOpt = None,
@@ -57,7 +58,9 @@ def run(
     table: TablesOpt = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="parquet, csv, ipc or ndjson (default: from the extension)."),
+        typer.Option(
+            "--format", help="parquet, csv, ipc, ndjson or xlsx (default: from the extension)."
+        ),
     ] = None,
     outputs: Annotated[
         str | None,

@@ -46,12 +46,14 @@ from segrule.errors import (
     SegruleError,
     did_you_mean,
 )
-from segrule.io.formats import TEXT_FORMATS, format_of
+from segrule.io.formats import EXCEL_FORMATS, TEXT_FORMATS, format_of
 from segrule.io.locations import LocationError, locate, redact
 from segrule.io.sources import (
     NO_OPTIONS,
     SourceOptions,
+    decimal_comma_text,
     find_table_source,
+    options_problem,
     parse_boolean_text,
     parse_timestamp_text,
     read_schema,
@@ -686,7 +688,18 @@ def load_table(
         where_at = rs.where("tables", contract.name, "where")
         where_expr = parse_sql(spec.where, where=where_at, name=f"tables.{contract.name}.where")
         used |= set(referenced_names(where_expr))
-    untyped = False  # CSV: every column is text as read
+    untyped = False  # CSV, NDJSON, Excel: every column is text as read
+    excel_serials = False  # Excel: a number in a time column is serial days
+    decimal: str | None = None  # CSV: the decimal mark of number columns
+    options = source_options(spec)
+    problem = options_problem(options)
+    if problem is not None:
+        key, message = problem
+        raise RuleSetError(
+            message,
+            where=rs.where("tables", contract.name, key),
+            name=f"tables.{contract.name}.{key}",
+        )
     if isinstance(source, pl.DataFrame):
         lf = source.lazy()
     elif isinstance(source, pl.LazyFrame):
@@ -699,11 +712,15 @@ def load_table(
             source,
             ctx.tz,
             columns=[mapping.get(c, c) for c in sorted(read)],
-            options=source_options(spec),
+            options=options,
+            table=contract.name,
             before=(ts_source, ctx.as_of) if ts_source else None,
         )
         lf, conflicts = scanned.frame, scanned.conflicts
-        untyped = bool(scanned.files) and all(format_of(f) in TEXT_FORMATS for f in scanned.files)
+        formats = {format_of(f) for f in scanned.files}
+        untyped = bool(formats) and formats <= set(TEXT_FORMATS)
+        excel_serials = bool(formats & set(EXCEL_FORMATS))
+        decimal = options.decimal if untyped else None
     raw = read_schema(lf, label)
     if conflicts:
         for used_column in sorted(used):
@@ -755,7 +772,7 @@ def load_table(
     before_as_of: pl.Expr | None = None
     if ts and ts in schema:
         parse_ts, ts_expr, before_as_of = _normalize_ts(
-            lf, ts, schema[ts], ctx, label, contract.name
+            lf, ts, schema[ts], ctx, label, contract.name, excel_serials=excel_serials
         )
         exprs.append(ts_expr)
     for column in contract.columns:
@@ -766,7 +783,14 @@ def load_table(
             continue
         if column.name in schema and column.name not in (BASE, ts):
             e = _normalize_column(
-                column.name, column.type, schema[column.name], label, contract.name, ctx.tz
+                column.name,
+                column.type,
+                schema[column.name],
+                label,
+                contract.name,
+                ctx.tz,
+                decimal=decimal,
+                excel_serials=excel_serials,
             )
             if e is not None:
                 exprs.append(e)
@@ -783,7 +807,7 @@ def load_table(
     # Cents of a text or Decimal amount come from its decimal digits (1.005 is 1.00499...
     # as a float), computed before the amount becomes a float.
     exact = (
-        quality.exact_amount(pl.col("amount"), schema["amount"])
+        quality.exact_amount(pl.col("amount"), schema["amount"], decimal)
         if contract.name == "orders" and "amount" in schema
         else None
     )
@@ -794,7 +818,7 @@ def load_table(
     unfiltered = quality.quality_frame(renamed, exprs, parse_ts, ts)
     statuses = tuple(contract.extra.get("statuses", ())) if contract.extra else ()
     policies = quality.policies_for(rs, contract.name, universe_table)
-    checks = quality.row_checks(contract, schema, ctx.as_of_lit(), statuses, id_dtype)
+    checks = quality.row_checks(contract, schema, ctx.as_of_lit(), statuses, id_dtype, decimal)
     lf = quality.drop_failing_rows(lf, checks, policies, contract, statuses)
     if contract.name == "orders" and "amount" in schema:
         lf = quality.with_amount_cents(lf, policies, exact=exact is not None)
@@ -842,12 +866,20 @@ def _table_where(
 
 
 def _normalize_ts(
-    lf: pl.LazyFrame, ts: str, dtype: pl.DataType, ctx: BuildContext, label: str, table: str
+    lf: pl.LazyFrame,
+    ts: str,
+    dtype: pl.DataType,
+    ctx: BuildContext,
+    label: str,
+    table: str,
+    *,
+    excel_serials: bool = False,
 ) -> tuple[pl.Expr | None, pl.Expr, pl.Expr]:
     """The expression parsing a string time column (else None), the expression turning
     the time column into a naive wall-clock time in the business time zone, and the
     condition ``ts < as_of`` on the column as read, or as parsed (applied by the caller
-    before normalizing, so it pushes down)."""
+    before normalizing, so it pushes down). ``excel_serials``: the table comes from a
+    workbook, where a time may be a serial number."""
     as_of = ctx.as_of
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         aware = as_of.replace(tzinfo=check_tz(ctx.tz))
@@ -868,7 +900,7 @@ def _normalize_ts(
         return None, pl.col(ts).cast(pl.Datetime("us")), cond
     if dtype == pl.String:
         # Each value on its own: with and without an offset may be mixed in one column.
-        parsed = parse_timestamp_text(pl.col(ts), ctx.tz)
+        parsed = parse_timestamp_text(pl.col(ts), ctx.tz, excel_serials=excel_serials)
         return parsed.alias(ts), pl.col(ts), pl.col(ts) < pl.lit(as_of)
     raise DataError(
         f"{label}: column '{table}.{ts}' is {dtype}, not a timestamp; give a datetime "
@@ -877,8 +909,22 @@ def _normalize_ts(
 
 
 def _normalize_column(
-    name: str, kind: str, dtype: pl.DataType, label: str, table: str, tz: str
+    name: str,
+    kind: str,
+    dtype: pl.DataType,
+    label: str,
+    table: str,
+    tz: str,
+    *,
+    decimal: str | None = None,
+    excel_serials: bool = False,
 ) -> pl.Expr | None:
+    """The expression turning a contract column into its type, or None when it has it.
+    ``decimal`` ``,``: numbers in text are written with a decimal comma;
+    ``excel_serials``: times in text may be Excel serial days."""
+    if dtype == pl.String and decimal == "," and kind in ("number", "integer"):
+        want = pl.Float64 if kind == "number" else pl.Int64
+        return decimal_comma_text(pl.col(name)).cast(want, strict=False).alias(name)
     if kind == "number" and not dtype.is_numeric():
         if dtype == pl.String:
             return pl.col(name).str.strip_chars().cast(pl.Float64, strict=False)
@@ -897,7 +943,7 @@ def _normalize_column(
         return parse_boolean_text(pl.col(name)).alias(name)
     if kind == "datetime" and dtype == pl.String:
         # ISO-8601 text (a CSV column), each value on its own: unparseable ones are null.
-        return parse_timestamp_text(pl.col(name), tz).alias(name)
+        return parse_timestamp_text(pl.col(name), tz, excel_serials=excel_serials).alias(name)
     if kind == "datetime" and isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         # Like the time column: the wall-clock time in the business time zone.
         return pl.col(name).dt.convert_time_zone(tz).dt.replace_time_zone(None)
@@ -1220,7 +1266,7 @@ def _table_sources(
         where = f" in {data_dir}" if data_dir else ""
         raise DataError(
             f"table '{tname}' is needed (by {users}) but was not found{where}: put "
-            f"{tname}.parquet (or .arrow/.csv/.ndjson) in the data folder, pass --{tname} "
+            f"{tname}.parquet (or .arrow/.csv/.ndjson/.xlsx) in the data folder, pass --{tname} "
             f"PATH, or set tables.{tname}.source in the rule set"
         )
     # Other given tables are ignored when not needed; the universe may still need customers.

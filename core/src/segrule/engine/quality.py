@@ -51,6 +51,7 @@ from segrule.engine.ids import invalid_id, valid_id
 from segrule.errors import DataQualityError, RuleSetError, did_you_mean, option
 from segrule.io import outpaths
 from segrule.io.outpaths import NO_INPUTS, Inputs
+from segrule.io.sources import decimal_comma_text
 from segrule.model.checks import (
     CHECKS,
     DEFAULT_MAX_REJECTED_SHARE,
@@ -75,10 +76,13 @@ RAW = "__raw__"
 EXACT_CENTS = "__exact_cents"
 
 
-def exact_amount(a: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+def exact_amount(a: pl.Expr, dtype: pl.DataType, decimal: str | None = None) -> pl.Expr | None:
     """A text or Decimal amount as a Decimal (its digits, not a float), else None.
 
-    Nine decimals are kept (more are cut off); unparseable text is null."""
+    Nine decimals are kept (more are cut off); unparseable text is null. ``decimal``
+    ``,``: text is written with a decimal comma (``1.234,56``; :func:`decimal_comma_text`)."""
+    if dtype == pl.String and decimal == ",":
+        return decimal_comma_text(a).cast(pl.Decimal(38, 9), strict=False)
     if dtype == pl.String:
         return a.str.strip_chars().cast(pl.Decimal(38, 9), strict=False)
     if isinstance(dtype, pl.Decimal):
@@ -166,10 +170,12 @@ def row_checks(
     as_of: pl.Expr,
     statuses: Sequence[str],
     id_dtype: pl.DataType,
+    decimal: str | None = None,
 ) -> dict[str, pl.Expr]:
     """The row checks that apply to this table, as 'row fails' conditions on the
     normalized (not yet filtered) frame, in order (``id_dtype``: the normalized
-    customer id type; only text ids can be blank)."""
+    customer id type; only text ids can be blank; ``decimal``: the decimal mark of a
+    text amount, as for :func:`exact_amount`)."""
     out: dict[str, pl.Expr] = {"null_customer_id": invalid_id(pl.col(BASE), id_dtype)}
     ts = contract.ts_column
     if ts and ts in schema:
@@ -179,7 +185,7 @@ def row_checks(
         a = pl.col("amount")
         out["bad_amount"] = a.is_null() | (a < 0) | amount_unsummable(a) | a.is_nan()
         # The digits as read are kept beside a text amount (RAW), not beside a float.
-        exact = exact_amount(pl.col(f"{RAW}amount"), schema["amount"])
+        exact = exact_amount(pl.col(f"{RAW}amount"), schema["amount"], decimal)
         out["rounded_amount"] = rounded(a, exact)
     if contract.name == "orders" and "status" in schema and statuses:
         s = pl.col("status")

@@ -9,7 +9,8 @@ from typing import Any
 import polars as pl
 
 from segrule.errors import DataError, first_line
-from segrule.io.formats import FORMATS, format_of
+from segrule.io import excel
+from segrule.io.formats import EXCEL_FORMATS, FORMATS, format_of
 from segrule.model.keys import BASE
 
 
@@ -17,7 +18,9 @@ def scan_output(path: str | Path) -> pl.LazyFrame:
     """A lazy scan of an output file, by its extension; checks it has ``customer_id``.
 
     The file is read by its name (``[x]`` in a name is no glob pattern); a CSV's
-    customer ids are read as text (leading zeros kept); categorical ids become text."""
+    customer ids are read as text (leading zeros kept); categorical ids become text. An
+    .xlsx output is read whole (its first sheet, with the cells' types; customer ids
+    as text, like a CSV's)."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: output file not found; check the path")
@@ -35,10 +38,18 @@ def scan_output(path: str | Path) -> pl.LazyFrame:
             )
         elif kind == "ipc":
             lf = pl.scan_ipc(p, glob=False)
+        elif kind in EXCEL_FORMATS:
+            lf = excel.read_output_sheet(p, (BASE,)).lazy()
         else:
             lf = pl.scan_ndjson(p)
         schema = lf.collect_schema()
+    except DataError:
+        raise
     except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"{p}: cannot read it as {kind}: {first_line(exc)}") from None
+    except Exception as exc:  # fastexcel's own errors: a damaged or encrypted workbook
+        if kind not in EXCEL_FORMATS:
+            raise
         raise DataError(f"{p}: cannot read it as {kind}: {first_line(exc)}") from None
     if BASE not in schema:
         raise DataError(

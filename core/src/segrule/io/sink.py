@@ -1,5 +1,6 @@
 """Writing outputs: the output formats, and the atomic sink that writes a plan straight
-to a file with the streaming engine (temporary file, sync, rename)."""
+to a file with the streaming engine (temporary file, sync, rename). An .xlsx output is
+collected, checked against Excel's sheet size, then written (:mod:`segrule.io.excel`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from segrule.errors import SegruleError, UsageError, first_line, option
-from segrule.io import cleanup, outpaths
+from segrule.io import cleanup, excel, outpaths
 from segrule.io.cells import CsvFormulas, neutralize_formulas
 from segrule.io.cloud import is_cloud
 from segrule.io.formats import FORMATS, OUTPUT_FORMATS, format_of
@@ -22,14 +23,20 @@ def output_format(path: PurePath, fmt: str | None = None) -> str:
     """The format to write ``path`` in: ``fmt``, else the one its extension says."""
     if fmt:
         if fmt not in OUTPUT_FORMATS:
-            raise UsageError(f"unknown output format '{fmt}'; use parquet, csv, ipc or ndjson")
-        return fmt
-    kind = format_of(str(path))
-    if kind is None or kind not in OUTPUT_FORMATS:
-        raise UsageError(
-            f"cannot tell the format of '{path}' from its extension; use .parquet, "
-            f".csv, .arrow/.ipc or .ndjson, or pass {option('fmt')}"
-        )
+            raise UsageError(
+                f"unknown output format '{fmt}'; use parquet, csv, ipc, ndjson or xlsx"
+            )
+        kind = fmt
+    else:
+        found = format_of(str(path))
+        if found is None or found not in OUTPUT_FORMATS:
+            raise UsageError(
+                f"cannot tell the format of '{path}' from its extension; use .parquet, "
+                f".csv, .arrow/.ipc, .ndjson or .xlsx, or pass {option('fmt')}"
+            )
+        kind = found
+    if kind == "xlsx":
+        excel.require_writer(str(path))  # before the run, not after it
     return kind
 
 
@@ -57,9 +64,11 @@ def sink(
     failed or killed run leaves no file at ``out`` and the previous one intact.
     Temporary files of killed runs are removed by the next write to the same target.
     ``manifest`` goes into a Parquet output's metadata (key ``segrule.manifest``).
-    ``csv_formulas``: in a CSV, text cells a spreadsheet would read as a formula are
-    prefixed with ``'`` (``neutralize``) or written as they are (``keep``); see
-    :mod:`segrule.io.cells`.
+    ``csv_formulas``: in a CSV or .xlsx, text cells a spreadsheet would read as a
+    formula are prefixed with ``'`` (``neutralize``) or written as they are (``keep``;
+    an .xlsx still holds them as text cells, never formulas); see :mod:`segrule.io.cells`.
+    An .xlsx output is collected first: more rows than an Excel sheet holds is a
+    UsageError and nothing is written.
     ``out`` is checked first (:func:`segrule.io.outpaths.check_file`): never one of
     ``inputs``, never a folder, device, FIFO or socket; the null device is written
     into (the plan is computed, nothing kept). ``what`` names ``out`` in errors.
@@ -159,12 +168,19 @@ def sink_with(
                 write = frame.sink_ipc(
                     tmp, record_batch_size=ROW_GROUP_ROWS, sync_on_close=sync, lazy=True
                 )
+            elif kind == "xlsx":
+                # Collected (a sheet holds at most 1,048,576 rows), then written.
+                write = neutralize_formulas(frame) if csv_formulas == "neutralize" else frame
             else:
                 write = frame.sink_ndjson(tmp, sync_on_close=sync, lazy=True)
             # In a worker thread under the CLI, so that SIGTERM/SIGINT are handled at once.
             results = cleanup.interruptible(pl.collect_all, [write, *also], engine="streaming")
+            if kind == "xlsx":
+                excel.check_size(results[0], target)
             if check is not None:
                 check(list(results[1:]))
+            if kind == "xlsx":
+                cleanup.interruptible(excel.write_workbook, results[0], tmp, target)
             if (
                 kind == "parquet"
                 and not outpaths.is_null_device(target)

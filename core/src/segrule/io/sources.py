@@ -1,6 +1,8 @@
-"""Table sources: Parquet files, globs and hive-partitioned folders, Arrow IPC files
-and CSV files, found in a data folder, checked and always scanned lazily. What a table
-must hold is its contract (:mod:`segrule.model.tables`).
+"""Table sources: Parquet files, globs and hive-partitioned folders, Arrow IPC files,
+CSV files (any encoding: :mod:`segrule.io.encodings`), NDJSON files and Excel sheets
+(:mod:`segrule.io.excel`), found in a data folder, checked and scanned lazily (a sheet
+is read, then scanned). What a table must hold is its contract
+(:mod:`segrule.model.tables`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from segrule.errors import DataError, first_line, option
-from segrule.io.formats import FORMATS, INPUT_EXTENSIONS, TEXT_FORMATS
+from segrule.io import encodings, excel
+from segrule.io.formats import EXCEL_FORMATS, FORMATS, INPUT_EXTENSIONS, TEXT_FORMATS
 from segrule.io.locations import Location, LocationError, locate, redact
 
 if TYPE_CHECKING:
@@ -26,9 +29,10 @@ if TYPE_CHECKING:
 
 
 def find_table_source(data_dir: str | Path, table: str) -> Path | str | None:
-    """``<table>.parquet`` (or .arrow/.ipc/.feather/.csv/.ndjson/.jsonl) or a ``<table>/``
-    folder in data_dir. A data folder in an object store (``s3://bucket/prefix/``) is
-    listed (one request) and the table's URL returned (:func:`segrule.io.cloud.find_table`)."""
+    """``<table>.parquet`` (or .arrow/.ipc/.feather/.csv/.ndjson/.jsonl/.xlsx/.xlsm/.xls,
+    in that order of preference) or a ``<table>/`` folder in data_dir. A data folder in an
+    object store (``s3://bucket/prefix/``) is listed (one request) and the table's URL
+    returned (:func:`segrule.io.cloud.find_table`)."""
     if isinstance(data_dir, str) and "://" in data_dir:
         try:
             location = locate(data_dir)
@@ -66,6 +70,12 @@ def _is_glob(text: str) -> bool:
     return any(ch in text for ch in "*?[")
 
 
+def _skipped(name: str) -> bool:
+    """Hidden files, and the lock files Excel keeps beside an open workbook
+    (``~$orders.xlsx``, not a workbook)."""
+    return name.startswith((".", "~$"))
+
+
 def source_files(source: str | Path) -> list[Path]:
     """The files a table source is read from, sorted: the file itself; a glob's matches;
     a folder's files of a supported suffix (recursively). Hidden files are skipped, and
@@ -75,7 +85,11 @@ def source_files(source: str | Path) -> list[Path]:
     path = Path(text)
     if _is_glob(text):
         matches = (Path(p) for p in globlib.glob(text, recursive=True))
-        return sorted(p for p in matches if p.is_file() and p.suffix.lower() in KINDS)
+        return sorted(
+            p
+            for p in matches
+            if p.is_file() and p.suffix.lower() in KINDS and not p.name.startswith("~$")
+        )
     if path.is_dir():
         return _folder_files(path)[0]
     if path.is_file():
@@ -109,7 +123,7 @@ def _folder_files(folder: Path) -> tuple[list[Path], bool]:
             kept.append(d)
         dirs[:] = kept
         for name in names:
-            if name.startswith("."):
+            if _skipped(name):
                 plain = False
                 continue
             p = Path(root) / name
@@ -137,6 +151,90 @@ class SourceOptions:
 
 
 NO_OPTIONS = SourceOptions()
+
+#: Words that name a tab as a delimiter (a rule file's ``'\t'`` in single quotes is two
+#: characters).
+_TAB_WORDS = ("\\t", "tab", "TAB", "\t")
+
+
+def separator_of(options: SourceOptions) -> str:
+    """The CSV field separator ``options`` ask for (default ``,``)."""
+    if options.delimiter is None:
+        return ","
+    return "\t" if options.delimiter in _TAB_WORDS else options.delimiter
+
+
+def options_problem(options: SourceOptions) -> tuple[str, str] | None:
+    """(option, what is wrong) for a reading option that is wrong whatever the files
+    hold (an unknown encoding, a delimiter of two characters, ...), else None."""
+    if options.encoding is not None:
+        if not isinstance(options.encoding, str):
+            return "encoding", "give the encoding's name, e.g. gb18030, big5, utf-16"
+        try:
+            encodings.canonical_encoding(options.encoding)
+        except ValueError as exc:
+            return "encoding", str(exc)
+    if options.delimiter is not None:
+        sep = separator_of(options)
+        if not isinstance(sep, str) or len(sep.encode("utf-8")) != 1 or sep in '"\r\n':
+            return "delimiter", (
+                f"the delimiter must be one single-byte character such as ',', ';', '|' or "
+                f"tab, not {options.delimiter!r}"
+            )
+    if options.decimal is not None and options.decimal not in (".", ","):
+        return "decimal", f"the decimal mark must be '.' or ',', not {options.decimal!r}"
+    if options.decimal == "," and separator_of(options) == "," and options.delimiter is None:
+        return "decimal", (
+            "with decimal ',' give the delimiter too (e.g. delimiter: ';'): a comma "
+            "cannot be both the field separator and the decimal mark of unquoted numbers"
+        )
+    return None
+
+
+def option_name(key: str, table: str | None) -> str:
+    """How a reading option is named in a message: ``tables.orders.encoding``."""
+    return f"tables.{table}.{key}" if table else key
+
+
+def _check_options_fit(
+    files: list[Path], options: SourceOptions, table: str | None, shown: str
+) -> None:
+    """A reading option given for files it does not apply to is an error, not ignored."""
+    kinds = {KINDS[f.suffix.lower()] for f in files}
+    csv_keys = [k for k in ("encoding", "delimiter") if getattr(options, k) is not None]
+    if csv_keys and "csv" not in kinds:
+        raise DataError(
+            f"{shown}: {option_name(csv_keys[0], table)} applies to CSV files, and this "
+            f"source holds {', '.join(sorted(kinds))}; remove the option"
+        )
+    if options.decimal is not None and kinds != {"csv"}:
+        raise DataError(
+            f"{shown}: {option_name('decimal', table)} applies to CSV files only, and this "
+            f"source holds {', '.join(sorted(kinds))} (their numbers need no decimal mark); "
+            "remove the option"
+        )
+    if options.sheet is not None and not kinds & set(EXCEL_FORMATS):
+        raise DataError(
+            f"{shown}: {option_name('sheet', table)} applies to Excel workbooks, and this "
+            f"source holds {', '.join(sorted(kinds))}; remove the option"
+        )
+
+
+@dataclass
+class _Prepared:
+    """How each file of a source is read: CSV files from a UTF-8 copy when they are in
+    another encoding, with the separator; Excel sheets as read."""
+
+    separator: str = ","
+    csv_paths: dict[Path, Path] = field(default_factory=dict)
+    sheets: dict[Path, pl.DataFrame] = field(default_factory=dict)
+
+    def csv_path(self, f: Path) -> Path:
+        return self.csv_paths.get(f, f)
+
+    @property
+    def copied(self) -> bool:
+        return any(read != f for f, read in self.csv_paths.items())
 
 
 @dataclass
@@ -177,6 +275,7 @@ def scan_table(
     columns: Iterable[str] | None = None,
     options: SourceOptions = NO_OPTIONS,
     before: tuple[str, dt.datetime] | None = None,
+    table: str | None = None,
 ) -> Scan:
     """Scan a file, a glob or a (hive-partitioned) folder lazily.
 
@@ -188,10 +287,13 @@ def scan_table(
     lazy plan. Times: an aware column is converted to the wall time in ``tz``, as a
     single aware file is when a table is loaded, so that files of different zones agree.
 
-    CSV files are checked first (encoding, quotes, ragged lines: :func:`check_csv`), and
-    Parquet files with page checksums are verified when ``verify`` (default: on unless
-    the ``SEGRULE_VERIFY_CHECKSUMS`` environment variable is 0; :func:`verify_parquet`),
-    the pages of ``columns`` only when given (the columns the run reads).
+    CSV files are checked first (encoding, quotes, ragged lines: :func:`prepare_csv`;
+    one not in UTF-8 is read from a UTF-8 copy), Excel sheets are read (every cell as
+    text), and Parquet files with page checksums are verified when ``verify`` (default:
+    on unless the ``SEGRULE_VERIFY_CHECKSUMS`` environment variable is 0;
+    :func:`verify_parquet`), the pages of ``columns`` only when given (the columns the
+    run reads). ``options``: the rule set's reading options (encoding, delimiter,
+    decimal, sheet); ``table`` names them in messages (``tables.orders.encoding``).
 
     A ``postgresql://`` source is read from the database (:mod:`segrule.io.database`,
     ``options.table`` or ``options.query``); ``before`` (the time column as named in
@@ -200,6 +302,9 @@ def scan_table(
     """
     if verify is None:
         verify = verify_checksums_enabled()
+    problem = options_problem(options)
+    if problem is not None:
+        raise DataError(f"{option_name(problem[0], table)}: {problem[1]}")
     try:
         location = locate(source)
     except LocationError as exc:
@@ -226,7 +331,7 @@ def scan_table(
     if path.is_file() and not _is_glob(text) and path.suffix.lower() not in KINDS:
         raise DataError(
             f"{text}: unknown file type '{path.suffix.lower()}'; use .parquet, "
-            ".arrow/.ipc/.feather, .csv or .ndjson/.jsonl"
+            ".arrow/.ipc/.feather, .csv, .ndjson/.jsonl or .xlsx/.xlsm/.xls"
         )
     # A folder is walked once: its files, and whether polars' own glob would find them.
     folder = path.is_dir() and not _is_glob(text)
@@ -234,28 +339,40 @@ def scan_table(
     if not files:
         if _is_glob(text):
             raise DataError(f"{text}: no file matches this pattern; check the path")
-        raise DataError(f"{text}: the folder holds no .parquet/.arrow/.ipc/.csv/.ndjson file")
+        raise DataError(
+            f"{text}: the folder holds no .parquet/.arrow/.ipc/.csv/.ndjson/.xlsx/.xls file"
+        )
     base = path if path.is_dir() else None
 
     def shown(f: Path) -> str:
         return str(f.relative_to(base)) if base is not None else str(f)
 
     kinds = {KINDS[f.suffix.lower()] for f in files}
+    _check_options_fit(files, options, table, text)
+    prepared = _Prepared(separator_of(options))
     for f in files:
-        if KINDS[f.suffix.lower()] == "csv":
-            check_csv(f, shown(f))
-        elif KINDS[f.suffix.lower()] == "parquet" and verify:
+        kind = KINDS[f.suffix.lower()]
+        if kind == "csv":
+            prepared.csv_paths[f] = prepare_csv(
+                f, shown(f), encoding=options.encoding, separator=prepared.separator, table=table
+            )
+        elif kind in EXCEL_FORMATS:
+            prepared.sheets[f] = excel.read_sheet(f, shown(f), options.sheet)
+        elif kind == "parquet" and verify:
             verify_parquet(f, shown(f), columns)
     schemas: list[pl.Schema] = []
     if len(files) > 1 or "ndjson" in kinds:
         # Footers only; in threads, since a hive folder may hold thousands of files.
         with ThreadPoolExecutor(max_workers=8) as pool:
-            schemas = list(pool.map(lambda f: _file_schema(f, shown(f)), files))
+            schemas = list(pool.map(lambda f: _file_schema(f, shown(f), prepared), files))
     # NDJSON has no hive option in polars and its text schema is per file: one scan a file.
     if len(kinds) == 1 and "ndjson" not in kinds and all(s == schemas[0] for s in schemas[1:]):
         kind = kinds.pop()
-        names: str | list[str] = [str(f) for f in files]
-        if base is not None:
+        if kind in EXCEL_FORMATS:
+            sheets = [prepared.sheets[f].lazy() for f in files]
+            return Scan(pl.concat(sheets) if len(sheets) > 1 else sheets[0], files)
+        names: str | list[str] = [str(prepared.csv_path(f)) for f in files]
+        if base is not None and not prepared.copied:
             suffix = files[0].suffix
             # polars expands its own glob faster than it takes a long list; it reads
             # hidden files too and follows links, so the glob is used only when the
@@ -272,10 +389,10 @@ def scan_table(
             # value that does not parse becomes a counted bad row (bad_amount,
             # bad_timestamp) instead of failing the whole run, as inferring types from
             # the first rows would when a bad value comes later.
-            return Scan(pl.scan_csv(names, infer_schema=False), files)
+            return Scan(pl.scan_csv(names, infer_schema=False, separator=prepared.separator), files)
         except (Exception, pl.exceptions.PanicException) as exc:
             raise DataError(f"{text}: cannot be read: {first_line(exc)}") from exc
-    return _scan_each(files, schemas, shown, base, tz)
+    return _scan_each(files, schemas, shown, base, tz, prepared)
 
 
 def _scan_cloud(location: Location, options: SourceOptions) -> Scan:
@@ -311,18 +428,34 @@ def _scan_cloud(location: Location, options: SourceOptions) -> Scan:
             "format per table source"
         )
     kind = kinds[0]
+    if kind in EXCEL_FORMATS:
+        raise DataError(
+            f"{shown}: Excel workbooks are read from local files; download it, or export the "
+            "sheet as Parquet or CSV"
+        )
+    if options.encoding is not None and encodings.canonical_encoding(options.encoding) != "utf-8":
+        raise DataError(
+            f"{shown}: {option_name('encoding', None)} is applied to local files only; "
+            "convert the object to UTF-8, or download it"
+        )
+    if options.sheet is not None or (kind != "csv" and options.delimiter is not None):
+        key = "sheet" if options.sheet is not None else "delimiter"
+        raise DataError(f"{shown}: {key} does not apply to {kind} objects")
+    separator = separator_of(options)
     storage = cloud.storage_options_for(location, options.storage_options)
     urls = [o.url for o in objects]
     if kind == "csv":
         for obj in objects:
-            _check_cloud_csv(obj, options.storage_options, storage, redact(obj.url))
+            _check_cloud_csv(obj, options.storage_options, storage, redact(obj.url), separator)
     try:
         if kind == "parquet":
             frame = pl.scan_parquet(urls, hive_partitioning=prefix, storage_options=storage)
         elif kind == "ipc":
             frame = pl.scan_ipc(urls, hive_partitioning=prefix, storage_options=storage)
         elif kind == "csv":
-            frame = pl.scan_csv(urls, infer_schema=False, storage_options=storage)
+            frame = pl.scan_csv(
+                urls, infer_schema=False, separator=separator, storage_options=storage
+            )
         else:
             names: dict[str, None] = {}
             for url in urls:  # every key of every line: types as for a local file
@@ -341,7 +474,11 @@ def _scan_cloud(location: Location, options: SourceOptions) -> Scan:
 
 
 def _check_cloud_csv(
-    obj: CloudObject, given: dict[str, str] | None, storage: dict[str, str] | None, name: str
+    obj: CloudObject,
+    given: dict[str, str] | None,
+    storage: dict[str, str] | None,
+    name: str,
+    separator: str = ",",
 ) -> None:
     """:func:`check_csv` for an object in a store: the encoding from its first bytes,
     then one parse of every column as text through polars (this reads the object)."""
@@ -356,14 +493,14 @@ def _check_cloud_csv(
             f"iconv -f {iconv} -t UTF-8, or copy it to a local file"
         )
     try:
-        pl.scan_csv(obj.url, infer_schema=False, storage_options=storage).select(
-            pl.all().null_count()
-        ).collect(engine="streaming")
+        pl.scan_csv(
+            obj.url, infer_schema=False, separator=separator, storage_options=storage
+        ).select(pl.all().null_count()).collect(engine="streaming")
     except (Exception, pl.exceptions.PanicException) as exc:
         raise _csv_error(name, exc, lambda: cloud.count_bytes(obj, given, b'"') % 2 == 1) from exc
 
 
-def _file_schema(f: Path, name: str) -> pl.Schema:
+def _file_schema(f: Path, name: str, prepared: _Prepared | None = None) -> pl.Schema:
     """A file's schema from its metadata (footer, IPC schema or CSV header line)."""
     try:
         kind = KINDS[f.suffix.lower()]
@@ -373,7 +510,12 @@ def _file_schema(f: Path, name: str) -> pl.Schema:
             return pl.Schema(pl.read_ipc_schema(f))
         if kind == "ndjson":
             return ndjson_schema(f, name)
-        return pl.scan_csv(f, infer_schema=False).collect_schema()
+        prepared = prepared or _Prepared()
+        if kind in EXCEL_FORMATS:
+            return prepared.sheets[f].schema
+        return pl.scan_csv(
+            prepared.csv_path(f), infer_schema=False, separator=prepared.separator
+        ).collect_schema()
     except DataError:
         raise
     except (Exception, pl.exceptions.PanicException) as exc:
@@ -382,7 +524,7 @@ def _file_schema(f: Path, name: str) -> pl.Schema:
         ) from exc
 
 
-def _scan_file(f: Path, schema: pl.Schema) -> pl.LazyFrame:
+def _scan_file(f: Path, schema: pl.Schema, prepared: _Prepared) -> pl.LazyFrame:
     kind = KINDS[f.suffix.lower()]
     if kind == "parquet":
         return pl.scan_parquet(f, hive_partitioning=False)
@@ -390,7 +532,9 @@ def _scan_file(f: Path, schema: pl.Schema) -> pl.LazyFrame:
         return pl.scan_ipc(f)
     if kind == "ndjson":
         return pl.scan_ndjson(f, schema=schema)
-    return pl.scan_csv(f, infer_schema=False)
+    if kind in EXCEL_FORMATS:
+        return prepared.sheets[f].lazy()
+    return pl.scan_csv(prepared.csv_path(f), infer_schema=False, separator=prepared.separator)
 
 
 def ndjson_schema(path: Path, name: str) -> pl.Schema:
@@ -454,14 +598,17 @@ def _unified(typed: list[pl.DataType]) -> pl.DataType | None:
     return None
 
 
-def _to_type(col: str, have: pl.DataType, want: pl.DataType, tz: str) -> pl.Expr:
-    """The expression turning one file's column into the table's type."""
+def _to_type(
+    col: str, have: pl.DataType, want: pl.DataType, tz: str, *, excel: bool = False
+) -> pl.Expr:
+    """The expression turning one file's column into the table's type (``excel``: the
+    file is a workbook, whose text times may be serial days)."""
     c = pl.col(col)
     if have == want:
         return c
     if isinstance(want, pl.Datetime):
         if have == pl.String:
-            return parse_timestamp_text(c, tz)
+            return parse_timestamp_text(c, tz, excel_serials=excel)
         if isinstance(have, pl.Datetime) and have.time_zone is not None:
             c = c.dt.convert_time_zone(tz).dt.replace_time_zone(None)
         return c.cast(pl.Datetime("us"))
@@ -478,6 +625,7 @@ def _scan_each(
     shown: Callable[[Path], str],
     base: Path | None,
     tz: str,
+    prepared: _Prepared,
 ) -> Scan:
     """Each file scanned on its own and normalized to one type per column, then
     concatenated (diagonally: a column one file lacks is null in its rows)."""
@@ -511,8 +659,9 @@ def _scan_each(
     }
     frames = []
     for f, schema in zip(files, schemas, strict=True):
+        excel_file = KINDS[f.suffix.lower()] in EXCEL_FORMATS
         exprs = [
-            _to_type(name, schema[name], want, tz).alias(name)
+            _to_type(name, schema[name], want, tz, excel=excel_file).alias(name)
             for name, want in target.items()
             if name in schema
         ]
@@ -523,7 +672,7 @@ def _scan_each(
                 .cast(pl.Int64 if hive_int[key] else pl.String)
                 .alias(key)
             )
-        frames.append(_scan_file(f, schema).select(exprs))
+        frames.append(_scan_file(f, schema, prepared).select(exprs))
     frame = pl.concat(frames, how="diagonal_relaxed")
     return Scan(frame.select([*target, *hive_keys]), files, conflicts)
 
@@ -533,13 +682,20 @@ _AWARE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%z",)
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
-def parse_timestamp_text(text: pl.Expr, tz: str) -> pl.Expr:
+#: Excel serial days read as times: 1900-03-01 (61; before it Excel counts a 29 February
+#: 1900 that never was) up to 9999-12-31.
+EXCEL_SERIALS = (61, 2_958_466)
+
+
+def parse_timestamp_text(text: pl.Expr, tz: str, *, excel_serials: bool = False) -> pl.Expr:
     """Text times parsed value by value into a naive wall time in ``tz``.
 
     A value with an offset (``+08:00``, ``+0800``, ``Z``) is converted from it; a value
     without one is a wall time in ``tz``. Each known format is tried on every value
     (``str.to_datetime`` without a format infers it from the first value, so a column
-    mixing both kinds lost rows depending on their order). Unparseable text is null."""
+    mixing both kinds lost rows depending on their order). Unparseable text is null.
+    ``excel_serials``: a plain number (``45296.4375``, from a workbook cell not
+    formatted as a date) is Excel serial days since 1899-12-30, to the millisecond."""
     t = (
         text.str.strip_chars()
         .str.replace(r"(?i)z$", "+00:00")
@@ -553,7 +709,31 @@ def parse_timestamp_text(text: pl.Expr, tz: str) -> pl.Expr:
         for f in _AWARE_FORMATS
     ]
     naive = [t.str.to_datetime(f, time_unit="us", strict=False) for f in _NAIVE_FORMATS]
-    return pl.coalesce([*aware, *naive])
+    parsed = [*aware, *naive]
+    if excel_serials:
+        days = t.str.extract(r"^(\d+(?:\.\d+)?)$").cast(pl.Float64, strict=False)
+        low, high = EXCEL_SERIALS
+        millis = (days * 86_400_000).round(0).cast(pl.Int64, strict=False)
+        serial = pl.lit(dt.datetime(1899, 12, 30), dtype=pl.Datetime("us")) + pl.duration(
+            milliseconds=millis
+        )
+        parsed.append(pl.when((days >= low) & (days < high)).then(serial))
+    return pl.coalesce(parsed)
+
+
+#: A number written with a decimal comma, after spaces are removed: thousands grouped
+#: by dots in threes (``1.234.567,89``) or not grouped (``1234567,89``).
+_DECIMAL_COMMA = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
+
+
+def decimal_comma_text(text: pl.Expr) -> pl.Expr:
+    """Numbers written with a decimal comma (``1.234,56``, ``12,5``, ``-3``, ``1 234,5``
+    with a space, no-break space or narrow no-break space between thousands) as text
+    with a decimal point (``1234.56``), ready to cast; other text is null, so that
+    ``1.5`` (neither form) is a bad value, not one and a half."""
+    t = text.str.strip_chars().str.replace_all("[ \u00a0\u202f]", "")
+    plain = t.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+    return pl.when(t.str.contains(_DECIMAL_COMMA)).then(plain)
 
 
 def parse_boolean_text(text: pl.Expr) -> pl.Expr:
@@ -590,31 +770,66 @@ def sniff_encoding(head: bytes) -> str | None:
         return "an unknown encoding"
 
 
-def check_csv(path: Path, name: str) -> None:
-    """Refuse a CSV file segrule would misread, in one line naming it.
+def prepare_csv(
+    path: Path,
+    name: str,
+    *,
+    encoding: str | None = None,
+    separator: str = ",",
+    table: str | None = None,
+) -> Path:
+    """Check a CSV file and return the UTF-8 file to scan: ``path`` itself, or a UTF-8
+    copy (:func:`segrule.io.encodings.utf8_copy`) when it is in another encoding.
 
-    Its first 64 KiB must be UTF-8 (GBK and UTF-16 exports are common; reading them is
-    future work). Then one parse of every column as text (this reads the file): polars
-    reports a ragged line (more fields than the header) or an unterminated quote only
-    when every column is read, so a run reading some columns would pass where one
-    writing rejects (every column) fails, and an unterminated quote swallows the rest
-    of the file into one value."""
-    with path.open("rb") as f:
-        head = f.read(SNIFF_BYTES)
-    encoding = sniff_encoding(head)
-    if encoding is not None:
-        iconv = "UTF-16" if encoding == "UTF-16" else "GBK"
-        raise DataError(
-            f"{name}: not UTF-8 (looks like {encoding}); convert it with "
-            f"iconv -f {iconv} -t UTF-8 {path.name} > {path.stem}.utf8.csv, or wait for "
-            "encoding: support"
-        )
+    ``encoding`` (the rule set's; None: detected, :func:`~segrule.io.encodings.detect_encoding`)
+    must decode every byte: the first that does not is a one-line DataError naming the
+    file, the line and byte offset and the encoding, and how to give another (``table``
+    names the option: ``tables.orders.encoding``). Then one parse of every column as
+    text (this reads the file): polars reports a ragged line (more fields than the
+    header) or an unterminated quote only when every column is read, so a run reading
+    some columns would pass where one writing rejects (every column) fails, and an
+    unterminated quote swallows the rest of the file into one value."""
+    key = option_name("encoding", table)
+    if encoding is None:
+        enc = encodings.detect_encoding(path)
+        if enc is None:
+            raise DataError(
+                f"{name}: cannot tell its text encoding; give it with {key} (e.g. gb18030, "
+                "big5, utf-16, cp1252)"
+            )
+        how = f"read as {encodings.shown(enc)}, detected"
+    else:
+        enc = encodings.canonical_encoding(encoding)
+        how = f"{key}: {encoding}"
+    hint = (
+        f"({how}); give its encoding with {key} (e.g. gb18030, big5, utf-16, cp1252) or "
+        "fix that line"
+    )
+    read = path if encodings.is_utf8(enc) else encodings.utf8_copy(path, enc, name, hint)
     try:
-        pl.scan_csv(path, infer_schema=False).select(pl.all().null_count()).collect(
-            engine="streaming"
-        )
+        pl.scan_csv(read, infer_schema=False, separator=separator).select(
+            pl.all().null_count()
+        ).collect(engine="streaming")
     except (Exception, pl.exceptions.PanicException) as exc:
-        raise _csv_error(name, exc, lambda: _odd_quotes(path)) from exc
+        message = first_line(exc)
+        if "utf-8" in message.lower() or "utf8" in message.lower():
+            bad = encodings.find_undecodable(read, "utf-8")
+            if bad is not None:
+                raise DataError(f"{name}: {bad.describe()} is not valid UTF-8 {hint}") from None
+        if _odd_quotes(read):
+            raise DataError(
+                f'{name}: a quote (") is opened and never closed, so the rest of the file '
+                'would be one value; fix that line (a quote inside a value is written "")'
+            ) from exc
+        if "more fields" in message:
+            sep = "tab" if separator == "\t" else f"'{separator}'"
+            raise DataError(
+                f"{name}: a line has more fields than the header; quote values that hold "
+                f'the separator {sep} (e.g. "1,000.00"), fix the export, or give the '
+                f"right {option_name('delimiter', table)}"
+            ) from exc
+        raise DataError(f"{name}: not a valid CSV file ({message}); fix the file") from exc
+    return read
 
 
 def _csv_error(name: str, exc: BaseException, odd_quotes: Callable[[], bool]) -> DataError:
