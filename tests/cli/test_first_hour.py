@@ -1,0 +1,62 @@
+"""The first hour (issue 18, point 6): what a new user types works as printed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXE = Path(sys.executable).parent / "segrule"
+
+
+def _shell_env(tmp_path: Path) -> dict[str, str]:
+    """A user's shell: the venv is not on PATH, and not started by uv run."""
+    venv_bin = str(EXE.parent)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != venv_bin)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("UV_RUN_RECURSION_DEPTH", "VIRTUAL_ENV")
+    }
+    return {**env, "PATH": path, "SEGRULE_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "300"}
+
+
+def test_the_demos_suggestions_run_as_printed_in_a_shell_without_segrule(tmp_path: Path) -> None:
+    env = _shell_env(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(
+        [str(EXE), "demo", "--orders", "2000", "--lang", "en"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=work,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.rstrip().endswith("Try:"))
+    suggested = [x.strip() for x in lines[start + 1 :] if x.startswith("  ")]
+    assert len(suggested) == 3, done.stdout
+    for command in suggested:
+        assert not command.startswith("segrule "), f"segrule is not on this PATH: {command}"
+        ran = subprocess.run(
+            command, shell=True, capture_output=True, text=True, env=env, cwd=work, timeout=300
+        )
+        assert ran.returncode == 0, f"{command}: {ran.stderr}"
+    assert (work / "out.csv").exists() and (work / "report.html").exists()
+    assert "source .venv/bin/activate" in done.stdout
+
+
+def test_the_demo_says_segrule_when_the_path_finds_it(tmp_path: Path) -> None:
+    env = {**_shell_env(tmp_path), "PATH": f"{EXE.parent}{os.pathsep}/usr/bin:/bin"}
+    done = subprocess.run(
+        [str(EXE), "demo", "--orders", "2000", "--lang", "en"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\n  segrule run taobao-5-tier" in done.stdout
+    assert "source .venv/bin/activate" not in done.stdout
