@@ -60,3 +60,74 @@ def test_the_demo_says_segrule_when_the_path_finds_it(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "\n  segrule run taobao-5-tier" in done.stdout
     assert "source .venv/bin/activate" not in done.stdout
+
+
+def _data(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    done = subprocess.run(
+        [str(EXE), "generate", "--orders", "2000", "--seed", "3", "--out", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return data
+
+
+def test_progress_and_verbose_go_to_stderr_and_json_stays_clean(tmp_path: Path) -> None:
+    import json
+
+    data = _data(tmp_path)
+    run = [str(EXE), "run", "taobao-5-tier", "--data", str(data), "--as-of", "2026-11-01"]
+    for month in ("10", "11"):
+        done = subprocess.run(
+            [*run[:-1], f"2026-{month}-01", "--out", str(tmp_path / f"s{month}.parquet"), "-q"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+    diff = ["diff", str(tmp_path / "s10.parquet"), str(tmp_path / "s11.parquet"), "--json"]
+    # Progress asked for in a non-terminal: on stderr, and stdout is still one JSON document.
+    shown = subprocess.run(
+        [str(EXE), "--progress", *diff], capture_output=True, text=True, timeout=300
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["columns"]
+    # -v: what each phase does, with the time, on stderr only.
+    verbose = subprocess.run(
+        [str(EXE), "-v", *diff, "--changes", str(tmp_path / "moves.ndjson")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert verbose.returncode == 0, verbose.stderr
+    assert json.loads(verbose.stdout)["columns"]
+    assert "s] comparing lifecycle" in verbose.stderr
+    assert "writing the customers who moved to" in verbose.stderr
+    ran = subprocess.run(
+        [str(EXE), "-v", *run[1:], "--out", str(tmp_path / "v.parquet"), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "compiling the rule sets" in ran.stderr and "reading customers" in ran.stderr
+    assert "segrule:" not in ran.stdout
+    # Without -v, and not a terminal: nothing but the command's own output.
+    quiet = subprocess.run([str(EXE), *diff], capture_output=True, text=True, timeout=300)
+    assert quiet.stderr == "" and json.loads(quiet.stdout)["columns"]
+    report = subprocess.run(
+        [
+            str(EXE),
+            "-v",
+            "report",
+            str(tmp_path / "s11.parquet"),
+            "--out",
+            str(tmp_path / "r.html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stderr
+    assert "drawing chart 1 of" in report.stderr

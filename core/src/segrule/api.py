@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -32,10 +33,14 @@ from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
 from segrule.io.formats import FORMATS
 from segrule.io.frames import TableLike
+from segrule.io.locations import redact
 from segrule.io.outpaths import Inputs
 from segrule.io.sink import ROW_GROUP_ROWS, output_format, sink, sink_with
 from segrule.model.ruleset import RuleSet
 from segrule.plugins.registry import Registry
+
+#: Phase messages ("reading orders ..."): the CLI shows them as progress and with -v.
+log = logging.getLogger(__name__)
 
 #: Rule sets as the API takes them: a loaded RuleSet, a rule file or preset name, or
 #: several (composed in order).
@@ -307,6 +312,7 @@ def run(
     output does with text cells a spreadsheet would read as formulas
     (:mod:`segrule.io.cells`)."""
     t0 = time.perf_counter()
+    log.info("compiling the rule sets into one plan")
     engine = engine or Registry(plugins=list(plugins))
     plan = compile(
         rulesets,
@@ -323,6 +329,11 @@ def run(
     inputs = plan_inputs(plan, engine, data)
     check_outputs(inputs, out, rejects=rejects, history=history, others=other_outputs)
     t1 = time.perf_counter()
+    log.info(
+        "reading %s and writing %s (streaming, with the data-quality checks beside it)",
+        ", ".join(sorted(plan.tables)) or "the tables",
+        redact(str(out)),
+    )
     from segrule.io.manifest import build_manifest
 
     report: list[dict[str, Any]] = []
@@ -407,10 +418,12 @@ def run(
             found = counting.result()
             assert found.duplicates is not None
             plan = quality.without_duplicates(plan, found.duplicates)
+            log.info("duplicate order ids found: running the plan again without them")
             path, results, finish = write(plan, False)
     finally:
         pool.shutdown(wait=True)
     t2 = time.perf_counter()
+    log.info("wrote %s in %.2fs; summarizing", redact(str(path)), t2 - t1)
     summary, rows = finish(results)
     t3 = time.perf_counter()
     return RunResult(

@@ -39,6 +39,8 @@ from segrule.io.outputs import read_output
 from segrule.model.keys import BASE
 from segrule.model.nodes import Label
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -800,6 +802,7 @@ def build_report(
     t0 = time.perf_counter()
     _check_report_paths(output, out, previous, ruleset, data, png_dir, engine)
     _matplotlib()
+    log.info("reading %s", output)
     frame, manifest = read_output(output)
     columns, refs, origin = ruleset_columns(frame, manifest, ruleset, engine=engine)
     money = pick_revenue(frame, revenue)
@@ -970,6 +973,7 @@ def build_report(
             )
     svgs: list[str] = []
     for i, (chart, _) in enumerate(page.charts):
+        log.info("drawing chart %d of %d: %s", i + 1, len(page.charts), chart.key)
         # the index makes it unique, the slug keeps it inside png_dir and the id inert
         name = "-".join(filter(None, (f"{i + 1:02d}", slug(chart.key))))
         svg, png = _render(

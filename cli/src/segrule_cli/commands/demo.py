@@ -14,7 +14,7 @@ import typer
 from segrule.model.keys import BASE
 
 from segrule_cli import output
-from segrule_cli.common import console, handle_errors
+from segrule_cli.common import console, handle_errors, working
 from segrule_cli.options import LabelLangOpt
 
 DEMO_PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
@@ -70,7 +70,7 @@ def demo(
     else:
         console.print(f"Using cached data in {data}", highlight=False)
     out = root / "scores.parquet"
-    with console.status("Scoring customers…", spinner="dots"):
+    with working("Scoring:"):
         result = segrule.run(DEMO_PRESETS, out, as_of="2026-11-01", data=data)
     output.print_summary(
         console, result, lang=lang, columns_shown=["lifecycle", "tier", "rfm_segment", "pareto_key"]

@@ -11,11 +11,11 @@ from segrule_cli import output
 from segrule_cli.common import (
     _engine,
     _lang,
-    _nullctx,
     _tables,
     _write_json,
     console,
     handle_errors,
+    working,
 )
 from segrule_cli.options import (
     AsOfOpt,
@@ -119,6 +119,7 @@ def run(
         str,
         typer.Option(
             "--lang",
+            metavar="zh|en",
             help="Language of the --distance sentences (<column>_lacks): en or zh.",
         ),
     ] = "en",
@@ -144,7 +145,7 @@ def run(
     engine = _engine(plugin)
     tables = _tables(table, orders=orders, customers=customers, events=events, feedback=feedback)
     cols = [c.strip() for c in outputs.split(",")] if outputs else None
-    with console.status("Scoring customers…", spinner="dots") if not quiet else _nullctx():
+    with working("Scoring:"):
         try:
             result = segrule.run(
                 rulesets,
