@@ -131,3 +131,19 @@ def test_progress_and_verbose_go_to_stderr_and_json_stays_clean(tmp_path: Path) 
     )
     assert report.returncode == 0, report.stderr
     assert "drawing chart 1 of" in report.stderr
+
+
+def test_run_summary_speaks_chinese_with_lang_zh(tmp_path: Path) -> None:
+    from segrule_cli.app import app
+    from typer.testing import CliRunner
+
+    data = _data(tmp_path)
+    args = ["run", "taobao-5-tier", "--data", str(data), "--as-of", "2026-11-01"]
+    zh = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a.parquet"), "--lang", "zh"])
+    assert zh.exit_code == 0, zh.output
+    for word in ("客户数", "占比", "收入占比", "已写入", "客户等级", "普通客户"):
+        assert word in zh.output, word
+    for word in ("share", "wrote", "compile"):
+        assert word not in zh.output.replace(str(tmp_path), ""), word
+    en = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b.parquet")])
+    assert "customers" in en.output and "客户数" not in en.output

@@ -120,7 +120,8 @@ def run(
         typer.Option(
             "--lang",
             metavar="zh|en",
-            help="Language of the --distance sentences (<column>_lacks): en or zh.",
+            help="Language of the summary (headings, titles, label names) and of the "
+            "--distance sentences (<column>_lacks): en or zh.",
         ),
     ] = "en",
     history: Annotated[
@@ -172,7 +173,7 @@ def run(
                 )
             raise
     if not quiet:
-        output.print_summary(console, result)
+        output.print_summary(console, result, lang=_lang(lang))
     # Rows left out are never silent, not even with --quiet.
     output.print_quality(console, result)
     for name, n in result.rejects.items():
