@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXE = Path(sys.executable).parent / "segrule"
 
 
@@ -147,3 +149,68 @@ def test_run_summary_speaks_chinese_with_lang_zh(tmp_path: Path) -> None:
         assert word not in zh.output.replace(str(tmp_path), ""), word
     en = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b.parquet")])
     assert "customers" in en.output and "客户数" not in en.output
+
+
+@pytest.mark.parametrize("umask", [0o002, 0o027])
+def test_outputs_and_folders_follow_the_umask(tmp_path: Path, umask: int) -> None:
+    import stat
+
+    def run(*args: str) -> None:
+        done = subprocess.run(
+            [str(EXE), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            preexec_fn=lambda: os.umask(umask),
+            env={**os.environ, "SEGRULE_CACHE_DIR": str(tmp_path / "cache")},
+        )
+        assert done.returncode == 0, done.stderr
+
+    data = tmp_path / "new" / "data"
+    run("generate", "--orders", "1500", "--seed", "2", "--out", str(data))
+    base = ["taobao-5-tier", "--data", str(data)]
+    run("run", *base, "--as-of", "2026-10-01", "--out", str(tmp_path / "o" / "old.parquet"), "-q")
+    run(
+        "run",
+        *base,
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        str(tmp_path / "o" / "new.parquet"),
+        "--rejects",
+        str(tmp_path / "rej"),
+        "--report",
+        str(tmp_path / "r" / "run.json"),
+        "-q",
+    )
+    run(
+        "diff",
+        str(tmp_path / "o" / "old.parquet"),
+        str(tmp_path / "o" / "new.parquet"),
+        "--changes",
+        str(tmp_path / "moves" / "m.ndjson"),
+    )
+    run(
+        "report",
+        str(tmp_path / "o" / "new.parquet"),
+        "--out",
+        str(tmp_path / "h" / "r.html"),
+        "--png",
+        str(tmp_path / "charts"),
+    )
+    files, folders = 0o666 & ~umask, 0o777 & ~umask
+    mode = lambda p: stat.S_IMODE(os.stat(p).st_mode)  # noqa: E731
+    for folder in (data, tmp_path / "rej", tmp_path / "charts", tmp_path / "moves"):
+        assert mode(folder) == folders, folder
+    written = [
+        *data.glob("*.parquet"),
+        tmp_path / "o" / "new.parquet",
+        tmp_path / "r" / "run.json",
+        tmp_path / "moves" / "m.ndjson",
+        tmp_path / "h" / "r.html",
+        *(tmp_path / "charts").glob("*.png"),
+        *(tmp_path / "rej").iterdir(),
+    ]
+    assert len(written) > 10
+    wrong = {str(p.relative_to(tmp_path)): oct(mode(p)) for p in written if mode(p) != files}
+    assert not wrong, f"not {oct(files)}: {wrong}"
