@@ -291,10 +291,10 @@ def test_demo_runs(tmp_path: Path) -> None:
     scores = pl.read_parquet(out)
     assert scores.height == 200
     # The suggested explain names a VIP of this run, and runs as printed.
-    line = next(x.strip() for x in r.output.splitlines() if "segrule explain" in x)
+    line = next(x.strip() for x in r.output.splitlines() if " explain " in x)
     cid = line.split("--customer ")[1].split()[0]
     assert scores.filter(pl.col("customer_id") == cid)["tier"].to_list() == ["vip"]
-    shown = runner.invoke(app, line.split()[1:])
+    shown = runner.invoke(app, ["explain", *line.split(" explain ", 1)[1].split()])
     assert shown.exit_code == 0, shown.output
     assert f"客户 {cid}" in shown.output and "vip (VIP)" in shown.output
 

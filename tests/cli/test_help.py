@@ -45,3 +45,35 @@ def test_help_and_the_package_import_do_not_import_polars() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def _helps() -> dict[str, str]:
+    import re
+
+    from segrule_cli.app import app as the_app
+
+    runner = CliRunner()
+    names = [c.name or c.callback.__name__ for c in the_app.registered_commands]  # type: ignore[union-attr]
+    out = {}
+    for args in ([], *[[n] for n in names]):
+        r = runner.invoke(the_app, [*args, "--help"], env={"COLUMNS": "300"})
+        assert r.exit_code == 0, r.output
+        out[" ".join(args) or "segrule"] = re.sub(r"\s+", " ", r.output)
+    return out
+
+
+def test_every_help_shows_readable_placeholders_and_the_text_as_written() -> None:
+    helps = _helps()
+    assert len(helps) >= 18
+    for name, text in helps.items():
+        # typer's type names (<list[str]>, <bool>, <path>, <int range>) are not placeholders
+        assert "<list" not in text and "<bool>" not in text and "<str>" not in text, name
+        assert "<path>" not in text and "<int" not in text, name
+    # Bracketed words are text, not markup: rich would have eaten them.
+    assert "'segrule[bench]'" in helps["bench"]
+    assert 'pip install -e ".[test]"' in helps["new-plugin"]
+    assert "--out TEXT" in helps["run"].replace("-o ", "") or " TEXT " in helps["run"]
+    assert "zh|en" in helps["explain"] and "zh|en" in helps["report"]
+    assert " PATH " in helps["run"] and " N " in helps["generate"]
+    # Our own emphasis is still emphasis, not "[bold]" shown as typed.
+    assert "[bold]" not in helps["run"] and "segrule run taobao-5-tier rfm" in helps["run"]

@@ -178,3 +178,32 @@ def test_pick_revenue() -> None:
     assert pick_revenue(FRAME) == "monetary_lifetime"
     assert pick_revenue(FRAME.drop("monetary_lifetime")) is None
     assert not math.isnan(FRAME["monetary_lifetime"].sum())
+
+
+def test_tiers_in_ladder_order_and_the_legend_covers_no_bar(tmp_path) -> None:
+    """taobao-5-tier's tier: rungs best first, then the labels off the ladder; the
+    legend of a share chart sits outside the axes."""
+    import segrule
+    from segrule.generate import generate
+    from segrule.report import _ladder_first, _matplotlib, ruleset_columns, share_bars
+
+    data = tmp_path / "d"
+    generate(data, orders=800, seed=5)
+    out = tmp_path / "s.parquet"
+    segrule.run(["taobao-5-tier"], out, as_of="2026-11-01", data=data)
+    import polars as pl
+    from segrule.io.manifest import read_manifest
+
+    columns, _, _ = ruleset_columns(pl.read_parquet(out), read_manifest(out))
+    tier = next(c for c in columns if c.name == "tier")
+    assert list(tier.labels)[:4] == ["super_vip", "vip", "advanced", "normal"]
+    assert set(list(tier.labels)[4:]) == {"new", "prospect"}
+    assert callable(_ladder_first)
+    fig = share_bars(["a", "b", "c"], [0.9, 0.05, 0.05], [0.95, 0.03, 0.02], "en", "t")
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    legend = ax.get_legend().get_window_extent()
+    bars = [p.get_window_extent() for p in ax.patches]
+    assert bars and not any(legend.overlaps(b) for b in bars)
+    assert legend.y1 <= ax.get_window_extent().y0  # below the plot area
+    _matplotlib().close(fig)

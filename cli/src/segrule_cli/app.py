@@ -31,13 +31,15 @@ from segrule_cli.commands.run import run
 from segrule_cli.commands.schema import schema
 from segrule_cli.commands.sweep import sweep
 from segrule_cli.commands.validate import validate
-from segrule_cli.common import _reflow, _state, console, err_console, error_line
+from segrule_cli.common import _reflow, _state, console, err_console, error_line, start_logging
+from segrule_cli.helptext import SegruleCommand, SegruleGroup
 
 app = typer.Typer(
     name="segrule",
     help="Classify and tier customers by rules: rule sets over orders, scored in one lazy "
     "Polars plan.",
     no_args_is_help=True,
+    cls=SegruleGroup,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -62,7 +64,24 @@ def main_callback(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Print what each long command is doing, with the time since it started, "
+            "on stderr (phases of run, diff and report).",
+        ),
+    ] = False,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Show a spinner saying what is being done, on stderr. Default: when stderr "
+            "is a terminal (SEGRULE_PROGRESS=1 or 0 decides too).",
+            show_default=False,
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     plugin: Annotated[
         list[str] | None,
@@ -91,27 +110,29 @@ def main_callback(
     ctx.with_resource(allowing_paths(allow_path or []))
     _state["debug"] = debug or bool(os.environ.get("SEGRULE_DEBUG"))
     _state["verbose"] = verbose
+    _state["progress"] = progress
+    start_logging(verbose)
     _state["plugins"] = list(plugin or [])
 
 
 # The commands, in the order `segrule --help` lists them.
-app.command()(run)
-app.command()(explain)
-app.command()(diff)
-app.command("history")(history_command)
-app.command()(validate)
-app.command()(plan)
-app.command()(sweep)
-app.command()(check)
-app.command()(generate)
-app.command()(bench)
-app.command()(demo)
-app.command()(report)
-app.command()(presets)
-app.command()(dimensions)
-app.command()(plugins)
-app.command("new-plugin")(new_plugin)
-app.command()(schema)
+app.command(cls=SegruleCommand)(run)
+app.command(cls=SegruleCommand)(explain)
+app.command(cls=SegruleCommand)(diff)
+app.command("history", cls=SegruleCommand)(history_command)
+app.command(cls=SegruleCommand)(validate)
+app.command(cls=SegruleCommand)(plan)
+app.command(cls=SegruleCommand)(sweep)
+app.command(cls=SegruleCommand)(check)
+app.command(cls=SegruleCommand)(generate)
+app.command(cls=SegruleCommand)(bench)
+app.command(cls=SegruleCommand)(demo)
+app.command(cls=SegruleCommand)(report)
+app.command(cls=SegruleCommand)(presets)
+app.command(cls=SegruleCommand)(dimensions)
+app.command(cls=SegruleCommand)(plugins)
+app.command("new-plugin", cls=SegruleCommand)(new_plugin)
+app.command(cls=SegruleCommand)(schema)
 
 # Command help reads as prose: each paragraph's source lines joined (common._reflow).
 for _command in app.registered_commands:

@@ -4,10 +4,14 @@ options into core arguments."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
-from collections.abc import Callable, Mapping
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +24,7 @@ from segrule_cli.output import PlainConsole, styled
 # markup (output.PlainConsole); our own emphasis is written as styles (output.styled).
 console = PlainConsole()
 err_console = PlainConsole(stderr=True)
-_state: dict[str, Any] = {"debug": False, "verbose": False}
+_state: dict[str, Any] = {"debug": False, "verbose": False, "progress": None}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -117,3 +121,77 @@ def _reflow(doc: str | None) -> str | None:
                 lines.append(line.strip())
         paragraphs.append("\n".join(lines))
     return "\n\n".join(paragraphs)
+
+
+class _Elapsed(logging.Formatter):
+    """``segrule: [  1.23s] reading orders ...``: the time since the command started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = time.perf_counter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"segrule: [{time.perf_counter() - self.start:7.2f}s] {record.getMessage()}"
+
+
+def start_logging(verbose: bool) -> None:
+    """With -v, core's phase messages (the ``segrule`` logger) go to stderr as timed lines."""
+    logger = logging.getLogger("segrule")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_segrule_cli", False):
+            logger.removeHandler(handler)
+    if verbose:
+        handler = logging.StreamHandler()  # stderr, as it is when the command runs
+        handler.setFormatter(_Elapsed())
+        handler._segrule_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+class _StatusText(logging.Handler):
+    """Shows the latest phase message in the spinner's line."""
+
+    def __init__(self, status: Any, what: str) -> None:
+        super().__init__(logging.INFO)
+        self.status, self.what = status, what
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from segrule_cli.output import styled
+
+        self.status.update(styled(f"{self.what} {record.getMessage()}"))
+
+
+def shows_progress() -> bool:
+    """Progress goes to stderr: when stderr is a terminal, or when asked (--progress,
+    SEGRULE_PROGRESS=1); never with --no-progress, and never with -v (its lines say it)."""
+    asked = _state.get("progress")
+    if asked is None:
+        env = os.environ.get("SEGRULE_PROGRESS", "").strip().lower()
+        if env in ("1", "true", "yes"):
+            asked = True
+        elif env in ("0", "false", "no"):
+            asked = False
+    if _state.get("verbose"):
+        return False
+    return err_console.is_terminal if asked is None else bool(asked)
+
+
+@contextlib.contextmanager
+def working(what: str) -> Iterator[None]:
+    """A spinner on stderr while long work runs, its text what core says it is doing
+    (reading which tables, writing where, drawing which chart). stdout stays the
+    command's output (JSON with --json)."""
+    if not shows_progress():
+        yield
+        return
+    from segrule_cli.output import styled
+
+    logger = logging.getLogger("segrule")
+    with err_console.status(styled(what), spinner="dots") as status:
+        handler = _StatusText(status, what)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)

@@ -72,10 +72,39 @@ def table_reporter(prog: Progress) -> Callable[[str, int, int], None]:
     return report
 
 
+#: The run summary's words per language (--lang): labels have their own zh/en names.
+SUMMARY_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "label": "label",
+        "display": "display",
+        "customers": "customers",
+        "share": "share",
+        "revenue": "revenue",
+        "revenue_is": "revenue = share of {money}",
+        "wrote": "wrote",
+        "wrote_rest": " {rows:,} customers × {cols} columns to ",
+        "timing": "  (compile {compile:.2f}s, run {run:.2f}s)",
+    },
+    "zh": {
+        "label": "标签",
+        "display": "名称",
+        "customers": "客户数",
+        "share": "占比",
+        "revenue": "收入占比",
+        "revenue_is": "收入占比按 {money} 计算",
+        "wrote": "已写入",
+        "wrote_rest": " {rows:,} 位客户 × {cols} 列 → ",
+        "timing": "（编译 {compile:.2f} 秒，运行 {run:.2f} 秒）",
+    },
+}
+
+
 def print_summary(
     console: Console, result: Any, lang: str = "en", columns_shown: list[str] | None = None
 ) -> None:
-    """Tier and segment sizes with revenue share, then timings and where the output is."""
+    """Tier and segment sizes with revenue share, then timings and where the output is;
+    headings, titles and label names in ``lang``."""
+    t = SUMMARY_TEXT["zh" if lang == "zh" else "en"]
     rows = result.summary
     money = None
     from segrule.api import revenue_column
@@ -90,12 +119,12 @@ def print_summary(
         node = result.plan.nodes[col]
         title = node.title.get(lang) if node.title else None
         table = Table(title=f"{col}" + (f" · {title}" if title else ""), title_justify="left")
-        table.add_column("label")
-        table.add_column("zh" if lang == "zh" else "display")
-        table.add_column("customers", justify="right")
-        table.add_column("share", justify="right")
+        table.add_column(t["label"])
+        table.add_column(t["display"])
+        table.add_column(t["customers"], justify="right")
+        table.add_column(t["share"], justify="right")
         if money:
-            table.add_column("revenue", justify="right")
+            table.add_column(t["revenue"], justify="right")
         for r in items:
             display = (r["zh"] if lang == "zh" else r["en"]) or r["en"] or r["zh"] or ""
             cells = [str(r["label"]), display, f"{r['customers']:,}", f"{r['share']:.1%}"]
@@ -105,14 +134,14 @@ def print_summary(
             table.add_row(*cells)
         console.print(table)
     if money:
-        console.print(f"revenue = share of {money}", style="dim", highlight=False)
+        console.print(t["revenue_is"].format(money=money), style="dim", highlight=False)
     s = result.seconds
     console.print(
         styled(
-            ("wrote", "green"),
-            f" {result.rows:,} customers × {len(result.plan.outputs)} columns to ",
+            (t["wrote"], "green"),
+            t["wrote_rest"].format(rows=result.rows, cols=len(result.plan.outputs)),
             (str(result.output), "bold"),
-            f"  (compile {s['compile']:.2f}s, run {s['run']:.2f}s)",
+            t["timing"].format(compile=s["compile"], run=s["run"]),
         ),
         highlight=False,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,10 +36,14 @@ from segrule.io.cloud import check_writable, is_cloud
 from segrule.io.encodings import copies_scope
 from segrule.io.formats import FORMATS
 from segrule.io.frames import TableLike
+from segrule.io.locations import redact
 from segrule.io.outpaths import Inputs
 from segrule.io.sink import ROW_GROUP_ROWS, output_format, sink, sink_with
 from segrule.model.ruleset import RuleSet
 from segrule.plugins.registry import Registry
+
+#: Phase messages ("reading orders ..."): the CLI shows them as progress and with -v.
+log = logging.getLogger(__name__)
 
 #: Rule sets as the API takes them: a loaded RuleSet, a rule file or preset name, or
 #: several (composed in order).
@@ -358,6 +363,7 @@ def _run(
     csv_formulas: CsvFormulas,
 ) -> RunResult:
     t0 = time.perf_counter()
+    log.info("compiling the rule sets into one plan")
     engine = engine or Registry(plugins=list(plugins))
     plan = compile(
         rulesets,
@@ -374,6 +380,11 @@ def _run(
     inputs = plan_inputs(plan, engine, data)
     check_outputs(inputs, out, rejects=rejects, history=history, others=other_outputs)
     t1 = time.perf_counter()
+    log.info(
+        "reading %s and writing %s (streaming, with the data-quality checks beside it)",
+        ", ".join(sorted(plan.tables)) or "the tables",
+        redact(str(out)),
+    )
     from segrule.io.manifest import build_manifest
 
     report: list[dict[str, Any]] = []
@@ -459,10 +470,12 @@ def _run(
             found = counting.result()
             assert found.duplicates is not None
             plan = quality.without_duplicates(plan, found.duplicates)
+            log.info("duplicate order ids found: running the plan again without them")
             path, results, finish = write(plan, False)
     finally:
         pool.shutdown(wait=True)
     t2 = time.perf_counter()
+    log.info("wrote %s in %.2fs; summarizing", redact(str(path)), t2 - t1)
     summary, rows = finish(results)
     t3 = time.perf_counter()
     return RunResult(

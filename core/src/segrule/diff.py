@@ -17,6 +17,7 @@ per customer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ from segrule.io.outputs import scan_output
 from segrule.model.keys import BASE
 from segrule.model.nodes import Label
 from segrule.plugins.registry import Registry
+
+log = logging.getLogger(__name__)
 
 #: The label of a customer on a side that does not have it (new or gone customers).
 ABSENT = "(absent)"
@@ -544,6 +547,7 @@ def diff(
             assert rs is not None
             to_score[role] = rs
     if to_score:
+        log.info("scoring %s on the data", " and ".join(to_score.values()))
         try:
             scored = ruleset_sides(
                 [[r] for r in to_score.values()],
@@ -589,6 +593,7 @@ def diff(
             ),
             None,
         )
+    log.info("comparing %s of %s and %s", ", ".join(cols), o.source, n.source)
     try:
         matrices = migration_matrices(o.frame, n.frame, cols, money)
     except pl.exceptions.PolarsError as exc:
@@ -605,6 +610,7 @@ def diff(
     out = DiffResult(o, n, money, result)
     if changes_out is not None:
         path = Path(changes_out)
+        log.info("writing the customers who moved to %s", path)
         dims = dimension_columns(o, n, cols)
         frame = changes(
             o.frame, n.frame, cols, dimensions=dims, old_as_of=o.as_of, new_as_of=n.as_of

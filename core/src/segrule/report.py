@@ -37,7 +37,10 @@ from segrule.errors import DataError, SegruleError, UsageError, option
 from segrule.io import outpaths
 from segrule.io.outputs import read_output
 from segrule.model.keys import BASE
+from segrule.model.ladders import ladder_labels
 from segrule.model.nodes import Label
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -238,10 +241,12 @@ def ruleset_columns(
         refs = [str(r).removeprefix("preset:") for r in manifest.get("rulesets") or []]
         origin = "manifest"
     nodes: dict[str, Any] = {}
+    dtypes: dict[str, Any] = {}
     if refs:
         try:
             plan = build.compile(refs, as_of=as_of, tz=tz, engine=engine, check_only=True)
             nodes = dict(plan.nodes)
+            dtypes = dict(plan.dtypes)
         except SegruleError:
             if origin == "given":
                 raise
@@ -254,8 +259,9 @@ def ruleset_columns(
                 except SegruleError:
                     continue
                 nodes.update(plan.nodes)
+                dtypes.update(plan.dtypes)
     columns = [
-        ColumnInfo(n, dict(node.title), dict(node.labels))
+        ColumnInfo(n, dict(node.title), _ladder_first(node, dtypes))
         for n, node in nodes.items()
         if node.role in ("segment", "tier") and n in frame.columns
     ]
@@ -274,6 +280,20 @@ def ruleset_columns(
         ):
             fallback.append(ColumnInfo(name))
     return fallback, refs, "fallback"
+
+
+def _ladder_first(node: Any, dtypes: Mapping[str, Any]) -> dict[str, Label]:
+    """A column's labels in the order a reader expects: a tier ladder's rungs best first
+    (super VIP, VIP, advanced, normal), then the labels off the ladder (new, prospect) as
+    the rule set defines them; a classification that is no ladder keeps its definition
+    order."""
+    labels = dict(node.labels)
+    try:
+        ladder = ladder_labels(node, dtypes) or []
+    except Exception:  # a rule the ladder finder cannot read: definition order
+        ladder = []
+    first = [k for k in ladder if k in labels]
+    return {k: labels[k] for k in [*first, *(k for k in labels if k not in first)]}
 
 
 def pick_revenue(frame: pl.DataFrame, revenue: str | None = None) -> str | None:
@@ -645,7 +665,14 @@ def share_bars(
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_title(title, loc="left")
-    ax.legend(loc="lower right", fontsize="small", frameon=False)
+    # Below the axes, never over a bar (inside, "lower right" covered the longest ones).
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06 - 0.5 / max(height, 2.0)),
+        ncol=2,
+        fontsize="small",
+        frameon=False,
+    )
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
@@ -800,6 +827,7 @@ def build_report(
     t0 = time.perf_counter()
     _check_report_paths(output, out, previous, ruleset, data, png_dir, engine)
     _matplotlib()
+    log.info("reading %s", output)
     frame, manifest = read_output(output)
     columns, refs, origin = ruleset_columns(frame, manifest, ruleset, engine=engine)
     money = pick_revenue(frame, revenue)
@@ -970,6 +998,7 @@ def build_report(
             )
     svgs: list[str] = []
     for i, (chart, _) in enumerate(page.charts):
+        log.info("drawing chart %d of %d: %s", i + 1, len(page.charts), chart.key)
         # the index makes it unique, the slug keeps it inside png_dir and the id inert
         name = "-".join(filter(None, (f"{i + 1:02d}", slug(chart.key))))
         svg, png = _render(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from segrule_cli import output
-from segrule_cli.common import _engine, _nullctx, _tables, console, handle_errors
+from segrule_cli.common import _engine, _tables, console, handle_errors, working
 from segrule_cli.options import (
     AsOfOpt,
     BlacklistOpt,
@@ -74,7 +74,7 @@ def check(
         from segrule.errors import UsageError
 
         raise UsageError(f"--more '{more}': use amount or order")
-    with console.status("Checking…", spinner="dots") if not json_out else _nullctx():
+    with working("Checking:"):
         result = check_ruleset(
             rulesets,
             _tables(table),

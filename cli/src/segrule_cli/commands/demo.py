@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +14,7 @@ import typer
 from segrule.model.keys import BASE
 
 from segrule_cli import output
-from segrule_cli.common import console, handle_errors
+from segrule_cli.common import console, handle_errors, working
 from segrule_cli.options import LabelLangOpt
 
 DEMO_PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
@@ -20,6 +24,28 @@ def cache_dir() -> Path:
     from segrule.bench.data import cache_root
 
     return cache_root()
+
+
+def command_name() -> str:
+    """How the user types segrule in the shell the demo was started from: ``segrule``
+    when their PATH finds this very script; else the script's path (relative to the
+    current folder when under it), so every suggested command works as printed.
+
+    ``uv run`` puts the environment's bin folder on PATH for its child only: the shell
+    that typed ``uv run ... segrule demo`` has no ``segrule``."""
+    script = Path(sys.argv[0])
+    if script.name not in ("segrule", "segrule.exe"):  # python -m segrule_cli, a test runner
+        return f"{shlex.quote(sys.executable)} -m segrule_cli"
+    found = shutil.which("segrule")
+    via_uv_run = "UV_RUN_RECURSION_DEPTH" in os.environ
+    if found and not via_uv_run and Path(found).resolve() == script.resolve():
+        return "segrule"
+    real = script.absolute()
+    try:
+        shown = str(real.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(real)
+    return shlex.quote(shown)
 
 
 @handle_errors
@@ -44,7 +70,7 @@ def demo(
     else:
         console.print(f"Using cached data in {data}", highlight=False)
     out = root / "scores.parquet"
-    with console.status("Scoring customers…", spinner="dots"):
+    with working("Scoring:"):
         result = segrule.run(DEMO_PRESETS, out, as_of="2026-11-01", data=data)
     output.print_summary(
         console, result, lang=lang, columns_shown=["lifecycle", "tier", "rfm_segment", "pareto_key"]
@@ -54,19 +80,42 @@ def demo(
     # A VIP of this run to explain (what it lacks for super VIP, when it falls a rung).
     vip = pl.scan_parquet(out).filter(pl.col("tier") == "vip").select(BASE)
     found = vip.head(1).collect()[BASE].to_list()
+    me = command_name()
+    where = shlex.quote(str(data))
     tries = [
-        f"segrule run taobao-5-tier --data {data} --as-of 2026-11-01 --out out.csv",
-        f"segrule report {out} --out report.html",
+        f"{me} run taobao-5-tier --data {where} --as-of 2026-11-01 --out out.csv",
+        f"{me} report {shlex.quote(str(out))} --out report.html",
     ]
     if found:
         tries.insert(
             1,
-            f"segrule explain taobao-5-tier --data {data} --as-of 2026-11-01 "
-            f"--customer {found[0]} --lang {lang}",
+            f"{me} explain taobao-5-tier --data {where} --as-of 2026-11-01 "
+            f"--customer {shlex.quote(str(found[0]))} --lang {lang}",
         )
+    text = DEMO_TEXT[lang]
     console.print(
-        f"\nRule sets: {', '.join(DEMO_PRESETS)} (see `segrule presets`). Try:\n"
-        + "\n".join(f"  {t}" for t in tries),
+        f"\n{text['rulesets']}: {', '.join(DEMO_PRESETS)} ({text['see']} `{me} presets`). "
+        f"{text['try']}:\n" + "\n".join(f"  {t}" for t in tries),
         highlight=False,
         soft_wrap=True,  # commands stay whole lines, to copy
     )
+    if me != "segrule":
+        console.print(text["path"], highlight=False, soft_wrap=True)
+
+
+DEMO_TEXT = {
+    "en": {
+        "rulesets": "Rule sets",
+        "see": "see",
+        "try": "Try",
+        "path": "(To type plain `segrule`: `source .venv/bin/activate` in the clone, or "
+        "`python3 -m uv tool install ./cli --with './core[report,generate]'`.)",
+    },
+    "zh": {
+        "rulesets": "规则集",
+        "see": "见",
+        "try": "试试",
+        "path": "（想直接输入 `segrule`：在仓库目录执行 `source .venv/bin/activate`，或 "
+        "`python3 -m uv tool install ./cli --with './core[report,generate]'`。）",
+    },
+}

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from segrule_cli import output
-from segrule_cli.common import _engine, _lang, _tables, console, handle_errors
+from segrule_cli.common import _engine, _lang, _tables, console, handle_errors, working
 from segrule_cli.options import (
     AsOfOpt,
     CsvFormulasOpt,
@@ -80,19 +80,20 @@ def diff(
 
     lang = _lang(lang)
     engine = _engine(plugin)
-    result = compare(
-        old,
-        new,
-        columns=column,
-        revenue=revenue,
-        changes_out=changes,
-        tables=_tables(table),
-        data=data,
-        as_of=as_of,
-        tz=tz,
-        engine=engine,
-        csv_formulas=csv_formulas,
-    )
+    with working("Comparing:"):
+        result = compare(
+            old,
+            new,
+            columns=column,
+            revenue=revenue,
+            changes_out=changes,
+            tables=_tables(table),
+            data=data,
+            as_of=as_of,
+            tz=tz,
+            engine=engine,
+            csv_formulas=csv_formulas,
+        )
     if as_json:
         print(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2, default=str))
         return

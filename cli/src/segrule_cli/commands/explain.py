@@ -46,7 +46,9 @@ def explain(
     events: TableOpt = None,
     feedback: TableOpt = None,
     table: TablesOpt = None,
-    lang: Annotated[str, typer.Option(help="Language of labels and headings: zh or en.")] = "en",
+    lang: Annotated[
+        str, typer.Option(metavar="zh|en", help="Language of labels and headings: zh or en.")
+    ] = "en",
     blacklist: Annotated[
         Path | None, typer.Option("--blacklist", help="As for `segrule run`.")
     ] = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from segrule_cli.common import _engine, console, err_console, handle_errors
+from segrule_cli.common import _engine, console, err_console, handle_errors, working
 from segrule_cli.options import PluginOpt
 from segrule_cli.output import styled
 
@@ -49,7 +49,10 @@ def report(
         ),
     ] = None,
     lang: Annotated[
-        str, typer.Option("--lang", help="Language of labels, headings and tables: zh or en.")
+        str,
+        typer.Option(
+            "--lang", metavar="zh|en", help="Language of labels, headings and tables: zh or en."
+        ),
     ] = "zh",
     png: Annotated[
         str | None,
@@ -73,7 +76,7 @@ def report(
     """
     from segrule.report import build_report
 
-    with console.status("Drawing the report…", spinner="dots"):
+    with working("Report:"):
         result = build_report(
             output_file,
             out,

@@ -11,11 +11,11 @@ from segrule_cli import output
 from segrule_cli.common import (
     _engine,
     _lang,
-    _nullctx,
     _tables,
     _write_json,
     console,
     handle_errors,
+    working,
 )
 from segrule_cli.options import (
     AsOfOpt,
@@ -123,7 +123,9 @@ def run(
         str,
         typer.Option(
             "--lang",
-            help="Language of the --distance sentences (<column>_lacks): en or zh.",
+            metavar="zh|en",
+            help="Language of the summary (headings, titles, label names) and of the "
+            "--distance sentences (<column>_lacks): en or zh.",
         ),
     ] = "en",
     history: Annotated[
@@ -148,7 +150,7 @@ def run(
     engine = _engine(plugin)
     tables = _tables(table, orders=orders, customers=customers, events=events, feedback=feedback)
     cols = [c.strip() for c in outputs.split(",")] if outputs else None
-    with console.status("Scoring customers…", spinner="dots") if not quiet else _nullctx():
+    with working("Scoring:"):
         try:
             result = segrule.run(
                 rulesets,
@@ -175,7 +177,7 @@ def run(
                 )
             raise
     if not quiet:
-        output.print_summary(console, result)
+        output.print_summary(console, result, lang=_lang(lang))
     # Rows left out are never silent, not even with --quiet.
     output.print_quality(console, result)
     for name, n in result.rejects.items():

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from segrule_cli import output
-from segrule_cli.common import _engine, _nullctx, _tables, console, handle_errors
+from segrule_cli.common import _engine, _tables, console, handle_errors, working
 from segrule_cli.options import (
     AsOfOpt,
     BlacklistOpt,
@@ -91,7 +91,7 @@ def sweep(
         )
         check_file(out, what="--out", inputs=inputs)
         output_format(Path(out))
-    with console.status("Sweeping…", spinner="dots") if not json_out else _nullctx():
+    with working("Sweeping:"):
         result = run_sweep(
             rulesets,
             param,

@@ -1258,9 +1258,10 @@ def _table_sources(
                 continue
         if check_only and tname in engine.tables.items:
             # Without data the id type is not known: a null column takes the others'.
-            out[tname] = contract_frame(engine.tables.items[tname]).with_columns(
+            frame = contract_frame(engine.tables.items[tname]).with_columns(
                 pl.lit(None, dtype=pl.Null).alias(BASE)
             )
+            out[tname] = _as_named_by(frame, spec.columns if spec else {})
             continue
         users = ", ".join(sorted(set(needed[tname].values()))[:5]) or "the customer universe"
         where = f" in {data_dir}" if data_dir else ""
@@ -1271,6 +1272,21 @@ def _table_sources(
         )
     # Other given tables are ignored when not needed; the universe may still need customers.
     return out
+
+
+def _as_named_by(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
+    """A contract frame with its columns named as the rule set's ``columns:`` map says
+    the user's data names them (``order_ts: pay_time``), so a check without data reads
+    the map as a check with data would. A contract column mapped from a column that
+    another contract column already takes is added as a copy."""
+    names = frame.columns
+    exprs = [pl.col(c) for c in names if c not in columns]
+    taken = {c for c in names if c not in columns}
+    for target, source in columns.items():
+        if target in names and source not in taken:
+            exprs.append(pl.col(target).alias(source))
+            taken.add(source)
+    return frame.select(exprs)
 
 
 def _kind_of(*exprs: pl.Expr) -> Literal["derived", "population"]:

@@ -138,5 +138,12 @@ def reference() -> str:
             continue
         sig = str(inspect.signature(fn)).replace("'", "")
         doc = inspect.getdoc(fn) or ""
-        parts.append(f"### {name}\n\n```python\ndef {name}{sig}\n```\n\n```text\n{doc}\n```\n")
+        # The marker tells the docs test (tests/docs) that a signature is not a program.
+        marker = (
+            "<!-- not-run: a fragment of a plugin's hooks.py; tests/cli/test_new_plugin.py "
+            "runs a whole generated plugin -->\n"
+        )
+        parts.append(
+            f"### {name}\n\n{marker}```python\ndef {name}{sig}\n```\n\n```text\n{doc}\n```\n"
+        )
     return "\n".join(parts)
