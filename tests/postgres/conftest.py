@@ -3,8 +3,10 @@
 ``initdb`` into a temporary folder, ``pg_ctl start`` on a free local port with its
 socket in that folder, password authentication over TCP (so that the credential paths
 are real), stopped and removed at the end. The binaries are found on PATH or in
-/usr/lib/postgresql/*/bin (Debian's ``postgresql`` package; ``.ci/run`` installs it when
-missing). Without them the fixture fails: these tests are never skipped. As root
+/usr/lib/postgresql/*/bin (Debian's ``postgresql`` package, installed by the fixture
+with apt-get when missing and running as root, as the report tests install Chromium;
+``.ci/run`` installs it too). Without them the fixture fails: these tests are never
+skipped. As root
 (initdb refuses root) the server runs as the ``postgres`` system user, or ``nobody``.
 """
 
@@ -29,7 +31,7 @@ PASSWORD = "s3cr#t-pw_for/tests"  # characters that need percent-encoding in a U
 DATABASE = "segrule_test"
 
 
-def _bin_dir() -> Path:
+def _find_bin_dir() -> Path | None:
     found = shutil.which("initdb")
     # Debian puts wrappers or links on PATH; the real binaries sit together.
     if found:
@@ -40,12 +42,25 @@ def _bin_dir() -> Path:
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
     )
-    if candidates:
-        return Path(candidates[-1]).parent
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _bin_dir() -> Path:
+    found = _find_bin_dir()
+    apt = shutil.which("apt-get")
+    if found is None and apt and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in ([apt, "update", "-q"], [apt, "install", "-y", "-q", "postgresql"]):
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        found = _find_bin_dir()
+    if found is not None:
+        return found
     pytest.fail(
         "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in "
         "/usr/lib/postgresql/*/bin: install Debian's postgresql package "
-        "(apt-get install -y postgresql; .ci/run does this)",
+        "(sudo apt-get install -y postgresql; .ci/run does this)",
         pytrace=False,
     )
 
