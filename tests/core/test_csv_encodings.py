@@ -280,6 +280,43 @@ def test_decimal_comma_amounts_are_exact_cents(tmp_path: Path) -> None:
     assert bad.get("rounded_amount", 0) == 0
 
 
+GROUPED = (
+    "订单号,客户ID,下单时间,实付金额,订单状态\n"
+    '1,7,2026/10/1 10:00,"1,234.56",paid\n'
+    "2,7,2026/10/2 10:00,12.5,paid\n"
+    '3,8,2026/10/3 10:00,"8,765.44",paid\n'
+    '4,8,2026/10/4 10:00,"1,5",paid\n'
+    '5,9,2026/10/5 10:00,"1,000,000.10",paid\n'
+    '6,9,2026/10/6 10:00,"12,34.5",paid\n'
+    "7,9,2026/10/7 10:00,1 000.07,paid\n"
+)
+GROUPED_RULES = (
+    "name: grouped\nextends: rfm\ntables:\n  orders:\n"
+    "    columns: {order_id: 订单号, customer_id: 客户ID, order_ts: 下单时间, amount: 实付金额,\n"
+    "              status: 订单状态}\n"
+)
+
+
+def test_decimal_point_with_thousands_separators(tmp_path: Path) -> None:
+    """decimal: '.' reads 1,234.56 exactly; a decimal comma (1,5) or a wrong grouping
+    (12,34.5) is a bad amount, never fifteen or 1234.5. Without the option a comma in a
+    number is never read, and the error says which option to give."""
+    orders = tmp_path / "orders.csv"
+    orders.write_bytes(GROUPED.encode("gbk"))
+    rule = tmp_path / "grouped.yaml"
+    rule.write_text(GROUPED_RULES + "    decimal: '.'\n", encoding="utf-8")
+    got = segrule.score(rule, {"orders": orders}, as_of=AS_OF)
+    money = dict(zip(got["customer_id"], got["monetary_lifetime"], strict=True))
+    assert money == {7: 1247.06, 8: 8765.44, 9: 1001000.17}
+    report = segrule.quality_report(rule, {"orders": orders}, as_of=AS_OF)
+    bad = {r["check"]: r["rows"] for r in report if r["table"] == "orders"}
+    assert bad["bad_amount"] == 2
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(GROUPED_RULES, encoding="utf-8")
+    with pytest.raises(DataError, match=r"need tables.orders.decimal: '\.'"):
+        segrule.score(plain, {"orders": orders}, as_of=AS_OF)
+
+
 @pytest.mark.parametrize("delimiter", ["'\\t'", '"\\t"', "tab", "'|'"])
 def test_delimiters(tmp_path: Path, delimiter: str) -> None:
     sep = "|" if "|" in delimiter else "\t"

@@ -51,8 +51,8 @@ from segrule.io.locations import LocationError, locate, redact
 from segrule.io.sources import (
     NO_OPTIONS,
     SourceOptions,
-    decimal_comma_text,
     find_table_source,
+    number_text,
     options_problem,
     parse_boolean_text,
     parse_timestamp_text,
@@ -920,11 +920,13 @@ def _normalize_column(
     excel_serials: bool = False,
 ) -> pl.Expr | None:
     """The expression turning a contract column into its type, or None when it has it.
-    ``decimal`` ``,``: numbers in text are written with a decimal comma;
+    ``decimal`` ``,``/``.``: numbers in text are written with that decimal mark (and
+    thousands grouped: :func:`segrule.io.sources.number_text`);
     ``excel_serials``: times in text may be Excel serial days."""
-    if dtype == pl.String and decimal == "," and kind in ("number", "integer"):
+    plain = number_text(pl.col(name), decimal) if dtype == pl.String else None
+    if plain is not None and kind in ("number", "integer"):
         want = pl.Float64 if kind == "number" else pl.Int64
-        return decimal_comma_text(pl.col(name)).cast(want, strict=False).alias(name)
+        return plain.cast(want, strict=False).alias(name)
     if kind == "number" and not dtype.is_numeric():
         if dtype == pl.String:
             return pl.col(name).str.strip_chars().cast(pl.Float64, strict=False)

@@ -40,6 +40,7 @@ run is then computed again without them (:func:`without_duplicates`).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ from segrule.engine.ids import invalid_id, valid_id
 from segrule.errors import DataQualityError, RuleSetError, did_you_mean, option
 from segrule.io import outpaths
 from segrule.io.outpaths import NO_INPUTS, Inputs
-from segrule.io.sources import decimal_comma_text
+from segrule.io.sources import number_text
 from segrule.model.checks import (
     CHECKS,
     DEFAULT_MAX_REJECTED_SHARE,
@@ -80,9 +81,11 @@ def exact_amount(a: pl.Expr, dtype: pl.DataType, decimal: str | None = None) -> 
     """A text or Decimal amount as a Decimal (its digits, not a float), else None.
 
     Nine decimals are kept (more are cut off); unparseable text is null. ``decimal``
-    ``,``: text is written with a decimal comma (``1.234,56``; :func:`decimal_comma_text`)."""
-    if dtype == pl.String and decimal == ",":
-        return decimal_comma_text(a).cast(pl.Decimal(38, 9), strict=False)
+    ``,``: text is written with a decimal comma (``1.234,56``); ``.``: with a decimal
+    point and commas between thousands (``1,234.56``) (:func:`..io.sources.number_text`)."""
+    plain = number_text(a, decimal) if dtype == pl.String else None
+    if plain is not None:
+        return plain.cast(pl.Decimal(38, 9), strict=False)
     if dtype == pl.String:
         return a.str.strip_chars().cast(pl.Decimal(38, 9), strict=False)
     if isinstance(dtype, pl.Decimal):
@@ -771,9 +774,17 @@ def rejected_share_failure(
         shown = (spec.columns.get(column, column) if spec else column) or column
         example = _example(plan, result, tq, check, column)
         by = f" by {check}" if len(dropped) == 1 else f", {dropped[check]:,} by {check}"
+        hint = ""
+        if check == "bad_amount" and "," in example and not (spec and spec.decimal):
+            # An export's formatted numbers: the options read them, nothing guesses.
+            mark = "','" if re.search(r"\d,\d{1,2}'$", example) else "'.'"
+            hint = (
+                f"; numbers with a thousands separator or a decimal comma need "
+                f"tables.{table}.decimal: {mark} (docs/chinese-csv-and-excel.md)"
+            )
         return (
             f"{table}: {rejected:,} of {in_scope:,} rows ({rejected / in_scope:.0%}) rejected"
-            f"{by} (column {shown}, e.g. {example}); check the column mapping "
+            f"{by} (column {shown}, e.g. {example}){hint}; check the column mapping "
             f"(tables.{table}.columns) or raise tables.{table}.quality.{MAX_REJECTED_SHARE} "
             f"(now {share:g})"
         )

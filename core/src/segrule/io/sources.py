@@ -726,6 +726,31 @@ def parse_timestamp_text(text: pl.Expr, tz: str, *, excel_serials: bool = False)
 _DECIMAL_COMMA = r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"
 
 
+_GROUPED_POINT = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
+
+
+def grouped_point_text(text: pl.Expr) -> pl.Expr:
+    """Numbers written with a decimal point and thousands grouped by commas in threes
+    (``1,234.56``, ``12.5``, ``-3``; spaces between thousands too) as plain text
+    (``1234.56``), ready to cast; other text is null, so that ``1,5`` (a decimal comma)
+    is a bad value, not fifteen. For ``decimal: "."`` given in the rule set: without it,
+    a comma in a number is never read (a European ``1,250`` must not become 1250)."""
+    t = text.str.strip_chars().str.replace_all("[ \u00a0\u202f]", "")
+    plain = t.str.replace_all(",", "", literal=True)
+    return pl.when(t.str.contains(_GROUPED_POINT)).then(plain)
+
+
+def number_text(text: pl.Expr, decimal: str | None) -> pl.Expr | None:
+    """Number text as plain text with a decimal point for the rule set's ``decimal``
+    option (``,``: :func:`decimal_comma_text`, ``.``: :func:`grouped_point_text`), or
+    None when it gives none (the text is cast as it is)."""
+    if decimal == ",":
+        return decimal_comma_text(text)
+    if decimal == ".":
+        return grouped_point_text(text)
+    return None
+
+
 def decimal_comma_text(text: pl.Expr) -> pl.Expr:
     """Numbers written with a decimal comma (``1.234,56``, ``12,5``, ``-3``, ``1 234,5``
     with a space, no-break space or narrow no-break space between thousands) as text
