@@ -164,6 +164,34 @@ UI: dict[str, dict[Lang, str]] = {
     },
     "unknown": {"zh": "未知", "en": "unknown"},
     "column": {"zh": "列", "en": "Column"},
+    "r_score": {"zh": "R 评分（最近一次购买）", "en": "r_score"},
+    "f_score": {"zh": "F 评分（购买频率）", "en": "f_score"},
+    # key dimensions: the histograms' titles and notes (English: the column's name)
+    "recency_days": {"zh": "距上次购买天数", "en": "recency_days"},
+    "orders_lifetime": {"zh": "累计订单数", "en": "orders_lifetime"},
+    "orders_365d": {"zh": "近 365 天订单数", "en": "orders_365d"},
+    "orders_30d": {"zh": "近 30 天订单数", "en": "orders_30d"},
+    "monetary_365d": {"zh": "近 365 天消费金额", "en": "monetary_365d"},
+    "monetary_lifetime": {"zh": "累计消费金额", "en": "monetary_lifetime"},
+    "score": {"zh": "得分", "en": "score"},
+    "font_fallback": {
+        "zh": "本机没有中文字体：{n} 张 PNG 图表（{dir}）改用英文标签。",
+        "en": "No CJK font on this machine: {n} PNG charts ({dir}) have English labels "
+        "instead of Chinese.",
+    },
+    "font_skipped": {
+        "zh": "未写出 PNG：{names}（其中的城市名需要中文字体）。",
+        "en": "PNG not written: {names} (their city names need a CJK font).",
+    },
+    "font_fix": {
+        "zh": "安装中文字体后重新运行即可：Debian/Ubuntu 上 sudo apt-get install "
+        "fonts-noto-cjk（或较小的 fonts-wqy-zenhei），其他系统安装任一中文字体（如 Noto Sans "
+        "CJK SC）。本网页中的图表由浏览器用读者的字体显示，不受影响。",
+        "en": "Install a CJK font, then run the report again: on Debian/Ubuntu sudo apt-get "
+        "install fonts-noto-cjk (or the smaller fonts-wqy-zenhei), elsewhere any font with "
+        "Chinese glyphs (such as Noto Sans CJK SC). The charts on this page are drawn by "
+        "the browser with the reader's fonts and are not affected.",
+    },
 }
 
 HEADINGS = ("headline", "sizes", "pareto", "rfm", "distributions", "migration", "geo", "playbook")
@@ -911,7 +939,7 @@ def build_report(
                 ui(
                     "dist_note",
                     lg,
-                    col=h.column,
+                    col=_dimension_note(h.column, lg),
                     lo=_fmt_num(h.edges[0] + (0.5 if h.integer else 0)),
                     hi=_fmt_num(h.edges[-1] - (0.5 if h.integer else 0)),
                     below=_fmt_int(h.below),
@@ -970,6 +998,7 @@ def build_report(
                 "no CJK font found (e.g. Debian's fonts-noto-cjk): PNG charts have English labels"
             )
     drawn: list[dict[str, Any]] = []
+    skipped: list[str] = []  # PNGs not written for want of a CJK font
     for i, chart in enumerate(page.charts):
         log.info("drawing chart %d of %d: %s", i + 1, len(page.charts), chart.key)
         # the index makes it unique, the slug keeps it inside png_dir and the id inert
@@ -978,10 +1007,13 @@ def build_report(
             chart, lg, png_lang, cjk_font, Path(png_dir) / f"{name}.png" if png_dir else None
         )
         if png_dir is not None and png is None:
+            skipped.append(f"{name}.png")
             warnings_.append(f"{name}.png not written: its city names need a CJK font")
         if png is not None:
             pngs.append(png)
         drawn.append({"name": name, "svg": svg})
+    if png_dir is not None:
+        notes += _font_notes(lg, png_lang, pngs, skipped, png_dir)
     document = render_page(page, drawn, notes, __version__)
     target = outpaths.write_text(out, document, what=option("out"), writes="html")
     return ReportResult(
@@ -994,6 +1026,22 @@ def build_report(
         warnings_,
         time.perf_counter() - t0,
     )
+
+
+def _font_notes(
+    lang: Lang, png_lang: Lang, pngs: Sequence[Path], skipped: Sequence[str], png_dir: str | Path
+) -> list[str]:
+    """What the page says when PNG charts fell back for want of a CJK font: which (drawn
+    in English, not written) and how to fix it. Empty when nothing fell back."""
+    said = []
+    if png_lang != lang and pngs:
+        said.append(ui("font_fallback", lang, n=len(pngs), dir=Path(png_dir).name or png_dir))
+    if skipped:
+        sep = "、" if lang == "zh" else ", "
+        said.append(ui("font_skipped", lang, names=sep.join(skipped)))
+    if said:
+        said.append(ui("font_fix", lang))
+    return [" ".join(said)] if lang == "en" else ["".join(said)]
 
 
 def _sizes_chart(col: ColumnInfo, table: pl.DataFrame, with_revenue: bool) -> Chart:
@@ -1066,12 +1114,23 @@ def _rfm_chart(grid: pl.DataFrame, value: str) -> Chart:
             [f"R{r}" for r in rs],
             [f"F{f}" for f in fs],
             title=UI["rfm_counts" if value == "customers" else "rfm_monetary"][lang],
-            xlabel="f_score",
-            ylabel="r_score",
+            xlabel=UI["f_score"][lang],
+            ylabel=UI["r_score"][lang],
             cell_text=text,
         )
 
     return Chart(f"rfm-{value.replace('_', '-')}", draw)
+
+
+def _dimension(column: str, lang: Lang) -> str:
+    """A key dimension's name in ``lang`` (its column name in English)."""
+    return UI[column][lang] if column in KEY_DIMENSIONS else column
+
+
+def _dimension_note(column: str, lang: Lang) -> str:
+    """A key dimension in a note: its Chinese name with the column beside it, or the column."""
+    name = _dimension(column, lang)
+    return f"{name}（{column}）" if name != column else column
 
 
 def _nan(v: Any) -> float:
@@ -1087,7 +1146,7 @@ def _hist_chart(hists: list[Histogram]) -> Chart:
         for ax, h in zip([a for row in axes for a in row], hists, strict=False):
             widths = [b - a for a, b in zip(h.edges[:-1], h.edges[1:], strict=True)]
             ax.bar(h.edges[:-1], h.counts, width=widths, align="edge", color=COLORS[0])
-            ax.set_title(h.column, loc="left", fontsize="medium")
+            ax.set_title(_dimension(h.column, lang), loc="left", fontsize="medium")
             ax.spines[["top", "right"]].set_visible(False)
             ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         for ax in [a for row in axes for a in row][len(hists) :]:
@@ -1251,7 +1310,9 @@ def _geo_section(
     )
     table = label_sizes(regions, "_region", money, keys)
     info = ColumnInfo(
-        "region", labels={k: Label(k, zh, en) for k, (zh, en) in REGION_LABELS.items()}
+        "region",
+        title={"zh": UI["region"]["zh"], "en": UI["region"]["en"]},
+        labels={k: Label(k, zh, en) for k, (zh, en) in REGION_LABELS.items()},
     )
     page.heading(ui("region", lg))
     page.chart(_sizes_chart(info, table, money is not None))
