@@ -18,7 +18,7 @@ matplotlib, so Chinese labels need a CJK font (Noto Sans CJK, WenQuanYi, Source 
 
 from __future__ import annotations
 
-import html
+import functools
 import io
 import logging
 import math
@@ -164,6 +164,34 @@ UI: dict[str, dict[Lang, str]] = {
     },
     "unknown": {"zh": "未知", "en": "unknown"},
     "column": {"zh": "列", "en": "Column"},
+    "r_score": {"zh": "R 评分（最近一次购买）", "en": "r_score"},
+    "f_score": {"zh": "F 评分（购买频率）", "en": "f_score"},
+    # key dimensions: the histograms' titles and notes (English: the column's name)
+    "recency_days": {"zh": "距上次购买天数", "en": "recency_days"},
+    "orders_lifetime": {"zh": "累计订单数", "en": "orders_lifetime"},
+    "orders_365d": {"zh": "近 365 天订单数", "en": "orders_365d"},
+    "orders_30d": {"zh": "近 30 天订单数", "en": "orders_30d"},
+    "monetary_365d": {"zh": "近 365 天消费金额", "en": "monetary_365d"},
+    "monetary_lifetime": {"zh": "累计消费金额", "en": "monetary_lifetime"},
+    "score": {"zh": "得分", "en": "score"},
+    "font_fallback": {
+        "zh": "本机没有中文字体：{n} 张 PNG 图表（{dir}）改用英文标签。",
+        "en": "No CJK font on this machine: {n} PNG charts ({dir}) have English labels "
+        "instead of Chinese.",
+    },
+    "font_skipped": {
+        "zh": "未写出 PNG：{names}（其中的城市名需要中文字体）。",
+        "en": "PNG not written: {names} (their city names need a CJK font).",
+    },
+    "font_fix": {
+        "zh": "安装中文字体后重新运行即可：Debian/Ubuntu 上 sudo apt-get install "
+        "fonts-noto-cjk（或较小的 fonts-wqy-zenhei），其他系统安装任一中文字体（如 Noto Sans "
+        "CJK SC）。本网页中的图表由浏览器用读者的字体显示，不受影响。",
+        "en": "Install a CJK font, then run the report again: on Debian/Ubuntu sudo apt-get "
+        "install fonts-noto-cjk (or the smaller fonts-wqy-zenhei), elsewhere any font with "
+        "Chinese glyphs (such as Noto Sans CJK SC). The charts on this page are drawn by "
+        "the browser with the reader's fonts and are not affected.",
+    },
 }
 
 HEADINGS = ("headline", "sizes", "pareto", "rfm", "distributions", "migration", "geo", "playbook")
@@ -733,21 +761,26 @@ def slug(text: str, limit: int = SLUG_LIMIT) -> str:
     return _UNSAFE_NAME.sub("-", text).strip("-")[:limit].rstrip("-")
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """A place in the page filled at the end: chart ``index`` (its SVG) or the notes."""
+@dataclass
+class _Section:
+    """One ``<section>`` of the page: its key (the anchor), heading and blocks. A block is
+    a dict with a ``kind`` (h3, h4, para, list, notes, facts, table, chart) and the
+    values the template draws it from (report.html.j2, macro ``block``)."""
 
-    kind: Literal["chart", "notes"]
-    index: int = 0
+    key: str
+    title: str
+    nav: bool
+    blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
 class _Page:
+    """The page's content as data: sections of blocks, and the charts to draw. The
+    template lays it out (escaping every string); nothing here is markup."""
+
     lang: Lang
-    # Slots rather than marker strings in the text: user text can hold any marker.
-    parts: list[str | _Slot] = field(default_factory=list)
-    charts: list[tuple[Chart, str]] = field(default_factory=list)  # (chart, caption)
-    sections: list[str] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    sections: list[_Section] = field(default_factory=list)
     anchors: set[str] = field(default_factory=set)
 
     def anchor(self, prefix: str, name: str) -> str:
@@ -761,41 +794,28 @@ class _Page:
         self.anchors.add(found)
         return found
 
+    @property
+    def keys(self) -> list[str]:
+        return [s.key for s in self.sections]
+
     def section(self, key: str, title: str | None = None) -> None:
-        self.sections.append(key)
-        self.parts.append(
-            f'<section id="{key}"><h2>{html.escape(title or ui(key, self.lang))}</h2>'
-        )
+        self.sections.append(_Section(key, title or ui(key, self.lang), key in HEADINGS))
 
-    def end(self) -> None:
-        self.parts.append("</section>")
+    def add(self, kind: str, **values: Any) -> None:
+        self.sections[-1].blocks.append({"kind": kind, **values})
 
-    def add(self, text: str | _Slot) -> None:
-        self.parts.append(text)
+    def heading(self, text: str, code: str = "", anchor: str = "") -> None:
+        self.add("h3", text=text, code=code, id=anchor)
 
     def para(self, text: str, cls: str = "") -> None:
-        c = f' class="{cls}"' if cls else ""
-        self.parts.append(f"<p{c}>{html.escape(text)}</p>")
+        self.add("para", text=text, cls=cls)
 
     def chart(self, chart: Chart) -> None:
-        self.charts.append((chart, ""))
-        self.parts.append(_Slot("chart", len(self.charts) - 1))
+        self.charts.append(chart)
+        self.add("chart", index=len(self.charts) - 1)
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], num_from: int) -> None:
-        th = "".join(
-            f"<th{' class=num' if i >= num_from else ''}>{html.escape(h)}</th>"
-            for i, h in enumerate(header)
-        )
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f"<td{' class=num' if i >= num_from else ''}>{html.escape(c)}</td>"
-                for i, c in enumerate(r)
-            )
-            + "</tr>"
-            for r in rows
-        )
-        self.parts.append(f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>")
+        self.add("table", header=list(header), rows=[list(r) for r in rows], num_from=num_from)
 
 
 def build_report(
@@ -848,19 +868,12 @@ def build_report(
         (ui("revenue_column", lg), money or "—"),
         (ui("output", lg), Path(output).name),
     ]
-    page.add(
-        '<dl class="facts">'
-        + "".join(
-            f"<div><dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd></div>" for k, v in facts
-        )
-        + "</dl>"
-    )
+    page.add("facts", entries=facts)
     if origin == "fallback":
         notes.append(ui("fallback_labels", lg))
     if not money:
         notes.append(ui("no_revenue", lg))
-    page.add(_Slot("notes"))
-    page.end()
+    page.add("notes")  # the notes are known once the charts are drawn (fonts)
 
     # (2) sizes
     sizes: dict[str, pl.DataFrame] = {}
@@ -868,10 +881,7 @@ def build_report(
     for col in columns:
         table = label_sizes(frame, col.name, money, list(col.labels))
         sizes[col.name] = table
-        page.add(
-            f'<h3 id="{page.anchor("sizes", col.name)}">{html.escape(col.heading(lg))} '
-            f"<code>{html.escape(col.name)}</code></h3>"
-        )
+        page.heading(col.heading(lg), col.name, page.anchor("sizes", col.name))
         page.chart(_sizes_chart(col, table, money is not None))
         header = [ui("label", lg), ui("name", lg), ui("other_name", lg), ui("customers", lg)]
         header += [ui("share", lg)]
@@ -890,7 +900,6 @@ def build_report(
                 cells += [_fmt_money(r["revenue"]), _fmt_pct(r["revenue_share"])]
             rows.append(cells)
         page.table(header, rows, 3)
-    page.end()
 
     # (3) Pareto
     if money and n:
@@ -905,7 +914,6 @@ def build_report(
                 b=_fmt_pct(pareto.buyers_at_target),
             )
         )
-        page.end()
 
     # (4) RFM grid
     if {"r_score", "f_score"} <= set(frame.columns):
@@ -918,7 +926,6 @@ def build_report(
         unscored = n - int(grid["customers"].sum())
         if unscored:
             page.para(ui("rfm_unscored", lg, n=_fmt_int(unscored)), "note")
-        page.end()
 
     # (5) distributions
     dims = [c for c in KEY_DIMENSIONS if c in frame.columns and frame.schema[c].is_numeric()]
@@ -926,26 +933,22 @@ def build_report(
         hists = [histogram(frame, c) for c in dims]
         page.section("distributions")
         page.chart(_hist_chart(hists))
-        page.add("<ul class=note>")
-        for h in hists:
-            page.add(
-                "<li>"
-                + html.escape(
-                    ui(
-                        "dist_note",
-                        lg,
-                        col=h.column,
-                        lo=_fmt_num(h.edges[0] + (0.5 if h.integer else 0)),
-                        hi=_fmt_num(h.edges[-1] - (0.5 if h.integer else 0)),
-                        below=_fmt_int(h.below),
-                        above=_fmt_int(h.above),
-                        nulls=_fmt_int(h.nulls),
-                    )
+        page.add(
+            "list",
+            entries=[
+                ui(
+                    "dist_note",
+                    lg,
+                    col=_dimension_note(h.column, lg),
+                    lo=_fmt_num(h.edges[0] + (0.5 if h.integer else 0)),
+                    hi=_fmt_num(h.edges[-1] - (0.5 if h.integer else 0)),
+                    below=_fmt_int(h.below),
+                    above=_fmt_int(h.above),
+                    nulls=_fmt_int(h.nulls),
                 )
-                + "</li>"
-            )
-        page.add("</ul>")
-        page.end()
+                for h in hists
+            ],
+        )
 
     # (6) migration
     if previous is not None:
@@ -958,13 +961,12 @@ def build_report(
         page.para(ui("geo_none", lg), "note")
     else:
         _geo_section(page, geo_frame, geo_col, geo_src, money)
-    page.end()
 
     # (8) playbook
     page.section("playbook")
     for col in columns:
         with_actions = [k for k, v in col.labels.items() if v.actions]
-        page.add(f"<h3>{html.escape(col.heading(lg))} <code>{html.escape(col.name)}</code></h3>")
+        page.heading(col.heading(lg), col.name)
         if not with_actions:
             page.para(ui("no_actions", lg), "note")
             continue
@@ -983,7 +985,6 @@ def build_report(
         page.table(
             [ui("label", lg), ui("customers", lg), ui("share", lg), ui("actions", lg)], rows, 1
         )
-    page.end()
 
     # charts: SVG inline, PNG beside
     pngs: list[Path] = []
@@ -996,8 +997,9 @@ def build_report(
             warnings_.append(
                 "no CJK font found (e.g. Debian's fonts-noto-cjk): PNG charts have English labels"
             )
-    svgs: list[str] = []
-    for i, (chart, _) in enumerate(page.charts):
+    drawn: list[dict[str, Any]] = []
+    skipped: list[str] = []  # PNGs not written for want of a CJK font
+    for i, chart in enumerate(page.charts):
         log.info("drawing chart %d of %d: %s", i + 1, len(page.charts), chart.key)
         # the index makes it unique, the slug keeps it inside png_dir and the id inert
         name = "-".join(filter(None, (f"{i + 1:02d}", slug(chart.key))))
@@ -1005,31 +1007,41 @@ def build_report(
             chart, lg, png_lang, cjk_font, Path(png_dir) / f"{name}.png" if png_dir else None
         )
         if png_dir is not None and png is None:
+            skipped.append(f"{name}.png")
             warnings_.append(f"{name}.png not written: its city names need a CJK font")
         if png is not None:
             pngs.append(png)
-        svgs.append(f'<figure class="chart" id="chart-{name}">{svg}</figure>')
-    note_html = (
-        "<ul class=note>" + "".join(f"<li>{html.escape(x)}</li>" for x in notes) + "</ul>"
-        if notes
-        else ""
-    )
-    body = "".join(
-        part if isinstance(part, str) else svgs[part.index] if part.kind == "chart" else note_html
-        for part in page.parts
-    )
-    document = _document(lg, body, page.sections, __version__)
+        drawn.append({"name": name, "svg": svg})
+    if png_dir is not None:
+        notes += _font_notes(lg, png_lang, pngs, skipped, png_dir)
+    document = render_page(page, drawn, notes, __version__)
     target = outpaths.write_text(out, document, what=option("out"), writes="html")
     return ReportResult(
         target,
         n,
-        page.sections,
-        len(svgs),
+        page.keys,
+        len(drawn),
         pngs,
         notes,
         warnings_,
         time.perf_counter() - t0,
     )
+
+
+def _font_notes(
+    lang: Lang, png_lang: Lang, pngs: Sequence[Path], skipped: Sequence[str], png_dir: str | Path
+) -> list[str]:
+    """What the page says when PNG charts fell back for want of a CJK font: which (drawn
+    in English, not written) and how to fix it. Empty when nothing fell back."""
+    said = []
+    if png_lang != lang and pngs:
+        said.append(ui("font_fallback", lang, n=len(pngs), dir=Path(png_dir).name or png_dir))
+    if skipped:
+        sep = "、" if lang == "zh" else ", "
+        said.append(ui("font_skipped", lang, names=sep.join(skipped)))
+    if said:
+        said.append(ui("font_fix", lang))
+    return [" ".join(said)] if lang == "en" else ["".join(said)]
 
 
 def _sizes_chart(col: ColumnInfo, table: pl.DataFrame, with_revenue: bool) -> Chart:
@@ -1102,12 +1114,23 @@ def _rfm_chart(grid: pl.DataFrame, value: str) -> Chart:
             [f"R{r}" for r in rs],
             [f"F{f}" for f in fs],
             title=UI["rfm_counts" if value == "customers" else "rfm_monetary"][lang],
-            xlabel="f_score",
-            ylabel="r_score",
+            xlabel=UI["f_score"][lang],
+            ylabel=UI["r_score"][lang],
             cell_text=text,
         )
 
     return Chart(f"rfm-{value.replace('_', '-')}", draw)
+
+
+def _dimension(column: str, lang: Lang) -> str:
+    """A key dimension's name in ``lang`` (its column name in English)."""
+    return UI[column][lang] if column in KEY_DIMENSIONS else column
+
+
+def _dimension_note(column: str, lang: Lang) -> str:
+    """A key dimension in a note: its Chinese name with the column beside it, or the column."""
+    name = _dimension(column, lang)
+    return f"{name}（{column}）" if name != column else column
 
 
 def _nan(v: Any) -> float:
@@ -1123,7 +1146,7 @@ def _hist_chart(hists: list[Histogram]) -> Chart:
         for ax, h in zip([a for row in axes for a in row], hists, strict=False):
             widths = [b - a for a, b in zip(h.edges[:-1], h.edges[1:], strict=True)]
             ax.bar(h.edges[:-1], h.counts, width=widths, align="edge", color=COLORS[0])
-            ax.set_title(h.column, loc="left", fontsize="medium")
+            ax.set_title(_dimension(h.column, lang), loc="left", fontsize="medium")
             ax.spines[["top", "right"]].set_visible(False)
             ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         for ax in [a for row in axes for a in row][len(hists) :]:
@@ -1162,10 +1185,7 @@ def _migration_section(
     new_ids = frame.with_columns(pl.col(BASE).cast(pl.String))
     for col in shared:
         m = migration_matrix(old_ids, new_ids, col.name, rev)
-        page.add(
-            f'<h3 id="{page.anchor("migration", col.name)}">{html.escape(col.heading(lg))} '
-            f"<code>{html.escape(col.name)}</code></h3>"
-        )
+        page.heading(col.heading(lg), col.name, page.anchor("migration", col.name))
         present = set(m["old"].to_list()) | set(m["new"].to_list())
         keys: list[str | None] = [k for k in col.labels if k in present]
         keys += sorted(k for k in present if k is not None and k not in col.labels and k != ABSENT)
@@ -1191,7 +1211,7 @@ def _migration_section(
             .head(10)
         )
         if moves.height:
-            page.add(f"<h4>{html.escape(ui('moved', lg))}</h4>")
+            page.add("h4", text=ui("moved", lg))
             header = [ui("old", lg), ui("new", lg), ui("customers", lg)]
             if rev:
                 header += [ui("revenue_old", lg), ui("revenue_new", lg)]
@@ -1206,7 +1226,6 @@ def _migration_section(
                     cells += [_fmt_money(r["revenue_old"]), _fmt_money(r["revenue_new"])]
                 rows.append(cells)
             page.table(header, rows, 2)
-    page.end()
 
 
 def _mig_label(col: ColumnInfo, key: str | None, lang: Lang, ascii_only: bool = False) -> str:
@@ -1253,7 +1272,7 @@ def _geo_section(
     if source != column:
         page.para(ui("geo_source", lg, src=source), "note")
     cities = geo_counts(frame, column, money)
-    page.add(f"<h3>{html.escape(ui('geo_top', lg, n=TOP_CITIES))}</h3>")
+    page.heading(ui("geo_top", lg, n=TOP_CITIES))
     other = ui("other_cities", lg)
 
     def city_draw(lang: Lang) -> Figure:
@@ -1291,9 +1310,11 @@ def _geo_section(
     )
     table = label_sizes(regions, "_region", money, keys)
     info = ColumnInfo(
-        "region", labels={k: Label(k, zh, en) for k, (zh, en) in REGION_LABELS.items()}
+        "region",
+        title={"zh": UI["region"]["zh"], "en": UI["region"]["en"]},
+        labels={k: Label(k, zh, en) for k, (zh, en) in REGION_LABELS.items()},
     )
-    page.add(f"<h3>{html.escape(ui('region', lg))}</h3>")
+    page.heading(ui("region", lg))
     page.chart(_sizes_chart(info, table, money is not None))
     rows = []
     for r in table.iter_rows(named=True):
@@ -1380,44 +1401,55 @@ def _check_report_paths(
         outpaths.check_folder(png_dir, what=option("png_dir"), inputs=inputs)
 
 
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",
-"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:0;color:#222;background:#fafafa}
-main{max-width:980px;margin:0 auto;padding:1.5rem}
-h1{font-size:1.6rem;margin:.2rem 0 1rem}h2{border-bottom:2px solid #4C72B0;padding-bottom:.2rem;
-margin-top:2.2rem}h3{margin-top:1.6rem}code{font-size:.85em;color:#555}
-nav a{margin-right:.8rem;color:#4C72B0;text-decoration:none}
-.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:.6rem}
-.facts div{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.5rem .7rem}
-.facts dt{font-size:.8rem;color:#666}.facts dd{margin:0;font-size:1.1rem;font-weight:600;
-overflow-wrap:anywhere}
-table{border-collapse:collapse;margin:.6rem 0 1rem;background:#fff;font-size:.9rem}
-th,td{border:1px solid #ddd;padding:.25rem .6rem;text-align:left;vertical-align:top}
-th{background:#f0f3f8}.num{text-align:right;font-variant-numeric:tabular-nums}
-figure.chart{margin:.6rem 0;background:#fff;border:1px solid #eee;border-radius:6px;padding:.4rem}
-figure.chart svg{max-width:100%;height:auto;display:block}
-.note{color:#666;font-size:.85rem}footer{margin-top:3rem;color:#888;font-size:.8rem}
-"""
-
-
 #: C0 control characters but tab, LF and CR (and DEL) -> U+FFFD: HTML allows none of them,
 #: and rule files and data can hold them (a NUL in a label).
 _CONTROLS = {c: "\ufffd" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
 
 
-def _document(lang: Lang, body: str, sections: list[str], version: str) -> str:
-    nav = "".join(
-        f'<a href="#{s}">{html.escape(ui(s, lang))}</a>' for s in sections if s in HEADINGS
+@functools.cache
+def _template() -> Any:
+    """The page's Jinja2 template (segrule/templates/report.html.j2), loaded once."""
+    try:
+        import jinja2
+    except ImportError:
+        raise SegruleError(
+            "segrule report lays out its page with Jinja2, which is not installed: "
+            "pip install 'segrule[report]'"
+        ) from None
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("segrule", "templates"),
+        # every value on the page is data (rule names, labels, cities): escaped
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        '<link rel="icon" href="data:,">'
-        f"<title>{html.escape(ui('title', lang))}</title><style>{CSS}</style></head>"
-        f"<body><main><h1>{html.escape(ui('title', lang))}</h1><nav>{nav}</nav>{body}"
-        f"<footer>{html.escape(ui('generated', lang, v=version))}</footer></main></body></html>\n"
-    ).translate(_CONTROLS)
+    return env.get_template("report.html.j2")
+
+
+def render_page(
+    page: _Page, charts: Sequence[Mapping[str, str]], notes: Sequence[str], version: str
+) -> str:
+    """The HTML page: ``page``'s sections laid out by the template, ``charts`` (name and
+    SVG of each chart, in the order of ``page.charts``) in their places, ``notes`` at the
+    top. Every string is escaped but the SVG, which segrule drew itself."""
+    from markupsafe import Markup
+
+    lang = page.lang
+    svgs = [
+        # Trusted markup: matplotlib's SVG of a chart segrule drew, where every user
+        # string is SVG text that matplotlib escaped. Nothing else is marked safe.
+        {"name": c["name"], "svg": Markup(c["svg"])}
+        for c in charts
+    ]
+    page_text: str = _template().render(
+        html_lang="zh-CN" if lang == "zh" else "en",
+        t={key: texts[lang] for key, texts in UI.items()},
+        sections=page.sections,
+        charts=svgs,
+        notes=list(notes),
+        footer=ui("generated", lang, v=version),
+    )
+    return page_text.translate(_CONTROLS)
 
 
 __all__ = [
