@@ -57,7 +57,14 @@ BlacklistOpt = Annotated[
     Path | None, typer.Option("--blacklist", help="File of customer ids to leave out.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-LabelLangOpt = Annotated[str, typer.Option(metavar="zh|en", help="Label language: zh or en.")]
+LabelLangOpt = Annotated[
+    str,
+    typer.Option(
+        metavar="zh|en",
+        help="Language of headings, column headers, fixed words and label names on screen: "
+        "zh or en (--json keeps its English keys).",
+    ),
+]
 # segrule.io.cells.CSV_FORMULAS (spelt out here: importing core at start-up costs time)
 CsvFormulas = Literal["neutralize", "keep"]
 CsvFormulasOpt = Annotated[

@@ -10,6 +10,7 @@ escape sequence) shown as U+FFFD. Emphasis is given as styles (:func:`styled`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+
+from segrule_cli.texts import words
 
 #: C0 control characters but tab and LF, and DEL -> U+FFFD.
 CONTROLS = {c: "\ufffd" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
@@ -72,39 +75,12 @@ def table_reporter(prog: Progress) -> Callable[[str, int, int], None]:
     return report
 
 
-#: The run summary's words per language (--lang): labels have their own zh/en names.
-SUMMARY_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "label": "label",
-        "display": "display",
-        "customers": "customers",
-        "share": "share",
-        "revenue": "revenue",
-        "revenue_is": "revenue = share of {money}",
-        "wrote": "wrote",
-        "wrote_rest": " {rows:,} customers × {cols} columns to ",
-        "timing": "  (compile {compile:.2f}s, run {run:.2f}s)",
-    },
-    "zh": {
-        "label": "标签",
-        "display": "名称",
-        "customers": "客户数",
-        "share": "占比",
-        "revenue": "收入占比",
-        "revenue_is": "收入占比按 {money} 计算",
-        "wrote": "已写入",
-        "wrote_rest": " {rows:,} 位客户 × {cols} 列 → ",
-        "timing": "（编译 {compile:.2f} 秒，运行 {run:.2f} 秒）",
-    },
-}
-
-
 def print_summary(
     console: Console, result: Any, lang: str = "en", columns_shown: list[str] | None = None
 ) -> None:
     """Tier and segment sizes with revenue share, then timings and where the output is;
     headings, titles and label names in ``lang``."""
-    t = SUMMARY_TEXT["zh" if lang == "zh" else "en"]
+    t = words("summary", lang)
     rows = result.summary
     money = None
     from segrule.api import revenue_column
@@ -221,81 +197,36 @@ def print_side_by_side(console: Console, results: Any) -> None:
             console.print(f"segrule's wall time is {x:.2f}× {floor}", highlight=False)
 
 
-def print_quality(console: Console, result: Any) -> None:
+def print_quality(console: Console, result: Any, lang: str = "en") -> None:
     """One line per table: rows read and used, and every check that left rows out (or
-    kept bad ones); blacklisted customers."""
+    kept bad ones); blacklisted customers. In Chinese the checks and actions have their
+    display names, followed by the check's key as the rule set writes it."""
+    from segrule.model.checks import ACTIONS, CHECKS
+
+    t = words("quality", lang)
     tables: dict[str, dict[str, tuple[str, int]]] = {}
     for q in result.quality:
         if q["check"] == "blacklisted":
             if q["rows"]:
-                console.print(
-                    f"excluded {q['rows']:,} blacklisted customers ({result.plan.blacklist})",
-                    highlight=False,
-                )
+                text = t["blacklisted"].format(rows=q["rows"], file=result.plan.blacklist)
+                console.print(text, highlight=False)
             continue
         tables.setdefault(q["table"], {})[q["check"]] = (q["action"], q["rows"])
+
+    def note(check: str, action: str, rows: int) -> str:
+        found = CHECKS.get(check)
+        name = found.display(lang) if found else t["where"] if check == "where" else check
+        shown = ACTIONS[action][lang] if lang == "zh" and action in ACTIONS else action
+        return t["note"].format(rows=rows, check=check, name=name, action=shown)
+
     for table, checks in tables.items():
         read = checks.pop("rows_read", ("", 0))[1]
         used = checks.pop("rows_used", ("", 0))[1]
-        notes = [f"{n:,} {check} {action}" for check, (action, n) in checks.items() if n]
-        line = f"{table}: {read:,} rows read, {used:,} used"
-        console.print(line + (f" ({'; '.join(notes)})" if notes else ""), highlight=False)
-
-
-EXPLAIN_TEXT = {
-    "en": {
-        "customer": "Customer",
-        "as_of": "as of",
-        "dimensions": "Dimensions",
-        "segments": "Segments and tiers",
-        "scores": "Scores",
-        "name": "name",
-        "title": "title",
-        "value": "value",
-        "case": "case",
-        "when": "condition",
-        "holds": "holds",
-        "why": "values that decided it",
-        "default": "default",
-        "part": "part",
-        "points": "points",
-        "total": "total",
-        "true": "true",
-        "false": "false",
-        "null": "null (counts as false)",
-        "result": "result",
-        "next": "to move up",
-        "rolloff": "falls a rung on",
-        "reason": "why",
-        "actions": "actions",
-    },
-    "zh": {
-        "customer": "客户",
-        "as_of": "截至",
-        "dimensions": "维度",
-        "segments": "分群与等级",
-        "scores": "评分",
-        "name": "名称",
-        "title": "标题",
-        "value": "值",
-        "case": "条件分支",
-        "when": "条件",
-        "holds": "成立",
-        "why": "决定因素",
-        "default": "默认",
-        "part": "评分项",
-        "points": "分数",
-        "total": "合计",
-        "true": "是",
-        "false": "否",
-        "null": "空 (视为否)",
-        "result": "结果",
-        "next": "升级还差",
-        "rolloff": "降级日期",
-        "reason": "原因",
-        "actions": "建议动作",
-    },
-}
+        notes = [note(check, action, n) for check, (action, n) in checks.items() if n]
+        line = t["read_used"].format(table=table, read=read, used=used)
+        if notes:
+            line += t["notes"].format(notes=t["sep"].join(notes))
+        console.print(line, highlight=False)
 
 
 def _fmt(value: Any) -> str:
@@ -313,7 +244,7 @@ def _fmt(value: Any) -> str:
 def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
     """One customer's dimensions, each case of each segment and tier evaluated in order,
     the points of each score part, and the resulting labels (``segrule explain``)."""
-    t = EXPLAIN_TEXT[lang]
+    t = words("explain", lang)
 
     def title_of(item: Any) -> str:
         return item.title.get(lang) or item.title.get("en") or item.title.get("zh") or ""
@@ -416,10 +347,18 @@ def _natural_width(console: Console, table: Table) -> int:
     return console.measure(table, options=console.options.update(max_width=100_000)).maximum
 
 
-def print_frame(console: Console, frame: Any, *, limit: int = 200) -> None:
+def print_frame(
+    console: Console,
+    frame: Any,
+    *,
+    limit: int = 200,
+    lang: str = "en",
+    headers: dict[str, str] | None = None,
+) -> None:
     """A polars DataFrame as a table that fits the terminal: midnight times as dates;
     when too wide, a few rows are shown turned (a row per column), more rows with the
-    columns that fit and a note of those left out."""
+    columns that fit and a note of those left out. ``headers`` shows a column under
+    another name (the frame's own names when missing)."""
     import datetime as dt
 
     def text(v: Any) -> str:
@@ -431,16 +370,18 @@ def print_frame(console: Console, frame: Any, *, limit: int = 200) -> None:
             return v[:10]
         return str(v)
 
+    t = words("frame", lang)
     rows = [[text(v) for v in row] for row in frame.head(limit).iter_rows()]
-    names = list(frame.columns)
+    names = [(headers or {}).get(c, c) for c in frame.columns]
 
-    def grid(columns: list[str]) -> Table:
-        table = Table(*columns)
+    def grid(k: int) -> Table:
+        # the first k columns, by position: two columns may be shown under one header
+        table = Table(*names[:k])
         for row in rows:
-            table.add_row(*(row[names.index(c)] for c in columns))
+            table.add_row(*row[:k])
         return table
 
-    table = grid(names)
+    table = grid(len(names))
     note = ""
     if _natural_width(console, table) > console.width and names:
         if 0 < len(rows) <= 12:
@@ -449,39 +390,36 @@ def print_frame(console: Console, frame: Any, *, limit: int = 200) -> None:
                 turned.add_row(name, *(r[j] for r in rows))
             table = turned
         else:
-            shown = names[:1]
-            for name in names[1:]:
-                if _natural_width(console, grid([*shown, name])) > console.width:
-                    break
-                shown.append(name)
-            table = grid(shown)
-            left = [n for n in names if n not in shown]
+            k = 1
+            while k < len(names) and _natural_width(console, grid(k + 1)) <= console.width:
+                k += 1
+            table = grid(k)
+            left = names[k:]
             if left:
-                note = (
-                    f"{len(left)} more column(s) not shown: {', '.join(left)} "
-                    "(widen the terminal or use --out FILE)"
-                )
+                note = t["more_columns"].format(n=len(left), names=", ".join(left))
     console.print(table)
     if note:
         console.print(note, style="dim", highlight=False)
     if frame.height > limit:
-        console.print(f"… {frame.height - limit:,} more rows (use --out FILE)", highlight=False)
+        console.print(t["more_rows"].format(n=frame.height - limit), highlight=False)
 
 
 def _pct(x: float | None) -> str:
     return "" if x is None else f"{x:.1%}"
 
 
-def print_sweep(console: Console, result: Any) -> None:
+def print_sweep(console: Console, result: Any, lang: str = "en") -> None:
     """One table per swept or downstream column: a row per grid value, a column per
     label with its share of customers and of revenue."""
     from segrule.model.literals import format_number
+
+    w = words("sweep", lang)
 
     for p in result.params:
         console.print(
             styled(
                 (p.name, "bold"),
-                f" now {format_number(p.current)} ({p.where}); {len(p.values)} values",
+                w["now"].format(current=format_number(p.current), where=p.where, n=len(p.values)),
             ),
             highlight=False,
         )
@@ -491,14 +429,14 @@ def print_sweep(console: Console, result: Any) -> None:
 
     def sweep_table(col: str, sep: str) -> Table:
         labels = result.order[col]
-        how = "customers % · revenue %" if sep == " · " else "customers %, revenue % below"
-        table = Table(title=f"{col}: {how}", title_justify="left", show_lines=sep != " · ")
+        title = w["side" if sep == " · " else "below"].format(column=col)
+        table = Table(title=title, title_justify="left", show_lines=sep != " · ")
         narrow = sep != " · "  # long names fold rather than end in an ellipsis
         for p in result.params:
             table.add_column(p.name, justify="right", no_wrap=not narrow, overflow="fold")
         for label in labels:
             table.add_column(
-                "(none)" if label is None else str(label),
+                w["none"] if label is None else str(label),
                 justify="right",
                 no_wrap=not narrow,
                 overflow="fold",
@@ -529,15 +467,11 @@ def print_sweep(console: Console, result: Any) -> None:
             # rather than being cut off.
             table = sweep_table(col, "\n")
         console.print(table)
-    note = f"{result.customers:,} customers"
+    note = w["customers"].format(n=result.customers)
     if result.revenue:
-        note += f"; revenue = share of {result.revenue}"
-    note += "; bold: the rule set's current value"
-    s = result.seconds
-    note += (
-        f"; compile {s['compile']:.2f}s, read and aggregate {s['aggregates']:.2f}s, "
-        f"{len(result.points)} grid points {s['grid']:.2f}s"
-    )
+        note += w["revenue"].format(money=result.revenue)
+    note += w["bold"]
+    note += w["seconds"].format(**result.seconds, points=len(result.points))
     console.print(note, style="dim", highlight=False)
     for t in result.targets:
         values = ", ".join(
@@ -545,7 +479,7 @@ def print_sweep(console: Console, result: Any) -> None:
         )
         console.print(
             styled(
-                f"closest to {t.column} {t.label} = {t.share:.1%}: ",
+                w["closest"].format(column=t.column, label=t.label, share=f"{t.share:.1%}"),
                 (values, "bold"),
                 f" ({t.found:.1%})",
             ),
@@ -553,29 +487,26 @@ def print_sweep(console: Console, result: Any) -> None:
         )
 
 
-_KIND_TITLES = {
-    "matches_nobody": "cases that match nobody",
-    "shadowed": "cases shadowed by earlier cases",
-    "no_tier": "customers left without a tier",
-    "monotonicity": "customers who would drop a tier by spending more",
-}
+#: The kinds of `segrule check` findings, in the order they are printed.
+_KINDS = ("matches_nobody", "shadowed", "no_tier", "monotonicity")
 
 
-def print_check(console: Console, result: Any) -> None:
+def print_check(console: Console, result: Any, lang: str = "en") -> None:
     """The findings of `segrule check`, grouped by kind, then what was ranked."""
+    w = words("check", lang)
     console.print(
-        styled((str(result.ruleset), "bold"), f": {result.customers:,} customers checked"),
+        styled((str(result.ruleset), "bold"), w["checked"].format(n=result.customers)),
         highlight=False,
     )
-    for kind, title in _KIND_TITLES.items():
+    for kind in _KINDS:
         items = [f for f in result.findings if f.kind == kind]
         if not items:
             continue
-        table = Table(title=f"{title} ({len(items)})", title_justify="left")
-        table.add_column("rule")
-        table.add_column("customers", justify="right")
-        table.add_column("finding")
-        table.add_column("examples")
+        table = Table(title=f"{w[kind]} ({len(items)})", title_justify="left")
+        table.add_column(w["rule"])
+        table.add_column(w["customers"], justify="right")
+        table.add_column(w["finding"])
+        table.add_column(w["examples"])
         for f in items:
             table.add_row(
                 styled(f"{f.column}" + (f".{f.label}" if f.label else ""), "\n", (f.where, "dim")),
@@ -584,76 +515,33 @@ def print_check(console: Console, result: Any) -> None:
                 ", ".join(f.examples),
             )
         console.print(table)
-    spent = (
-        f"one more order of {result.spend_more:,.2f}"
-        if result.more == "order"
-        else f"{result.spend_more:,.2f} more"
+    spent = w["one_order" if result.more == "order" else "amount"].format(
+        amount=f"{result.spend_more:,.2f}"
     )
     from segrule.lint import GIVEN, NO_ORDER
 
     for o in result.orders:
         source = "--order" if o.source == GIVEN else o.source
-        console.print(
-            f"monotonicity of {o.column} checked ({source}: {' > '.join(o.labels)}), "
-            f"spending {spent}",
-            style="dim",
-            highlight=False,
+        line = w["mono_checked"].format(
+            column=o.column, source=source, order=" > ".join(o.labels), spent=spent
         )
+        console.print(line, style="dim", highlight=False)
     for col, why in result.unchecked.items():
         if why == NO_ORDER:
-            why = f"{NO_ORDER}: give --order {col}=BEST,...,WORST"
-        console.print(f"monotonicity of {col} not checked: {why}", style="dim", highlight=False)
+            why = w["give_order"].format(why=NO_ORDER, column=col)
+        line = w["mono_unchecked"].format(column=col, why=why)
+        console.print(line, style="dim", highlight=False)
     if result.ok:
-        console.print(styled(("ok", "green"), ": no findings"), highlight=False)
+        console.print(styled((w["ok"], "green"), w["no_findings"]), highlight=False)
     else:
         console.print(
-            styled((f"{len(result.findings)} finding(s)", "red"), " (exit code 1)"),
+            styled((w["findings"].format(n=len(result.findings)), "red"), w["exit"]),
             highlight=False,
         )
 
 
 def _money(x: Any) -> str:
     return "" if x is None else f"{x:,.2f}"
-
-
-MIGRATION_TEXT = {
-    "en": {
-        "old": "old",
-        "new": "new",
-        "as_of": "as of",
-        "axes": "rows: old, columns: new",
-        "corner": "old \\ new",
-        "total": "total",
-        "unchanged": "no customer changed label",
-        "moved": "customers moved",
-        "revenue": "revenue",
-        "from": "from",
-        "to": "to",
-        "customers": "customers",
-        "revenue_old": "revenue old",
-        "revenue_new": "revenue new",
-        "more": "smaller moves not shown (--json has all)",
-        "wrote": "wrote {n} change events to",
-    },
-    "zh": {
-        "old": "旧",
-        "new": "新",
-        "as_of": "截至",
-        "axes": "行: 旧, 列: 新",
-        "corner": "旧 \\ 新",
-        "total": "合计",
-        "unchanged": "没有客户变化",
-        "moved": "位客户变化",
-        "revenue": "金额",
-        "from": "原",
-        "to": "现",
-        "customers": "客户数",
-        "revenue_old": "原金额",
-        "revenue_new": "现金额",
-        "more": "个较小的变化未列出 (--json 有全部)",
-        "wrote": "已写入 {n} 条变化事件:",
-    },
-}
 
 
 def _matrix_table(
@@ -669,7 +557,7 @@ def _matrix_table(
 ) -> Table:
     """A migration matrix: old labels as rows, new as columns, customers per cell, with
     totals; ``names[i]`` is how ``order[i]`` is shown."""
-    t = MIGRATION_TEXT[lang]
+    t = words("migration", lang)
     shown = dict(zip(order, names, strict=True))
     overflow: Any = "fold" if fold else "ellipsis"
     table = Table(title=heading, title_justify="left")
@@ -697,7 +585,7 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
     """Per column: the migration matrix (old label rows, new label columns, customers),
     then the moves (off-diagonal cells) with the revenue of their customers on each
     side, largest first."""
-    t = MIGRATION_TEXT[lang]
+    t = words("migration", lang)
     for key, side in (("old", result.old), ("new", result.new)):
         console.print(
             styled(
@@ -709,11 +597,8 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
         )
     for side in (result.old, result.new):
         if side.note:
-            console.print(
-                f"{side.source}: {side.note}; comparing its text and boolean columns",
-                style="dim",
-                highlight=False,
-            )
+            line = t["compared"].format(source=side.source, note=side.note)
+            console.print(line, style="dim", highlight=False)
     for col in result.columns:
         m = col.matrix
         order = col.order()
@@ -728,7 +613,7 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
         if _natural_width(console, table) > console.width:
             # Too wide for the terminal: the labels' keys (usually shorter than their
             # display names), folded rather than cut to '…' if still too wide.
-            keys = ["(none)" if x is None else str(x) for x in order]
+            keys = [t["none"] if x is None else str(x) for x in order]
             table = _matrix_table(heading, news, olds, counts, keys, order, fold=True, lang=lang)
         console.print(table)
         moved = m.filter(m["old"].ne_missing(m["new"])).sort("customers", descending=True)
@@ -769,32 +654,51 @@ def print_migration(console: Console, result: Any, lang: str = "en", *, moves: i
         )
 
 
-def print_history_runs(console: Console, runs: list[dict[str, Any]]) -> None:
+def print_history_runs(console: Console, runs: list[dict[str, Any]], lang: str = "en") -> None:
     """The runs of a membership history (``segrule.history.describe``): as-of, customers,
     file."""
-    grid = Table("as_of", "customers", "file")
+    w = words("history", lang)
+    grid = Table(w["as_of"], w["customers"], w["file"])
     for r in runs:
         grid.add_row(r["as_of"], f"{r['customers']:,}", r["file"])
     console.print(grid)
 
 
-def print_presets(console: Console, items: Any) -> None:
-    """The packaged rule sets: name, the plugin they come from, description."""
-    table = Table("preset", "from", "description", show_lines=False)
+def print_presets(console: Console, items: Any, lang: str = "en") -> None:
+    """The packaged rule sets: name, title, the plugin they come from, description."""
+    w = words("presets", lang)
+    table = Table(w["preset"], w["title"], w["from"], w["description"], show_lines=False)
     for p in items:
-        table.add_row(p.name, p.owner.plugin, p.description)
+        table.add_row(p.name, _title(p.title, lang), p.owner.plugin, p.description)
     console.print(table)
 
 
-def print_dimensions(console: Console, dims: Any, strategies: Any) -> None:
+def _title(title: dict[str, str] | None, lang: str) -> str:
+    """A zh/en display name in ``lang``, else in the other language, else empty."""
+    title = title or {}
+    other = "en" if lang == "zh" else "zh"
+    return title.get(lang) or title.get(other) or ""
+
+
+def print_dimensions(console: Console, dims: Any, strategies: Any, lang: str = "en") -> None:
     """The registered dimensions, then the scoring strategies with their parameters."""
-    table = Table("dimension", "kind", "type", "tables", "description", "examples")
+    w = words("dimensions", lang)
+    table = Table(
+        *(w[k] for k in ("dimension", "title", "kind", "type", "tables", "description")),
+        w["examples"],
+    )
     for d in dims:
         table.add_row(
-            d.name, d.kind, d.dtype, ",".join(d.tables), d.description, ", ".join(d.examples)
+            d.name,
+            re.sub(r"\{(\w+)\}", r"<\1>", _title(d.title, lang)),  # as in the name
+            d.kind,
+            d.dtype,
+            ",".join(d.tables),
+            d.description,
+            ", ".join(d.examples),
         )
     console.print(table)
-    st = Table("strategy", "description", "parameters")
+    st = Table(w["strategy"], w["description"], w["parameters"])
     for s in strategies:
         st.add_row(s.name, s.description, "\n".join(f"{k}: {v}" for k, v in s.params_doc.items()))
     console.print(st)

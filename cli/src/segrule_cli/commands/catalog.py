@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from segrule_cli import output
-from segrule_cli.common import _engine, console, handle_errors
-from segrule_cli.options import JsonOpt, PluginOpt
+from segrule_cli.common import _engine, _lang, console, handle_errors
+from segrule_cli.options import JsonOpt, LabelLangOpt, PluginOpt
 
 
 @handle_errors
@@ -18,8 +18,10 @@ def presets(
     show: Annotated[str | None, typer.Option("--show", help="Print this preset's YAML.")] = None,
     as_json: JsonOpt = False,
     plugin: PluginOpt = None,
+    lang: LabelLangOpt = "en",
 ) -> None:
     """List the packaged rule sets (core's and plugins')."""
+    lang = _lang(lang)
     engine = _engine(plugin)
     if show:
         console.print(engine.preset(show).text(), highlight=False, markup=False)
@@ -42,15 +44,17 @@ def presets(
             )
         )
         return
-    output.print_presets(console, items)
+    output.print_presets(console, items, lang)
 
 
 @handle_errors
 def dimensions(
     as_json: JsonOpt = False,
     plugin: PluginOpt = None,
+    lang: LabelLangOpt = "en",
 ) -> None:
     """List the registered dimensions and scoring strategies."""
+    lang = _lang(lang)
     engine = _engine(plugin)
     dims = sorted(engine.dimensions.items.values(), key=lambda d: d.name)
     strategies = sorted(engine.strategies.items.values(), key=lambda s: s.name)
@@ -85,7 +89,7 @@ def dimensions(
             )
         )
         return
-    output.print_dimensions(console, dims, strategies)
+    output.print_dimensions(console, dims, strategies, lang)
 
 
 @handle_errors

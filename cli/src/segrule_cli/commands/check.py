@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 
 from segrule_cli import output
-from segrule_cli.common import _engine, _tables, console, handle_errors, working
+from segrule_cli.common import _engine, _lang, _tables, console, handle_errors, working
 from segrule_cli.options import (
     AsOfOpt,
     BlacklistOpt,
     DataOpt,
+    LabelLangOpt,
     PluginOpt,
     RulesetsArg,
     TablesOpt,
@@ -57,6 +58,7 @@ def check(
     ] = False,
     blacklist: BlacklistOpt = None,
     plugin: PluginOpt = None,
+    lang: LabelLangOpt = "en",
 ) -> None:
     """Check a rule set against data: cases that match nobody, cases shadowed by earlier
     ones, customers without a tier, customers who would drop a tier by spending more.
@@ -69,6 +71,7 @@ def check(
     """
     from segrule.lint import check_ruleset, parse_orders
 
+    lang = _lang(lang)
     engine = _engine(plugin)
     if more not in ("amount", "order"):
         from segrule.errors import UsageError
@@ -90,6 +93,6 @@ def check(
     if json_out:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
-        output.print_check(console, result)
+        output.print_check(console, result, lang)
     if not result.ok:
         raise typer.Exit(1)

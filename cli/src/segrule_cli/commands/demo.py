@@ -14,8 +14,9 @@ import typer
 from segrule.model.keys import BASE
 
 from segrule_cli import output
-from segrule_cli.common import console, handle_errors, working
+from segrule_cli.common import _lang, console, handle_errors, working
 from segrule_cli.options import LabelLangOpt
+from segrule_cli.texts import words
 
 DEMO_PRESETS = ["taobao-5-tier", "rfm", "pareto-80-20"]
 
@@ -59,16 +60,19 @@ def demo(
     import segrule
     from segrule.generate import generate as gen
 
+    lang = _lang(lang)
+    text = words("demo", lang)
+
     root = cache_dir() / "demo"
     data = root / f"data-{orders}-{seed}"
     if not (data / "orders.parquet").exists():
-        console.print(f"Generating {orders:,} orders into {data} …", highlight=False)
+        console.print(text["generating"].format(orders=orders, path=data), highlight=False)
         with output.progress(console) as prog:
             report = output.table_reporter(prog)
 
             gen(data, orders=orders, seed=seed, end=dt.date(2026, 11, 1), progress=report)
     else:
-        console.print(f"Using cached data in {data}", highlight=False)
+        console.print(text["cached"].format(path=data), highlight=False)
     out = root / "scores.parquet"
     with working("Scoring:"):
         result = segrule.run(DEMO_PRESETS, out, as_of="2026-11-01", data=data)
@@ -92,7 +96,6 @@ def demo(
             f"{me} explain taobao-5-tier --data {where} --as-of 2026-11-01 "
             f"--customer {shlex.quote(str(found[0]))} --lang {lang}",
         )
-    text = DEMO_TEXT[lang]
     console.print(
         f"\n{text['rulesets']}: {', '.join(DEMO_PRESETS)} ({text['see']} `{me} presets`). "
         f"{text['try']}:\n" + "\n".join(f"  {t}" for t in tries),
@@ -101,21 +104,3 @@ def demo(
     )
     if me != "segrule":
         console.print(text["path"], highlight=False, soft_wrap=True)
-
-
-DEMO_TEXT = {
-    "en": {
-        "rulesets": "Rule sets",
-        "see": "see",
-        "try": "Try",
-        "path": "(To type plain `segrule`: `source .venv/bin/activate` in the clone, or "
-        "`python3 -m uv tool install ./cli --with './core[report,generate]'`.)",
-    },
-    "zh": {
-        "rulesets": "规则集",
-        "see": "见",
-        "try": "试试",
-        "path": "（想直接输入 `segrule`：在仓库目录执行 `source .venv/bin/activate`，或 "
-        "`python3 -m uv tool install ./cli --with './core[report,generate]'`。）",
-    },
-}

@@ -9,8 +9,9 @@ import typer
 from segrule.model.keys import BASE
 
 from segrule_cli import output
-from segrule_cli.common import console, handle_errors
-from segrule_cli.options import CsvFormulasOpt
+from segrule_cli.common import _lang, console, handle_errors
+from segrule_cli.options import CsvFormulasOpt, LabelLangOpt
+from segrule_cli.texts import words
 
 
 @handle_errors
@@ -39,6 +40,7 @@ def history_command(
         typer.Option("--out", "-o", help="Write the table to a file (.parquet, .csv, .ndjson)."),
     ] = None,
     csv_formulas: CsvFormulasOpt = "neutralize",
+    lang: LabelLangOpt = "en",
 ) -> None:
     """Read a membership history: its runs, a customer's tier over time, or the
     entered/left events between consecutive runs.
@@ -51,6 +53,8 @@ def history_command(
     from segrule.errors import UsageError
     from segrule.io.outpaths import Inputs, check_file
 
+    lang = _lang(lang)
+    w = words("history", lang)
     # The history is this command's input: --out may not land in it.
     inputs = Inputs.of([("the history folder", folder)])
     if out is not None:
@@ -66,11 +70,11 @@ def history_command(
         runs = hist.describe(folder)["runs"]
         if not runs:
             hist.read(folder)  # raises the "no runs" error
-        output.print_history_runs(console, runs)
+        output.print_history_runs(console, runs, lang)
         return
     if out is not None:
         sink(table.lazy(), out, inputs=inputs, csv_formulas=csv_formulas)
-        console.print(f"wrote {table.height:,} rows to {out}", highlight=False)
+        console.print(w["wrote"].format(rows=table.height, path=out), highlight=False)
         return
     if events:
         # On screen the runs come first, and --column and label (old_label for left,
@@ -79,4 +83,15 @@ def history_command(
         first = [BASE, "old_as_of", "new_as_of", "event", "old_label", "new_label"]
         shown = [*first, *(c for c in table.columns if c not in (*first, "column", "label"))]
         table = table.select(shown)
-    output.print_frame(console, table)
+    # On screen the fixed columns have headers in --lang; the file keeps its names.
+    fixed = (
+        "as_of",
+        "old_as_of",
+        "new_as_of",
+        "event",
+        "old_label",
+        "new_label",
+        "column",
+        "label",
+    )
+    output.print_frame(console, table, lang=lang, headers={c: w[c] for c in fixed})

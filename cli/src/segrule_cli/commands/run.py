@@ -27,6 +27,7 @@ from segrule_cli.options import (
     TzOpt,
     message,
 )
+from segrule_cli.texts import words
 
 
 @handle_errors
@@ -124,8 +125,9 @@ def run(
         typer.Option(
             "--lang",
             metavar="zh|en",
-            help="Language of the summary (headings, titles, label names) and of the "
-            "--distance sentences (<column>_lacks): en or zh.",
+            help="Language of what is printed (the summary's headings, titles and label "
+            "names, the data-quality lines) and of the --distance sentences "
+            "(<column>_lacks): en or zh.",
         ),
     ] = "en",
     history: Annotated[
@@ -176,20 +178,19 @@ def run(
                     report, {"error": message(exc), "rulesets": list(rulesets), "quality": found}
                 )
             raise
+    lang = _lang(lang)
+    t = words("quality", lang)
     if not quiet:
-        output.print_summary(console, result, lang=_lang(lang))
+        output.print_summary(console, result, lang=lang)
     # Rows left out are never silent, not even with --quiet.
-    output.print_quality(console, result)
+    output.print_quality(console, result, lang=lang)
     for name, n in result.rejects.items():
-        console.print(f"wrote {n:,} rejected {name} rows to {rejects or '.'}/{name}.parquet")
+        path = f"{rejects or '.'}/{name}.parquet"
+        console.print(t["rejects"].format(rows=n, table=name, path=path), highlight=False)
     if result.history is not None:
-        console.print(f"history: wrote {result.history}", highlight=False)
+        console.print(t["history"].format(path=result.history), highlight=False)
     elif result.plan.ruleset.model.hysteresis and not quiet:
-        console.print(
-            "note: the rule set has hysteresis, which applies only with --history",
-            style="yellow",
-            highlight=False,
-        )
+        console.print(t["hysteresis"], style="yellow", highlight=False)
     if report:
         record = {
             "output": str(result.output),

@@ -9,18 +9,20 @@ from typing import Annotated
 import typer
 
 from segrule_cli import output
-from segrule_cli.common import _engine, _tables, console, handle_errors, working
+from segrule_cli.common import _engine, _lang, _tables, console, handle_errors, working
 from segrule_cli.options import (
     AsOfOpt,
     BlacklistOpt,
     CsvFormulasOpt,
     DataOpt,
+    LabelLangOpt,
     PluginOpt,
     RulesetsArg,
     TablesOpt,
     TzOpt,
 )
 from segrule_cli.output import styled
+from segrule_cli.texts import words
 
 
 @handle_errors
@@ -68,6 +70,7 @@ def sweep(
     csv_formulas: CsvFormulasOpt = "neutralize",
     blacklist: BlacklistOpt = None,
     plugin: PluginOpt = None,
+    lang: LabelLangOpt = "en",
 ) -> None:
     """Try a grid of thresholds in one pass: tier sizes and revenue share for each value.
 
@@ -82,6 +85,7 @@ def sweep(
     from segrule.io.outpaths import NO_INPUTS, check_file
     from segrule.sweep import sweep as run_sweep
 
+    lang = _lang(lang)
     engine = _engine(plugin)
     inputs = NO_INPUTS
     if out is not None:
@@ -113,6 +117,6 @@ def sweep(
     if json_out:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
-    output.print_sweep(console, result)
+    output.print_sweep(console, result, lang)
     if out is not None:
-        console.print(styled(("wrote", "green"), f" {out}"), highlight=False)
+        console.print(styled((words("sweep", lang)["wrote"], "green"), f" {out}"), highlight=False)

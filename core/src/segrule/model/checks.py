@@ -21,22 +21,50 @@ class Check:
     default: str
     orders_only: bool = False
     description: str = ""
+    #: display names (``zh``, ``en``) for people reading a run's data-quality lines
+    zh: str = ""
+    en: str = ""
+
+    def display(self, lang: str = "en") -> str:
+        """The check's display name in ``lang`` (zh or en), else its name."""
+        return (self.zh if lang == "zh" else self.en) or self.name
 
 
 CHECKS: dict[str, Check] = {
     c.name: c
     for c in [
         Check(
-            "null_customer_id", ("drop", "fail"), "drop", description="customer_id is null or blank"
+            "null_customer_id",
+            ("drop", "fail"),
+            "drop",
+            description="customer_id is null or blank",
+            zh="客户 ID 为空",
+            en="customer id missing",
         ),
-        Check("bad_timestamp", ("drop", "fail"), "drop", description="time is null or unparseable"),
-        Check("after_as_of", ("drop",), "drop", description="time at or after as-of"),
+        Check(
+            "bad_timestamp",
+            ("drop", "fail"),
+            "drop",
+            description="time is null or unparseable",
+            zh="时间无效",
+            en="bad timestamp",
+        ),
+        Check(
+            "after_as_of",
+            ("drop",),
+            "drop",
+            description="time at or after as-of",
+            zh="晚于截至时间",
+            en="after as-of",
+        ),
         Check(
             "bad_amount",
             ("drop", "keep", "fail"),
             "drop",
             True,
             "amount null, non-numeric, NaN, negative, infinite or too large",
+            zh="金额无效",
+            en="bad amount",
         ),
         Check(
             "rounded_amount",
@@ -44,6 +72,8 @@ CHECKS: dict[str, Check] = {
             "keep",
             True,
             "amount has more than two decimals: rounded to cents, ties to even",
+            zh="金额按分取整",
+            en="amount rounded to cents",
         ),
         Check(
             "unknown_status",
@@ -51,12 +81,16 @@ CHECKS: dict[str, Check] = {
             "keep",
             True,
             "status not paid, pending, refunded or cancelled after status_values",
+            zh="订单状态未知",
+            en="unknown status",
         ),
         Check(
             "unknown_customer",
             ("drop", "fail", "unchecked"),
             "drop",
             description="customer not in the universe",
+            zh="客户不在客户范围内",
+            en="unknown customer",
         ),
         Check(
             "duplicate_order_id",
@@ -64,8 +98,21 @@ CHECKS: dict[str, Check] = {
             "drop",
             True,
             "order_id seen on an earlier row (by time)",
+            zh="订单号重复",
+            en="duplicate order id",
         ),
     ]
+}
+#: What a data-quality line says was done with the rows a check found: its policy
+#: (drop, keep, fail, unchecked) or the engine's own actions (filtered by the table's
+#: ``where``, excluded after as-of or blacklisted), in zh and en.
+ACTIONS: dict[str, dict[str, str]] = {
+    "drop": {"en": "dropped", "zh": "已剔除"},
+    "keep": {"en": "kept", "zh": "已保留"},
+    "fail": {"en": "failed the run", "zh": "运行失败"},
+    "unchecked": {"en": "not checked", "zh": "未检查"},
+    "filtered": {"en": "filtered", "zh": "已过滤"},
+    "excluded": {"en": "excluded", "zh": "已排除"},
 }
 SET_CHECKS = ("unknown_customer", "duplicate_order_id")
 

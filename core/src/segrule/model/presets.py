@@ -26,6 +26,8 @@ class Preset:
     yaml_text: str | None = None
     description: str = ""
     owner: Owner | None = None
+    #: display names from the file's ``title`` ({zh: ..., en: ...}, or one text)
+    title: dict[str, str] = field(default_factory=dict)
     _cache: str | None = field(default=None, repr=False)
 
     def text(self) -> str:
@@ -47,5 +49,16 @@ class Preset:
         raw = str(data.get("name") or path.stem)
         name = raw if ":" in raw else prefix + raw
         preset = cls(name, path, None, str(data.get("description") or "").strip())
+        preset.title = _titles(data.get("title"))
         preset._cache = text
         return preset
+
+
+def _titles(raw: object) -> dict[str, str]:
+    """A preset file's ``title``: {zh, en} as written (other keys and empty texts left
+    out), or one text for both languages."""
+    if isinstance(raw, str):
+        return {"zh": raw, "en": raw} if raw.strip() else {}
+    if isinstance(raw, dict):
+        return {k: str(v) for k, v in raw.items() if k in ("zh", "en") and v}
+    return {}
