@@ -144,6 +144,8 @@ def test_explain(sources: dict[str, Path]) -> None:
         ["Dimensions", "Segments and tiers", "condition", "as of"],
         ["维度", "分群与等级", "条件"],
     )
+    # The VIP's playbook in the language asked for (taobao-5-tier gives both).
+    _speaks(en, zh, ["member discounts", "priority service"], ["会员折扣", "优先服务"])
 
 
 def test_history(sources: dict[str, Path]) -> None:

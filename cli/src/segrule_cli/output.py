@@ -298,8 +298,9 @@ def print_explanation(console: Console, exp: Any, lang: str = "en") -> None:
         elif item.reason:
             console.print(f"  {t['reason']}: {item.reason}", highlight=False)
         _print_movement(console, item, t)
-        if item.label is not None and item.label.actions:
-            console.print(f"  {t['actions']}: {'; '.join(item.label.actions)}", highlight=False)
+        if item.label is not None and item.label.actions_in(lang):
+            actions = "; ".join(item.label.actions_in(lang))
+            console.print(f"  {t['actions']}: {actions}", highlight=False)
     scores = [i for i in exp.items if i.role == "score" and not i.cases]
     if scores:
         console.print(styled("\n", (t["scores"], "bold")))

@@ -965,7 +965,7 @@ def build_report(
     # (8) playbook
     page.section("playbook")
     for col in columns:
-        with_actions = [k for k, v in col.labels.items() if v.actions]
+        with_actions = [k for k, v in col.labels.items() if v.actions_in(lg)]
         page.heading(col.heading(lg), col.name)
         if not with_actions:
             page.para(ui("no_actions", lg), "note")
@@ -979,7 +979,7 @@ def build_report(
                     col.label(key, lg),
                     _fmt_int(rec["customers"]),
                     _fmt_pct(rec["share"]),
-                    "; ".join(info.actions) or "—",
+                    "; ".join(info.actions_in(lg)) or "—",
                 ]
             )
         page.table(

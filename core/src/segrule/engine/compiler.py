@@ -263,7 +263,7 @@ class Compiler:
 
     def _labels(self, specs: Mapping[str, Any]) -> dict[str, Label]:
         return {
-            str(k): Label(str(k), v.zh, v.en, v.description, tuple(v.actions))
+            str(k): Label(str(k), v.zh, v.en, v.description, *v.actions_by_language())
             for k, v in specs.items()
         }
 

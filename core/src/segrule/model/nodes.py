@@ -45,9 +45,29 @@ class Label:
     en: str | None = None
     description: str | None = None
     actions: tuple[str, ...] = ()
+    #: the actions in Chinese, when the rule set gives them (``actions: {zh: [...], en: [...]}``)
+    actions_zh: tuple[str, ...] = ()
 
     def display(self, lang: str = "en") -> str:
         return (self.zh if lang == "zh" else self.en) or self.en or self.zh or self.key
+
+    def actions_in(self, lang: str = "en") -> tuple[str, ...]:
+        """The actions in ``lang`` (zh or en), else in the language the rule set has."""
+        if lang == "zh":
+            return self.actions_zh or self.actions
+        return self.actions or self.actions_zh
+
+
+def actions_of(value: Any, base: Label | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(actions, Chinese actions) of a label's ``actions`` as a rule file gives them: a
+    list (one language), ``{zh: [...], en: [...]}``, or one text; None keeps ``base``'s."""
+    if value is None:
+        return (base.actions, base.actions_zh) if base is not None else ((), ())
+    if isinstance(value, dict):
+        return tuple(map(str, value.get("en", ()))), tuple(map(str, value.get("zh", ())))
+    if isinstance(value, list | tuple):
+        return tuple(map(str, value)), ()
+    return (str(value),), ()
 
 
 @dataclass(frozen=True)

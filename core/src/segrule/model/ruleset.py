@@ -57,7 +57,17 @@ class LabelSpec(_Model):
     zh: str | None = Field(None, description="Chinese display name")
     en: str | None = Field(None, description="English display name")
     description: str | None = None
-    actions: list[str] = Field(default_factory=list, description="what to do with these customers")
+    actions: list[str] | dict[Literal["zh", "en"], list[str]] = Field(
+        default_factory=list,
+        description="what to do with these customers: a list, or {zh: [...], en: [...]} in "
+        "both languages (--lang picks one)",
+    )
+
+    def actions_by_language(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(actions, Chinese actions): a plain list is the actions in every language."""
+        if isinstance(self.actions, dict):
+            return tuple(self.actions.get("en", ())), tuple(self.actions.get("zh", ()))
+        return tuple(self.actions), ()
 
 
 # Editor completion for tables.<t>.quality: the checks and the policies.

@@ -23,6 +23,7 @@ from segrule.plugin import (
     Node,
     RuleSetError,
     Strategy,
+    actions_of,
     cents_to_units,
     did_you_mean,
     parse_sql,
@@ -61,13 +62,14 @@ def merge_labels(defaults: dict[str, Label], spec: Any, where: str, name: str) -
         if not isinstance(info, Mapping):
             raise RuleSetError(f"labels.{key} must be {{zh, en, actions}}", where=where, name=name)
         base = out.get(str(key), Label(str(key)))
-        actions = info.get("actions", base.actions)
+        en, zh = actions_of(info.get("actions"), base)
         out[str(key)] = Label(
             str(key),
             info.get("zh", base.zh),
             info.get("en", base.en),
             info.get("description", base.description),
-            tuple(actions) if isinstance(actions, list | tuple) else (str(actions),),
+            en,
+            zh,
         )
     return out
 

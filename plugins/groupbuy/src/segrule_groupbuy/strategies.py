@@ -22,7 +22,15 @@ import math
 from typing import Any
 
 import polars as pl
-from segrule.plugin import Label, Node, RuleSetError, Strategy, did_you_mean, parse_window
+from segrule.plugin import (
+    Label,
+    Node,
+    RuleSetError,
+    Strategy,
+    actions_of,
+    did_you_mean,
+    parse_window,
+)
 
 NEEDS = ("price", "quality", "service")
 DEFAULT_MIN = {"price": 0.5, "quality": 0.3, "service": 0.3}
@@ -119,7 +127,7 @@ def _labels(spec: Any, where: str, name: str) -> dict[str, Label]:
             info.get("zh", base.zh),
             info.get("en", base.en),
             info.get("description", base.description),
-            tuple(info.get("actions", base.actions)),
+            *actions_of(info.get("actions"), base),
         )
     return labels
 

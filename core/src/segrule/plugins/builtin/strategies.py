@@ -51,12 +51,13 @@ def _labels(spec: dict[str, Any] | None) -> dict[str, Label]:
     out = {}
     for key, info in (spec or {}).items():
         info = info or {}
+        actions = info.get("actions", ())
+        if isinstance(actions, dict):  # {zh: [...], en: [...]}
+            en, zh = tuple(actions.get("en", ())), tuple(actions.get("zh", ()))
+        else:
+            en, zh = tuple(actions), ()
         out[str(key)] = Label(
-            str(key),
-            info.get("zh"),
-            info.get("en"),
-            info.get("description"),
-            tuple(info.get("actions", ())),
+            str(key), info.get("zh"), info.get("en"), info.get("description"), en, zh
         )
     return out
 
@@ -243,8 +244,22 @@ RFM_SEGMENTS: list[tuple[str, str, str, str, str, str]] = [
         "offer other products; special discounts",
     ),
 ]
+#: The playbook of each RFM segment in Chinese (the English is in RFM_SEGMENTS).
+RFM_ACTIONS_ZH = {
+    "champions": "奖励回馈；新品抢先购；邀请评价",
+    "loyal": "推荐更高价值的商品；会员权益",
+    "potential_loyalists": "会员或忠诚度计划；推荐相关产品",
+    "new_customers": "新客引导；建立关系",
+    "promising": "品牌认知；免费试用",
+    "need_attention": "按购买历史推送限时优惠",
+    "about_to_sleep": "分享热销商品；折扣",
+    "cant_lose": "以续订挽回；主动沟通",
+    "at_risk": "个性化邮件；续订；有用的内容",
+    "hibernating": "推荐其他商品；专属折扣",
+}
 RFM_LABELS = {
-    key: Label(key, zh, en, actions=(action,)) for key, _r, _f, zh, en, action in RFM_SEGMENTS
+    key: Label(key, zh, en, actions=(action,), actions_zh=(RFM_ACTIONS_ZH[key],))
+    for key, _r, _f, zh, en, action in RFM_SEGMENTS
 } | {"no_purchase": Label("no_purchase", "未购买", "No purchase")}
 
 
