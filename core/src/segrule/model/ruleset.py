@@ -60,7 +60,7 @@ class LabelSpec(_Model):
     actions: list[str] | dict[Literal["zh", "en"], list[str]] = Field(
         default_factory=list,
         description="what to do with these customers: a list, or {zh: [...], en: [...]} in "
-        "both languages (--lang picks one)",
+        "both languages (the label language picks one)",
     )
 
     def actions_by_language(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
