@@ -250,6 +250,22 @@ def data_format(path: Path) -> str | None:
     return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
 
 
+def local_path(path: str | Path, what: str, kind: str) -> Path:
+    """``path`` as a local path, or an OutputPathError: a URL (an unknown scheme, or a
+    store this writer does not write to) is never taken for one (``s3://b/x`` once
+    became a folder ``s3:``). ``kind``: file or folder, for the message."""
+    try:
+        location = locate(path)
+    except LocationError as exc:
+        raise OutputPathError(f"{what}: {exc}") from None
+    if not location.is_file:
+        raise OutputPathError(
+            f"{what} {location.shown}: writing to {location.scheme}:// is not supported "
+            f"here; give a local {kind}"
+        )
+    return Path(location.text)
+
+
 def check_file(
     path: str | Path,
     *,
@@ -269,16 +285,7 @@ def check_file(
     to): it is never taken for a local path (``s3://b/x`` once became a folder ``s3:``).
     Writers that do write to a store dispatch on :func:`segrule.io.locations.locate`
     before calling this."""
-    try:
-        location = locate(path)
-    except LocationError as exc:
-        raise OutputPathError(f"{what}: {exc}") from None
-    if not location.is_file:
-        raise OutputPathError(
-            f"{what} {location.shown}: writing to {location.scheme}:// is not supported "
-            "here; give a local file"
-        )
-    target = Path(location.text)
+    target = local_path(path, what, "file")
     real = _real(target)
     clash = inputs.clash_with_file(real)
     if clash:
@@ -336,16 +343,7 @@ def check_folder(
     """Check that segrule may write into the folder ``path``: not an input, not inside
     one, holding none; not a file. ``allowed(name)``: when given, every entry already
     at the folder's top level must pass it (``describe`` says what is expected)."""
-    try:
-        location = locate(path)
-    except LocationError as exc:
-        raise OutputPathError(f"{what}: {exc}") from None
-    if not location.is_file:
-        raise OutputPathError(
-            f"{what} {location.shown}: writing to {location.scheme}:// is not supported "
-            "here; give a local folder"
-        )
-    folder = Path(location.text)
+    folder = local_path(path, what, "folder")
     real = _real(folder)
     clash = inputs.clash_with_folder(real)
     if clash:
