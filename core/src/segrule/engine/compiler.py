@@ -798,7 +798,15 @@ def load_table(
         lookup = {v: k for k, values in spec.status_values.items() for v in values}
         # It casts to text too: it replaces the cast of a categorical status.
         exprs = [e for e in exprs if e.meta.output_name() != "status"]
-        exprs.append(pl.col("status").cast(pl.String).replace(lookup))
+        # A when/then chain, not Expr.replace(dict): on polars 2.1 a replace by mapping
+        # took the whole plan off the streaming engine (10M orders: peak RSS 1.59 GB
+        # with status_values against 0.16 GB without, /usr/bin/time -v).
+        status = pl.col("status").cast(pl.String)
+        mapped: Any = pl
+        for target in dict.fromkeys(lookup.values()):
+            values = [v for v, t in lookup.items() if t == target]
+            mapped = mapped.when(status.is_in(values)).then(pl.lit(target))
+        exprs.append(mapped.otherwise(status).alias("status"))
     renamed = lf
     if parse_ts is not None:
         lf = lf.with_columns(parse_ts)
