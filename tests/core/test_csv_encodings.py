@@ -466,3 +466,34 @@ def test_copies_of_stopped_runs_are_removed(tmp_path: Path, sig: str) -> None:
     assert copy.exists()  # SIGKILL: nothing could run; the next conversion removes it
     assert encodings.remove_stale_copies(tmp_path) == 1
     assert not copy.exists()
+
+
+def test_the_stale_copy_sweep_touches_nothing_else(tmp_path: Path) -> None:
+    """Only ``segrule-utf8-<pid>.*`` entries of processes that are gone are removed: not
+    a user's file with another name, not a live process's copy (this one's included), and
+    a link named like a copy is removed as a link, never its target."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    keep = {
+        "user": tmp_path / "orders.csv",
+        "other-prefix": tmp_path / f"segrule-{dead}.csv",
+        "not-a-pid": tmp_path / f"{encodings.COPY_PREFIX}abc.csv",
+        "alive": tmp_path / f"{encodings.COPY_PREFIX}{os.getppid()}.x.csv",
+        "mine": tmp_path / f"{encodings.COPY_PREFIX}{os.getpid()}.x.csv",
+    }
+    for path in keep.values():
+        path.write_text("keep", encoding="utf-8")
+    target = tmp_path / "precious.csv"
+    target.write_text("precious", encoding="utf-8")
+    link = tmp_path / f"{encodings.COPY_PREFIX}{dead}.link.csv"
+    link.symlink_to(target)
+    stale = tmp_path / f"{encodings.COPY_PREFIX}{dead}.y.csv"
+    stale.write_text("stale", encoding="utf-8")
+    assert encodings.remove_stale_copies(tmp_path) == 2
+    assert not stale.exists() and not link.is_symlink()
+    assert target.read_text(encoding="utf-8") == "precious"
+    assert all(p.read_text(encoding="utf-8") == "keep" for p in keep.values())
