@@ -172,9 +172,27 @@ def _files(source: str) -> list[Path]:
 
 def _shuffle(spark: Any, plan: Plan, staging: Path, buckets: int) -> Path:
     """Each table read by Spark and written as a bucket layout in ``staging``."""
+    layout = staging / "layout"
+    # Spark's default writes timestamps as INT96: micros keep polars' types and values.
+    conf = "spark.sql.parquet.outputTimestampType"
+    before = spark.conf.get(conf, None)
+    spark.conf.set(conf, "TIMESTAMP_MICROS")
+    try:
+        _write_buckets(spark, plan, layout, buckets)
+    finally:
+        if before is None:
+            spark.conf.unset(conf)
+        else:
+            spark.conf.set(conf, before)
+    (layout / LAYOUT_MARKER).write_text(
+        json.dumps({"format": "segrule-buckets", "version": 1, "buckets": buckets})
+    )
+    return layout
+
+
+def _write_buckets(spark: Any, plan: Plan, layout: Path, buckets: int) -> None:
     from pyspark.sql import functions as F
 
-    layout = staging / "layout"
     for name, source in plan.tables.items():
         raw = _raw_name(plan, name, BASE)
         df = spark.read.parquet(source)
@@ -188,10 +206,6 @@ def _shuffle(spark: Any, plan: Plan, staging: Path, buckets: int) -> Path:
             .mode("errorifexists")
             .parquet(str(layout / name))
         )
-    (layout / LAYOUT_MARKER).write_text(
-        json.dumps({"format": "segrule-buckets", "version": 1, "buckets": buckets})
-    )
-    return layout
 
 
 def _bucket_count(layout: Path) -> int:
@@ -247,12 +261,26 @@ def _task_error(exc: BaseException) -> str:
     return first_line(exc)
 
 
-def _versions_job(fn_versions: dict[str, str], plugins: tuple[str, ...]) -> Any:
-    def check(_k: int) -> dict[str, Any]:
-        worker = dist.runtime_versions(plugins)
-        return {"k": _k, "result": json.dumps(worker, sort_keys=True)}
+#: Sessions whose workers were found to run the driver's versions (per plugin set).
+_CHECKED: set[tuple[int, str]] = set()
 
-    return check
+
+def _check_versions(spark: Any, versions: dict[str, str], plugins: tuple[str, ...]) -> None:
+    """One small job: the workers' versions against the driver's, a one-line error when
+    they differ (before any data is read). Once per session and set of versions. Every
+    bucket task checks again (a worker may join later)."""
+    key = (id(spark), json.dumps(versions, sort_keys=True))
+    if key in _CHECKED:
+        return
+
+    def check(k: int) -> dict[str, Any]:
+        return {"k": k, "result": json.dumps(dist.runtime_versions(plugins), sort_keys=True)}
+
+    for row in _map(spark, 2, check, "k long, result string"):
+        mismatch = dist.version_mismatch(versions, json.loads(row["result"]))
+        if mismatch:
+            raise SegruleError(mismatch)
+    _CHECKED.add(key)
 
 
 def run_stages(
@@ -290,14 +318,7 @@ def _run_stages(
     plugins = dist.plugin_paths(engine) if engine is not None else ()
     versions = dist.runtime_versions(plugins)
 
-    # The workers' versions first: one line before any data is read.
-    def check(k: int) -> dict[str, Any]:
-        return {"k": k, "result": json.dumps(dist.runtime_versions(plugins), sort_keys=True)}
-
-    for row in _map(spark, 2, check, "k long, result string"):
-        mismatch = dist.version_mismatch(versions, json.loads(row["result"]))
-        if mismatch:
-            raise SegruleError(mismatch)
+    _check_versions(spark, versions, plugins)
 
     layout = _layout_of(plan)
     if layout is not None:
