@@ -104,16 +104,30 @@ def session(options: SparkOptions) -> Any:
     # on PATH: set before the session starts its JVM.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    log.info("starting Spark (%s)", options.remote or options.master or "local[*]")
     builder = SparkSession.builder.appName("segrule")
     if options.remote:
         if options.master:
             raise UsageError(f"give {option('spark_master')} or {option('spark_remote')}, not both")
+        if not options.remote.startswith("sc://"):
+            raise UsageError(
+                f"{option('spark_remote')} {options.remote}: a Spark Connect URL starts with "
+                "sc:// (e.g. sc://spark.example.com:15002)"
+            )
+        # Settings of the server's start (the UI, the driver's JVM) are the server's.
         builder = builder.remote(options.remote)
     else:
+        master = options.master or "local[*]"
+        if master.startswith("local"):
+            # One machine: no need to look for a network address (Spark warns when the
+            # host name resolves to loopback).
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        log4j = Path(__file__).with_name("spark-log4j2.properties")
         builder = (
-            builder.master(options.master or "local[*]")
+            builder.master(master)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={log4j.as_uri()}")
         )
     for key, value in {
         "spark.sql.session.timeZone": "UTC",
@@ -203,7 +217,7 @@ def _write_buckets(spark: Any, plan: Plan, layout: Path, buckets: int) -> None:
             df.withColumn(BUCKET, key)
             .repartition(buckets, BUCKET)
             .write.partitionBy(BUCKET)
-            .mode("errorifexists")
+            .mode("error")
             .parquet(str(layout / name))
         )
 
@@ -300,6 +314,14 @@ def run_stages(
     staging.mkdir(parents=True)
     try:
         return _run_stages(spark, plan, options, staging, outputs, passes, rejects)
+    except SegruleError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except Exception as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if type(exc).__module__.startswith(("pyspark", "py4j", "grpc")):
+            raise SegruleError(f"Spark failed: {_task_error(exc)}") from exc
+        raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -318,6 +340,7 @@ def _run_stages(
     plugins = dist.plugin_paths(engine) if engine is not None else ()
     versions = dist.runtime_versions(plugins)
 
+    log.info("checking the workers' versions")
     _check_versions(spark, versions, plugins)
 
     layout = _layout_of(plan)
