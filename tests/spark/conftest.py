@@ -20,6 +20,7 @@ def spark() -> Iterator[Any]:
         pytest.fail("Spark needs Java 17: .ci/run installs it (openjdk-17-jre-headless)")
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
     session = (
