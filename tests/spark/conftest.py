@@ -1,7 +1,9 @@
 """One local Spark for the whole test run (its JVM takes seconds to start).
 
-The machine image has Java 17; ``.ci/run`` installs Debian's JRE where it is missing.
-Workers run this interpreter (PYSPARK_PYTHON is set before the JVM starts)."""
+Spark needs Java 17 or newer. The machine image has it; where it is missing and the
+tests run as root with apt-get, Debian's headless JRE is installed (as the PostgreSQL and
+report tests install their servers; ``.ci/run`` does it too). Workers run this
+interpreter (PYSPARK_PYTHON is set before the JVM starts)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,33 @@ from typing import Any
 import pytest
 
 
+def _java() -> None:
+    if shutil.which("java") or os.environ.get("JAVA_HOME"):
+        return
+    apt = shutil.which("apt-get")
+    if apt and os.geteuid() == 0:
+        import subprocess
+
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (
+            [apt, "update", "-q"],
+            [apt, "install", "-y", "-q", "openjdk-17-jre-headless"],
+        ):
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                pytest.fail(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+        if shutil.which("java"):
+            return
+    pytest.fail(
+        "Spark needs Java 17 or newer: install Debian's openjdk-17-jre-headless "
+        "(.ci/run does this) or set JAVA_HOME",
+        pytrace=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.fail("Spark needs Java 17: .ci/run installs it (openjdk-17-jre-headless)")
+    _java()
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -51,6 +76,7 @@ def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     import pyspark
 
+    _java()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
