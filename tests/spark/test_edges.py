@@ -154,3 +154,50 @@ def test_the_staging_folder_is_removed_after_a_run_and_after_a_failure(
         segrule.run(bad, tmp_path / "out2.parquet", data=data, as_of=AS_OF, spark=opts)
     assert sorted(p.name for p in staging.iterdir()) == ["keep.txt"]
     assert not (tmp_path / "out2.parquet").exists()
+
+
+def test_a_table_prepared_across_customers_is_refused(spark: Any, tmp_path: Path) -> None:
+    """groupbuy counts a group's rows over every customer when the source has no
+    group_size: bucket by bucket that count would be wrong, so the run is refused."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.spec_from_file_location(
+        "golden_outputs", Path(__file__).resolve().parents[1] / "golden" / "outputs.py"
+    )
+    assert spec and spec.loader
+    golden = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(golden)
+    data = golden.make_data(tmp_path / "data")
+    groups = data / "groupbuy_groups.parquet"
+    pl.read_parquet(groups).drop("group_size").write_parquet(groups)
+    with pytest.raises(segrule.UsageError) as err:
+        segrule.run(
+            ["groupbuy:roles"],
+            tmp_path / "out.parquet",
+            data=data,
+            as_of=golden.AS_OF,
+            engine=golden.engine(),
+            spark=SparkOptions(session=spark),
+        )
+    text = str(err.value)
+    assert "groupbuy_groups" in text and "window over group_id" in text and "\n" not in text
+    assert not (tmp_path / "out.parquet").exists()
+    # With the column given, the same preset runs (the comparison is in test_engine.py).
+    shutil.rmtree(data)
+
+
+def test_rows_of_one_customer_read_together_are_per_customer() -> None:
+    from segrule.engine.distributed import reads_across_customers
+
+    lf = pl.LazyFrame({"customer_id": ["a"], "x": [1], "g": ["k"]})
+    assert reads_across_customers(lf.with_columns(pl.col("x") * 2)) is None
+    assert reads_across_customers(lf.with_columns(pl.col("x").sum().over("customer_id"))) is None
+    assert reads_across_customers(lf.filter(pl.col("x") > 0)) is None
+    assert reads_across_customers(lf.with_columns(pl.col("x").sum().over("g"))) is not None
+    assert reads_across_customers(lf.with_columns(pl.col("x").rank())) is not None
+    assert reads_across_customers(lf.with_columns(pl.col("x").cum_sum())) is not None
+    assert reads_across_customers(lf.sort("x")) is not None
+    assert reads_across_customers(lf.unique("g")) is not None
+    assert reads_across_customers(lf.group_by("g").agg(pl.len())) is not None
+    assert reads_across_customers(lf.with_columns(pl.col("x").map_batches(lambda s: s))) is not None

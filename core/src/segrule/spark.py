@@ -175,6 +175,29 @@ def _check_sources(plan: Plan) -> None:
             )
 
 
+def _check_per_customer(plan: Plan) -> None:
+    """Refuse a table whose preparation reads across customers (a plugin's
+    ``segrule_prepare_table`` counting rows of a group-buy group over all customers,
+    say): bucket by bucket it would give other values."""
+    engine = plan.ctx.engine
+    preparers = sorted(
+        info.name
+        for info in (engine.plugins.values() if engine is not None else ())
+        if "segrule_prepare_table" in info.hooks()
+    )
+    for name, table in plan.loaded.items():
+        reason = dist.reads_across_customers(table.frame)
+        if reason is None:
+            continue
+        by = f"; plugins preparing tables: {', '.join(preparers)}" if preparers else ""
+        raise UsageError(
+            f"the {name} table cannot be split by customer: its preparation reads other "
+            f"customers' rows ({reason}{by}), so bucket by bucket it would give other "
+            "values; run this rule set with the local engine, or give the table the "
+            "column the preparation computes"
+        )
+
+
 def _files(source: str) -> list[Path]:
     if "://" in source:
         return [Path(source.rsplit("/", 1)[-1] or "x.parquet")]
@@ -308,6 +331,7 @@ def run_stages(
     """The per-customer stage of ``plan`` on Spark and the population plan over it
     (the driver's plan, compiled over the same sources; see the module docstring)."""
     _check_sources(plan)
+    _check_per_customer(plan)
     spark = session(options)
     base = Path(options.staging) if options.staging else Path(tempfile.gettempdir())
     staging = base / f"segrule-spark-{uuid.uuid4().hex}"

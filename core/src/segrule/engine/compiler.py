@@ -199,8 +199,7 @@ class Plan:
                 )
             lines.append(f"layer {i + 1}: " + "; ".join(parts))
         lines.append(
-            "hand-off (per-customer stage -> population stage): "
-            + ", ".join(self.stages.handoff)
+            "hand-off (per-customer stage -> population stage): " + ", ".join(self.stages.handoff)
         )
         lines.append("outputs: " + ", ".join(self.outputs))
         return lines

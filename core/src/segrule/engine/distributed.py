@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import sys
@@ -144,9 +145,15 @@ def bucket_tables(job: BucketJob, k: int) -> dict[str, pl.LazyFrame]:
     return out
 
 
+@functools.lru_cache(maxsize=4)
+def _registry(plugins: tuple[str, ...]) -> Registry:
+    """The plugin registry of a worker process (loading plugins once, not per bucket)."""
+    return Registry(plugins=list(plugins), autoload=False)
+
+
 def bucket_plan(job: BucketJob, k: int) -> Plan:
     """The driver's rule set compiled over bucket ``k``'s rows."""
-    engine = Registry(plugins=list(job.plugins), autoload=False)
+    engine = _registry(job.plugins)
     rs = dataclasses.replace(
         job.ruleset, model=job.ruleset.model.model_copy(update={"blacklist": None})
     )
@@ -350,3 +357,70 @@ def load_result(text: str) -> dict[str, Any]:
     except ValueError as exc:  # pragma: no cover - written by run_bucket
         raise DataError(f"a bucket's result is not readable: {exc}") from exc
     return out
+
+
+#: Plan nodes (polars' serialized LazyFrame) whose rows depend on other rows.
+_ACROSS_PLAN = frozenset({"GroupBy", "Sort", "Distinct", "Slice", "MapFunction", "Cache"})
+#: Keys of a serialized plan that hold data or scan settings.
+_NOT_COMPUTED = frozenset(
+    {"df", "file_info", "sources", "schema", "scan_type", "unified_scan_args"}
+)
+
+
+def reads_across_customers(frame: pl.LazyFrame) -> str | None:
+    """What in ``frame``'s plan makes a row depend on other customers' rows (a window
+    over another column than customer_id, an aggregation, a group-by, a sort, a rank, a
+    cumulative value, an opaque Python function), or None when every row is computed
+    from its own customer's rows. A split run cannot compute such a table bucket by
+    bucket. Decided by walking polars' serialized plan (as
+    :func:`segrule.model.sql.reads_across_customers` does for expressions); a plan that
+    cannot be serialized is taken as reading across customers."""
+    import warnings
+
+    from segrule.model.sql import _ACROSS_FUNCTIONS, _ACROSS_NODES
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = json.loads(frame.serialize(format="json"))
+    except Exception as exc:  # an opaque source or function
+        return f"a plan polars cannot describe ({type(exc).__name__})"
+    per_customer = [{"Column": BASE}]
+    stack: list[object] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if node in ("Len", *_ACROSS_FUNCTIONS):
+                return f"the function {node}"
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in (
+                    "df",
+                    "file_info",
+                    "sources",
+                    "schema",
+                    "scan_type",
+                    "unified_scan_args",
+                ):
+                    continue  # data and scan settings, not computations
+                if key in _ACROSS_PLAN:
+                    return f"a {key} step"
+                if key == "Filter" and isinstance(value, dict) and "predicate" in value:
+                    stack.append(value)  # a filter of rows by a row condition
+                    continue
+                if key in ("Over", "Window") and isinstance(value, dict):
+                    if value.get("partition_by") == per_customer and not value.get("order_by"):
+                        continue  # a value per customer
+                    cols = [
+                        c.get("Column", "?") if isinstance(c, dict) else "?"
+                        for c in value.get("partition_by") or []
+                    ]
+                    return f"a window over {', '.join(cols) or 'all rows'}"
+                if key in _ACROSS_NODES or key in _ACROSS_FUNCTIONS:
+                    return f"the expression {key}"
+                if key == "function" and isinstance(value, str) and value in _ACROSS_FUNCTIONS:
+                    return f"the function {value}"
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
