@@ -1,7 +1,8 @@
 """The benchmark job locally and on a local Spark (``--engine spark --master local[2]``),
 on the same data, and the numbers of the cost model for larger runs (docs/spark.md).
 
-    python3 -m uv run --all-packages python benchmarks/spark_cost.py --orders 1000000 10000000 --repeat 3
+    python3 -m uv run --all-packages python benchmarks/spark_cost.py \
+        --orders 1000000 10000000 --repeat 3
 
 For each size: the outputs are compared first (the Spark run must write the local run's
 bytes; nothing is timed otherwise); then, round-robin in fresh processes, the local run,
@@ -180,19 +181,53 @@ def fit(points: list[dict[str, Any]]) -> tuple[float, float]:
     return my - b * mx, b
 
 
+def check_model(small: dict[str, Any], large: dict[str, Any]) -> list[str]:
+    """The model fitted at the smaller size, against what was measured at the larger."""
+    lines = [
+        "| quantity | predicted from the smaller size | measured | error |",
+        "|---|---:|---:|---:|",
+    ]
+    n, c = large["orders"], large["customers"]
+
+    def row(name: str, predicted: float, measured: float, unit: str) -> None:
+        err = (predicted - measured) / measured if measured else float("nan")
+        lines.append(f"| {name} | {predicted:,.1f} {unit} | {measured:,.1f} {unit} | {err:+.0%} |")
+
+    row(
+        "input",
+        small["input_bytes_per_order"] * n / 2**20,
+        large["input_bytes_per_order"] * n / 2**20,
+        "MiB",
+    )
+    row(
+        "shuffled (layout)",
+        small["layout_bytes_per_order"] * n / 2**20,
+        large["layout_bytes_per_order"] * n / 2**20,
+        "MiB",
+    )
+    row(
+        "hand-off on disk",
+        small["handoff_disk_bytes_per_customer"] * c / 2**20,
+        large["handoff_disk_bytes_per_customer"] * c / 2**20,
+        "MiB",
+    )
+    a, b = fit(small["population_stage"])
+    measured = large["population_stage"][0]
+    row("driver peak, population stage", a + b * measured["customers"], measured["peak_mib"], "MiB")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument(
-        "--model-orders", type=int, default=None, help="size for the model (default: the largest)"
-    )
     args = parser.parse_args(argv)
     py = sys.executable
     record: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(),
         "buckets": BUCKETS,
         "sizes": {},
+        "model": {},
     }
     print(f"medians of {args.repeat} fresh processes, whole process trees\n")
     print("| orders | run | wall s | CPU s | peak MiB (summed) |")
@@ -206,14 +241,19 @@ def main(argv: list[str] | None = None) -> int:
             )
         ratio = t["spark local[2]"]["wall_s"] / t["local"]["wall_s"]
         print(f"|  | spark / local wall | {ratio:.1f}x | | |")
-    m = model_inputs(args.model_orders or max(args.orders), py)
+    for n in args.orders:
+        record["model"][str(n)] = model_inputs(n, py)
+    sizes = sorted(args.orders)
+    m = record["model"][str(sizes[-1])]
     a, b = fit(m["population_stage"])
     m["population_fit_mib"] = {"intercept": a, "per_million_customers": b * 1e6}
-    record["model"] = m
-    print(
-        "\ncost model inputs:",
-        json.dumps({k: v for k, v in m.items() if k != "handoff_columns"}, indent=1),
-    )
+    print("\ncost model inputs:")
+    for n in sizes:
+        mm = record["model"][str(n)]
+        print(json.dumps({k: v for k, v in mm.items() if k != "handoff_columns"}))
+    if len(sizes) > 1:
+        print(f"\nthe model from {sizes[0]:,} orders against {sizes[-1]:,}:\n")
+        print("\n".join(check_model(record["model"][str(sizes[0])], m)))
     opc = m["orders"] / m["customers"]
     for total in (1_000_000_000, 10_000_000_000):
         cust = total / opc

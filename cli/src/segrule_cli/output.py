@@ -45,6 +45,11 @@ class PlainConsole(Console):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(markup=False, emoji=False, **kwargs)
+        if "width" not in kwargs:
+            # rich fixes the width from COLUMNS when the console is made (at import);
+            # without it the width is read from COLUMNS or the terminal at each print,
+            # so a COLUMNS set later (a test, an embedding program) is honoured.
+            self._width = None
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
         # every string printed, and every string cell, title and caption of a table,
