@@ -69,9 +69,7 @@ def test_bucket_in_chinese(data_dir: Path, tmp_path: Path) -> None:
 def test_usage_errors_are_one_line_exit_2(
     data_dir: Path, tmp_path: Path, args: list[str], code: int, says: str
 ) -> None:
-    r = runner.invoke(
-        app, ["bucket", "--data", str(data_dir), "--out", str(tmp_path / "b"), *args]
-    )
+    r = runner.invoke(app, ["bucket", "--data", str(data_dir), "--out", str(tmp_path / "b"), *args])
     assert r.exit_code == code
     assert r.output.startswith(says) and r.output.count("\n") == 1, r.output
     assert not (tmp_path / "b").exists()

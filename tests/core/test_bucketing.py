@@ -53,8 +53,9 @@ def int_csv_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Integer ids in random order, as CSV files: orders in GB18030 with ';' between
     fields and the id in a column named ``buyer``, mapped by the rule set."""
     gen = tmp_path_factory.mktemp("int-gen")
-    generate(gen, orders=3000, seed=12, end=dt.date(2026, 11, 1), id_type="int",
-             customer_ids="shuffled")
+    generate(
+        gen, orders=3000, seed=12, end=dt.date(2026, 11, 1), id_type="int", customer_ids="shuffled"
+    )
     out = tmp_path_factory.mktemp("int-csv")
     orders = shuffled(gen / "orders.parquet", 2).rename({"customer_id": "buyer"})
     text = orders.write_csv(separator=";")
@@ -130,9 +131,7 @@ def run_both(
     results = []
     for name, folder in (("from-tables", data), ("from-layout", layout)):
         results.append(
-            segrule.run(
-                rulesets, tmp_path / f"{name}.parquet", data=folder, as_of=AS_OF, **kwargs
-            )
+            segrule.run(rulesets, tmp_path / f"{name}.parquet", data=folder, as_of=AS_OF, **kwargs)
         )
     return results[0], results[1]
 
@@ -169,7 +168,8 @@ def test_a_run_on_the_layout_gives_the_run_on_the_tables_int_csv_mapped(
     assert set(read_layout(layout).schema("orders").values()) == {pl.String}  # type: ignore[union-attr]
     # ... and the integer ids land where Spark puts those integers.
     orders = pl.read_csv(
-        (data / "orders.csv").read_bytes().decode("gb18030").encode(), separator=";",
+        (data / "orders.csv").read_bytes().decode("gb18030").encode(),
+        separator=";",
         infer_schema=False,
     )
     placed = layout_ids(layout, "orders", "buyer")
@@ -250,9 +250,7 @@ def test_a_table_without_the_id_column_is_one_line(tmp_path: Path) -> None:
         (pl.Series([5, 2**63], dtype=pl.UInt64), "above 2**63-1"),
     ],
 )
-def test_ids_spark_cannot_hash_alike_are_refused(
-    tmp_path: Path, ids: pl.Series, says: str
-) -> None:
+def test_ids_spark_cannot_hash_alike_are_refused(tmp_path: Path, ids: pl.Series, says: str) -> None:
     data = write_orders(tmp_path / "data", pl.DataFrame({"customer_id": ids}))
     with pytest.raises(DataError) as exc:
         segrule.bucket(data=data, buckets=4, out=tmp_path / "lay")

@@ -237,7 +237,7 @@ def test_files_schema_and_empty_buckets(tmp_path: Path) -> None:
     assert layout.schema("orders") == pl.Schema({"buyer": pl.String, "amount": pl.String})
     assert layout_table_of(lay / "orders") == (layout, "orders")
     for bad in (4, -1):
-        with pytest.raises(DataError, match="0..3"):
+        with pytest.raises(DataError, match=r"0\.\.3"):
             layout.files("orders", bad)
     with pytest.raises(DataError, match="no table 'customers'"):
         layout.files("customers", 0)
