@@ -119,6 +119,10 @@ def test_every_row_is_in_its_customers_bucket_and_the_marker_says_so(
         assert back.schema == source.schema
         assert back.sort(back.columns).equals(source.sort(source.columns))
     assert sorted(os.listdir(out)) == sorted([MARKER, *result.tables])
+    # Page checksums, as in every Parquet file segrule writes.
+    from segrule.io.parquet_crc import verify_pages
+
+    assert all(verify_pages(f) for f in out.rglob("*.parquet"))
 
 
 def run_both(
@@ -294,6 +298,31 @@ def test_frames_and_table_paths_are_bucketed_too(tmp_path: Path) -> None:
     assert layout_ids(tmp_path / "lay", "orders", "customer_id") == {
         v: spark_bucket(v, 2) for v in ["a", "b", "客户一"]
     }
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", ".hidden", "_marker", "x=1", ""])
+def test_a_table_name_that_is_no_folder_name_is_refused(tmp_path: Path, name: str) -> None:
+    frame = pl.DataFrame({"customer_id": ["a"]})
+    with pytest.raises(UsageError, match="cannot name a folder of the layout"):
+        segrule.bucket(tables={name: frame}, buckets=2, out=tmp_path / "lay")
+    assert not (tmp_path / "lay").exists() and not (tmp_path / "evil").exists()
+
+
+def test_rows_are_counted_from_the_files_when_polars_reports_none(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-file counts polars reports are checked against the files written."""
+    real = pl.LazyFrame.sink_parquet
+
+    def silent(self: pl.LazyFrame, *args: object, **kwargs: object) -> object:
+        kwargs.pop("sinked_paths_callback", None)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pl.LazyFrame, "sink_parquet", silent)
+    result = segrule.bucket(data=small, buckets=2, out=tmp_path / "lay")
+    assert result.tables["orders"].bucket_rows == [
+        sum(1 for v in ["a", "b", "c"] if spark_bucket(v, 2) == k) for k in range(2)
+    ]
 
 
 # -- the output folder -------------------------------------------------------------------

@@ -261,6 +261,11 @@ def check_out(
     return folder
 
 
+def _footer_rows(path: Path) -> int:
+    """The rows of a Parquet file, from its footer."""
+    return int(pl.scan_parquet(path, glob=False).select(pl.len()).collect().item())
+
+
 def _some(names: Sequence[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
@@ -338,27 +343,35 @@ def _write_table(src: _Source, folder: Path, buckets: int) -> tuple[BucketedTabl
         if outpaths.os_errno(exc) in outpaths.WRITE_ERRNOS:
             raise
         raise DataError(f"{label}: table '{name}' cannot be read: {first_line(exc)}") from exc
-    paths: list[Path] = []
-    for args in sinked:
-        for p in args.paths:
-            path = Path(p.path)
-            found = _BUCKET_DIR.fullmatch(path.parent.name)
-            if found is None or not 0 <= int(found.group(1)) < buckets:
-                raise SegruleError(f"internal error: polars wrote {path} outside the buckets")
-            rows[int(found.group(1))] += p.num_rows
-            paths.append(path)
+    reported = {os.path.abspath(p.path): p.num_rows for args in sinked for p in args.paths}
+    paths = sorted(base.glob(f"{BUCKET_COLUMN}=*/*.parquet")) if base.is_dir() else []
+    # The rows per file as polars reported them; read from the footers when the report
+    # does not name exactly the files written (PartitionBy is unstable API in polars 2).
+    exact = set(reported) == {os.path.abspath(p) for p in paths}
+    for path in paths:
+        found = _BUCKET_DIR.fullmatch(path.parent.name)
+        if found is None or not 0 <= int(found.group(1)) < buckets:
+            raise SegruleError(f"internal error: polars wrote {path} outside the buckets")
+        n = reported[os.path.abspath(path)] if exact else _footer_rows(path)
+        rows[int(found.group(1))] += n
     if not paths:
         # No row at all: one empty file keeps the table's columns (bucket 0).
         empty = base / f"{BUCKET_COLUMN}=0" / "00000000.parquet"
         outpaths.make_folder(empty.parent, option("out"))
-        pl.DataFrame(schema=schema).write_parquet(empty, compression="zstd")
+        try:
+            pl.DataFrame(schema=schema).write_parquet(empty, compression="zstd")
+        except OSError as exc:
+            raise outpaths.write_error(empty, exc, option("out")) from exc
         paths.append(empty)
     if writes_checksums():
         from segrule.io.parquet_crc import rewrite_with_checksums
 
         # Page checksums in every Parquet file segrule writes (docs/security.md).
         for path in paths:
-            rewrite_with_checksums(path)
+            try:
+                rewrite_with_checksums(path)
+            except OSError as exc:
+                raise outpaths.write_error(path, exc, option("out")) from exc
     formats = _formats(files, src.source, scanned_formats)
     table = BucketedTable(name, label, col, rows)
     return table, LayoutTable(name, col, table.rows, label, tuple(formats))
