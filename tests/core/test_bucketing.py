@@ -429,3 +429,34 @@ def test_a_folder_without_marker_is_read_as_hive_folders_not_a_layout(
     from segrule.io.sources import scan_table
 
     assert "segrule_bucket" in scan_table(out / "orders").frame.collect_schema()
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_a_folder_is_replaced_whole_with_or_without_renameat2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool
+) -> None:
+    """Linux swaps the old and the new folder in one step; elsewhere the old one is
+    moved aside first. Either way the target ends with the new content only and no
+    temporary folder is left; a failing block leaves the old content."""
+    from segrule.io import outpaths
+
+    calls: list[tuple[Path, Path]] = []
+    real = outpaths._exchange
+
+    def spy(a: Path, b: Path) -> bool:
+        calls.append((a, b))
+        return real(a, b) if exchange else False
+
+    monkeypatch.setattr(outpaths, "_exchange", spy)
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with outpaths.replacing_folder(target) as tmp:
+        (tmp / "new.txt").write_text("new")
+        assert tmp.parent == tmp_path and tmp.name.startswith(".out.folder-")
+    assert os.listdir(target) == ["new.txt"] and len(calls) == 1
+    with pytest.raises(RuntimeError), outpaths.replacing_folder(target) as tmp:
+        (tmp / "half.txt").write_text("x")
+        raise RuntimeError("the write failed")
+    assert os.listdir(target) == ["new.txt"]
+    assert os.listdir(tmp_path) == ["out"]
