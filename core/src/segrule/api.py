@@ -43,6 +43,7 @@ from segrule.io.outpaths import Inputs
 from segrule.io.sink import ROW_GROUP_ROWS, output_format, sink, sink_with
 from segrule.model.ruleset import RuleSet
 from segrule.plugins.registry import Registry
+from segrule.spark import SparkOptions
 
 #: Phase messages ("reading orders ..."): the CLI shows them as progress and with -v.
 log = logging.getLogger(__name__)
@@ -300,7 +301,7 @@ def run(
     tz: str | None = None,
     fmt: str | None = None,
     outputs: list[str] | None = None,
-    engine: Registry | None = None,
+    engine: Registry | Literal["local", "spark"] | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     rejects: str | Path | None = None,
@@ -308,8 +309,14 @@ def run(
     history: str | Path | None = None,
     other_outputs: Mapping[str, str | Path | None] | None = None,
     csv_formulas: CsvFormulas = "neutralize",
+    spark: SparkOptions | None = None,
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it.
+
+    ``engine``: the plugin registry, or where the run goes: ``"local"`` (this process,
+    the default) or ``"spark"`` (the per-customer stage on Apache Spark, by buckets of
+    customers; ``spark``: where and how, :class:`segrule.spark.SparkOptions`). Both give
+    the same bytes (docs/spark.md).
 
     Data-quality checks are counted beside the run (``RunResult.quality``); a check
     whose policy is ``fail`` and that finds rows raises DataError and nothing is
@@ -344,6 +351,7 @@ def run(
             history=history,
             other_outputs=other_outputs,
             csv_formulas=csv_formulas,
+            spark=spark,
         )
 
 
@@ -357,7 +365,7 @@ def _run(
     tz: str | None,
     fmt: str | None,
     outputs: list[str] | None,
-    engine: Registry | None,
+    engine: Registry | str | None,
     plugins: Sequence[str],
     blacklist: str | Path | None,
     rejects: str | Path | None,
@@ -365,10 +373,11 @@ def _run(
     history: str | Path | None,
     other_outputs: Mapping[str, str | Path | None] | None,
     csv_formulas: CsvFormulas,
+    spark: SparkOptions | None,
 ) -> RunResult:
     t0 = time.perf_counter()
     log.info("compiling the rule sets into one plan")
-    engine = engine or Registry(plugins=list(plugins))
+    executor, engine = _executor(engine, plugins, spark)
     plan = compile(
         rulesets,
         tables,
@@ -389,6 +398,38 @@ def _run(
         ", ".join(sorted(plan.tables)) or "the tables",
         redact(str(out)),
     )
+    with contextlib.ExitStack() as stack:
+        spark_run = None
+        if executor == "spark":
+            from segrule.spark import staged
+
+            spark_run = stack.enter_context(
+                staged(
+                    plan,
+                    spark or SparkOptions(),
+                    outputs=outputs,
+                    passes=tuple(passes_for(plan.ruleset, explain)),
+                    rejects=rejects is not None,
+                )
+            )
+            plan = spark_run.plan
+        return _write_run(plan, out, fmt, inputs, rejects, history, csv_formulas, spark_run, t0, t1)
+
+
+def _write_run(
+    plan: Plan,
+    out: str | Path,
+    fmt: str | None,
+    inputs: Inputs,
+    rejects: str | Path | None,
+    history: str | Path | None,
+    csv_formulas: CsvFormulas,
+    spark_run: Any,
+    t0: float,
+    t1: float,
+) -> RunResult:
+    """The output of a compiled run written with its data-quality checks beside it; the
+    counts come from ``spark_run`` when the per-customer stage ran on Spark."""
     from segrule.io.manifest import build_manifest
 
     report: list[dict[str, Any]] = []
@@ -397,7 +438,10 @@ def _run(
     # collect_all polars would merge them into one cached pass over every row instead
     # of answering most of them from Parquet statistics (segrule.engine.quality).
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segrule-quality")
-    counting = pool.submit(quality.collect_quality, plan)
+    if spark_run is None:
+        counting = pool.submit(quality.collect_quality, plan)
+    else:
+        counting = pool.submit(lambda: spark_run.quality)
 
     class _Again(Exception):
         """Duplicate orders were found: the plan is computed again without them."""
@@ -407,9 +451,18 @@ def _run(
             found = counting.result()
             rows = quality.report_rows(current, found)
             if rejects is not None and first:
-                written.update(quality.write_rejects(current, found, rejects, inputs=inputs))
+                written.update(
+                    quality.write_rejects(
+                        current,
+                        found,
+                        rejects,
+                        inputs=inputs,
+                        frames=None if spark_run is None else spark_run.rejects,
+                    )
+                )
             quality.raise_on_failures(rows, current, found)
-            if first and quality.drops_duplicates(current, found):
+            # On Spark the buckets left duplicates out already (the driver chose the rows).
+            if first and spark_run is None and quality.drops_duplicates(current, found):
                 raise _Again
             report[:] = rows
 
@@ -523,6 +576,24 @@ def bucket(
         engine=engine,
         plugins=plugins,
     )
+
+
+def _executor(
+    engine: Registry | str | None, plugins: Sequence[str], spark: SparkOptions | None
+) -> tuple[str, Registry]:
+    """(where the run goes, the plugin registry) from ``run(engine=...)``."""
+    if isinstance(engine, Registry):
+        return ("spark" if spark is not None else "local"), engine
+    name = engine or ("spark" if spark is not None else "local")
+    if name not in EXECUTORS:
+        raise UsageError(
+            f"{option('engine')} {name!r} is not an engine: choose one of {', '.join(EXECUTORS)}"
+        )
+    return name, Registry(plugins=list(plugins))
+
+
+#: Where a run can go (``run(engine=...)``, ``--engine``).
+EXECUTORS = ("local", "spark")
 
 
 def check_outputs(

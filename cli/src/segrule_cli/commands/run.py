@@ -141,15 +141,77 @@ def run(
     ] = None,
     plugin: PluginOpt = None,
     csv_formulas: CsvFormulasOpt = "neutralize",
+    run_engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            metavar="local|spark",
+            help="Where the run goes: local (this process, the default) or spark (the "
+            "per-customer work on Apache Spark by buckets of customers, the population "
+            "ranks once here; the same output bytes). Needs segrule[spark]; see "
+            "docs/spark.md.",
+        ),
+    ] = "local",
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master",
+            metavar="URL",
+            help="With --engine spark: local[N], spark://HOST:PORT, yarn or k8s://... "
+            "(default local[*]).",
+        ),
+    ] = None,
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            "--remote",
+            metavar="sc://HOST:PORT",
+            help="With --engine spark: a Spark Connect server instead of --master (no "
+            "Java needed here).",
+        ),
+    ] = None,
+    buckets: Annotated[
+        int | None,
+        typer.Option(
+            "--buckets",
+            min=1,
+            max=65536,
+            help="With --engine spark: buckets of customers for inputs that are not a "
+            "bucket layout already (`segrule bucket`); default 16.",
+        ),
+    ] = None,
+    staging: Annotated[
+        str | None,
+        typer.Option(
+            "--staging",
+            metavar="DIR",
+            help="With --engine spark: a folder the driver and every worker reach under "
+            "the same path, for the buckets' intermediate files (default: the temporary "
+            "folder, which only a local master shares). Removed after the run.",
+        ),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--spark-conf",
+            metavar="KEY=VALUE",
+            help="With --engine spark: a Spark setting (repeatable), e.g. "
+            "--spark-conf spark.executor.memory=4g.",
+        ),
+    ] = None,
 ) -> None:
     """Score customers with one or more rule sets and write one row per customer.
 
     Example: [bold]segrule run taobao-5-tier rfm pareto-80-20 --data data/ --as-of 2026-11-01
     --out scores.parquet[/bold]
+
+    On Spark: [bold]segrule run rfm --data s3://shop/orders-2026/ --out scores.parquet
+    --engine spark --master yarn[/bold]
     """
     import segrule
 
     engine = _engine(plugin)
+    spark = _spark_options(run_engine, master, remote, buckets, staging, spark_conf)
     tables = _tables(table, orders=orders, customers=customers, events=events, feedback=feedback)
     cols = [c.strip() for c in outputs.split(",")] if outputs else None
     with working("Scoring:"):
@@ -170,6 +232,7 @@ def run(
                 history=history,
                 other_outputs={"--report": report},
                 csv_formulas=csv_formulas,
+                spark=spark,
             )
         except segrule.SegruleError as exc:
             found = getattr(exc, "quality", None)
@@ -205,6 +268,52 @@ def run(
             "seconds": result.seconds,
         }
         _write_json(report, record)
+
+
+def _spark_options(
+    run_engine: str,
+    master: str | None,
+    remote: str | None,
+    buckets: int | None,
+    staging: str | None,
+    conf: list[str] | None,
+) -> Any:
+    """SparkOptions for --engine spark; None for a local run (Spark options refused)."""
+    if run_engine not in ("local", "spark"):
+        raise typer.BadParameter(
+            f"{run_engine!r} is not an engine: choose local or spark", param_hint="--engine"
+        )
+    given = [
+        flag
+        for flag, value in (
+            ("--master", master),
+            ("--remote", remote),
+            ("--buckets", buckets),
+            ("--staging", staging),
+            ("--spark-conf", conf),
+        )
+        if value
+    ]
+    if run_engine == "local":
+        if given:
+            raise typer.BadParameter(f"{given[0]} needs --engine spark", param_hint=given[0])
+        return None
+    if master and remote:
+        raise typer.BadParameter("give --master or --remote, not both", param_hint="--remote")
+    settings = {}
+    for item in conf or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(
+                f"{item!r} is not KEY=VALUE (e.g. spark.executor.memory=4g)",
+                param_hint="--spark-conf",
+            )
+        settings[key.strip()] = value.strip()
+    from segrule.spark import SparkOptions
+
+    return SparkOptions(
+        master=master, remote=remote, buckets=buckets, staging=staging, conf=settings
+    )
 
 
 def _explain_options(reasons: bool, distance: bool, rolloff: bool, lang: str = "en") -> Any:

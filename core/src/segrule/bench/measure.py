@@ -19,6 +19,7 @@ No third-party package is needed. POSIX only (Linux, macOS).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import statistics
@@ -120,6 +121,83 @@ def measure(
     return Measurement(
         wall_s=float(text[1]), cpu_s=float(text[2]), max_rss_bytes=_rss_bytes(int(text[3]))
     )
+
+
+def _tree_sample(session: int, page: int, ticks: int) -> tuple[int, dict[int, float]]:
+    """RSS bytes summed over the processes of ``session`` and each one's CPU seconds."""
+    rss = 0
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        # fields[0] is field 3 (state): session is field 6, utime/stime 14/15, rss 24.
+        if int(fields[3]) != session:
+            continue
+        rss += int(fields[21]) * page
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    return rss, cpu
+
+
+def measure_tree(
+    command: Sequence[str | Path],
+    *,
+    env: Mapping[str, str] | None = None,
+    interval: float = 0.05,
+) -> Measurement:
+    """Run ``command`` in a new session and measure the whole process tree (Linux): wall
+    seconds, CPU seconds summed over every process of the session, and the peak of the
+    RSS summed over them (sampled every ``interval`` seconds, so a peak shorter than
+    that can be missed). For commands that start other processes that run at the same
+    time (Spark's JVM and its Python workers), where :func:`measure`'s ``ru_maxrss``
+    gives the largest single process. CPU time of a process that ends between two
+    samples is counted up to its last sample."""
+    import time
+
+    if not Path("/proc/self/stat").exists():
+        raise BenchError("measuring a process tree needs Linux's /proc")
+    args = [str(a) for a in command]
+    page = os.sysconf("SC_PAGE_SIZE")
+    ticks = os.sysconf("SC_CLK_TCK")
+    peak = 0
+    cpu: dict[int, float] = {}
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
+        try:
+            while proc.poll() is None:
+                rss, seen = _tree_sample(proc.pid, page, ticks)
+                peak = max(peak, rss)
+                cpu.update(seen)
+                time.sleep(interval)
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        wall = time.perf_counter() - start
+        # Whatever of the session is still running (a JVM shutting down) is stopped.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.returncode != 0:
+            stderr.seek(0)
+            tail = stderr.read().decode(errors="replace").strip().splitlines()[-15:]
+            raise BenchError(
+                f"command failed with exit code {proc.returncode}: {' '.join(args)}\n"
+                + "\n".join(tail)
+            )
+    return Measurement(wall_s=wall, cpu_s=sum(cpu.values()), max_rss_bytes=peak)
 
 
 def summarize(runs: Sequence[Measurement]) -> Summary:

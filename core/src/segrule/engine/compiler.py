@@ -198,6 +198,9 @@ class Plan:
                     f"{name} <- [{deps}]" + (" (population)" if node.kind == "population" else "")
                 )
             lines.append(f"layer {i + 1}: " + "; ".join(parts))
+        lines.append(
+            "hand-off (per-customer stage -> population stage): " + ", ".join(self.stages.handoff)
+        )
         lines.append("outputs: " + ", ".join(self.outputs))
         return lines
 

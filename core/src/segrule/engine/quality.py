@@ -627,8 +627,12 @@ def without_duplicates(plan: Plan, duplicates: pl.DataFrame | None = None) -> Pl
 DUPLICATE_FLAG = "__segrule_duplicate"
 
 
-def duplicate_losers(plan: Plan, duplicates: pl.DataFrame) -> pl.LazyFrame:
-    """The rows dropped as duplicate orders, as read, with ``reason``."""
+def duplicate_losers(
+    plan: Plan, duplicates: pl.DataFrame, kept: pl.Series | None = None
+) -> pl.LazyFrame:
+    """The rows dropped as duplicate orders, as read, with ``reason``. ``kept``: the ids
+    whose kept row is among the plan's rows (None: all); of the others every row is
+    dropped."""
     tq = plan.quality_tables()["orders"]
     ids = duplicates["order_id"].implode()
     left = [c for c, e in tq.checks.items() if tq.left_out(c)]
@@ -642,9 +646,10 @@ def duplicate_losers(plan: Plan, duplicates: pl.DataFrame) -> pl.LazyFrame:
         lf = lf.join(known_ids(plan), on=BASE, how="semi")
     keys = dedupe_order(plan.loaded["orders"].frame, tq.ts_column)
     keys = [k for k in keys if k in lf.collect_schema()]
-    ranked = lf.sort(keys, nulls_last=True).with_columns(
-        pl.col("order_id").is_first_distinct().alias("_first")
-    )
+    first = pl.col("order_id").is_first_distinct()
+    if kept is not None:
+        first = first & pl.col("order_id").is_in(kept.implode())
+    ranked = lf.sort(keys, nulls_last=True).with_columns(first.alias("_first"))
     return tq.as_read(
         ranked.filter(~pl.col("_first")).with_columns(pl.lit("duplicate_order_id").alias("reason"))
     )
@@ -659,7 +664,12 @@ def check_rejects_folder(folder: str | Path, inputs: Inputs = NO_INPUTS) -> set[
 
 
 def write_rejects(
-    plan: Plan, result: QualityResult, folder: str | Path, *, inputs: Inputs = NO_INPUTS
+    plan: Plan,
+    result: QualityResult,
+    folder: str | Path,
+    *,
+    inputs: Inputs = NO_INPUTS,
+    frames: Mapping[str, pl.LazyFrame] | None = None,
 ) -> dict[str, int]:
     """Write ``<folder>/<table>.parquet`` for each table with rejected rows: the rows as
     read plus ``reason`` (atomically, like outputs). Returns rows written per table.
@@ -668,12 +678,21 @@ def write_rejects(
     marker listing the files written), or marked by an earlier run. Only files the
     marker lists are replaced or, when this run rejects nothing from their table,
     removed; a ``<table>.parquet`` segrule did not write is never touched."""
-    from segrule.io.sink import sink
-
     folder = Path(folder)
     owned = check_rejects_folder(folder, inputs)
     owned = set() if owned is None else owned
     outpaths.make_folder(folder, option("rejects"))
+    if frames is None:
+        frames = rejected_frames(plan, result)
+    return write_rejects_frames(plan, frames, folder, owned, inputs)
+
+
+def rejected_frames(
+    plan: Plan, result: QualityResult, kept: pl.Series | None = None
+) -> dict[str, pl.LazyFrame]:
+    """Per table with rejected rows: the rows as read plus ``reason``, in
+    :func:`rejects_order`. ``kept``: the duplicated order ids whose kept row is among
+    these rows (None: all of them; a bucket of a split run keeps only some)."""
     frames: dict[str, pl.LazyFrame] = {}
     for name, tq in plan.quality_tables().items():
         parts = []
@@ -683,17 +702,38 @@ def write_rejects(
             counts.get(c) for c in tq.checks if c != "after_as_of" and tq.left_out(c)
         ):
             parts.append(rows)
-        if (
-            result.counts[name].get("unknown_customer")
-            and tq.policies["unknown_customer"] != "keep"
-        ):
+        if counts.get("unknown_customer") and tq.policies["unknown_customer"] != "keep":
             parts.append(_unknown_rows(plan, tq))
         if name == "orders" and result.duplicates is not None and result.duplicates.height:
-            parts.append(duplicate_losers(plan, result.duplicates))
+            parts.append(duplicate_losers(plan, result.duplicates, kept))
         if parts:
-            frames[name] = pl.concat(parts, how="vertical_relaxed").sort(
-                ["reason", BASE], nulls_last=True, maintain_order=True
-            )
+            frames[name] = rejects_order(pl.concat(parts, how="vertical_relaxed"))
+    return frames
+
+
+def rejects_order(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Rejected rows in a total order: by reason, customer id, then every other column
+    of a sortable type, so the file does not depend on the order rows were read in."""
+    schema = lf.collect_schema()
+    first = ["reason", BASE]
+    rest = [
+        c
+        for c, t in schema.items()
+        if c not in first and not isinstance(t, (pl.List, pl.Struct)) and t != pl.Object
+    ]
+    return lf.sort([*first, *rest], nulls_last=True, maintain_order=True)
+
+
+def write_rejects_frames(
+    plan: Plan,
+    frames: Mapping[str, pl.LazyFrame],
+    folder: Path,
+    owned: set[str],
+    inputs: Inputs = NO_INPUTS,
+) -> dict[str, int]:
+    """Write ``frames`` as ``<folder>/<table>.parquet`` (see :func:`write_rejects`)."""
+    from segrule.io.sink import sink
+
     names = {f"{name}.parquet" for name in frames}
     foreign = sorted(n for n in names - owned if (folder / n).exists())
     if foreign:
