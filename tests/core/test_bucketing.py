@@ -181,6 +181,19 @@ def test_a_run_on_the_layout_gives_the_run_on_the_tables_int_csv_mapped(
     a, b = run_both(tmp_path, [str(rules)], data, layout)
     same_output(a, b)
     assert pl.read_parquet(b.output).schema["customer_id"] == pl.Int64
+    # One bucket's folder is a table source too (what one worker of a cluster reads):
+    # its rows only, no bucket column, its text still known as CSV's.
+    from segrule.io.sources import scan_table
+
+    seen = 0
+    for k in range(5):
+        scan = scan_table(layout / "orders" / f"segrule_bucket={k}")
+        assert scan.formats == frozenset({"csv"})
+        rows = scan.frame.collect()
+        assert "segrule_bucket" not in rows.columns
+        assert {placed[v] for v in rows["buyer"].to_list()} <= {k}
+        seen += rows.height
+    assert seen == orders.height
 
 
 def test_a_layout_is_read_as_a_table_path_too_and_rebucketed(

@@ -235,7 +235,9 @@ def test_files_schema_and_empty_buckets(tmp_path: Path) -> None:
     assert layout.nonempty_buckets("orders") == [1, 3]
     assert layout.table_files("orders") == [b1 / "x.parquet", b3 / "a.parquet", b3 / "b.parquet"]
     assert layout.schema("orders") == pl.Schema({"buyer": pl.String, "amount": pl.String})
-    assert layout_table_of(lay / "orders") == (layout, "orders")
+    assert layout_table_of(lay / "orders") == (layout, "orders", None)
+    assert layout_table_of(b3) == (layout, "orders", 3)
+    assert layout_table_of(lay) is None
     for bad in (4, -1):
         with pytest.raises(DataError, match=r"0\.\.3"):
             layout.files("orders", bad)

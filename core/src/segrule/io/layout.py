@@ -241,16 +241,27 @@ def _check_table_folder(layout: Layout, table: str) -> None:
             )
 
 
-def layout_table_of(folder: str | Path) -> tuple[Layout, str] | None:
-    """(the layout, the table) when ``folder`` is a table folder of a bucket layout
-    (its parent holds the marker and lists it), else None."""
+def layout_table_of(folder: str | Path) -> tuple[Layout, str, int | None] | None:
+    """(the layout, the table, None) when ``folder`` is a table folder of a bucket
+    layout (its parent holds the marker and lists it); (the layout, the table, k) when
+    it is bucket ``k``'s folder of such a table (``<layout>/<table>/segrule_bucket=<k>``,
+    what one worker of a cluster reads); else None."""
     path = Path(folder)
-    if not path.is_dir() or not (path.parent / MARKER).is_file():
+    if not path.is_dir():
+        return None
+    bucket: int | None = None
+    found = _BUCKET_DIR.fullmatch(path.name)
+    if found is not None:
+        bucket = int(found.group(1))
+        path = path.parent
+    if not (path.parent / MARKER).is_file():
         return None
     layout = read_layout(path.parent)
     if layout is None or path.name not in layout.tables:
         return None
-    return layout, path.name
+    if bucket is not None and bucket >= layout.buckets:
+        return None
+    return layout, path.name, bucket
 
 
 def layout_record(buckets: int, tables: Mapping[str, LayoutTable]) -> dict[str, Any]:

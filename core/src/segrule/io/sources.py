@@ -412,14 +412,15 @@ def scan_table(
 def _scan_layout(
     layout: Layout,
     table: str,
+    bucket: int | None,
     *,
     tz: str,
     verify: bool,
     columns: Iterable[str] | None,
     options: SourceOptions,
 ) -> Scan:
-    """A table of a bucket layout (``DIR/<table>/segrule_bucket=<k>/*.parquet``): its
-    files read as one table, without the bucket folders' ``segrule_bucket`` column (it
+    """A table of a bucket layout (``DIR/<table>/segrule_bucket=<k>/*.parquet``), or one
+    bucket of it (``bucket``): its files read as one table, without the bucket folders' ``segrule_bucket`` column (it
     is not the user's), so that a run on the layout reads what a run on the table's
     source reads. Its CSV, NDJSON or Excel text (the marker's ``formats``) stays text, to
     be parsed as those files are; the options are checked against those formats as a
@@ -427,9 +428,12 @@ def _scan_layout(
     layout was written, the decimal mark applies now)."""
     entry = layout.tables[table]
     base = layout.folder / table
-    files = layout.table_files(table)
+    files = layout.table_files(table) if bucket is None else layout.files(table, bucket)
     if not files:
-        layout.schema(table)  # the one-line error: no file, no columns
+        # The one-line error: no file, no columns (a bucket folder without a file is
+        # refused too: an empty bucket has no folder).
+        layout.schema(table)
+        raise DataError(f"{layout.bucket_folder(table, bucket or 0)}: holds no .parquet file")
     formats = frozenset(entry.formats) if entry.formats else None
     _check_options_kinds(set(formats) if formats else {"parquet"}, options, table, str(base))
 
