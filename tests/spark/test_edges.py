@@ -198,6 +198,23 @@ def test_rows_of_one_customer_read_together_are_per_customer() -> None:
     assert reads_across_customers(lf.with_columns(pl.col("x").rank())) is not None
     assert reads_across_customers(lf.with_columns(pl.col("x").cum_sum())) is not None
     assert reads_across_customers(lf.sort("x")) is not None
+    assert reads_across_customers(lf.rename({"x": "y"})) is None
+    assert reads_across_customers(lf.with_row_index()) is not None
     assert reads_across_customers(lf.unique("g")) is not None
     assert reads_across_customers(lf.group_by("g").agg(pl.len())) is not None
     assert reads_across_customers(lf.with_columns(pl.col("x").map_batches(lambda s: s))) is not None
+
+
+def test_score_with_engine_spark_returns_the_local_frame(spark: Any, tmp_path: Path) -> None:
+    from polars.testing import assert_frame_equal
+
+    data = _tables(tmp_path / "data", "integer")
+    rules = tmp_path / "edges.yaml"
+    rules.write_text(RULES)
+    local = segrule.score(rules, data=data, as_of=AS_OF)
+    remote = segrule.score(
+        rules, data=data, as_of=AS_OF, engine="spark", spark=SparkOptions(session=spark, buckets=4)
+    )
+    assert_frame_equal(remote, local, check_exact=True)
+    with pytest.raises(segrule.UsageError, match="eagerly"):
+        segrule.score(rules, data=data, as_of=AS_OF, engine="spark", lazy=True)

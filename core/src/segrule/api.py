@@ -147,10 +147,11 @@ def score(
     tz: str | None = None,
     outputs: list[str] | None = None,
     lazy: Literal[False] = False,
-    engine: Registry | None = None,
+    engine: Registry | Literal["local", "spark"] | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     explain: ExplainOptions | None = None,
+    spark: SparkOptions | None = None,
 ) -> pl.DataFrame: ...
 
 
@@ -164,10 +165,11 @@ def score(
     tz: str | None = None,
     outputs: list[str] | None = None,
     lazy: Literal[True],
-    engine: Registry | None = None,
+    engine: Registry | Literal["local", "spark"] | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     explain: ExplainOptions | None = None,
+    spark: SparkOptions | None = None,
 ) -> pl.LazyFrame: ...
 
 
@@ -181,10 +183,11 @@ def score(
     tz: str | None = None,
     outputs: list[str] | None = None,
     lazy: bool = False,
-    engine: Registry | None = None,
+    engine: Registry | Literal["local", "spark"] | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     explain: ExplainOptions | None = None,
+    spark: SparkOptions | None = None,
 ) -> pl.DataFrame | pl.LazyFrame: ...
 
 
@@ -197,10 +200,11 @@ def score(
     tz: str | None = None,
     outputs: list[str] | None = None,
     lazy: bool = False,
-    engine: Registry | None = None,
+    engine: Registry | Literal["local", "spark"] | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
     explain: ExplainOptions | None = None,
+    spark: SparkOptions | None = None,
 ) -> pl.DataFrame | pl.LazyFrame:
     """Score customers: one row per customer of the universe, sorted by customer_id.
 
@@ -221,7 +225,13 @@ def score(
     A CSV not in UTF-8 is read from a UTF-8 copy in the temporary folder: removed when an
     eager call returns; with ``lazy=True`` kept until the process exits, since the frame
     may be collected any time (:mod:`segrule.io.encodings`).
+
+    ``engine="spark"`` (or ``spark=SparkOptions(...)``): the per-customer stage on Apache
+    Spark, the population stage here (docs/spark.md); eager only.
     """
+    executor, engine = _executor(engine, plugins, spark)
+    if executor == "spark" and lazy:
+        raise UsageError("engine='spark' runs eagerly: call score() without lazy=True")
     with contextlib.nullcontext() if lazy else copies_scope():
         plan = compile(
             ruleset,
@@ -237,6 +247,20 @@ def score(
         )
         if lazy:
             return checked_lazily(plan).frame
+        if executor == "spark":
+            from segrule.spark import staged
+
+            with staged(
+                plan,
+                spark or SparkOptions(),
+                outputs=outputs,
+                passes=tuple(passes_for(plan.ruleset, explain)),
+            ) as on_spark:
+                found = on_spark.quality
+                quality.raise_on_failures(
+                    quality.report_rows(on_spark.plan, found), on_spark.plan, found
+                )
+                return collect(on_spark.plan.frame)
         plan, _ = checked(plan)
         return collect(plan.frame)
 

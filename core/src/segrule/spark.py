@@ -175,6 +175,12 @@ def _check_sources(plan: Plan) -> None:
             )
 
 
+def spark_path(source: str) -> str:
+    """A source as Spark names it: Hadoop's S3 connector reads ``s3a://`` (polars and
+    object-store tools write ``s3://``); other sources are the same."""
+    return "s3a://" + source[len("s3://") :] if source.startswith("s3://") else source
+
+
 def _check_per_customer(plan: Plan) -> None:
     """Refuse a table whose preparation reads across customers (a plugin's
     ``segrule_prepare_table`` counting rows of a group-buy group over all customers,
@@ -232,7 +238,7 @@ def _write_buckets(spark: Any, plan: Plan, layout: Path, buckets: int) -> None:
 
     for name, source in plan.tables.items():
         raw = _raw_name(plan, name, BASE)
-        df = spark.read.parquet(source)
+        df = spark.read.parquet(spark_path(source))
         if raw not in df.columns:
             raise DataError(f"the {name} table ({source}) has no column '{raw}' (its customer id)")
         key = F.expr(f"pmod(xxhash64(cast(`{raw}` as string)), {buckets})").cast("int")

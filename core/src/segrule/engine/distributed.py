@@ -360,7 +360,9 @@ def load_result(text: str) -> dict[str, Any]:
 
 
 #: Plan nodes (polars' serialized LazyFrame) whose rows depend on other rows.
-_ACROSS_PLAN = frozenset({"GroupBy", "Sort", "Distinct", "Slice", "MapFunction", "Cache"})
+_ACROSS_PLAN = frozenset({"GroupBy", "Sort", "Distinct", "Slice", "Cache"})
+#: Plan-level functions (``MapFunction``) that map each row on its own.
+_ROW_FUNCTIONS = frozenset({"Rename", "Explode", "Unnest", "Unpivot"})
 #: Keys of a serialized plan that hold data or scan settings.
 _NOT_COMPUTED = frozenset(
     {"df", "file_info", "sources", "schema", "scan_type", "unified_scan_args"}
@@ -405,6 +407,13 @@ def reads_across_customers(frame: pl.LazyFrame) -> str | None:
                     continue  # data and scan settings, not computations
                 if key in _ACROSS_PLAN:
                     return f"a {key} step"
+                if key == "MapFunction" and isinstance(value, dict):
+                    function = value.get("function")
+                    kind = next(iter(function), "?") if isinstance(function, dict) else function
+                    if kind not in _ROW_FUNCTIONS:
+                        return f"a {kind} step"
+                    stack.append(value.get("input"))
+                    continue
                 if key == "Filter" and isinstance(value, dict) and "predicate" in value:
                     stack.append(value)  # a filter of rows by a row condition
                     continue
