@@ -420,12 +420,12 @@ def _scan_layout(
     options: SourceOptions,
 ) -> Scan:
     """A table of a bucket layout (``DIR/<table>/segrule_bucket=<k>/*.parquet``), or one
-    bucket of it (``bucket``): its files read as one table, without the bucket folders' ``segrule_bucket`` column (it
-    is not the user's), so that a run on the layout reads what a run on the table's
-    source reads. Its CSV, NDJSON or Excel text (the marker's ``formats``) stays text, to
-    be parsed as those files are; the options are checked against those formats as a
-    run on the source checks them (the encoding and delimiter were applied when the
-    layout was written, the decimal mark applies now)."""
+    bucket of it (``bucket``): its files read as one table, without the bucket folders'
+    ``segrule_bucket`` column (it is not the user's), so that a run on the layout reads
+    what a run on the table's source reads. Its CSV, NDJSON or Excel text (the marker's
+    ``formats``) stays text, to be parsed as those files are; the options are checked
+    against those formats as a run on the source checks them (the encoding and
+    delimiter were applied when the layout was written, the decimal mark applies now)."""
     entry = layout.tables[table]
     base = layout.folder / table
     files = layout.table_files(table) if bucket is None else layout.files(table, bucket)
