@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from segrule_cli.commands.bench import bench
+from segrule_cli.commands.bucket import bucket
 from segrule_cli.commands.catalog import dimensions, plugins, presets
 from segrule_cli.commands.check import check
 from segrule_cli.commands.demo import demo
@@ -126,6 +127,7 @@ app.command(cls=SegruleCommand)(sweep)
 app.command(cls=SegruleCommand)(check)
 app.command(cls=SegruleCommand)(generate)
 app.command(cls=SegruleCommand)(bench)
+app.command(cls=SegruleCommand)(bucket)
 app.command(cls=SegruleCommand)(demo)
 app.command(cls=SegruleCommand)(report)
 app.command(cls=SegruleCommand)(presets)

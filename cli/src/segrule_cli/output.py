@@ -128,6 +128,47 @@ def print_summary(
     )
 
 
+def print_buckets(console: Console, result: Any, lang: str = "en") -> None:
+    """What ``segrule bucket`` wrote: per table its rows, how many buckets hold rows and
+    the largest and smallest bucket (the skew a cluster will see)."""
+    from segrule.engine.buckets import HASH_TEXT
+
+    t = words("bucket", lang)
+    table = Table(
+        title=t["title"].format(buckets=result.buckets, hash=HASH_TEXT), title_justify="left"
+    )
+    table.add_column(t["table"])
+    table.add_column(t["id_column"])
+    table.add_column(t["rows"], justify="right")
+    table.add_column(t["nonempty"], justify="right")
+    table.add_column(t["largest"], justify="right")
+    table.add_column(t["smallest"], justify="right")
+    table.add_column(t["skew"], justify="right")
+    folders = 0
+    for item in result.tables.values():
+        folders += item.nonempty
+        table.add_row(
+            item.name,
+            item.id_column,
+            f"{item.rows:,}",
+            f"{item.nonempty:,}/{result.buckets:,}",
+            f"{item.largest:,}",
+            f"{item.smallest:,}",
+            f"{item.skew:.2f}",
+        )
+    console.print(table)
+    rows = sum(item.rows for item in result.tables.values())
+    console.print(
+        styled(
+            (t["wrote"], "green"),
+            t["wrote_rest"].format(tables=len(result.tables), rows=rows, files=folders),
+            (str(result.out), "bold"),
+            t["seconds"].format(seconds=result.seconds),
+        ),
+        highlight=False,
+    )
+
+
 def _mib(n: int) -> str:
     return f"{n / 2**20:,.0f} MiB"
 

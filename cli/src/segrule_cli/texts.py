@@ -217,6 +217,26 @@ TEXTS: dict[str, dict[str, dict[str, str]]] = {
         "strategy": {"en": "strategy", "zh": "评分策略"},
         "parameters": {"en": "parameters", "zh": "参数"},
     },
+    # segrule bucket
+    "bucket": {
+        "title": {
+            "en": "bucket layout: {buckets:,} buckets by {hash}",
+            "zh": "分桶布局：{buckets:,} 个桶，按 {hash} 分桶",
+        },
+        "table": {"en": "table", "zh": "数据表"},
+        "id_column": {"en": "customer id", "zh": "客户编号列"},
+        "rows": {"en": "rows", "zh": "行数"},
+        "nonempty": {"en": "buckets", "zh": "非空桶"},
+        "largest": {"en": "largest", "zh": "最大桶"},
+        "smallest": {"en": "smallest", "zh": "最小桶"},
+        "skew": {"en": "max/mean", "zh": "最大/平均"},
+        "wrote": {"en": "wrote", "zh": "已写入"},
+        "wrote_rest": {
+            "en": " {tables} table(s), {rows:,} rows, {files:,} bucket folders to ",
+            "zh": " {tables} 张表，{rows:,} 行，{files:,} 个桶目录 → ",
+        },
+        "seconds": {"en": " ({seconds:.1f}s)", "zh": "（{seconds:.1f} 秒）"},
+    },
     # segrule demo
     "demo": {
         "generating": {

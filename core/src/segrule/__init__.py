@@ -25,7 +25,9 @@ from segrule.version import __version__
 
 if TYPE_CHECKING:
     from segrule.api import (
+        BucketResult,
         RunResult,
+        bucket,
         collect,
         compile,
         load_ruleset,
@@ -42,7 +44,9 @@ if TYPE_CHECKING:
 _LAZY = {
     **dict.fromkeys(
         [
+            "BucketResult",
             "RunResult",
+            "bucket",
             "collect",
             "compile",
             "load_ruleset",
@@ -60,6 +64,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BucketResult",
     "DataError",
     "DataQualityError",
     "Engine",
@@ -71,6 +76,7 @@ __all__ = [
     "SegruleError",
     "UsageError",
     "__version__",
+    "bucket",
     "collect",
     "compile",
     "hookimpl",

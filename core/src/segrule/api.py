@@ -15,6 +15,8 @@ from typing import Any, Literal, TypeAlias, overload
 
 import polars as pl
 
+from segrule import bucketing
+from segrule.bucketing import BucketResult
 from segrule.engine import build, quality
 from segrule.engine.build import as_ruleset, load_ruleset
 from segrule.engine.compiler import Plan, TableInput
@@ -59,12 +61,14 @@ __all__ = [
     "FORMATS",
     "ROW_GROUP_ROWS",
     "AsOf",
+    "BucketResult",
     "Plan",
     "RuleSets",
     "RunResult",
     "TableInput",
     "TableLike",
     "Tables",
+    "bucket",
     "check_outputs",
     "checked",
     "collect",
@@ -564,6 +568,37 @@ def _write_run(
         report,
         written,
         None if history_pass is None else history_pass.written,
+    )
+
+
+def bucket(
+    rulesets: RuleSets = (),
+    *,
+    data: str | Path | None = None,
+    tables: Tables = None,
+    buckets: int,
+    out: str | Path,
+    engine: Registry | None = None,
+    plugins: Sequence[str] = (),
+) -> BucketResult:
+    """Split every table segrule would read for ``rulesets`` (or, without one, every
+    known table in the ``data`` folder) into ``buckets`` buckets by
+    ``pmod(xxhash64(cast(customer_id as string)), buckets)``, Spark's own hash, and write
+    the bucket layout to the folder ``out`` (docs/buckets.md): one hive folder
+    ``<table>/segrule_bucket=<k>/`` per non-empty bucket, the marker
+    ``_segrule_buckets.json`` last, the whole folder put in place at the end. The
+    customer id column is the rule set's ``tables.<t>.columns.customer_id``, else
+    ``customer_id``. ``out`` must be new, empty or a layout written before, and never an
+    input. Reading the layout back (``data=out``) gives the same tables as their
+    sources. Needs NumPy and pyarrow (``segrule[spark]``)."""
+    return bucketing.bucket(
+        rulesets,
+        data=data,
+        tables=tables,
+        buckets=buckets,
+        out=out,
+        engine=engine,
+        plugins=plugins,
     )
 
 

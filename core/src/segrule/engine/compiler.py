@@ -720,7 +720,12 @@ def load_table(
             before=(ts_source, ctx.as_of) if ts_source else None,
         )
         lf, conflicts = scanned.frame, scanned.conflicts
-        formats = {format_of(f) for f in scanned.files}
+        # A bucket layout's table says what its rows were read from (CSV text in Parquet).
+        formats = (
+            set(scanned.formats)
+            if scanned.formats is not None
+            else {format_of(f) for f in scanned.files}
+        )
         untyped = bool(formats) and formats <= set(TEXT_FORMATS)
         excel_serials = bool(formats & set(EXCEL_FORMATS))
         decimal = options.decimal if untyped else None

@@ -30,7 +30,10 @@ import glob as globlib
 import json
 import os
 import re
+import shutil
 import stat
+import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -564,6 +567,119 @@ def write_text(
     with replacing(target, what=what) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return target
+
+
+# -- whole folders -----------------------------------------------------------------------
+def _temp_folder_prefix(target: Path) -> str:
+    return f".{target.name}.folder-"
+
+
+def remove_stale_temp_folders(target: Path) -> None:
+    """Remove temporary folders a killed run left beside ``target`` (their process is
+    gone): ``.<name>.folder-<pid>.<random>.tmp``."""
+    prefix = _temp_folder_prefix(target)
+    with contextlib.suppress(OSError):
+        for tmp in target.parent.glob(f"{glob_escape(prefix)}*.tmp"):
+            pid_text = tmp.name[len(prefix) :].split(".", 1)[0]
+            if not pid_text.isdigit() or tmp.is_symlink() or not tmp.is_dir():
+                continue
+            try:
+                os.kill(int(pid_text), 0)
+            except ProcessLookupError:
+                shutil.rmtree(tmp, ignore_errors=True)
+            except (PermissionError, OverflowError):  # alive and someone else's; or junk
+                continue
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters escaped."""
+    return globlib.escape(text)
+
+
+#: Linux's renameat2 flag that swaps two paths in one step.
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the paths ``a`` and ``b`` in one step (Linux ``renameat2`` with
+    ``RENAME_EXCHANGE``); False where the system or the file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _put_folder_in_place(tmp: Path, target: Path) -> None:
+    """Put the folder ``tmp`` at ``target``. A missing or empty ``target`` is replaced
+    by a rename; a full one is exchanged with ``tmp`` in one step (the old content is
+    then at ``tmp``), or where the system cannot, moved aside first."""
+    if not target.exists() or (target.is_dir() and not any(os.scandir(target))):
+        os.rename(tmp, target)
+        return
+    if _exchange(tmp, target):
+        return
+    aside = Path(f"{tmp}.old.tmp")
+    os.rename(target, aside)
+    os.rename(tmp, target)
+    os.rename(aside, tmp)  # removed with the temporary folder
+
+
+@contextlib.contextmanager
+def replacing_folder(path: str | Path, *, what: str = option("out")) -> Iterator[Path]:
+    """Write the folder ``path`` as a whole: yields a new temporary folder beside it
+    (named with this process id) to fill; when the block ends without error it gets
+    the umask's mode and takes the place of ``path`` in one step (an existing ``path``,
+    which the caller has checked is segrule's to replace, is exchanged with it and
+    removed). A failed or interrupted write leaves ``path`` as it was and no temporary
+    folder (a killed one is removed by the next write to the same ``path``).
+    Call :func:`check_folder` first."""
+    target = Path(path)
+    make_folder(target.parent, what)
+    remove_stale_temp_folders(target)
+    try:
+        with cleanup.deferred():
+            tmp = Path(
+                tempfile.mkdtemp(
+                    prefix=f"{_temp_folder_prefix(target)}{os.getpid()}.",
+                    suffix=".tmp",
+                    dir=target.parent,
+                )
+            )
+            cleanup.register(tmp)
+    except OSError as exc:
+        raise write_error(target, exc, what) from None
+    try:
+        try:
+            yield tmp
+        except Exception as exc:
+            if _write_failure(exc):
+                raise write_error(target, exc, what) from exc
+            raise
+        try:
+            os.chmod(tmp, dir_mode())
+            with cleanup.deferred():
+                _put_folder_in_place(tmp, target)
+        except OSError as exc:
+            raise write_error(target, exc, what) from exc
+    finally:
+        # The failed new folder, or after the exchange the old one.
+        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup.unregister(tmp)
 
 
 # -- folders segrule owns ----------------------------------------------------------------

@@ -49,6 +49,12 @@ ROW_GROUP_ROWS = 262_144
 _OFF = ("0", "false", "no", "off")
 
 
+def writes_checksums() -> bool:
+    """Whether Parquet files segrule writes get page checksums: yes unless the
+    ``SEGRULE_WRITE_CHECKSUMS`` environment variable is 0/false/no/off."""
+    return os.environ.get("SEGRULE_WRITE_CHECKSUMS", "").lower() not in _OFF
+
+
 def sink(
     frame: pl.LazyFrame,
     out: str | Path,
@@ -181,11 +187,7 @@ def sink_with(
                 check(list(results[1:]))
             if kind == "xlsx":
                 cleanup.interruptible(excel.write_workbook, results[0], tmp, target)
-            if (
-                kind == "parquet"
-                and not outpaths.is_null_device(target)
-                and os.environ.get("SEGRULE_WRITE_CHECKSUMS", "").lower() not in _OFF
-            ):
+            if kind == "parquet" and not outpaths.is_null_device(target) and writes_checksums():
                 from segrule.io.parquet_crc import rewrite_with_checksums
 
                 # Page checksums in every Parquet file segrule writes: polars' sink

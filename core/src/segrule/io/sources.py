@@ -22,6 +22,7 @@ import polars as pl
 from segrule.errors import DataError, first_line, option
 from segrule.io import encodings, excel
 from segrule.io.formats import EXCEL_FORMATS, FORMATS, INPUT_EXTENSIONS, TEXT_FORMATS
+from segrule.io.layout import Layout, layout_table_of
 from segrule.io.locations import Location, LocationError, locate, redact
 
 if TYPE_CHECKING:
@@ -200,7 +201,12 @@ def _check_options_fit(
     files: list[Path], options: SourceOptions, table: str | None, shown: str
 ) -> None:
     """A reading option given for files it does not apply to is an error, not ignored."""
-    kinds = {KINDS[f.suffix.lower()] for f in files}
+    _check_options_kinds({KINDS[f.suffix.lower()] for f in files}, options, table, shown)
+
+
+def _check_options_kinds(
+    kinds: set[str], options: SourceOptions, table: str | None, shown: str
+) -> None:
     csv_keys = [k for k in ("encoding", "delimiter") if getattr(options, k) is not None]
     if csv_keys and "csv" not in kinds:
         raise DataError(
@@ -249,6 +255,10 @@ class Scan:
     #: The files read; for an object store, the objects' URLs.
     files: list[Path] | list[str]
     conflicts: dict[str, str] = field(default_factory=dict)
+    #: The formats the rows were first read from, when not the files' own: a table of a
+    #: bucket layout written from CSV holds CSV's text columns in Parquet files
+    #: (:mod:`segrule.io.layout`). None: the files' formats.
+    formats: frozenset[str] | None = None
 
 
 def scan_source(source: str | Path, tz: str = "UTC") -> pl.LazyFrame:
@@ -328,6 +338,10 @@ def scan_table(
     path = Path(text)
     if not _is_glob(text) and not path.exists():
         raise DataError(f"{text}: file not found; check the path or pass {option('data')} DIR")
+    if path.is_dir() and not _is_glob(text):
+        in_layout = layout_table_of(path)
+        if in_layout is not None:
+            return _scan_layout(*in_layout, tz=tz, verify=verify, columns=columns, options=options)
     if path.is_file() and not _is_glob(text) and path.suffix.lower() not in KINDS:
         raise DataError(
             f"{text}: unknown file type '{path.suffix.lower()}'; use .parquet, "
@@ -393,6 +407,52 @@ def scan_table(
         except (Exception, pl.exceptions.PanicException) as exc:
             raise DataError(f"{text}: cannot be read: {first_line(exc)}") from exc
     return _scan_each(files, schemas, shown, base, tz, prepared)
+
+
+def _scan_layout(
+    layout: Layout,
+    table: str,
+    bucket: int | None,
+    *,
+    tz: str,
+    verify: bool,
+    columns: Iterable[str] | None,
+    options: SourceOptions,
+) -> Scan:
+    """A table of a bucket layout (``DIR/<table>/segrule_bucket=<k>/*.parquet``), or one
+    bucket of it (``bucket``): its files read as one table, without the bucket folders'
+    ``segrule_bucket`` column (it is not the user's), so that a run on the layout reads
+    what a run on the table's source reads. Its CSV, NDJSON or Excel text (the marker's
+    ``formats``) stays text, to be parsed as those files are; the options are checked
+    against those formats as a run on the source checks them (the encoding and
+    delimiter were applied when the layout was written, the decimal mark applies now)."""
+    entry = layout.tables[table]
+    base = layout.folder / table
+    files = layout.table_files(table) if bucket is None else layout.files(table, bucket)
+    if not files:
+        # The one-line error: no file, no columns (a bucket folder without a file is
+        # refused too: an empty bucket has no folder).
+        layout.schema(table)
+        raise DataError(f"{layout.bucket_folder(table, bucket or 0)}: holds no .parquet file")
+    formats = frozenset(entry.formats) if entry.formats else None
+    _check_options_kinds(set(formats) if formats else {"parquet"}, options, table, str(base))
+
+    def shown(f: Path) -> str:
+        return str(f.relative_to(base))
+
+    if verify:
+        for f in files:
+            verify_parquet(f, shown(f), columns)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        schemas = list(pool.map(lambda f: _file_schema(f, shown(f)), files))
+    if all(s == schemas[0] for s in schemas[1:]):
+        try:
+            frame = pl.scan_parquet([str(f) for f in files], hive_partitioning=False)
+        except (Exception, pl.exceptions.PanicException) as exc:
+            raise DataError(f"{base}: cannot be read: {first_line(exc)}") from exc
+        return Scan(frame, files, formats=formats)
+    scan = _scan_each(files, schemas, shown, None, tz, _Prepared())
+    return Scan(scan.frame, files, scan.conflicts, formats=formats)
 
 
 def _scan_cloud(location: Location, options: SourceOptions) -> Scan:
