@@ -40,16 +40,25 @@ from typing import Any
 import polars as pl
 
 from segrule.engine import distributed as dist
+from segrule.engine.buckets import check_buckets
 from segrule.engine.compiler import Plan
 from segrule.engine.quality import QualityResult
 from segrule.errors import DataError, SegruleError, UsageError, first_line, option
+from segrule.io.layout import (
+    BUCKET_COLUMN,
+    MARKER,
+    Layout,
+    LayoutTable,
+    layout_record,
+    layout_table_of,
+    read_layout,
+)
 from segrule.model.keys import BASE
 
 log = logging.getLogger("segrule.api")
 
 #: The partition column of a bucket layout (also Spark's ``partitionBy`` column).
-BUCKET = "segrule_bucket"
-LAYOUT_MARKER = "_segrule_buckets.json"
+BUCKET = BUCKET_COLUMN
 #: Buckets when neither the input layout nor the caller says.
 DEFAULT_BUCKETS = 16
 
@@ -142,15 +151,18 @@ def session(options: SparkOptions) -> Any:
         raise SegruleError(f"Spark did not start: {first_line(exc)}") from exc
 
 
-def _layout_of(plan: Plan) -> Path | None:
-    """The bucket layout every table of ``plan`` comes from, or None."""
-    roots = set()
-    for name, source in plan.tables.items():
-        p = Path(source)
-        if not (p.name == name and (p.parent / LAYOUT_MARKER).is_file()):
+def _layout_of(plan: Plan) -> Layout | None:
+    """The bucket layout every table of ``plan`` comes from (each table's source is its
+    folder in the layout), or None."""
+    found: list[Layout] = []
+    for source in plan.tables.values():
+        hit = layout_table_of(source) if "://" not in source else None
+        if hit is None or hit[2] is not None:
             return None
-        roots.add(p.parent)
-    return roots.pop() if len(roots) == 1 else None
+        found.append(hit[0])
+    if not found or len({layout.folder.resolve() for layout in found}) != 1:
+        return None
+    return found[0]
 
 
 def _raw_name(plan: Plan, table: str, column: str) -> str:
@@ -213,7 +225,7 @@ def _files(source: str) -> list[Path]:
     return [p]
 
 
-def _shuffle(spark: Any, plan: Plan, staging: Path, buckets: int) -> Path:
+def _shuffle(spark: Any, plan: Plan, staging: Path, buckets: int) -> Layout:
     """Each table read by Spark and written as a bucket layout in ``staging``."""
     layout = staging / "layout"
     # Spark's default writes timestamps as INT96: micros keep polars' types and values.
@@ -227,10 +239,17 @@ def _shuffle(spark: Any, plan: Plan, staging: Path, buckets: int) -> Path:
             spark.conf.unset(conf)
         else:
             spark.conf.set(conf, before)
-    (layout / LAYOUT_MARKER).write_text(
-        json.dumps({"format": "segrule-buckets", "version": 1, "buckets": buckets})
-    )
-    return layout
+    tables = {}
+    for name, source in plan.tables.items():
+        files = sorted((layout / name).glob(f"{BUCKET}=*/*.parquet"))
+        rows = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+        tables[name] = LayoutTable(
+            name, _raw_name(plan, name, BASE), int(rows), source, ("parquet",)
+        )
+    (layout / MARKER).write_text(json.dumps(layout_record(buckets, tables)))
+    found = read_layout(layout)
+    assert found is not None
+    return found
 
 
 def _write_buckets(spark: Any, plan: Plan, layout: Path, buckets: int) -> None:
@@ -251,28 +270,10 @@ def _write_buckets(spark: Any, plan: Plan, layout: Path, buckets: int) -> None:
         )
 
 
-def _bucket_count(layout: Path) -> int:
-    try:
-        meta = json.loads((layout / LAYOUT_MARKER).read_text())
-        return int(meta["buckets"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{layout / LAYOUT_MARKER} is not a bucket layout's marker: {exc}") from exc
-
-
-def _schemas(plan: Plan, layout: Path) -> dict[str, tuple[str, dict[str, pl.DataType]]]:
-    """Per table: its folder in the layout and its schema as read (from any bucket's
-    file; from the source when the table has no rows at all)."""
-    out = {}
-    for name, source in plan.tables.items():
-        folder = layout / name
-        files = sorted(folder.glob(f"{BUCKET}=*/*.parquet"))
-        if files:
-            schema = dict(pl.scan_parquet(files[0], hive_partitioning=False).collect_schema())
-        else:
-            schema = dict(pl.scan_parquet(source).collect_schema())
-        schema.pop(BUCKET, None)
-        out[name] = (str(folder), schema)
-    return out
+def _schemas(plan: Plan, layout: Layout) -> dict[str, tuple[str, dict[str, pl.DataType]]]:
+    """Per table: its folder in the layout and its schema as read (an empty bucket is a
+    frame of it)."""
+    return {name: (str(layout.folder / name), dict(layout.schema(name))) for name in plan.tables}
 
 
 def _map(spark: Any, count: int, fn: Any, schema: str) -> list[dict[str, Any]]:
@@ -375,10 +376,10 @@ def _run_stages(
 
     layout = _layout_of(plan)
     if layout is not None:
-        buckets = _bucket_count(layout)
-        log.info("reading the bucket layout %s (%d buckets)", layout, buckets)
+        buckets = layout.buckets
+        log.info("reading the bucket layout %s (%d buckets, no shuffle)", layout.folder, buckets)
     else:
-        buckets = options.buckets or DEFAULT_BUCKETS
+        buckets = check_buckets(options.buckets or DEFAULT_BUCKETS)
         log.info("shuffling the tables into %d buckets with Spark", buckets)
         layout = _shuffle(spark, plan, staging, buckets)
     job = dist.BucketJob(
@@ -402,7 +403,7 @@ def _run_stages(
         log.info("looking for duplicate order ids with Spark")
         raw = _raw_name(plan, "orders", "order_id")
         ids = (
-            spark.read.parquet(str(layout / "orders"))
+            spark.read.parquet(str(layout.folder / "orders"))
             .where(f"`{raw}` IS NOT NULL")
             .groupBy(raw)
             .count()

@@ -41,6 +41,7 @@ from segrule.engine.build import compile as compile_plan
 from segrule.engine.compiler import Plan
 from segrule.engine.stages import per_customer_frame, population_frame
 from segrule.errors import DataError, SegruleError
+from segrule.io.layout import BUCKET_COLUMN as LAYOUT_BUCKET
 from segrule.model.keys import BASE
 from segrule.model.ruleset import RuleSet
 from segrule.plugins.registry import Registry
@@ -81,7 +82,7 @@ class BucketJob:
 
 
 #: The column naming the bucket of a duplicate candidate row.
-BUCKET_COLUMN = "__segrule_bucket"
+DUP_BUCKET = "__segrule_bucket"
 
 
 def runtime_versions(plugins: Sequence[str] = ()) -> dict[str, str]:
@@ -132,14 +133,15 @@ def plugin_paths(engine: Registry) -> tuple[str, ...]:
     )
 
 
-def bucket_tables(job: BucketJob, k: int) -> dict[str, pl.LazyFrame]:
-    """The rows of bucket ``k`` of every table: its files, or none (an empty frame of the
-    table's schema)."""
-    out: dict[str, pl.LazyFrame] = {}
+def bucket_tables(job: BucketJob, k: int) -> dict[str, str | pl.LazyFrame]:
+    """The rows of bucket ``k`` of every table: its folder in the layout (read as a
+    layout's bucket is read locally, text columns of a layout made from CSV parsed as
+    CSV), or, for a bucket without rows, an empty frame of the table's schema."""
+    out: dict[str, str | pl.LazyFrame] = {}
     for name, (folder, schema) in job.tables.items():
-        files = sorted(str(p) for p in Path(folder, f"segrule_bucket={k}").glob("*.parquet"))
-        if files:
-            out[name] = pl.scan_parquet(files, hive_partitioning=False)
+        bucket = Path(folder, f"{LAYOUT_BUCKET}={k}")
+        if bucket.is_dir() and any(p.suffix == ".parquet" for p in bucket.iterdir()):
+            out[name] = str(bucket)
         else:
             out[name] = pl.LazyFrame(schema=schema)
     return out
@@ -184,7 +186,7 @@ def duplicate_candidates(job: BucketJob, k: int) -> pl.DataFrame:
     rows = rows.filter(quality._valid(plan))
     if quality.universe_table(plan.loaded) != "orders":
         rows = rows.join(quality.known_ids(plan), on=BASE, how="semi")
-    return rows.with_columns(pl.lit(k, pl.Int32).alias(BUCKET_COLUMN)).collect()
+    return rows.with_columns(pl.lit(k, pl.Int32).alias(DUP_BUCKET)).collect()
 
 
 def winners(plan: Plan, candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -196,7 +198,7 @@ def winners(plan: Plan, candidates: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
     dups = counted.filter(pl.col("rows") > 1).sort("order_id")
     dup_rows = candidates.filter(pl.col("order_id").is_in(dups["order_id"].implode()))
     keys = quality.dedupe_order(
-        dup_rows.drop(BUCKET_COLUMN).lazy(), plan.quality_tables()["orders"].ts_column
+        dup_rows.drop(DUP_BUCKET).lazy(), plan.quality_tables()["orders"].ts_column
     )
     first = dup_rows.sort(keys, nulls_last=True).unique(
         "order_id", keep="first", maintain_order=True
@@ -211,7 +213,7 @@ def _without_duplicates(plan: Plan, job: BucketJob, k: int) -> Plan:
     orders = plan.loaded["orders"].frame
     dtype = orders.collect_schema()["order_id"]
     ids = job.duplicates.get_column("order_id").cast(dtype, strict=False).implode()
-    keep = job.winners.filter(pl.col(BUCKET_COLUMN) == k).drop(BUCKET_COLUMN)
+    keep = job.winners.filter(pl.col(DUP_BUCKET) == k).drop(DUP_BUCKET)
     schema = orders.collect_schema()
     keep_lf = keep.lazy().select([pl.col(c).cast(t) for c, t in schema.items()])
     others = orders.filter(~pl.col("order_id").is_in(ids).fill_null(False))
@@ -272,7 +274,7 @@ def _write_rejects(
     found = dataclasses.replace(found, duplicates=job.duplicates)
     kept = None
     if job.winners is not None:
-        kept = job.winners.filter(pl.col(BUCKET_COLUMN) == k).get_column("order_id")
+        kept = job.winners.filter(pl.col(DUP_BUCKET) == k).get_column("order_id")
     frames = quality.rejected_frames(plan, found, kept)
     out: dict[str, int] = {}
     for name, frame in frames.items():
