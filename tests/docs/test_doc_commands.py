@@ -310,7 +310,15 @@ def run_command(
         )
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=[b.where for b in RUNNABLE])
+@pytest.mark.parametrize(
+    "block",
+    # A page's blocks run in order in one pytest-xdist worker (later ones use what earlier
+    # ones wrote).
+    [
+        pytest.param(b, id=b.where, marks=pytest.mark.xdist_group(re.sub(r"\W", "_", b.page)))
+        for b in RUNNABLE
+    ],
+)
 def test_block_runs_as_written(
     block: Block, page_folder: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -3,7 +3,11 @@
 Spark needs Java 17 or newer. The machine image has it; where it is missing and the
 tests run as root with apt-get, Debian's headless JRE is installed (as the PostgreSQL and
 report tests install their servers; ``.ci/run`` does it too). Workers run this
-interpreter (PYSPARK_PYTHON is set before the JVM starts)."""
+interpreter (PYSPARK_PYTHON is set before the JVM starts).
+
+Each test module here is marked ``pytest.mark.xdist_group("spark")``: with pytest-xdist's
+``--dist loadgroup`` they all run in one worker, so one JVM and one session serve the
+run. (A mark added from this conftest's collection hook is not seen by xdist.)"""
 
 from __future__ import annotations
 
@@ -121,11 +125,3 @@ def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every Spark test in one pytest-xdist worker: one JVM, one session per test run."""
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.xdist_group("spark"))

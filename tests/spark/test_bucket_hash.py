@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 import segrule
 from segrule.engine.buckets import bucket_of, read_layout, xxhash64_text
 from segrule.io.layout import MARKER
+
+#: One worker runs every Spark test (conftest.py).
+pytestmark = pytest.mark.xdist_group("spark")
 
 B = 7
 

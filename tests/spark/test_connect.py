@@ -11,6 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+#: One worker runs every Spark test (conftest.py).
+pytestmark = pytest.mark.xdist_group("spark")
+
 SEGRULE = Path(sys.executable).with_name("segrule")
 
 

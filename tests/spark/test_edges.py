@@ -13,7 +13,7 @@ import pytest
 import segrule
 from segrule.spark import SparkOptions
 
-pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
+pytestmark = [pytest.mark.usefixtures("no_plugin_autoload"), pytest.mark.xdist_group("spark")]
 
 AS_OF = "2026-11-01"
 

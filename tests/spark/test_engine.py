@@ -19,6 +19,9 @@ import segrule
 from segrule.explain import ExplainOptions
 from segrule.spark import SparkOptions
 
+#: One worker runs every Spark test (conftest.py).
+pytestmark = pytest.mark.xdist_group("spark")
+
 BASE = "customer_id"
 HERE = Path(__file__).resolve().parent
 
