@@ -54,8 +54,11 @@ import sys
 import segrule
 from segrule.engine.distributed import population_plan
 data, handoff, out = sys.argv[1:4]
-plan = segrule.compile(sys.argv[4:], data=data, as_of="{as_of}")
-population_plan(plan, handoff).frame.sink_parquet(out)
+plan = segrule.compile(sys.argv[4:-1], data=data, as_of="{as_of}")
+frame = population_plan(plan, handoff).frame
+frame.sink_parquet(out)
+import polars as pl
+assert pl.scan_parquet(out).select(pl.len()).collect().item() == int(sys.argv[-1])
 """
 
 
@@ -135,15 +138,16 @@ def model_inputs(orders: int, py: str) -> dict[str, Any]:
         )
         points = []
         with tempfile.TemporaryDirectory() as tmp:
-            for factor in (1, 4, 16):
+            for factor in (1, 4, 16, 64):
+                # population_plan reads <staging>/handoff/*.parquet
                 folder = Path(tmp) / f"x{factor}"
-                folder.mkdir()
+                (folder / "handoff").mkdir(parents=True)
                 for i in range(factor):
                     handoff.with_columns(
                         (pl.lit(f"r{i}-") + pl.col("customer_id").cast(pl.String)).alias(
                             "customer_id"
                         )
-                    ).write_parquet(folder / f"{i:05d}.parquet")
+                    ).write_parquet(folder / "handoff" / f"{i:05d}.parquet")
                 script = POPULATION.replace("{as_of}", AS_OF)
                 m = measure_tree(
                     [
@@ -221,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-timings", action="store_true", help="the cost model only")
     args = parser.parse_args(argv)
     py = sys.executable
     record: dict[str, Any] = {
@@ -232,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"medians of {args.repeat} fresh processes, whole process trees\n")
     print("| orders | run | wall s | CPU s | peak MiB (summed) |")
     print("|---:|---|---:|---:|---:|")
-    for n in args.orders:
+    for n in [] if args.no_timings else args.orders:
         t = timings(n, args.repeat, py)
         record["sizes"][str(n)] = t
         for name, v in t.items():

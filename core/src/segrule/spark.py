@@ -225,20 +225,28 @@ def _files(source: str) -> list[Path]:
     return [p]
 
 
+@contextlib.contextmanager
+def _settings(spark: Any, values: Mapping[str, str]) -> Iterator[None]:
+    """Spark SQL settings for the jobs inside, the session's own put back after."""
+    before = {key: spark.conf.get(key, None) for key in values}
+    for key, value in values.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
 def _shuffle(spark: Any, plan: Plan, staging: Path, buckets: int) -> Layout:
     """Each table read by Spark and written as a bucket layout in ``staging``."""
     layout = staging / "layout"
     # Spark's default writes timestamps as INT96: micros keep polars' types and values.
-    conf = "spark.sql.parquet.outputTimestampType"
-    before = spark.conf.get(conf, None)
-    spark.conf.set(conf, "TIMESTAMP_MICROS")
-    try:
+    with _settings(spark, {"spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}):
         _write_buckets(spark, plan, layout, buckets)
-    finally:
-        if before is None:
-            spark.conf.unset(conf)
-        else:
-            spark.conf.set(conf, before)
     tables = {}
     for name, source in plan.tables.items():
         files = sorted((layout / name).glob(f"{BUCKET}=*/*.parquet"))
@@ -402,15 +410,19 @@ def _run_stages(
     if tq is not None and tq.policies.get(dist.GLOBAL, "unchecked") != "unchecked":
         log.info("looking for duplicate order ids with Spark")
         raw = _raw_name(plan, "orders", "order_id")
-        ids = (
-            spark.read.parquet(str(layout.folder / "orders"))
-            .where(f"`{raw}` IS NOT NULL")
-            .groupBy(raw)
-            .count()
-            .where("count > 1")
-            .select(raw)
-            .toArrow()
-        )
+        # As many partitions as buckets: the session's default (200) costs a task each,
+        # 19.6 s against 9.2 s for 10M order ids on local[2] (measured once each).
+        with _settings(spark, {"spark.sql.shuffle.partitions": str(buckets)}):
+            ids = (
+                spark.read.parquet(str(layout.folder / "orders"))
+                .where(f"`{raw}` IS NOT NULL")
+                .groupBy(raw)
+                .count()
+                .where("count > 1")
+                .select(raw)
+                .toArrow()
+            )
+        log.info("%d order ids seen more than once", ids.num_rows)
         candidate_ids = pl.from_arrow(ids)
         assert isinstance(candidate_ids, pl.DataFrame)
         candidate_ids = candidate_ids.rename({raw: "order_id"})
