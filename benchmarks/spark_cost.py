@@ -158,6 +158,7 @@ def model_inputs(orders: int, py: str) -> dict[str, Any]:
                         str(folder),
                         str(Path(tmp) / "o.parquet"),
                         *PRESETS,
+                        str(handoff.height * factor),
                     ]
                 )
                 points.append(
