@@ -63,3 +63,18 @@ def test_a_remote_that_is_not_spark_connect_is_one_line(data_dir: Path, tmp_path
     assert code != 0
     assert "sc://" in out and "Traceback" not in out
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_spark_connect_server_that_does_not_answer_is_one_line_at_once(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """The Spark Connect client retries for minutes; segrule tries the port first."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    code, out = _run(data_dir, tmp_path, "--engine", "spark", "--remote", f"sc://127.0.0.1:{port}")
+    assert code == 1
+    assert f"127.0.0.1:{port} does not answer" in out and "Traceback" not in out
+    assert not (tmp_path / "out.parquet").exists()

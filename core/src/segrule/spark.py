@@ -123,6 +123,7 @@ def session(options: SparkOptions) -> Any:
                 f"{option('spark_remote')} {options.remote}: a Spark Connect URL starts with "
                 "sc:// (e.g. sc://spark.example.com:15002)"
             )
+        _reachable(options.remote)
         # Settings of the server's start (the UI, the driver's JVM) are the server's.
         builder = builder.remote(options.remote)
     else:
@@ -148,7 +149,35 @@ def session(options: SparkOptions) -> Any:
     try:
         return builder.getOrCreate()
     except Exception as exc:
-        raise SegruleError(f"Spark did not start: {first_line(exc)}") from exc
+        hint = ""
+        if "JAVA_GATEWAY_EXITED" in str(exc):
+            hint = (
+                "; Spark needs Java 17 or newer here: install it (Debian: "
+                "openjdk-17-jre-headless) or set JAVA_HOME, or use a Spark Connect server"
+            )
+        raise SegruleError(f"Spark did not start: {first_line(exc).rstrip('.')}{hint}") from exc
+
+
+def _reachable(url: str, timeout: float = 10.0) -> None:
+    """A Spark Connect URL's server answers on its port (the client itself retries for
+    minutes before it gives up)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname, parts.port or 15002
+    if not host:
+        raise UsageError(
+            f"{option('spark_remote')} {url}: no host (e.g. sc://spark.example.com:15002)"
+        )
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise SegruleError(
+            f"the Spark Connect server {host}:{port} does not answer ({exc.strerror or exc}); "
+            "is it running, and is the port right?"
+        ) from None
 
 
 def _layout_of(plan: Plan) -> Layout | None:
