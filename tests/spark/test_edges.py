@@ -218,3 +218,26 @@ def test_score_with_engine_spark_returns_the_local_frame(spark: Any, tmp_path: P
     assert_frame_equal(remote, local, check_exact=True)
     with pytest.raises(segrule.UsageError, match="eagerly"):
         segrule.score(rules, data=data, as_of=AS_OF, engine="spark", lazy=True)
+
+
+def test_a_staging_folder_inside_an_input_is_refused(spark: Any, tmp_path: Path) -> None:
+    """Spark would read the staged buckets as rows of the table folder they sit in."""
+    data = _tables(tmp_path / "data", "text")
+    # The orders table as a folder of files, as exports by month are.
+    (data / "orders").mkdir()
+    (data / "orders.parquet").rename(data / "orders" / "part-0.parquet")
+    rules = tmp_path / "edges.yaml"
+    rules.write_text(RULES)
+    before = sorted(p.name for p in data.rglob("*"))
+    from segrule.io.outpaths import OutputPathError
+
+    with pytest.raises(OutputPathError) as err:
+        segrule.run(
+            rules,
+            tmp_path / "out.parquet",
+            data=data,
+            as_of=AS_OF,
+            spark=SparkOptions(session=spark, staging=str(data / "orders")),
+        )
+    assert "\n" not in str(err.value) and "staging" in str(err.value)
+    assert sorted(p.name for p in data.rglob("*")) == before

@@ -255,6 +255,7 @@ def score(
                 spark or SparkOptions(),
                 outputs=outputs,
                 passes=tuple(passes_for(plan.ruleset, explain)),
+                inputs=plan_inputs(plan, engine, data),
             ) as on_spark:
                 found = on_spark.quality
                 quality.raise_on_failures(
@@ -434,6 +435,7 @@ def _run(
                     outputs=outputs,
                     passes=tuple(passes_for(plan.ruleset, explain)),
                     rejects=rejects is not None,
+                    inputs=inputs,
                 )
             )
             plan = spark_run.plan

@@ -53,6 +53,7 @@ from segrule.io.layout import (
     layout_table_of,
     read_layout,
 )
+from segrule.io.outpaths import NO_INPUTS, Inputs, check_folder
 from segrule.model.keys import BASE
 
 log = logging.getLogger("segrule.api")
@@ -371,14 +372,18 @@ def run_stages(
     outputs: list[str] | None,
     passes: tuple[object, ...],
     rejects: bool = False,
+    inputs: Inputs = NO_INPUTS,
 ) -> SparkRun:
     """The per-customer stage of ``plan`` on Spark and the population plan over it
-    (the driver's plan, compiled over the same sources; see the module docstring)."""
+    (the driver's plan, compiled over the same sources; see the module docstring).
+    The staging folder (a new folder of its own under ``options.staging``) must not be
+    one of ``inputs`` or inside one: Spark would read its files as the table's."""
     _check_sources(plan)
     _check_per_customer(plan)
-    spark = session(options)
     base = Path(options.staging) if options.staging else Path(tempfile.gettempdir())
     staging = base / f"segrule-spark-{uuid.uuid4().hex}"
+    check_folder(staging, what=option("spark_staging"), inputs=inputs)
+    spark = session(options)
     staging.mkdir(parents=True)
     try:
         return _run_stages(spark, plan, options, staging, outputs, passes, rejects)
@@ -506,9 +511,10 @@ def staged(
     outputs: list[str] | None,
     passes: tuple[object, ...],
     rejects: bool = False,
+    inputs: Inputs = NO_INPUTS,
 ) -> Iterator[SparkRun]:
     """:func:`run_stages`, its staging folder removed on leaving."""
-    run = run_stages(plan, options, outputs=outputs, passes=passes, rejects=rejects)
+    run = run_stages(plan, options, outputs=outputs, passes=passes, rejects=rejects, inputs=inputs)
     try:
         yield run
     finally:
