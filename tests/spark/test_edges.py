@@ -5,6 +5,7 @@ customers (population stage), mapped column names, and what it refuses (one line
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +242,39 @@ def test_a_staging_folder_inside_an_input_is_refused(spark: Any, tmp_path: Path)
         )
     assert "\n" not in str(err.value) and "staging" in str(err.value)
     assert sorted(p.name for p in data.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    "name", ["buyer`), reflect('java.lang.System', 'exit', 3", "a.b c", "买家`ID"]
+)
+def test_column_names_from_the_data_are_names_never_sql(
+    spark: Any, tmp_path: Path, name: str
+) -> None:
+    """The id and order-id columns' names reach Spark quoted: a name that would close the
+    quote and call a function stays a name (and the run matches the local one)."""
+    data = _tables(tmp_path / "data", "text")
+    orders = pl.read_parquet(data / "orders.parquet").rename(
+        {"buyer": name, "order_no": name + "#order"}
+    )
+    orders.write_parquet(data / "orders.parquet")
+    rules = tmp_path / "edges.yaml"
+    mapped = RULES.replace(
+        "columns: {customer_id: buyer, order_id: order_no, order_ts: paid_at}",
+        "columns: "
+        + json.dumps(
+            {"customer_id": name, "order_id": name + "#order", "order_ts": "paid_at"},
+            ensure_ascii=False,
+        ),
+    )
+    rules.write_text(mapped, encoding="utf-8")
+    a = segrule.run(rules, tmp_path / "local.parquet", data=data, as_of=AS_OF)
+    b = segrule.run(
+        rules,
+        tmp_path / "spark.parquet",
+        data=data,
+        as_of=AS_OF,
+        spark=SparkOptions(session=spark, buckets=3),
+    )
+    assert (tmp_path / "spark.parquet").read_bytes() == (tmp_path / "local.parquet").read_bytes()
+    assert b.quality == a.quality
+    assert spark.range(1).count() == 1  # the session is alive
