@@ -540,4 +540,3 @@ __all__ = [
     "session",
     "staged",
 ]
-_ = BASE
