@@ -115,6 +115,30 @@ def test_unknown_key_in_a_segment_names_key_line_and_suggestion(rules) -> None:
     assert "unknown key 'defualt'" in str(err)
     assert "did you mean 'default'?" in str(err)
     assert "allowed here:" in str(err) and "cases" in str(err)
+    assert "quote text" not in str(err)  # a misspelt key with a value: no quoting hint
+
+
+def test_a_comma_in_a_flow_mapping_value_says_to_quote(rules: Any) -> None:
+    """``{zh: 已付款, en: Paid (cleared, unpaid)}``: YAML ends the value at the comma and
+    reads ``unpaid)`` as a key; the error says to quote the text (issue 20)."""
+    path = rules(
+        "comma.yaml",
+        """
+        name: comma
+        segments:
+          paid_state:
+            cases:
+              - {when: "orders_30d > 1", label: paid}
+            default: none
+            labels:
+              paid: {zh: 已付款, en: Paid (cleared, unpaid)}
+        """,
+    )
+    err = load_error(path)
+    text = str(err)
+    assert "unknown key 'unpaid)'" in text
+    assert 'quote text that holds a comma, e.g. en: "Paid (cleared, unpaid)"' in text
+    assert "\n" not in text
 
 
 def test_unknown_key_in_a_case_is_reported_as_unknown_not_as_missing(rules) -> None:

@@ -533,6 +533,13 @@ def _pydantic_error(
         msg = f"unknown key '{key}'{did_you_mean(str(key), allowed)}"
         if allowed:
             msg += "; allowed here: " + ", ".join(sorted(allowed))
+        if err.get("input") is None and str(key) not in allowed:
+            # `{zh: 已付款, en: Paid (cleared, unpaid)}`: in a {...} mapping a comma ends
+            # the value, and what follows it becomes a key without a value.
+            msg += (
+                f"; if '{key}' is the end of the text before it, a comma inside {{...}} ends "
+                "a value: quote text that holds a comma, e.g. en: \"Paid (cleared, unpaid)\""
+            )
     else:
         pos = None
         p = path
