@@ -248,14 +248,8 @@ def score(
         if lazy:
             return checked_lazily(plan).frame
         if executor == "spark":
-            from segrule.spark import staged
-
-            with staged(
-                plan,
-                spark or SparkOptions(),
-                outputs=outputs,
-                passes=tuple(passes_for(plan.ruleset, explain)),
-                inputs=plan_inputs(plan, engine, data),
+            with _on_spark(
+                plan, spark, outputs, explain, plan_inputs(plan, engine, data)
             ) as on_spark:
                 found = on_spark.quality
                 quality.raise_on_failures(
@@ -426,17 +420,8 @@ def _run(
     with contextlib.ExitStack() as stack:
         spark_run = None
         if executor == "spark":
-            from segrule.spark import staged
-
             spark_run = stack.enter_context(
-                staged(
-                    plan,
-                    spark or SparkOptions(),
-                    outputs=outputs,
-                    passes=tuple(passes_for(plan.ruleset, explain)),
-                    rejects=rejects is not None,
-                    inputs=inputs,
-                )
+                _on_spark(plan, spark, outputs, explain, inputs, rejects=rejects is not None)
             )
             plan = spark_run.plan
         return _write_run(plan, out, fmt, inputs, rejects, history, csv_formulas, spark_run, t0, t1)
@@ -601,6 +586,29 @@ def bucket(
         out=out,
         engine=engine,
         plugins=plugins,
+    )
+
+
+def _on_spark(
+    plan: Plan,
+    spark: SparkOptions | None,
+    outputs: list[str] | None,
+    explain: ExplainOptions | None,
+    inputs: Inputs,
+    *,
+    rejects: bool = False,
+) -> contextlib.AbstractContextManager[Any]:
+    """The per-customer stage of ``plan`` on Spark (:func:`segrule.spark.staged`), with
+    the plan passes the workers compile again."""
+    from segrule.spark import staged
+
+    return staged(
+        plan,
+        spark or SparkOptions(),
+        outputs=outputs,
+        passes=tuple(passes_for(plan.ruleset, explain)),
+        rejects=rejects,
+        inputs=inputs,
     )
 
 

@@ -93,7 +93,6 @@ class SparkRun:
     plan: Plan
     quality: QualityResult
     staging: Path
-    buckets: int
     rejects: dict[str, pl.LazyFrame]
 
     def close(self) -> None:
@@ -508,7 +507,6 @@ def _run_stages(
         dist.population_plan(plan, staging),
         found_q,
         staging,
-        buckets,
         dist.rejects_frames(staging) if rejects else {},
     )
 

@@ -30,7 +30,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,8 @@ class BucketJob:
     duplicates: pl.DataFrame | None = None
     winners: pl.DataFrame | None = None
     rejects: bool = False
-    candidate_ids: pl.DataFrame | None = field(default=None)
+    #: the order ids seen more than once over every bucket (``duplicate_candidates``)
+    candidate_ids: pl.DataFrame | None = None
 
 
 #: The column naming the bucket of a duplicate candidate row.
@@ -97,9 +98,11 @@ def runtime_versions(plugins: Sequence[str] = ()) -> dict[str, str]:
         "polars": pl.__version__,
         "segrule": __version__,
     }
+    # One scan of the installed distributions (every bucket task calls this).
+    by_package = md.packages_distributions() if plugins else {}
     for path in plugins:
         top = path.split(".")[0]
-        dists = md.packages_distributions().get(top, [])
+        dists = by_package.get(top, [])
         for dist in dists:
             try:
                 out[dist] = md.version(dist)

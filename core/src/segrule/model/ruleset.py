@@ -538,7 +538,7 @@ def _pydantic_error(
             # the value, and what follows it becomes a key without a value.
             msg += (
                 f"; if '{key}' is the end of the text before it, a comma inside {{...}} ends "
-                "a value: quote text that holds a comma, e.g. en: \"Paid (cleared, unpaid)\""
+                'a value: quote text that holds a comma, e.g. en: "Paid (cleared, unpaid)"'
             )
     else:
         pos = None
