@@ -107,6 +107,7 @@ FLAGS: dict[str, str] = {
     "spark_staging": "--staging",
     "verticals": "--vertical",
     "buckets": "--buckets",
+    "names": "--rollup",
     "all_problems": "run `segrule validate` to see all",
     "history_resume": "the next `segrule run --history` or `segrule history` of this folder",
     "history_write": "write one with segrule run --history",

@@ -43,6 +43,7 @@ from segrule.io.outpaths import Inputs
 from segrule.io.sink import ROW_GROUP_ROWS, output_format, sink, sink_with
 from segrule.model.ruleset import RuleSet
 from segrule.plugins.registry import Registry
+from segrule.grouped import RollupResult, rollup, rollups
 from segrule.spark import SparkOptions
 
 #: Phase messages ("reading orders ..."): the CLI shows them as progress and with -v.
@@ -64,6 +65,7 @@ __all__ = [
     "BucketResult",
     "Plan",
     "RuleSets",
+    "RollupResult",
     "RunResult",
     "TableInput",
     "TableLike",
@@ -80,6 +82,8 @@ __all__ = [
     "plan_inputs",
     "quality_report",
     "revenue_column",
+    "rollup",
+    "rollups",
     "run",
     "score",
     "sink",

@@ -357,7 +357,6 @@ class RuleSetModel(_Model):
         "with a customer_id column), relative to this rule file",
     )
 
-
     @field_validator("rollups")
     @classmethod
     def _rollup_names(cls, value: dict[str, RollupSpec] | None) -> dict[str, RollupSpec] | None:

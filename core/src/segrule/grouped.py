@@ -1,4 +1,5 @@
-"""Rollups: tables grouped by keys other than the customer (docs/rollups.md).
+"""Rollups: tables grouped by keys other than the customer (docs/rollups.md), for
+``segrule rollup`` and :func:`segrule.rollup`.
 
 A rule set's ``rollups:`` section names tables such as revenue per product with the
 Pareto key products, demand per category and city, or customers per segment per
@@ -24,7 +25,16 @@ from segrule.engine.build import as_ruleset
 from segrule.engine.build import compile as compile_plan
 from segrule.engine.compiler import Compiler, Plan, parse_as_of
 from segrule.engine.execute import checked, plan_inputs
-from segrule.errors import RuleSetError, RuleSetErrors, SegruleError, did_you_mean, option
+from segrule.errors import (
+    DataError,
+    RuleSetError,
+    RuleSetErrors,
+    SegruleError,
+    UsageError,
+    did_you_mean,
+    first_line,
+    option,
+)
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
 from segrule.io.encodings import copies_scope
@@ -123,7 +133,7 @@ def definitions(
         )
     unknown = [n for n in names if n not in specs]
     if unknown:
-        raise SegruleError(
+        raise UsageError(
             f"{option('names')}: unknown rollup '{unknown[0]}'"
             f"{did_you_mean(unknown[0], specs)}; the rule set has: {', '.join(specs)}"
         )
@@ -341,7 +351,10 @@ def _query(plan: Plan, d: RollupDef) -> pl.LazyFrame:
         nulls_last=True,
         maintain_order=True,
     )
-    total = pl.col(_CENTS).sum()
+    # The total as a column (a window over one group), not a scalar: polars divides by
+    # a scalar as a product with its reciprocal, and the last cumulative share came out
+    # 0.9999999999999999 instead of 1.0.
+    total = pl.col(_CENTS).sum().over(pl.lit(0))
     has_total = total > 0
     running = pl.col(_CENTS).cum_sum()
     measures = [
@@ -356,7 +369,7 @@ def _query(plan: Plan, d: RollupDef) -> pl.LazyFrame:
     if d.customer_rows:
         shares = [
             pl.when(pl.col("customers").sum() > 0)
-            .then(pl.col("customers") / pl.col("customers").sum())
+            .then(pl.col("customers") / pl.col("customers").sum().over(pl.lit(0)))
             .alias("customer_share")
         ]
     out = ordered.with_columns(*measures, *shares).select(
@@ -471,8 +484,6 @@ def _computed(plan: Plan, defs: Sequence[RollupDef]) -> RollupResult:
     try:
         frames = pl.collect_all(queries, engine="streaming")
     except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
-        from segrule.errors import first_line
-
         raise SegruleError(f"the rollups failed while reading data: {first_line(exc)}") from exc
     return RollupResult({d.name: f for d, f in zip(defs, frames, strict=True)}, plan)
 
@@ -525,8 +536,6 @@ def rollup(
 
     engine = engine or Registry(plugins=list(plugins))
     if fmt not in ("parquet", "csv", "ipc", "ndjson", "xlsx"):
-        from segrule.errors import UsageError
-
         raise UsageError(
             f"{option('fmt')} {fmt!r} is not an output format: use parquet, csv, ipc, "
             "ndjson or xlsx"
@@ -610,7 +619,6 @@ def read_folder(folder: str | Path) -> dict[str, dict[str, Any]]:
 
 def _read_table(file: Path) -> pl.DataFrame:
     """One rollup file as written (this reads it); a DataError when it cannot be read."""
-    from segrule.errors import DataError, first_line
     from segrule.io.formats import format_of
 
     kind = format_of(file)
