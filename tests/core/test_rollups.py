@@ -15,8 +15,9 @@ import pytest
 import segrule
 from segrule.errors import DataError, RuleSetError, UsageError
 from segrule.generate import generate
+from segrule.grouped import MARKER
+from segrule.io.outputs import read_rollups
 from segrule.model.geo import CITY_REGION
-from segrule.grouped import MARKER, read_folder
 from segrule.testing import AS_OF, days_before, make_tables
 
 pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
@@ -336,7 +337,7 @@ def test_errors_name_the_rollup(rules: Any) -> None:
         segrule.rollups(bad_where, tables, as_of=AS_OF)
     bad_table = rules("d.yaml", "rollups:\n  x:\n    table: order\n    by: [category]\n")
     with pytest.raises(
-        RuleSetError, match="rollup 'x': unknown table 'order'.*did you mean 'orders'"
+        RuleSetError, match=r"rollup 'x': unknown table 'order'.*did you mean 'orders'"
     ):
         segrule.rollups(bad_table, tables, as_of=AS_OF)
     clash = rules("e.yaml", "rollups:\n  x:\n    by: [city, customer.city]\n")
@@ -377,7 +378,7 @@ def test_generated_against_duckdb(generated: Path, rules: Any, tmp_path: Path) -
       WHERE o.status = 'paid'
     """
     counts = [("orders", "COUNT(*)"), ("customers", "COUNT(DISTINCT customer_id)")]
-    written = read_folder(tmp_path / "rollups")
+    written = read_rollups(tmp_path / "rollups")
     assert list(written) == ["by_category", "by_city_category", "by_region", "segment_region"]
     assert written["by_category"]["zh"] == "品类"
     for name, keys, share in (

@@ -108,6 +108,7 @@ FLAGS: dict[str, str] = {
     "verticals": "--vertical",
     "buckets": "--buckets",
     "names": "--rollup",
+    "rollups": "--rollups",
     "all_problems": "run `segrule validate` to see all",
     "history_resume": "the next `segrule run --history` or `segrule history` of this folder",
     "history_write": "write one with segrule run --history",

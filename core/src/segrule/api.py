@@ -32,6 +32,7 @@ from segrule.engine.execute import (
 from segrule.engine.passes import RunPass
 from segrule.errors import UsageError, option
 from segrule.explain import ExplainOptions, ExplainPass
+from segrule.grouped import RollupResult, rollup, rollups
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
 from segrule.io.cloud import check_writable, is_cloud
@@ -43,7 +44,6 @@ from segrule.io.outpaths import Inputs
 from segrule.io.sink import ROW_GROUP_ROWS, output_format, sink, sink_with
 from segrule.model.ruleset import RuleSet
 from segrule.plugins.registry import Registry
-from segrule.grouped import RollupResult, rollup, rollups
 from segrule.spark import SparkOptions
 
 #: Phase messages ("reading orders ..."): the CLI shows them as progress and with -v.
@@ -64,8 +64,8 @@ __all__ = [
     "AsOf",
     "BucketResult",
     "Plan",
-    "RuleSets",
     "RollupResult",
+    "RuleSets",
     "RunResult",
     "TableInput",
     "TableLike",

@@ -12,9 +12,8 @@ descending, then by the keys (nulls last), so the same input gives the same byte
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from segrule.engine.build import compile as compile_plan
 from segrule.engine.compiler import Compiler, Plan, parse_as_of
 from segrule.engine.execute import checked, plan_inputs
 from segrule.errors import (
-    DataError,
     RuleSetError,
     RuleSetErrors,
     SegruleError,
@@ -41,14 +39,13 @@ from segrule.io.encodings import copies_scope
 from segrule.io.formats import FORMATS
 from segrule.io.frames import TableLike
 from segrule.io.outpaths import Inputs
+from segrule.io.outputs import ROLLUPS_MARKER as MARKER
 from segrule.model.keys import BASE
 from segrule.model.nodes import BuildContext, cents_to_units, parse_window
 from segrule.model.ruleset import CUSTOMER_ROWS, RollupSpec, RuleSet
 from segrule.model.sql import parse_sql, referenced_names
 from segrule.plugins.registry import Registry
 
-#: The marker file of a rollups folder: the files segrule wrote there.
-MARKER = ".segrule-rollups"
 #: A key naming a customer's value in a rollup of table rows: ``customer.region``.
 CUSTOMER_PREFIX = "customer."
 #: The default row filter of an orders rollup: the paid orders, as monetary_* counts.
@@ -415,7 +412,7 @@ def _check_condition(schema: dict[str, Any], cond: pl.Expr, label: str, at: str)
 # -- the API --------------------------------------------------------------------------
 def compile_rollups(
     rulesets: Any,
-    tables: dict[str, TableLike | None] | None = None,
+    tables: Mapping[str, TableLike | None] | None = None,
     *,
     names: Sequence[str] = (),
     as_of: Any = None,
@@ -450,7 +447,7 @@ def compile_rollups(
 
 def rollups(
     rulesets: Any,
-    tables: dict[str, TableLike | None] | None = None,
+    tables: Mapping[str, TableLike | None] | None = None,
     *,
     names: Sequence[str] = (),
     as_of: Any = None,
@@ -513,7 +510,7 @@ def extension(fmt: str) -> str:
 def rollup(
     rulesets: Any,
     out: str | Path,
-    tables: dict[str, TableLike | None] | None = None,
+    tables: Mapping[str, TableLike | None] | None = None,
     *,
     names: Sequence[str] = (),
     as_of: Any = None,
@@ -592,46 +589,3 @@ def rollup(
         result.folder = folder
         result.files = files
         return result
-
-
-def read_folder(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """The rollups a folder written by :func:`rollup` holds, by name, in the order
-    written: ``{"file": Path, "keys": [...], "zh"/"en": title, "table": DataFrame}``
-    (this reads the files). A folder without the marker is an OutputPathError."""
-    path = Path(folder)
-    marker = path / MARKER
-    try:
-        record = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise outpaths.OutputPathError(
-            f"{path} is not a rollups folder (its {MARKER} marker cannot be read: "
-            f"{type(exc).__name__}); give a folder written by segrule rollup"
-        ) from None
-    out: dict[str, dict[str, Any]] = {}
-    for name, info in (record.get("rollups") or {}).items():
-        file = path / str(info.get("file", ""))
-        if file.parent != path or not file.is_file():
-            continue
-        with contextlib.suppress(SegruleError):
-            out[str(name)] = {**info, "file": file, "table": _read_table(file)}
-    return out
-
-
-def _read_table(file: Path) -> pl.DataFrame:
-    """One rollup file as written (this reads it); a DataError when it cannot be read."""
-    from segrule.io.formats import format_of
-
-    kind = format_of(file)
-    try:
-        if kind == "parquet":
-            return pl.read_parquet(file, glob=False)
-        if kind == "ipc":
-            return pl.read_ipc(file)
-        if kind == "csv":
-            # Keys as text, as written (a product code 007 keeps its zeros).
-            return pl.read_csv(file, infer_schema=False, glob=False)
-        if kind == "ndjson":
-            return pl.read_ndjson(file)
-        return pl.read_excel(file)
-    except Exception as exc:
-        raise DataError(f"{file}: cannot be read: {first_line(exc)}") from None
