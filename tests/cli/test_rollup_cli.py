@@ -192,3 +192,20 @@ def test_report_shows_the_rollups(data_dir: Path, tmp_path: Path) -> None:
         ["report", str(tmp_path / "scores.parquet"), "--out", str(html), "--rollups", str(empty)],
     )
     assert bad.exit_code == 1 and "is not a rollups folder" in bad.output
+
+
+def test_validate_checks_the_rollups(data_dir: Path, tmp_path: Path) -> None:
+    ok = runner.invoke(app, ["validate", "product-pareto"])
+    assert ok.exit_code == 0
+    assert "rollups: key_categories, regional_demand, core_cities, segments_by_region" in (
+        " ".join(ok.output.split())
+    )
+    rules = tmp_path / "r.yaml"
+    rules.write_text("extends: rfm\nrollups:\n  key_products:\n    by: [sku]\n", encoding="utf-8")
+    # Without data a column no contract lists may be the user's: checked with --data.
+    assert runner.invoke(app, ["validate", str(rules)]).exit_code == 0
+    bad = runner.invoke(app, ["validate", str(rules), "--data", str(data_dir)])
+    assert bad.exit_code == 1 and "needed by rollup 'key_products'" in bad.output
+    rules.write_text("rollups:\n  x:\n    by: [customer.regoin]\n", encoding="utf-8")
+    bad = runner.invoke(app, ["validate", str(rules)])
+    assert bad.exit_code == 1 and "rollup 'x': group key 'customer.regoin'" in bad.output

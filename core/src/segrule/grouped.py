@@ -421,9 +421,11 @@ def compile_rollups(
     engine: Registry | None = None,
     plugins: Sequence[str] = (),
     blacklist: str | Path | None = None,
+    check_only: bool = False,
 ) -> tuple[Plan, list[RollupDef]]:
     """The plan the rollups read (compiled with only what they need) and their
-    definitions. Reads no rows."""
+    definitions. Reads no rows. ``check_only``: tables not given are their contracts'
+    empty frames (:func:`segrule.compile`)."""
     engine = engine or Registry(plugins=list(plugins))
     rs = as_ruleset(rulesets, engine)
     zone = tz or rs.model.timezone or "UTC"
@@ -440,6 +442,7 @@ def compile_rollups(
         engine=engine,
         blacklist=blacklist,
         columns=columns,
+        check_only=check_only,
     )
     rollup_queries(plan, defs)  # checks the filters and money columns before any read
     return plan, defs
@@ -473,6 +476,33 @@ def rollups(
             blacklist=blacklist,
         )
         return _computed(plan, defs)
+
+
+def check_rollups(
+    rulesets: Any,
+    tables: Mapping[str, TableLike | None] | None = None,
+    *,
+    data: str | Path | None = None,
+    tz: str | None = None,
+    engine: Registry | None = None,
+) -> list[str]:
+    """Check the rule set's rollups without reading rows (``segrule validate``) and
+    return their names (none when it has no rollups): names, keys, filters and windows
+    always; with ``data`` or ``tables``, also the table columns against the real
+    schemas (without them, a key such as ``sku`` may be a column of the user's data
+    that no contract lists, so it is not checked)."""
+    engine = engine or Registry()
+    rs = as_ruleset(rulesets, engine)
+    if not rs.model.rollups:
+        return []
+    if data is None and not tables:
+        zone = tz or rs.model.timezone or "UTC"
+        ctx = BuildContext(as_of=parse_as_of("2000-01-01", zone), tz=zone, engine=engine)
+        return [d.name for d in definitions(rs, engine, (), ctx)]
+    _, defs = compile_rollups(
+        rs, tables, as_of="2000-01-01", data=data, tz=tz, engine=engine, check_only=True
+    )
+    return [d.name for d in defs]
 
 
 def _computed(plan: Plan, defs: Sequence[RollupDef]) -> RollupResult:
