@@ -401,3 +401,92 @@ def test_files_are_byte_identical_across_runs(generated: Path, rules: Any, tmp_p
     segrule.rollup(path, tmp_path / "b", data=generated, as_of="2026-11-01", fmt="csv")
     for f in sorted((tmp_path / "a").iterdir()):
         assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes(), f.name
+
+
+def test_one_customer_ties_and_zero_revenue(rules: Any) -> None:
+    path = rules(
+        "r.yaml",
+        "rollups:\n  by_category:\n    by: [category]\n"
+        "  all_rows:\n    by: [category]\n    where: 'TRUE'\n",
+    )
+    # Equal revenues: the order is the keys'; one customer; a group of refunds only.
+    orders = [
+        ("c1", days_before(1), 5.0, "paid", "b"),
+        ("c1", days_before(2), 5.0, "paid", "a"),
+        ("c1", days_before(3), 5.0, "paid", "c"),
+        ("c1", days_before(4), 9.0, "refunded", "d"),
+    ]
+    result = segrule.rollups(path, make_tables(orders=orders), as_of=AS_OF)
+    paid = result.tables["by_category"]
+    assert paid["category"].to_list() == ["a", "b", "c"]
+    assert paid["cumulative_share"].to_list() == [pytest.approx(1 / 3), pytest.approx(2 / 3), 1.0]
+    # 0.8 of 15.00 is 12.00: a and b (10.00 before c) are key, c crosses it and is key too.
+    assert paid["pareto_key"].to_list() == [True, True, True]
+    every = result.tables["all_rows"]
+    assert every["category"].to_list() == ["d", "a", "b", "c"]
+    # Nothing paid at all: no shares and no key group.
+    refunds = make_tables(orders=[("c1", days_before(4), 9.0, "refunded", "d")])
+    none = segrule.rollups(path, refunds, as_of=AS_OF).tables["by_category"]
+    assert none.height == 0
+    zero = segrule.rollups(
+        path, make_tables(orders=[("c1", days_before(4), 0.0, "paid", "d")]), as_of=AS_OF
+    ).tables["by_category"]
+    assert zero.rows() == [("d", 1, 1, 0.0, None, None, False)]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralized(rules: Any, tmp_path: Path) -> None:
+    path = rules("r.yaml", "rollups:\n  by_category:\n    by: [category]\n")
+    orders = [("c1", days_before(1), 5.0, "paid", '=HYPERLINK("http://x")')]
+    segrule.rollup(path, tmp_path / "out", make_tables(orders=orders), as_of=AS_OF, fmt="csv")
+    text = (tmp_path / "out" / "by_category.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and '\n"=' not in text and "\n=" not in text
+    segrule.rollup(
+        path,
+        tmp_path / "keep",
+        make_tables(orders=orders),
+        as_of=AS_OF,
+        fmt="csv",
+        csv_formulas="keep",
+    )
+    kept = (tmp_path / "keep" / "by_category.csv").read_text(encoding="utf-8")
+    assert '\n"=HYPERLINK' in kept and "'=" not in kept
+
+
+def test_a_plugin_table(tmp_path: Path, rules: Any) -> None:
+    generate(
+        tmp_path / "data",
+        orders=2000,
+        seed=4,
+        end=dt.date(2026, 11, 1),
+        tables=["orders", "customers", "apparel_items"],
+        generators={
+            n: t.generate
+            for n, t in segrule.Engine(
+                plugins=["segrule_apparel.hooks"], autoload=False
+            ).tables.items.items()
+            if n == "apparel_items"
+        },
+    )
+    path = rules("r.yaml", "rollups:\n  sizes:\n    table: apparel_items\n    by: [size]\n")
+    engine = segrule.Engine(plugins=["segrule_apparel.hooks"], autoload=False)
+    out = segrule.rollups(path, data=tmp_path / "data", as_of=AS_OF, engine=engine)
+    sizes = out.tables["sizes"]
+    items = pl.read_parquet(tmp_path / "data" / "apparel_items.parquet")
+    customers = pl.read_parquet(tmp_path / "data" / "customers.parquet")
+    con = duckdb.connect()
+    con.register("items", items.to_arrow())
+    con.register("customers", customers.to_arrow())
+    rows = f"""SELECT size, customer_id,
+                 CAST(ROUND(CAST(amount AS DECIMAL(18, 2)) * 100) AS BIGINT) AS cents
+               FROM items WHERE {_ts_column()} < TIMESTAMP '{AS_OF.isoformat(sep=" ")}'
+                 AND customer_id IN (SELECT customer_id FROM customers)"""
+    counts = [("rows", "COUNT(*)"), ("customers", "COUNT(DISTINCT customer_id)")]
+    expected = _sql_rollup(con, rows, ["size"], counts)
+    assert expected.height > 3
+    _same(sizes, expected)
+
+
+def _ts_column() -> str:
+    from segrule_apparel.tables import TS
+
+    return TS
