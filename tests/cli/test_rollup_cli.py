@@ -209,3 +209,42 @@ def test_validate_checks_the_rollups(data_dir: Path, tmp_path: Path) -> None:
     rules.write_text("rollups:\n  x:\n    by: [customer.regoin]\n", encoding="utf-8")
     bad = runner.invoke(app, ["validate", str(rules)])
     assert bad.exit_code == 1 and "rollup 'x': group key 'customer.regoin'" in bad.output
+
+
+def test_run_writes_the_rollups_from_its_own_plan(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rollups"
+    run = ["run", "product-pareto", "--data", str(data_dir), "--as-of", AS_OF]
+    result = runner.invoke(
+        app,
+        [*run, "--out", str(tmp_path / "s.parquet"), "--rollups", str(out), "-q"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote 4 rollups to" in result.output
+    api = segrule.rollups("product-pareto", data=data_dir, as_of=AS_OF)
+    for name, table in api.tables.items():
+        assert pl.read_parquet(out / f"{name}.parquet").equals(table), name
+    # A customer value the run does not write: one line, exit 2, nothing written.
+    bad = runner.invoke(
+        app,
+        [
+            *run,
+            *("--out", str(tmp_path / "t.parquet"), "--rollups", str(tmp_path / "r2")),
+            *("--outputs", "customer_id,rfm_segment"),
+        ],
+    )
+    assert bad.exit_code == 2
+    assert bad.output.strip().splitlines() == [
+        "error: --rollups: rollup 'regional_demand' reads region, which the run does not "
+        "write; add it to the rule set's outputs (or --outputs), or write the rollups with "
+        "segrule rollup"
+    ]
+    assert not (tmp_path / "t.parquet").exists() and not (tmp_path / "r2").exists()
+    spark = runner.invoke(
+        app,
+        [
+            *run,
+            *("--out", str(tmp_path / "u.parquet"), "--rollups", str(tmp_path / "r3")),
+            *("--engine", "spark"),
+        ],
+    )
+    assert spark.exit_code == 2 and "--rollups runs with the local engine only" in spark.output

@@ -490,3 +490,31 @@ def _ts_column() -> str:
     from segrule_apparel.tables import TS
 
     return TS
+
+
+def test_run_with_rollups_after_duplicates_are_dropped(rules: Any, tmp_path: Path) -> None:
+    """The run computes its plan again without duplicate orders: the rollups come from
+    that plan too."""
+    path = rules("r.yaml", RULES)
+    tables = _hand_tables("text")
+    outputs = ["customer_id", "city", "region", "rfm_segment", "monetary_lifetime"]
+    result = segrule.run(
+        path,
+        tmp_path / "s.parquet",
+        tables,
+        as_of=AS_OF,
+        outputs=outputs,
+        rollups=tmp_path / "rollups",
+    )
+    assert sorted(result.rollups) == sorted(
+        ["by_category", "by_city_category", "by_region", "segment_region"]
+    )
+    alone = segrule.rollups(path, tables, as_of=AS_OF)
+    for name, file in result.rollups.items():
+        assert pl.read_parquet(file).equals(alone.tables[name]), name
+    assert (
+        pl.read_parquet(result.rollups["by_category"])
+        .filter(pl.col("category") == "包")["revenue"]
+        .item()
+        == 1000.07
+    )

@@ -109,6 +109,7 @@ FLAGS: dict[str, str] = {
     "buckets": "--buckets",
     "names": "--rollup",
     "rollups": "--rollups",
+    "outputs": "--outputs",
     "all_problems": "run `segrule validate` to see all",
     "history_resume": "the next `segrule run --history` or `segrule history` of this folder",
     "history_write": "write one with segrule run --history",

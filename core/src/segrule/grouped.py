@@ -515,17 +515,17 @@ def _computed(plan: Plan, defs: Sequence[RollupDef]) -> RollupResult:
     return RollupResult({d.name: f for d, f in zip(defs, frames, strict=True)}, plan)
 
 
-def check_folder(out: str | Path, inputs: Inputs) -> Path:
+def check_folder(out: str | Path, inputs: Inputs, *, what: str = option("out")) -> Path:
     """Check the rollups folder before anything runs: a local folder, never an input nor
     inside or holding one, and new, empty or one segrule wrote rollups into (its
     ``.segrule-rollups`` marker lists every file in it)."""
-    folder = outpaths.check_folder(out, what=option("out"), inputs=inputs)
-    owned = outpaths.owned_files(folder, MARKER, option("out"))
+    folder = outpaths.check_folder(out, what=what, inputs=inputs)
+    owned = outpaths.owned_files(folder, MARKER, what)
     if owned:
         extra = sorted({e.name for e in folder.iterdir()} - owned - {MARKER})
         if extra:
             raise outpaths.OutputPathError(
-                f"{option('out')} {folder} holds files segrule did not write "
+                f"{what} {folder} holds files segrule did not write "
                 f"({', '.join(extra[:3])}) beside its rollups; move them away or give "
                 "another folder"
             )
@@ -558,9 +558,6 @@ def rollup(
     ``.segrule-rollups``. The folder is written whole and put in place at the end
     (:func:`segrule.io.outpaths.replacing_folder`): a failed run leaves the previous
     one. ``out`` is checked first (:func:`check_folder`)."""
-    from segrule.io.manifest import build_manifest
-    from segrule.io.sink import sink
-
     engine = engine or Registry(plugins=list(plugins))
     if fmt not in ("parquet", "csv", "ipc", "ndjson", "xlsx"):
         raise UsageError(
@@ -581,41 +578,85 @@ def rollup(
         inputs = plan_inputs(plan, engine, data)
         folder = check_folder(out, inputs)
         result = _computed(plan, defs)
-        manifest = build_manifest(result.plan)
-        ext = extension(fmt)
-        files: dict[str, Path] = {}
-        with outpaths.replacing_folder(folder, what=option("out")) as tmp:
-            for d in defs:
-                name = f"{d.name}{ext}"
-                meta = {
-                    **manifest,
-                    "outputs": result.tables[d.name].columns,
-                    "rollup": {"name": d.name, **d.spec.model_dump(mode="json", exclude_none=True)},
-                }
-                sink(
-                    result.tables[d.name].lazy(),
-                    tmp / name,
-                    fmt,
-                    manifest=meta,
-                    what=option("out"),
-                    csv_formulas=csv_formulas,
-                )
-                files[d.name] = folder / name
-            record = {
-                "written_by": "segrule",
-                "files": sorted(p.name for p in files.values()),
-                "rollups": {
-                    d.name: {
-                        "file": files[d.name].name,
-                        "keys": [k.column for k in d.keys],
-                        **d.title,
-                    }
-                    for d in defs
-                },
-            }
-            (tmp / MARKER).write_text(
-                json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
+        result.files = write_folder(
+            folder, result.plan, defs, result.tables, fmt, csv_formulas, what=option("out")
+        )
         result.folder = folder
-        result.files = files
         return result
+
+
+def write_folder(
+    folder: Path,
+    plan: Plan,
+    defs: Sequence[RollupDef],
+    tables: Mapping[str, pl.DataFrame],
+    fmt: str = "parquet",
+    csv_formulas: CsvFormulas = "neutralize",
+    *,
+    what: str,
+) -> dict[str, Path]:
+    """Write the computed ``tables`` of ``defs`` into ``folder`` (checked before with
+    :func:`check_folder`), whole: a temporary folder beside it, put in place at the end.
+    Returns the file of each rollup."""
+    from segrule.io.manifest import build_manifest
+    from segrule.io.sink import sink
+
+    manifest = build_manifest(plan)
+    ext = extension(fmt)
+    files: dict[str, Path] = {}
+    with outpaths.replacing_folder(folder, what=what) as tmp:
+        for d in defs:
+            name = f"{d.name}{ext}"
+            meta = {
+                **manifest,
+                "outputs": tables[d.name].columns,
+                "rollup": {"name": d.name, **d.spec.model_dump(mode="json", exclude_none=True)},
+            }
+            sink(
+                tables[d.name].lazy(),
+                tmp / name,
+                fmt,
+                manifest=meta,
+                what=what,
+                csv_formulas=csv_formulas,
+            )
+            files[d.name] = folder / name
+        record = {
+            "written_by": "segrule",
+            "files": sorted(p.name for p in files.values()),
+            "rollups": {
+                d.name: {"file": files[d.name].name, "keys": [k.column for k in d.keys], **d.title}
+                for d in defs
+            },
+        }
+        (tmp / MARKER).write_text(
+            json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    return files
+
+
+def for_run(
+    rs: RuleSet, engine: Registry, names: Sequence[str], as_of: Any, tz: str | None
+) -> tuple[list[RollupDef], list[str], dict[str, dict[str, str]]]:
+    """The rollups ``segrule run --rollups`` computes beside its output: their
+    definitions, the customer values they read (which must be among the run's outputs)
+    and the table columns the run must read for them."""
+    zone = tz or rs.model.timezone or "UTC"
+    ctx = BuildContext(as_of=parse_as_of(as_of, zone), tz=zone, engine=engine)
+    defs = definitions(rs, engine, names, ctx)
+    outputs, columns = needs(defs)
+    return defs, outputs, columns
+
+
+def check_run_outputs(defs: Sequence[RollupDef], plan: Plan) -> None:
+    """Refuse ``run --rollups`` when a rollup reads a customer value the run does not
+    write: the rollups group the run's own output rows."""
+    for d in defs:
+        missing = [c for c in needs([d])[0] if c not in plan.outputs]
+        if missing:
+            raise UsageError(
+                f"{option('rollups')}: rollup '{d.name}' reads {', '.join(missing)}, which the "
+                f"run does not write; add {'it' if len(missing) == 1 else 'them'} to the rule "
+                f"set's outputs (or {option('outputs')}), or write the rollups with segrule "
+                "rollup"
+            )
