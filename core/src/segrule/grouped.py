@@ -64,7 +64,6 @@ MEASURES = (
     "pareto_key",
 )
 _CENTS = "__rollup_cents"
-_COUNT = "__rollup_count"
 
 
 @dataclass(frozen=True)
@@ -203,7 +202,12 @@ def _resolve(
         if k.column in MEASURES:
             raise RuleSetError(
                 f"{label}: group key '{k.column}' has the name of a measure column "
-                f"({', '.join(MEASURES)}); rename it in tables.{spec.table}.columns",
+                f"({', '.join(MEASURES)}); "
+                + (
+                    "rename the dimension"
+                    if k.source == "customer"
+                    else f"rename it in tables.{spec.table}.columns"
+                ),
                 where=by_at,
             )
     if spec.window is not None:
