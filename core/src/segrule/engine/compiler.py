@@ -344,7 +344,13 @@ class Compiler:
         cond = None
         for c in conds:
             cond = c if cond is None else cond & c
-        agg, columns, fill = build_aggregate(spec.aggregate, cond, where=agg_where, name=name)
+        order_by: tuple[str, ...] = ()
+        if contract.ts_column is not None:
+            row_id = contract.extra.get("row_id")
+            order_by = (contract.ts_column, *((row_id,) if row_id else ()))
+        agg, columns, fill = build_aggregate(
+            spec.aggregate, cond, where=agg_where, name=name, order_by=order_by
+        )
         # all() of no rows is true but a customer without rows gets the fill (null), and a
         # custom fill differs from sum/count of no rows: only the plain cases drop rows.
         func = spec.aggregate.strip().split("(", 1)[0].strip().lower()
@@ -540,17 +546,41 @@ class Compiler:
 
 
 AGG_RE = re.compile(r"^\s*([A-Za-z_]+)\s*\(\s*(DISTINCT\s+)?(.*?)\s*\)\s*$", re.I | re.S)
-AGG_FUNCS = ("count", "sum", "avg", "mean", "min", "max", "median", "n_unique", "any", "all")
+AGG_FUNCS = (
+    "count",
+    "sum",
+    "avg",
+    "mean",
+    "min",
+    "max",
+    "median",
+    "n_unique",
+    "any",
+    "all",
+    "first",
+    "last",
+    "mode",
+)
+#: Aggregates that pick one row's value by time: they need the table's time column.
+ORDERED_AGGS = ("first", "last")
 
 
 def build_aggregate(
-    sql: str, cond: pl.Expr | None, *, where: str, name: str
+    sql: str,
+    cond: pl.Expr | None,
+    *,
+    where: str,
+    name: str,
+    order_by: tuple[str, ...] = (),
 ) -> tuple[pl.Expr, tuple[str, ...], Any]:
     """``FUNC(expr)`` / ``count(*)`` / ``count(DISTINCT expr)`` with a row condition.
 
     Returns the aggregate expression, the table columns read and the fill value for
     customers without rows. ``sum(amount)`` and ``avg(amount)`` run on integer cents,
-    so they are exact.
+    so they are exact. ``first``/``last`` take the value of the earliest/latest row by
+    ``order_by`` (the table's time column, then its row id where it has one, then the
+    value itself, so ties never depend on the read order); ``mode`` is the most frequent
+    non-null value, ties broken by the smallest value.
     """
     m = AGG_RE.match(sql)
     if not m or m.group(1).lower() not in AGG_FUNCS:
@@ -582,6 +612,22 @@ def build_aggregate(
         return value.drop_nulls().n_unique().cast(pl.Int64), tuple(sorted(columns)), 0
     if func == "count":
         return value.count().cast(pl.Int64), tuple(sorted(columns)), 0
+    if func in ORDERED_AGGS:
+        if not order_by:
+            raise RuleSetError(
+                f"'{sql}': {func}() needs a table with a time column to order its rows",
+                where=where,
+                name=name,
+            )
+        columns |= set(order_by)
+        keys = [pl.col(c) for c in order_by]
+        picked = inner
+        if mask is not None:
+            picked, keys = inner.filter(mask), [k.filter(mask) for k in keys]
+        ordered = picked.sort_by([*keys, picked], nulls_last=True)
+        return getattr(ordered, func)(), tuple(sorted(columns)), None
+    if func == "mode":
+        return value.drop_nulls().mode().min(), tuple(sorted(columns)), None
     if func == "sum":
         expr = value.sum()
         return (cents_to_units(expr) if money else expr), tuple(sorted(columns)), 0
