@@ -42,7 +42,8 @@ TEXTS: dict[str, dict[str, dict[str, str]]] = {
         "note": {"en": "{rows:,} {check} {action}", "zh": "{rows:,} 行{name}，{action}（{check}）"},
         "notes": {"en": " ({notes})", "zh": "；{notes}"},
         "sep": {"en": "; ", "zh": "；"},
-        "where": {"en": "where", "zh": "不符合 where 条件"},
+        "where_rows": {"en": "where", "zh": "不符合 where 条件"},
+        "blacklisted_rows": {"en": "blacklisted", "zh": "属于黑名单客户"},
         "blacklisted": {
             "en": "excluded {rows:,} blacklisted customers ({file})",
             "zh": "已排除 {rows:,} 位黑名单客户（{file}）",

@@ -483,14 +483,39 @@ def collect_quality(plan: Plan) -> QualityResult:
             result.duplicates = dups
         result.counts[name] = counts
     if plan.excluded is not None:
-        result.blacklisted = int(
-            known_ids(plan)
-            .join(plan.excluded.lazy(), on=BASE, how="semi")
-            .select(pl.len())
-            .collect()
-            .item()
-        )
+        count_blacklisted(plan, result)
     return result
+
+
+#: The per-table count of rows left out because their customer is blacklisted, and the
+#: report row counting the blacklisted customers of the universe.
+BLACKLISTED = "blacklisted"
+BLACKLISTED_CUSTOMERS = "blacklisted_customers"
+
+
+def count_blacklisted(plan: Plan, result: QualityResult, kept: pl.Series | None = None) -> None:
+    """The blacklisted customers of the universe (``result.blacklisted``) and, per table,
+    the rows they would otherwise have used (``counts[table]["blacklisted"]``: rows that
+    pass the row checks, ``where`` and the set checks; a duplicate order row dropped as
+    such is counted there, not here). ``kept`` as for :func:`duplicate_losers`. This
+    collects."""
+    assert plan.excluded is not None
+    listed = (
+        known_ids(plan).join(plan.excluded.lazy(), on=BASE, how="semi").collect(engine="streaming")
+    )
+    result.blacklisted = listed.height
+    for name, counts in result.counts.items():
+        rows = plan.loaded[name].frame.filter(_valid(plan))
+        n = rows.join(listed.lazy(), on=BASE, how="semi").select(pl.len())
+        found = int(n.collect(engine="streaming").item()) if listed.height else 0
+        tq = plan.quality_tables()[name]
+        dups = result.duplicates
+        if found and dups is not None and dups.height and tq.policies.get(
+            "duplicate_order_id"
+        ) in ("drop", "fail"):
+            losers = duplicate_losers(plan, dups, kept).join(listed.lazy(), on=BASE, how="semi")
+            found -= int(losers.select(pl.len()).collect(engine="streaming").item())
+        counts[BLACKLISTED] = found
 
 
 def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
@@ -505,8 +530,7 @@ def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
         left_out = sum(
             int(v)
             for k, v in rows.items()
-            if k == "where"
-            or k == "after_as_of"
+            if k in ("where", "after_as_of", BLACKLISTED)
             or (k in policies and policies[k] in ("drop", "fail"))
         )
         rows["rows_used"] = int(rows["rows_read"]) - left_out
@@ -520,7 +544,7 @@ def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
                 action = ""
             elif name == "where":
                 action = "filtered"
-            elif name == "after_as_of":
+            elif name in ("after_as_of", BLACKLISTED):
                 action = "excluded"
             else:
                 action = policies[name]
@@ -529,7 +553,7 @@ def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
         out.append(
             {
                 "table": "customers",
-                "check": "blacklisted",
+                "check": BLACKLISTED_CUSTOMERS,
                 "action": "excluded",
                 "rows": result.blacklisted,
             }
@@ -540,6 +564,7 @@ def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
         *(c for c in CHECKS if c not in SET_CHECKS),
         "where",
         *SET_CHECKS,
+        BLACKLISTED,
         "rows_used",
     ]
     return sorted(
