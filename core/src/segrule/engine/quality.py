@@ -510,9 +510,12 @@ def count_blacklisted(plan: Plan, result: QualityResult, kept: pl.Series | None 
         found = int(n.collect(engine="streaming").item()) if listed.height else 0
         tq = plan.quality_tables()[name]
         dups = result.duplicates
-        if found and dups is not None and dups.height and tq.policies.get(
-            "duplicate_order_id"
-        ) in ("drop", "fail"):
+        if (
+            found
+            and dups is not None
+            and dups.height
+            and tq.policies.get("duplicate_order_id") in ("drop", "fail")
+        ):
             losers = duplicate_losers(plan, dups, kept).join(listed.lazy(), on=BASE, how="semi")
             found -= int(losers.select(pl.len()).collect(engine="streaming").item())
         counts[BLACKLISTED] = found
