@@ -61,6 +61,7 @@ from segrule.io.sources import (
     scan_table,
 )
 from segrule.model.keys import BASE
+from segrule.model.money import cents_sql
 from segrule.model.nodes import (
     BuildContext,
     Case,
@@ -68,6 +69,7 @@ from segrule.model.nodes import (
     Node,
     cents_to_units,
     masked,
+    money_nodes,
     parse_window,
 )
 from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, TableSpec, outputs_of
@@ -216,6 +218,7 @@ class Compiler:
         self.errors: list[RuleSetError] = []
         self.conditions: list[tuple[str, str, pl.Expr, str]] = []  # node, label, cond, where
         self.failed: set[str] = set()  # definitions that raised (not reported again as unknown)
+        self.expr_sql: dict[str, tuple[str, str]] = {}  # expr: dimension -> (sql, where)
 
     # -- definitions from the rule set ----------------------------------------
     def define(self) -> None:
@@ -307,7 +310,9 @@ class Compiler:
                 )
             ]
         if spec.expr:
-            expr = parse_sql(spec.expr, where=self.rs.where("dimensions", name, "expr"), name=name)
+            expr_where = self.rs.where("dimensions", name, "expr")
+            expr = parse_sql(spec.expr, where=expr_where, name=name)
+            self.expr_sql[name] = (spec.expr, expr_where)
             return [
                 Node(
                     name,
@@ -358,6 +363,24 @@ class Compiler:
         if spec.fill is not None:
             mask = mask if spec.fill == fill else None
             fill = spec.fill
+        m = AGG_RE.match(spec.aggregate)
+        if m and func == "sum" and not m.group(2) and m.group(3).strip() == "amount" and fill == 0:
+            # sum(amount): a money value, kept in cents for exact expr: arithmetic.
+            cents = (
+                masked(pl.col("amount_cents"), mask) if mask is not None else pl.col("amount_cents")
+            )
+            nodes = money_nodes(
+                name,
+                cents.sum(),
+                table=spec.table,
+                columns=columns,
+                description=desc or spec.aggregate,
+                title=title,
+                mask=mask,
+            )
+            nodes[0].origin = nodes[1].origin = where
+            nodes[0].labels = self._labels(spec.labels)
+            return nodes
         return [
             Node(
                 name,
@@ -514,6 +537,37 @@ class Compiler:
                     if d not in nodes:
                         pending.append((d, n.origin or where, n.name))
         return nodes
+
+    def exact_money(self, nodes: dict[str, Node]) -> None:
+        """``expr:`` dimensions that add and subtract money values (and amounts with at
+        most two decimals) computed on integer cents (:mod:`segrule.model.money`); they
+        are money values themselves, so an ``expr:`` over them is exact too."""
+        changed = True
+        while changed:
+            changed = False
+            cents_of = {n: node.cents for n, node in nodes.items() if node.cents}
+            for name, (sql, where) in self.expr_sql.items():
+                node = nodes.get(name)
+                helper = f"_{name}_cents"
+                if node is None or node.cents or helper in nodes:
+                    continue
+                text = cents_sql(sql, cents_of)
+                if text is None:
+                    continue
+                expr = parse_sql(text, where=where, name=name)
+                nodes[helper] = Node(
+                    helper,
+                    _kind_of(expr),
+                    expr.alias(helper),
+                    deps=self._deps(expr),
+                    origin=node.origin,
+                    role="helper",
+                    description=f"{name} in integer cents",
+                )
+                node.expr = cents_to_units(pl.col(helper)).alias(name)
+                node.deps = (helper,)
+                node.cents = helper
+                changed = True
 
     def layers(self, nodes: dict[str, Node]) -> list[list[str]]:
         """Topological layers of the derived/population/constant nodes; cycles are errors."""
@@ -1141,6 +1195,7 @@ def resolve_nodes(
         comp.layers(comp.resolve(unused, rs.where("outputs")) | nodes)
     if comp.errors:
         raise RuleSetErrors(comp.errors) if len(comp.errors) > 1 else comp.errors[0]
+    comp.exact_money(nodes)
     return comp, nodes, comp.layers(nodes)
 
 
