@@ -373,7 +373,9 @@ def fit_population(spec: KMeansSpec, batch: pl.Series) -> pl.Series:
         pl.col(i.dimension).rank("min", descending=True).cast(pl.Int64).alias(f"{i.dimension}_rank")
         for i in spec.inputs
     )
-    labels = prof.select(label_expr(spec))["label"].to_numpy() if k else np.zeros(0, dtype=object)
+    labels = (
+        prof.with_columns(label_expr(spec))["label"].to_numpy() if k else np.zeros(0, dtype=object)
+    )
     cluster = np.zeros(n, dtype=np.int64)
     if m:
         cluster[rows] = canon[fit.labels]
@@ -515,9 +517,9 @@ def parse_spec(params: dict[str, Any], where: str, name: str) -> KMeansSpec:
         for ref in referenced_names(expr):
             if ref not in known:
                 raise RuleSetError(
-                    f"'{ref}' is not a cluster profile name{did_you_mean(ref, known)}; a rule "
-                    "reads the cluster's means (each input), <input>_avg, <input>_center, "
-                    "<input>_rank, cluster, customers, share",
+                    f"'{ref}' is not a cluster profile name{did_you_mean(ref, known)} (a rule "
+                    "reads each input's cluster mean by the input's name, <input>_avg, "
+                    "<input>_center, <input>_rank, cluster, customers, share)",
                     where=where,
                     name=at,
                 )
