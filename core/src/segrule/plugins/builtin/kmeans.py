@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     Floats = NDArray[np.float64]
     Ints = NDArray[np.int64]
 
-#: Distances are computed for this many (row, centre) pairs at a time: 1M customers and
-#: 20 centres hold 20M float64 (160 MB) at once otherwise.
-CHUNK_CELLS = 1 << 21
+#: Distances are computed for this many (row, centre) pairs at a time: small enough to
+#: stay in the CPU's cache (1M customers and 20 centres are 160 MB of float64 at once).
+CHUNK_CELLS = 1 << 16
 MAX_K = 50
 MAX_SAMPLE = 20_000
 SCALES = ("standard", "minmax")
@@ -78,6 +78,7 @@ class KMeansSpec:
     seed: int
     n_init: int
     max_iter: int
+    tol: float
     rules: tuple[Rule, ...]
     default: str
     unclustered: str
@@ -107,23 +108,30 @@ def _chunk_rows(k: int) -> int:
     return max(1, CHUNK_CELLS // max(k, 1))
 
 
-def assign(x: Floats, centres: Floats) -> tuple[Ints, Floats]:
-    """Each row's nearest centre (the lowest index among equal distances) and the
-    squared distance to it, computed in chunks of rows."""
+def assign(x: Floats, centres: Floats) -> Ints:
+    """Each row's nearest centre (the lowest index among equal distances), computed in
+    chunks of rows small enough to stay in cache."""
     np = _np()
     n = x.shape[0]
     labels = np.empty(n, dtype=np.int64)
-    dist = np.empty(n, dtype=np.float64)
-    c2 = np.einsum("ij,ij->i", centres, centres)
+    # |x - c|^2 = |x|^2 - 2 x.c + |c|^2: |x|^2 is the same for every centre of a row.
+    half = 0.5 * np.einsum("ij,ij->i", centres, centres)
     step = _chunk_rows(centres.shape[0])
     for lo in range(0, n, step):
-        xs = x[lo : lo + step]
-        d = c2[None, :] - 2.0 * (xs @ centres.T)
-        d += np.einsum("ij,ij->i", xs, xs)[:, None]
-        np.maximum(d, 0.0, out=d)
+        d = half - x[lo : lo + step] @ centres.T
         labels[lo : lo + step] = np.argmin(d, axis=1)
-        dist[lo : lo + step] = d[np.arange(xs.shape[0]), labels[lo : lo + step]]
-    return labels, dist
+    return labels
+
+
+def sq_distances(x: Floats, centres: Floats, labels: Ints) -> Floats:
+    """Each row's squared distance to its assigned centre."""
+    np = _np()
+    out = np.empty(x.shape[0])
+    step = CHUNK_CELLS
+    for lo in range(0, x.shape[0], step):
+        diff = x[lo : lo + step] - centres[labels[lo : lo + step]]
+        out[lo : lo + step] = np.einsum("ij,ij->i", diff, diff)
+    return out
 
 
 def kmeans_plus_plus(x: Floats, k: int, rng: Any) -> Floats:
@@ -153,41 +161,53 @@ def kmeans_plus_plus(x: Floats, k: int, rng: Any) -> Floats:
     return np.array(centres, dtype=np.float64)
 
 
-def lloyd(x: Floats, init: Floats, max_iter: int) -> Fit:
-    """Lloyd iterations from ``init`` until the assignment no longer changes (or
-    ``max_iter``). An emptied cluster takes the row farthest from its centre (the
-    lowest index among equals), as scikit-learn relocates them."""
+def lloyd(x: Floats, init: Floats, max_iter: int, tol: float = 0.0) -> Fit:
+    """Lloyd iterations from ``init``, as scikit-learn's ``KMeans(algorithm="lloyd")``:
+    stop when the assignment no longer changes, or when the centres moved by at most
+    ``tol`` (sum of squared shifts) and then assign once more; at most ``max_iter``
+    steps. An emptied cluster takes the row farthest from its old centre (the lowest
+    index among equals), which leaves its old cluster."""
     np = _np()
     k, d = init.shape
     centres = init.copy()
-    labels, dist = assign(x, centres)
+    columns = [np.ascontiguousarray(x[:, j]) for j in range(d)]  # bincount reads them fast
+    labels = assign(x, centres)
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 (read after the loop)
-        counts = np.bincount(labels, minlength=k)
-        sums = np.stack([np.bincount(labels, weights=x[:, j], minlength=k) for j in range(d)], 1)
+        counts = np.bincount(labels, minlength=k).astype(np.float64)
+        sums = np.stack([np.bincount(labels, weights=c, minlength=k) for c in columns], 1)
         empty = np.flatnonzero(counts == 0)
         if empty.size:
-            far = np.argsort(-dist, kind="stable")[: empty.size]
+            far = np.argsort(-sq_distances(x, centres, labels), kind="stable")[: empty.size]
             for c, row in zip(empty, far, strict=True):
+                sums[labels[row]] -= x[row]
+                counts[labels[row]] -= 1
                 sums[c], counts[c] = x[row], 1
-        centres = sums / counts[:, None]
-        new, dist = assign(x, centres)
-        if np.array_equal(new, labels):
+        new_centres = sums / counts[:, None]
+        shift = float(((new_centres - centres) ** 2).sum())
+        centres = new_centres
+        new = assign(x, centres)
+        done = np.array_equal(new, labels) or shift <= tol
+        labels = new  # always the assignment to ``centres``
+        if done:
             break
-        labels = new
-    inertia = float(((x - centres[labels]) ** 2).sum())
+    inertia = float(sq_distances(x, centres, labels).sum())
     return Fit(labels, centres, inertia, init, iterations)
 
 
-def kmeans(x: Floats, k: int, *, seed: int, n_init: int = 1, max_iter: int = 300) -> Fit:
+def kmeans(
+    x: Floats, k: int, *, seed: int, n_init: int = 1, max_iter: int = 300, tol: float = 1e-4
+) -> Fit:
     """k-means of the rows of ``x``: ``n_init`` seeded k-means++ starts, the fit of least
-    inertia kept (the first among equals). Fewer distinct rows than ``k`` give fewer
-    clusters. This function collects nothing; it is NumPy on the arrays given."""
+    inertia kept (the first among equals). ``tol`` is relative to the mean variance of
+    the columns, as scikit-learn's. Fewer distinct rows than ``k`` give fewer clusters.
+    This function collects nothing; it is NumPy on the arrays given."""
     np = _np()
     rng = np.random.default_rng(seed)
+    absolute = float(np.mean(np.var(x, axis=0))) * tol if x.shape[0] else 0.0
     best: Fit | None = None
     for _ in range(n_init):
-        fit = lloyd(x, kmeans_plus_plus(x, k, rng), max_iter)
+        fit = lloyd(x, kmeans_plus_plus(x, k, rng), max_iter, absolute)
         if best is None or fit.inertia < best.inertia:
             best = fit
     assert best is not None
@@ -223,7 +243,9 @@ def silhouette(x: Floats, labels: Ints) -> float:
     return total / n
 
 
-def choose_k(x: Floats, choose: ChooseK, *, seed: int, n_init: int, max_iter: int) -> int:
+def choose_k(
+    x: Floats, choose: ChooseK, *, seed: int, n_init: int, max_iter: int, tol: float = 1e-4
+) -> int:
     """k from ``choose.kmin`` to ``choose.kmax`` by the silhouette (highest mean) or the
     elbow (the k farthest below the straight line from the first to the last inertia,
     both axes scaled to 0..1) of k-means fits on a seeded sample; the smallest k among
@@ -236,7 +258,7 @@ def choose_k(x: Floats, choose: ChooseK, *, seed: int, n_init: int, max_iter: in
     ks: list[int] = []
     scores: list[float] = []
     for k in range(choose.kmin, choose.kmax + 1):
-        fit = kmeans(s, k, seed=seed, n_init=n_init, max_iter=max_iter)
+        fit = kmeans(s, k, seed=seed, n_init=n_init, max_iter=max_iter, tol=tol)
         got = fit.centres.shape[0]
         if got < k:  # fewer distinct rows than k: larger k give the same
             if not ks:
@@ -329,10 +351,12 @@ def fit_population(spec: KMeansSpec, batch: pl.Series) -> pl.Series:
         spread = np.where(spread > 0, spread, 1.0)
         x = (x - shift) / spread * weights
         if isinstance(spec.k, ChooseK):
-            k = choose_k(x, spec.k, seed=spec.seed, n_init=spec.n_init, max_iter=spec.max_iter)
+            k = choose_k(
+                x, spec.k, seed=spec.seed, n_init=spec.n_init, max_iter=spec.max_iter, tol=spec.tol
+            )
         else:
             k = spec.k
-        fit = kmeans(x, k, seed=spec.seed, n_init=spec.n_init, max_iter=spec.max_iter)
+        fit = kmeans(x, k, seed=spec.seed, n_init=spec.n_init, max_iter=spec.max_iter, tol=spec.tol)
         k = fit.centres.shape[0]
         counts = np.bincount(fit.labels, minlength=k)
         means = (
@@ -481,7 +505,7 @@ def parse_spec(params: dict[str, Any], where: str, name: str) -> KMeansSpec:
 
     _check_keys(
         params,
-        {"inputs", "scale", "k", "seed", "n_init", "max_iter", "eligible", "clusters",
+        {"inputs", "scale", "k", "seed", "n_init", "max_iter", "tol", "eligible", "clusters",
          "default", "unclustered", "labels"},
         where,
         name,
@@ -496,9 +520,16 @@ def parse_spec(params: dict[str, Any], where: str, name: str) -> KMeansSpec:
     seed = _int(params, "seed", 0, 0, 2**32 - 1, where, name)
     n_init = _int(params, "n_init", 1, 1, 100, where, name)
     max_iter = _int(params, "max_iter", 300, 1, 10_000, where, name)
+    tol = params.get("tol", 1e-4)
+    if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 <= tol < 1:
+        raise RuleSetError(
+            f"tol must be a number from 0 to below 1, got {tol!r}", where=where, name=name
+        )
     default = str(params.get("default", "other"))
     unclustered = str(params.get("unclustered", UNCLUSTERED.key))
-    spec = KMeansSpec(inputs, str(scale), k, seed, n_init, max_iter, (), default, unclustered)
+    spec = KMeansSpec(
+        inputs, str(scale), k, seed, n_init, max_iter, float(tol), (), default, unclustered
+    )
     rules = params.get("clusters", [])
     if not isinstance(rules, list):
         raise RuleSetError(
@@ -535,7 +566,16 @@ def parse_spec(params: dict[str, Any], where: str, name: str) -> KMeansSpec:
             raise RuleSetError(f"'{sql}' is {dtype}, not true/false", where=where, name=at)
         parsed.append(Rule(str(rule["label"]), str(sql), expr))
     return KMeansSpec(
-        inputs, str(scale), k, seed, n_init, max_iter, tuple(parsed), default, unclustered
+        inputs,
+        str(scale),
+        k,
+        seed,
+        n_init,
+        max_iter,
+        float(tol),
+        tuple(parsed),
+        default,
+        unclustered,
     )
 
 
@@ -645,6 +685,8 @@ STRATEGY = Strategy(
         "seed": "seed of k-means++ and of the sample (default 0)",
         "n_init": "seeded starts, the least inertia kept (default 1)",
         "max_iter": "Lloyd iterations at most (default 300)",
+        "tol": "stop when the centres move less than tol x the mean variance (default 1e-4, "
+        "as scikit-learn; 0: until no customer changes cluster)",
         "eligible": "SQL condition of who is clustered (default everyone with every input)",
         "clusters": "list of {when: SQL on the cluster profile, label}, first match wins",
         "default": "label of a cluster no rule matches (default other)",
