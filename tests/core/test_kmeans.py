@@ -231,13 +231,16 @@ def rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("tol", [None, 0.0])
+@pytest.mark.parametrize(("tol", "scale"), [(None, None), (0.0, None), (None, "minmax")])
 def test_the_run_agrees_with_scikit_learn_on_the_same_scaled_inputs(
-    data: Path, rules: Path, tmp_path: Path, tol: float | None
+    data: Path, rules: Path, tmp_path: Path, tol: float | None, scale: str | None
 ) -> None:
-    if tol is not None:
-        path = tmp_path / "strict.yaml"
-        path.write_text(RULES.replace("seed: 7", f"seed: 7\n      tol: {tol}"), encoding="utf-8")
+    if tol is not None or scale is not None:
+        path = tmp_path / "variant.yaml"
+        extra = (f"\n      tol: {tol}" if tol is not None else "") + (
+            f"\n      scale: {scale}" if scale else ""
+        )
+        path.write_text(RULES.replace("seed: 7", "seed: 7" + extra), encoding="utf-8")
         rules = path
     out = segrule.score(str(rules), data=data, as_of=AS_OF)
     buyers = out.filter(pl.col("orders_lifetime") > 0)
@@ -247,7 +250,11 @@ def test_the_run_agrees_with_scikit_learn_on_the_same_scaled_inputs(
     raw = buyers.select("recency_days", "orders_lifetime", "monetary_lifetime").to_numpy()
     x = raw.astype(float).copy()
     x[:, 1:] = np.log1p(x[:, 1:])
-    x = (x - x.mean(axis=0)) / x.std(axis=0) * np.array([1.0, 1.0, 2.0])
+    if scale == "minmax":
+        x = (x - x.min(axis=0)) / (x.max(axis=0) - x.min(axis=0))
+    else:
+        x = (x - x.mean(axis=0)) / x.std(axis=0)
+    x = x * np.array([1.0, 1.0, 2.0])
     init = kmeans_plus_plus(x, 5, np.random.default_rng(7))
     ref = sklearn_fit(x, init, tol=1e-4 if tol is None else tol)  # default tol: sklearn's
     got = buyers["seg_id"].to_numpy()

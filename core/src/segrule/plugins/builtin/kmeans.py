@@ -225,7 +225,7 @@ def silhouette(x: Floats, labels: Ints) -> float:
     sizes = onehot.sum(axis=0)
     x2 = np.einsum("ij,ij->i", x, x)
     total = 0.0
-    step = _chunk_rows(n)
+    step = max(1, (1 << 22) // n)  # rows per block of the n x n distances: 32 MB of float64
     for lo in range(0, n, step):
         xs = x[lo : lo + step]
         d = x2[lo : lo + step, None] - 2.0 * (xs @ x.T) + x2[None, :]
