@@ -1095,10 +1095,13 @@ def type_check(
 ) -> dict[str, pl.DataType]:
     """Evaluate every node on a one-row all-null frame of its inputs' schema.
 
-    Returns each node's dtype; raises all type problems at once, each at its rule.
+    Returns each node's dtype; raises all type problems at once, each at its rule. A
+    node reading a node that failed is not checked (its error would only repeat the
+    first one's cause).
     """
     dtypes: dict[str, pl.DataType] = {BASE: next(iter(tables.values())).schema[BASE]}
     errors: list[RuleSetError] = []
+    failed: set[str] = set()
     for name, node in nodes.items():
         if node.kind == "aggregate":
             t = tables[node.table or ""]
@@ -1132,6 +1135,10 @@ def type_check(
     for layer in layers:
         for name in layer:
             node = nodes[name]
+            if failed.intersection(node.deps):
+                failed.add(name)
+                dtypes[name] = pl.Null()
+                continue
             # Each case's condition first, so a problem is reported at the case's own line.
             case_errors = []
             for label, cond, where in by_node.get(name, []):
@@ -1168,6 +1175,7 @@ def type_check(
                 errors.append(
                     RuleSetError(f"type error: {_short(exc)}", where=node.origin, name=name)
                 )
+                failed.add(name)
                 dtypes[name] = pl.Null()
     if errors:
         raise RuleSetErrors(errors) if len(errors) > 1 else errors[0]

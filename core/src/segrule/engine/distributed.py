@@ -439,6 +439,11 @@ def reads_across_customers(frame: pl.LazyFrame) -> str | None:
                         for c in value.get("partition_by") or []
                     ]
                     return f"a window over {', '.join(cols) or 'all rows'}"
+                if key == "AnonymousFunction":
+                    # A Python function in an expression: serialized only when cloudpickle
+                    # is installed (else the plan fails to serialize, caught above); what
+                    # it reads cannot be seen.
+                    return "an opaque Python function"
                 if key in _ACROSS_NODES or key in _ACROSS_FUNCTIONS:
                     return f"the expression {key}"
                 if key == "function" and isinstance(value, str) and value in _ACROSS_FUNCTIONS:
