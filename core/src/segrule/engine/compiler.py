@@ -239,6 +239,12 @@ class Compiler:
                     node.origin = node.origin or w
                     if (s.zh or s.en) and node.name == n:  # the score's own column only
                         node.title = node.title or {"zh": s.zh or "", "en": s.en or ""}
+                    elif (s.zh or s.en) and node.role == "tier" and not node.title:
+                        # A tier column beside the score (points' tiers:) is named after it.
+                        node.title = {
+                            "zh": f"{s.zh}等级" if s.zh else "",
+                            "en": f"{s.en} tier" if s.en else "",
+                        }
                 self._add(nodes)
 
             self._guard(build, name)
