@@ -46,6 +46,14 @@ def test_report_renders_in_chromium(
     browser: Any, scored: dict[str, Path], tmp_path: Path, lang: str
 ) -> None:
     out = tmp_path / "report.html"
+    rollups = tmp_path / "rollups"
+    segrule.rollup(
+        "product-pareto",
+        rollups,
+        data=scored["data"],
+        as_of="2026-11-01",
+        engine=segrule.Engine(autoload=False),
+    )
     result = build_report(
         scored["new"],
         out,
@@ -54,6 +62,7 @@ def test_report_renders_in_chromium(
         lang=lang,
         png_dir=tmp_path / "png",
         engine=segrule.Engine(autoload=False),
+        rollups=rollups,
     )
     assert result.sections == list(HEADINGS)
     text = out.read_text(encoding="utf-8")
@@ -68,13 +77,15 @@ def test_report_renders_in_chromium(
         headings = page.locator("h2").all_inner_texts()
         assert headings == [UI[key][lang] for key in HEADINGS]
         assert page.locator("#playbook table").count() >= 3
+        assert page.locator("#rollups table").count() == 4  # product-pareto's rollups
         assert errors == []
     finally:
         page.close()
     if lang == "zh":
         assert "超级VIP" in text and "Super VIP" in text  # the other language beside
-    # PNGs: one per chart (the city chart needs a CJK font), valid and not tiny
-    assert len(result.pngs) >= result.charts - 1
+    # PNGs: one per chart (the city chart and the core cities rollup's need a CJK
+    # font), valid and not tiny
+    assert len(result.pngs) >= result.charts - 2
     for png in result.pngs:
         head = png.read_bytes()[:24]
         assert head[:8] == b"\x89PNG\r\n\x1a\n"

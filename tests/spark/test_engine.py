@@ -103,6 +103,7 @@ JOBS: dict[str, dict[str, Any]] = {
     "generation and transaction stage": {"rulesets": ["generation", "transaction-stage"]},
     # A k-means fit in the population stage, on the driver over the hand-off.
     "rfm-clusters": {"rulesets": ["rfm-clusters"]},
+    "product pareto": {"rulesets": ["product-pareto"]},
     # Each vertical's presets composed into one run (the plugins' tables keep text ids).
     **{
         f"{vertical} presets": {

@@ -28,6 +28,7 @@ from segrule_cli.commands.history import history_command
 from segrule_cli.commands.new_plugin import new_plugin
 from segrule_cli.commands.plan import plan
 from segrule_cli.commands.report import report
+from segrule_cli.commands.rollup import rollup
 from segrule_cli.commands.run import run
 from segrule_cli.commands.schema import schema
 from segrule_cli.commands.sweep import sweep
@@ -130,6 +131,7 @@ app.command(cls=SegruleCommand)(bench)
 app.command(cls=SegruleCommand)(bucket)
 app.command(cls=SegruleCommand)(demo)
 app.command(cls=SegruleCommand)(report)
+app.command(cls=SegruleCommand)(rollup)
 app.command(cls=SegruleCommand)(presets)
 app.command(cls=SegruleCommand)(dimensions)
 app.command(cls=SegruleCommand)(plugins)

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeAlias, overload
 
 import polars as pl
 
-from segrule import bucketing
+from segrule import bucketing, grouped
 from segrule.bucketing import BucketResult
 from segrule.engine import build, quality
 from segrule.engine.build import as_ruleset, load_ruleset
@@ -32,6 +32,7 @@ from segrule.engine.execute import (
 from segrule.engine.passes import RunPass
 from segrule.errors import UsageError, option
 from segrule.explain import ExplainOptions, ExplainPass
+from segrule.grouped import RollupDef, RollupResult, rollup, rollups
 from segrule.io import outpaths
 from segrule.io.cells import CsvFormulas
 from segrule.io.cloud import check_writable, is_cloud
@@ -63,6 +64,7 @@ __all__ = [
     "AsOf",
     "BucketResult",
     "Plan",
+    "RollupResult",
     "RuleSets",
     "RunResult",
     "TableInput",
@@ -80,6 +82,8 @@ __all__ = [
     "plan_inputs",
     "quality_report",
     "revenue_column",
+    "rollup",
+    "rollups",
     "run",
     "score",
     "sink",
@@ -115,11 +119,13 @@ def compile(
     check_only: bool = False,
     blacklist: str | Path | None = None,
     explain: ExplainOptions | None = None,
+    columns: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
     """Compile rule sets into one lazy plan without reading data (schemas only).
 
     ``check_only=True`` checks against the table contracts where no data is given;
-    ``explain`` adds the explanation columns (:mod:`segrule.explain`).
+    ``explain`` adds the explanation columns (:mod:`segrule.explain`); ``columns``: more
+    table columns to read (:func:`segrule.engine.compiler.compile_plan`).
     """
     engine = engine or Registry(plugins=list(plugins))
     rs = as_ruleset(ruleset, engine)
@@ -134,6 +140,7 @@ def compile(
         check_only=check_only,
         blacklist=blacklist,
         passes=passes_for(rs, explain),
+        columns=columns,
     )
 
 
@@ -308,6 +315,8 @@ class RunResult:
     rejects: dict[str, int] = field(default_factory=dict)
     #: the history partition written (``run(history=...)``)
     history: Path | None = None
+    #: the rollup files written (``run(rollups=...)``), by rollup name
+    rollups: dict[str, Path] = field(default_factory=dict)
 
 
 def run(
@@ -329,6 +338,8 @@ def run(
     other_outputs: Mapping[str, str | Path | None] | None = None,
     csv_formulas: CsvFormulas = "neutralize",
     spark: SparkOptions | None = None,
+    rollups: str | Path | None = None,
+    rollup_names: Sequence[str] = (),
 ) -> RunResult:
     """Compile, run with the streaming engine and write ``out``; then summarize it.
 
@@ -351,7 +362,12 @@ def run(
     a new or empty folder or one segrule wrote before. ``csv_formulas``: what a CSV
     output does with text cells a spreadsheet would read as formulas
     (:mod:`segrule.io.cells`). UTF-8 copies of CSV files in other encodings are removed
-    when it returns (:mod:`segrule.io.encodings`)."""
+    when it returns (:mod:`segrule.io.encodings`).
+
+    ``rollups``: a folder that receives the rule set's rollups (``rollup_names``: some
+    of them), computed in the run's own ``collect_all`` from its output rows and tables
+    and written as Parquet after the output (:mod:`segrule.grouped`, docs/rollups.md);
+    the customer values they group by must be outputs of the run; local engine only."""
     with copies_scope():
         return _run(
             rulesets,
@@ -371,6 +387,8 @@ def run(
             other_outputs=other_outputs,
             csv_formulas=csv_formulas,
             spark=spark,
+            rollups=rollups,
+            rollup_names=rollup_names,
         )
 
 
@@ -393,10 +411,22 @@ def _run(
     other_outputs: Mapping[str, str | Path | None] | None,
     csv_formulas: CsvFormulas,
     spark: SparkOptions | None,
+    rollups: str | Path | None = None,
+    rollup_names: Sequence[str] = (),
 ) -> RunResult:
     t0 = time.perf_counter()
     log.info("compiling the rule sets into one plan")
     executor, engine = _executor(engine, plugins, spark)
+    rollup_defs: list[RollupDef] = []
+    columns: dict[str, dict[str, str]] | None = None
+    if rollups is not None:
+        if executor == "spark":
+            raise UsageError(
+                f"{option('rollups')} runs with the local engine only; write the rollups "
+                "with segrule rollup"
+            )
+        rulesets = as_ruleset(rulesets, engine)
+        rollup_defs, _, columns = grouped.for_run(rulesets, engine, rollup_names, as_of, tz)
     plan = compile(
         rulesets,
         tables,
@@ -408,9 +438,15 @@ def _run(
         plugins=plugins,
         blacklist=blacklist,
         explain=explain,
+        columns=columns,
     )
     inputs = plan_inputs(plan, engine, data)
-    check_outputs(inputs, out, rejects=rejects, history=history, others=other_outputs)
+    if rollup_defs:
+        grouped.check_run_outputs(rollup_defs, plan)
+        grouped.rollup_queries(plan, rollup_defs)  # their filters and money, before a read
+    check_outputs(
+        inputs, out, rejects=rejects, history=history, others=other_outputs, rollups=rollups
+    )
     t1 = time.perf_counter()
     log.info(
         "reading %s and writing %s (streaming, with the data-quality checks beside it)",
@@ -424,7 +460,19 @@ def _run(
                 _on_spark(plan, spark, outputs, explain, inputs, rejects=rejects is not None)
             )
             plan = spark_run.plan
-        return _write_run(plan, out, fmt, inputs, rejects, history, csv_formulas, spark_run, t0, t1)
+        return _write_run(
+            plan,
+            out,
+            fmt,
+            inputs,
+            rejects,
+            history,
+            csv_formulas,
+            spark_run,
+            t0,
+            t1,
+            (Path(rollups), rollup_defs) if rollups is not None else None,
+        )
 
 
 def _write_run(
@@ -438,9 +486,12 @@ def _write_run(
     spark_run: Any,
     t0: float,
     t1: float,
+    rollups: tuple[Path, list[RollupDef]] | None = None,
 ) -> RunResult:
     """The output of a compiled run written with its data-quality checks beside it; the
-    counts come from ``spark_run`` when the per-customer stage ran on Spark."""
+    counts come from ``spark_run`` when the per-customer stage ran on Spark. ``rollups``
+    (folder, definitions): computed in the same ``collect_all``, written after the
+    output."""
     from segrule.io.manifest import build_manifest
 
     report: list[dict[str, Any]] = []
@@ -490,8 +541,12 @@ def _write_run(
         history_pass = HistoryPass(history, plan)
         run_passes.append(history_pass)
     kept: list[list[pl.DataFrame]] = []
+    rolled: list[pl.DataFrame] = []
+    rolled_plan: list[Plan] = []
 
     def write(current: Plan, first: bool) -> tuple[Path | str, list[pl.DataFrame], Any]:
+        # Built on the plan's frame (the output rows) and tables: the sink shares them.
+        rollup_q = grouped.rollup_queries(current, rollups[1]) if rollups else []
         frame = current.frame
         extra: list[pl.LazyFrame] = []
         counts: list[int] = []
@@ -509,6 +564,8 @@ def _write_run(
             for n in counts:
                 kept.append(rest[:n])
                 rest = rest[n:]
+            rolled[:] = rest
+            rolled_plan[:] = [current]
 
         def commit(tmp: Path, target: Path) -> None:
             if not run_passes:
@@ -522,7 +579,7 @@ def _write_run(
             out,
             fmt,
             manifest=build_manifest(current),
-            also=[*queries, *extra],
+            also=[*queries, *extra, *rollup_q],
             check=check_and_keep,
             # An object-store output is put in place by its upload, not renamed.
             rename=commit if run_passes or not is_cloud(out) else None,
@@ -542,6 +599,17 @@ def _write_run(
             path, results, finish = write(plan, False)
     finally:
         pool.shutdown(wait=True)
+    rollup_files: dict[str, Path] = {}
+    if rollups is not None:
+        folder, defs = rollups
+        log.info("writing %d rollups to %s", len(defs), folder)
+        rollup_files = grouped.write_folder(
+            folder,
+            rolled_plan[0],
+            defs,
+            {d.name: t for d, t in zip(defs, rolled, strict=True)},
+            what=option("rollups"),
+        )
     t2 = time.perf_counter()
     log.info("wrote %s in %.2fs; summarizing", redact(str(path)), t2 - t1)
     summary, rows = finish(results)
@@ -555,6 +623,7 @@ def _write_run(
         report,
         written,
         None if history_pass is None else history_pass.written,
+        rollup_files,
     )
 
 
@@ -637,6 +706,7 @@ def check_outputs(
     rejects: str | Path | None = None,
     history: str | Path | None = None,
     others: Mapping[str, str | Path | None] | None = None,
+    rollups: str | Path | None = None,
 ) -> None:
     """Refuse, before a run, any path it would write that is or holds one of ``inputs``,
     is not a writable kind of file or folder, or overlaps another of its outputs. A
@@ -669,12 +739,15 @@ def check_outputs(
         quality.check_rejects_folder(rejects, inputs)
     if history is not None:
         outpaths.check_history_folder(history, inputs)
+    if rollups is not None:
+        grouped.check_folder(rollups, inputs, what=option("rollups"))
     outpaths.check_distinct(
         [
             *([] if database or cloud else [(option("out"), out)]),
             *(others or {}).items(),
             (option("rejects"), rejects),
             (option("history"), history),
+            (option("rollups"), rollups),
         ]
     )
 

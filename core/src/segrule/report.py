@@ -3,10 +3,10 @@
 The page holds: a headline (customers, as-of, rule sets, revenue), each segment and
 tier column's sizes with revenue share, the Pareto curve, the RFM grid, distributions
 of key dimensions, the migration matrix against a previous output, customers by city
-and region, and the playbook (each label's actions). It works offline: charts are
-inline SVG drawn by matplotlib with ``svg.fonttype: none`` (the browser draws the text
-with its own fonts, so Chinese labels need no embedded font), there is no script and
-no external URL.
+and region, the rollups of a ``segrule rollup`` folder, and the playbook (each label's
+actions). It works offline: charts are inline SVG drawn by matplotlib with
+``svg.fonttype: none`` (the browser draws the text with its own fonts, so Chinese labels
+need no embedded font), there is no script and no external URL.
 
 The numbers are aggregated in polars (group-bys, quantiles, one sort for the Pareto
 curve) before anything is drawn: no chart plots a point per customer.
@@ -35,7 +35,7 @@ import polars as pl
 
 from segrule.errors import DataError, SegruleError, UsageError, option
 from segrule.io import outpaths
-from segrule.io.outputs import read_output
+from segrule.io.outputs import read_output, read_rollups
 from segrule.model.keys import BASE
 from segrule.model.ladders import ladder_labels
 from segrule.model.nodes import Label
@@ -144,6 +144,25 @@ UI: dict[str, dict[Lang, str]] = {
         "table) to read cities from it.",
     },
     "other_cities": {"zh": "其他城市", "en": "Other cities"},
+    "rollups": {"zh": "分组汇总", "en": "Rollups"},
+    "rollup_note": {
+        "zh": "共 {n} 个分组；其中 {k} 个（帕累托重点）贡献了 {s} 的收入。",
+        "en": "{n} groups; {k} of them (the Pareto key groups) hold {s} of revenue.",
+    },
+    "rollup_more": {
+        "zh": "表中为收入最高的 {shown} 个分组；全部分组见文件 {file}。",
+        "en": "The table shows the {shown} groups with the most revenue; {file} has all.",
+    },
+    "rollup_chart": {
+        "zh": "收入占比（前 {n} 个分组）",
+        "en": "Share of revenue (first {n} groups)",
+    },
+    "orders": {"zh": "订单数", "en": "Orders"},
+    "rows": {"zh": "行数", "en": "Rows"},
+    "customer_share": {"zh": "客户占比", "en": "Share of customers"},
+    "cumulative_share": {"zh": "累计收入占比", "en": "Cumulative share"},
+    "pareto_key": {"zh": "帕累托重点", "en": "Pareto key"},
+    "yes": {"zh": "是", "en": "yes"},
     "playbook": {"zh": "营销行动手册", "en": "Playbook"},
     "actions": {"zh": "行动", "en": "Actions"},
     "no_actions": {"zh": "规则集没有为此列定义行动。", "en": "The rule set defines no actions."},
@@ -194,7 +213,20 @@ UI: dict[str, dict[Lang, str]] = {
     },
 }
 
-HEADINGS = ("headline", "sizes", "pareto", "rfm", "distributions", "migration", "geo", "playbook")
+HEADINGS = (
+    "headline",
+    "sizes",
+    "pareto",
+    "rfm",
+    "distributions",
+    "migration",
+    "geo",
+    "rollups",
+    "playbook",
+)
+#: Rows of a rollup shown in the report's table (the file has all) and bars in its chart.
+ROLLUP_ROWS = 20
+ROLLUP_BARS = 15
 
 
 def ui(key: str, lang: Lang, **values: Any) -> str:
@@ -829,6 +861,7 @@ def build_report(
     png_dir: str | Path | None = None,
     revenue: str | None = None,
     engine: Registry | None = None,
+    rollups: str | Path | None = None,
 ) -> ReportResult:
     """Write the HTML report of ``output`` (a file written by ``segrule run``) to ``out``.
 
@@ -837,7 +870,9 @@ def build_report(
     manifest). ``data``: a folder with the customers table, for cities when the output
     has none. ``lang``: ``zh`` or ``en``. ``png_dir``: also save each chart as PNG
     there. ``revenue``: the money column (default monetary_lifetime, else
-    monetary_365d). This function reads the outputs whole (it collects).
+    monetary_365d). ``rollups``: a folder written by ``segrule rollup``: adds its
+    tables (:mod:`segrule.grouped`). This function reads the outputs whole (it
+    collects).
     """
     from segrule.version import __version__
 
@@ -845,8 +880,9 @@ def build_report(
         raise UsageError(f"{option('lang')} '{lang}' is not zh or en")
     lg: Lang = "zh" if lang == "zh" else "en"
     t0 = time.perf_counter()
-    _check_report_paths(output, out, previous, ruleset, data, png_dir, engine)
+    _check_report_paths(output, out, previous, ruleset, data, png_dir, engine, rollups)
     _matplotlib()
+    rolled = read_rollups(rollups) if rollups is not None else None
     log.info("reading %s", output)
     frame, manifest = read_output(output)
     columns, refs, origin = ruleset_columns(frame, manifest, ruleset, engine=engine)
@@ -962,7 +998,13 @@ def build_report(
     else:
         _geo_section(page, geo_frame, geo_col, geo_src, money)
 
-    # (8) playbook
+    # (8) rollups
+    if rolled is not None:
+        page.section("rollups")
+        for rollup_name, found in rolled.items():
+            _rollup_section(page, rollup_name, found, columns)
+
+    # (9) playbook
     page.section("playbook")
     for col in columns:
         with_actions = [k for k, v in col.labels.items() if v.actions_in(lg)]
@@ -1325,6 +1367,116 @@ def _geo_section(
     page.table([ui("region", lg), *header[1:]], rows, 1)
 
 
+def _rollup_section(
+    page: _Page, name: str, info: Mapping[str, Any], columns: Sequence[ColumnInfo]
+) -> None:
+    """One rollup of a ``segrule rollup`` folder: its first groups by revenue as a table
+    and as bars (Pareto key groups in their own colour), and how many groups hold what
+    share of revenue."""
+    from segrule.model.geo import REGION_LABELS
+
+    lg = page.lang
+    table: pl.DataFrame = info["table"]
+    keys = [k for k in info.get("keys", []) if k in table.columns]
+    title = str(info.get(lg) or info.get("en") or info.get("zh") or name)
+    page.heading(title, name, page.anchor("rollup", name))
+    infos = {c.name: c for c in columns}
+    if "region" not in infos:
+        infos["region"] = ColumnInfo(
+            "region", labels={k: Label(k, zh, en) for k, (zh, en) in REGION_LABELS.items()}
+        )
+
+    def shown(key: str, value: Any, lang: Lang) -> str:
+        if value is None:
+            return NULL_LABEL[lang]
+        col = infos.get(key)
+        return col.label(str(value), lang) if col is not None else str(value)
+
+    def group_name(row: Mapping[str, Any], lang: Lang) -> str:
+        return " / ".join(shown(k, row[k], lang) for k in keys)
+
+    has_pareto = "pareto_key" in table.columns and "revenue_share" in table.columns
+    if has_pareto and table.height:
+        key_groups = table.filter(pl.col("pareto_key").fill_null(False))
+        held = key_groups["revenue_share"].fill_null(0).sum()
+        page.para(
+            ui(
+                "rollup_note",
+                lg,
+                n=_fmt_int(table.height),
+                k=_fmt_int(key_groups.height),
+                s=_fmt_pct(float(held)),
+            )
+        )
+    first = table.head(ROLLUP_BARS)
+    if "revenue_share" in table.columns and first.height:
+        rows_ = list(first.iter_rows(named=True))
+        flags = [bool(r.get("pareto_key")) for r in rows_]
+
+        def draw(lang: Lang) -> Figure:
+            plt = _matplotlib()
+            names = [group_name(r, lang) for r in rows_]
+            height = 0.9 + 0.38 * len(names)
+            fig, ax = plt.subplots(figsize=(7.2, max(2.0, min(height, 14))))
+            ax.barh(
+                list(range(len(names))),
+                [r["revenue_share"] or 0.0 for r in rows_],
+                height=0.7,
+                color=[COLORS[1] if f else COLORS[0] for f in flags],
+            )
+            ax.set_yticks(list(range(len(names))), names)
+            ax.invert_yaxis()
+            ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+            ax.set_title(UI["rollup_chart"][lang].format(n=len(names)), loc="left")
+            if any(flags):
+                from matplotlib.patches import Patch
+
+                ax.legend(
+                    handles=[Patch(color=COLORS[1], label=UI["pareto_key"][lang])],
+                    loc="lower right",
+                    fontsize="small",
+                    frameon=False,
+                )
+            ax.spines[["top", "right"]].set_visible(False)
+            fig.tight_layout()
+            return fig
+
+        texts = [group_name(r, "en") for r in rows_]
+        page.chart(Chart(f"rollup-{name}", draw, data_text=texts))
+    measures = [
+        c
+        for c in (
+            "orders",
+            "rows",
+            "customers",
+            "customer_share",
+            "revenue",
+            "revenue_share",
+            "cumulative_share",
+            "pareto_key",
+        )
+        if c in table.columns
+    ]
+    header = [*keys, *(ui(c, lg) for c in measures)]
+    body = []
+    for r in table.head(ROLLUP_ROWS).iter_rows(named=True):
+        cells = [shown(k, r[k], lg) for k in keys]
+        for c in measures:
+            v = r[c]
+            if c in ("orders", "rows", "customers"):
+                cells.append("" if v is None else _fmt_int(v))
+            elif c == "revenue":
+                cells.append(_fmt_money(v))
+            elif c == "pareto_key":
+                cells.append(ui("yes", lg) if v else "")
+            else:
+                cells.append(_fmt_pct(v))
+        body.append(cells)
+    page.table(header, body, len(keys))
+    if table.height > ROLLUP_ROWS:
+        page.para(ui("rollup_more", lg, shown=ROLLUP_ROWS, file=Path(info["file"]).name), "note")
+
+
 def _render(
     chart: Chart, lang: Lang, png_lang: Lang, cjk_font: str | None, png: Path | None
 ) -> tuple[str, Path | None]:
@@ -1386,6 +1538,7 @@ def _check_report_paths(
     data: str | Path | None,
     png_dir: str | Path | None,
     engine: Registry | None,
+    rollups: str | Path | None = None,
 ) -> None:
     """Refuse, before drawing, an --out or --png that is or holds what the report reads."""
     from segrule.engine.execute import input_paths
@@ -1393,7 +1546,11 @@ def _check_report_paths(
     inputs = input_paths(
         ruleset,
         data=data,
-        files=[("the output to report on", output), ("the previous output", previous)],
+        files=[
+            ("the output to report on", output),
+            ("the previous output", previous),
+            ("the rollups folder", rollups),
+        ],
         engine=engine,
     )
     outpaths.check_file(out, what=option("out"), inputs=inputs, writes="html")

@@ -65,11 +65,21 @@ def report(
             help="Money column for revenue shares (default monetary_lifetime, else monetary_365d).",
         ),
     ] = None,
+    rollups: Annotated[
+        Path | None,
+        typer.Option(
+            "--rollups",
+            metavar="DIR",
+            help="A folder written by `segrule rollup`: adds its tables (per product, "
+            "category, city/region, segment) with their Pareto key groups.",
+        ),
+    ] = None,
     plugin: PluginOpt = None,
 ) -> None:
     """Write an HTML report of an output: tier and segment sizes with revenue share, the
     Pareto curve, the RFM grid, distributions, the migration matrix (with --previous),
-    customers by city and the playbook; charts also as PNG with --png.
+    customers by city, the rollups (with --rollups) and the playbook; charts also as PNG
+    with --png.
 
     Example: [bold]segrule report scores.parquet --out report.html --previous
     last-month.parquet --png charts/[/bold]
@@ -87,6 +97,7 @@ def report(
             png_dir=png,
             revenue=revenue,
             engine=_engine(plugin),
+            rollups=rollups,
         )
     for note in result.notes:
         console.print(styled(("note:", "yellow"), f" {note}"), highlight=False)

@@ -27,6 +27,7 @@ from segrule_cli.options import (
     TzOpt,
     message,
 )
+from segrule_cli.output import styled
 from segrule_cli.texts import words
 
 
@@ -139,6 +140,16 @@ def run(
             "set's hysteresis against the previous run. Read it back with `segrule history`.",
         ),
     ] = None,
+    rollups: Annotated[
+        str | None,
+        typer.Option(
+            "--rollups",
+            metavar="DIR",
+            help="Also write the rule set's rollups (per product, category, city/region, "
+            "segment; docs/rollups.md) into this folder as Parquet, computed in the same "
+            "plan as the output; their customer values must be outputs. Local engine only.",
+        ),
+    ] = None,
     plugin: PluginOpt = None,
     csv_formulas: CsvFormulasOpt = "neutralize",
     run_engine: Annotated[
@@ -233,6 +244,7 @@ def run(
                 other_outputs={"--report": report},
                 csv_formulas=csv_formulas,
                 spark=spark,
+                rollups=rollups,
             )
         except segrule.SegruleError as exc:
             found = getattr(exc, "quality", None)
@@ -250,6 +262,15 @@ def run(
     for name, n in result.rejects.items():
         path = f"{rejects or '.'}/{name}.parquet"
         console.print(t["rejects"].format(rows=n, table=name, path=path), highlight=False)
+    if result.rollups:
+        console.print(
+            styled(
+                f"wrote {len(result.rollups)} rollups to ",
+                (str(Path(str(rollups))), "bold"),
+                f": {', '.join(result.rollups)}",
+            ),
+            highlight=False,
+        )
     if result.history is not None:
         console.print(t["history"].format(path=result.history), highlight=False)
     elif result.plan.ruleset.model.hysteresis and not quiet:

@@ -45,6 +45,9 @@ def validate(
         check_only=True,
     )
     rs = plan.ruleset
+    from segrule.grouped import check_rollups
+
+    rollups = check_rollups(rs, _tables(table), data=data, tz=tz, engine=engine)
     counts = {
         r: sum(1 for n in plan.nodes.values() if n.role == r and not n.hidden)
         for r in ("dimension", "segment", "score", "tier")
@@ -54,7 +57,8 @@ def validate(
             ("ok", "green"),
             f" {rs.name}: {counts['dimension']} dimensions, "
             f"{counts['segment']} segments, {counts['score'] + counts['tier']} scores/tiers, "
-            f"{len(plan.outputs)} output columns; tables: {', '.join(sorted(plan.tables))}",
+            f"{len(plan.outputs)} output columns; tables: {', '.join(sorted(plan.tables))}"
+            + (f"; rollups: {', '.join(rollups)}" if rollups else ""),
         ),
         highlight=False,
     )

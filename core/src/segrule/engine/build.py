@@ -44,13 +44,15 @@ def compile(
     check_only: bool = False,
     blacklist: str | Path | None = None,
     passes: Sequence[object] = (),
+    columns: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
     """Compile rule sets into one lazy plan without reading data (schemas only).
 
     ``tables``: paths, URLs or frames per table (:func:`segrule.io.frames.table_input`
     says which frames); ``check_only=True`` checks against the table contracts where no
     data is given;
-    ``passes``: features' plan passes (:mod:`segrule.engine.passes`).
+    ``passes``: features' plan passes (:mod:`segrule.engine.passes`); ``columns``: more
+    table columns to read (:func:`segrule.engine.compiler.compile_plan`).
     """
     engine = engine or Registry(plugins=list(plugins))
     rs = as_ruleset(ruleset, engine)
@@ -65,4 +67,5 @@ def compile(
         check_only=check_only,
         blacklist=blacklist,
         passes=passes,
+        columns=columns,
     )

@@ -1225,6 +1225,7 @@ def compile_plan(
     check_only: bool = False,
     blacklist: str | Path | None = None,
     passes: Sequence[object] = (),
+    columns: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Plan:
     """Compile ``rs`` into one lazy plan (nothing is collected but the blacklist).
 
@@ -1234,6 +1235,9 @@ def compile_plan(
     left out of the universe (counted by :func:`segrule.engine.quality.collect_quality`).
     ``passes``: features' plan passes, in order (:mod:`segrule.engine.passes`): nodes
     they add after type checking (explanation columns), checks on the compiled plan.
+    ``columns``: more table columns a feature reads from the loaded tables, per table
+    ``{column: who needs it}`` (a rollup's group keys): the table is loaded, the columns
+    read, and a missing one is a DataError naming who needs it.
     """
     tz = tz or rs.model.timezone or "UTC"
     check_tz(tz)
@@ -1251,6 +1255,10 @@ def compile_plan(
             cols = needed.setdefault(node.table or "", {})
             for c in node.columns:
                 cols.setdefault(c, _user_facing(node.name, nodes))
+    for tname, wanted in (columns or {}).items():
+        cols = needed.setdefault(tname, {})
+        for c, who in wanted.items():
+            cols.setdefault(c, who)
     # The universe is the customers table whenever one is available, else order customers.
     if "customers" not in needed and _has_source(rs, tables or {}, data_dir, "customers"):
         needed["customers"] = {}

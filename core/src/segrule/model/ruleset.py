@@ -261,6 +261,63 @@ class HysteresisSpec(_Model):
         return value
 
 
+#: A rollup's name is its file's name in the output folder: letters (any script),
+#: digits, ``_`` and ``-``, not starting with ``-``.
+ROLLUP_NAME = re.compile(r"^[^\W-][\w-]{0,99}$")
+#: The table name that makes a rollup group the scored customer rows.
+CUSTOMER_ROWS = "customers"
+
+
+class RollupSpec(_Model):
+    """A table grouped by keys other than the customer (docs/rollups.md): per product,
+    category, city, region, segment or tier."""
+
+    description: str | None = None
+    zh: str | None = None
+    en: str | None = None
+    table: str = Field(
+        "orders",
+        description="the rows grouped: orders (default), a plugin's table with customer_id "
+        "(e.g. order_items), or customers for the scored customer rows",
+    )
+    by: list[str] = Field(
+        description="group keys: columns of the table, or customer.<name> for a customer's "
+        "dimension, segment or tier (joined by customer_id); for table: customers, names of "
+        "dimensions, segments or tiers",
+        min_length=1,
+        max_length=8,
+    )
+    where: str | None = Field(
+        None,
+        description="SQL filter on the rows grouped (orders default: status = 'paid'; "
+        "customers: over dimensions, segments and tiers)",
+    )
+    window: str | None = Field(None, description="table rollups: 30d, 12w or lifetime")
+    revenue: str | None = Field(
+        None,
+        description="money summed: a column of the table (default amount) or, for table: "
+        "customers, a money dimension (default monetary_lifetime)",
+    )
+    pareto: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="pareto_key marks the smallest set of groups, by revenue descending, "
+        "holding this share of the revenue (the group crossing it included)",
+    )
+    top: int | None = Field(
+        None, ge=1, description="keep only the first N groups (by revenue descending)"
+    )
+
+    @field_validator("by")
+    @classmethod
+    def _distinct_keys(cls, value: list[str]) -> list[str]:
+        seen = [k for i, k in enumerate(value) if k in value[:i]]
+        if seen:
+            raise ValueError(f"group key '{seen[0]}' is given twice")
+        return value
+
+
 class Title(_Model):
     zh: str | None = None
     en: str | None = None
@@ -289,11 +346,27 @@ class RuleSetModel(_Model):
         description="segment or tier column -> {order, downgrade_after}: when runs keep a "
         "history, a lower label is published only after it was computed that many runs in a row",
     )
+    rollups: dict[str, RollupSpec] | None = Field(
+        None,
+        description="tables grouped by keys other than the customer (per product, category, "
+        "city, region, segment): written by `segrule rollup`",
+    )
     blacklist: str | None = Field(
         None,
         description="file of customer ids to exclude (.txt one per line, or a .csv/.parquet "
         "with a customer_id column), relative to this rule file",
     )
+
+    @field_validator("rollups")
+    @classmethod
+    def _rollup_names(cls, value: dict[str, RollupSpec] | None) -> dict[str, RollupSpec] | None:
+        for name in value or {}:
+            if not ROLLUP_NAME.match(str(name)):
+                raise ValueError(
+                    f"rollup name '{str(name)[:60]}' is not a file name segrule writes: use "
+                    "letters, digits, _ and - (at most 100), e.g. key_products"
+                )
+        return value
 
 
 def json_schema() -> dict[str, Any]:
@@ -513,7 +586,7 @@ class RuleSet:
         return self.source
 
 
-_MERGED_SECTIONS = ("tables", "dimensions", "segments", "scores", "hysteresis")
+_MERGED_SECTIONS = ("tables", "dimensions", "segments", "scores", "hysteresis", "rollups")
 
 
 def _pydantic_error(
@@ -561,6 +634,7 @@ def _allowed_keys(parent: tuple[Any, ...]) -> set[str]:
         "dimensions": DimensionSpec,
         "segments": SegmentSpec,
         "scores": ScoreSpec,
+        "rollups": RollupSpec,
     }
     if len(parent) == 0:
         model = RuleSetModel
