@@ -56,6 +56,7 @@ def test_plugins_lists_builtins_with_what_they_registered() -> None:
         "segrule.tables",
         "segrule.dimensions",
         "segrule.strategies",
+        "segrule.text_tags",
         "segrule.presets",
     }
     assert rows["segrule.strategies"]["registered"]["strategies"] == [

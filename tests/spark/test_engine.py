@@ -101,6 +101,7 @@ JOBS: dict[str, dict[str, Any]] = {
         "history": True,
     },
     "generation and transaction stage": {"rulesets": ["generation", "transaction-stage"]},
+    "emotion tags": {"rulesets": ["emotion-tags"]},
     # Each vertical's presets composed into one run (the plugins' tables keep text ids).
     **{
         f"{vertical} presets": {
