@@ -18,6 +18,8 @@ import polars as pl
 import pytest
 import segrule
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from segrule.errors import RuleSetError
 from segrule.generate import generate
 from segrule.model.lexicons import load
@@ -474,3 +476,43 @@ def test_emotion_tags_preset_agrees_with_the_reference(generated: Path) -> None:
     assert [{k: r[k] for k in columns} for r in expected] == df.to_dicts()
     counts = dict(df["emotion"].value_counts().rows())
     assert set(counts) == {"shrewd", "grumbler", "silent", "methodical", "clear", "untagged"}
+
+
+def test_pattern_and_term_limits() -> None:
+    many = {"tags": {"x": {"patterns": [f"a{i}b" for i in range(101)]}}}
+    with pytest.raises(RuleSetError, match="more than 100 patterns"):
+        load(many, where="r.yaml:3", name="t")
+    words = {"tags": {"x": {"keywords": [f"w{i}" for i in range(2_001)]}}}
+    with pytest.raises(RuleSetError, match="more than 2000 keywords"):
+        load(words, where="r.yaml:3", name="t")
+
+
+EMOTION_TEXT = (Path(segrule.__file__).parent / "lexicons" / "emotion.yaml").read_text()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(EMOTION_TEXT)),
+            st.sampled_from(["", ":", "- ", "{", "}", "'", "[", "*", "\n  ", "(?", "0.5", "&a"]),
+            st.integers(0, 8),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_an_edited_lexicon_loads_or_is_refused_with_one_line(
+    tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[int, str, int]]
+) -> None:
+    text = EMOTION_TEXT
+    for at, piece, cut in edits:
+        text = text[:at] + piece + text[at + cut :]
+    path = tmp_path_factory.mktemp("lex") / "edited.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        lex = load(str(path), where="r.yaml:1", name="t")
+    except RuleSetError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert lex.tags

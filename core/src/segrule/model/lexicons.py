@@ -54,6 +54,9 @@ MAX_TAGS = 64
 #: Keywords and patterns of one (merged) lexicon: each is one string search over every
 #: message in the plan.
 MAX_TERMS = 2_000
+#: Patterns among them: each is compiled when the rule set is checked, and a pattern
+#: near the regex engine's 10 MB size limit took 0.3 s to compile (or refuse).
+MAX_PATTERNS = 100
 #: Characters of one keyword / one pattern.
 MAX_KEYWORD_CHARS = 200
 MAX_PATTERN_CHARS = 500
@@ -285,6 +288,8 @@ def merge(into: Lexicon, data: Any, source: str, *, where: str, name: str) -> No
                 target = tag.patterns if regex else tag.keywords
                 target.pop(term.text, None)  # given again: the new weight, at the end
                 target[term.text] = term
+                if regex and sum(len(t.patterns) for t in into.tags.values()) > MAX_PATTERNS:
+                    raise fail(f"more than {MAX_PATTERNS} patterns in all; use keywords")
                 if into.term_count() > MAX_TERMS:
                     raise fail(
                         f"more than {MAX_TERMS} keywords and patterns in all; each is a "
