@@ -236,5 +236,6 @@ def bench_data(
     parsed = Shape.parse(shape)
     out = bench_data_dir(orders, seed=seed, cache_dir=cache_dir, shape=parsed)
     if not all((out / f"{table}.parquet").exists() for table in parsed.tables):
-        generate(out, orders=orders, seed=seed, progress=progress, **parsed.generate_kwargs(orders))
+        kwargs = {"tables": parsed.tables, **parsed.generate_kwargs(orders)}
+        generate(out, orders=orders, seed=seed, progress=progress, **kwargs)
     return out
