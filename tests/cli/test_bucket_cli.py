@@ -25,14 +25,16 @@ def test_bucket_then_run_on_the_layout(data_dir: Path, tmp_path: Path) -> None:
         app, ["bucket", "--data", str(data_dir), "--buckets", "6", "--out", str(layout)]
     )
     assert r.exit_code == 0, r.output
-    for word in ("orders", "customers", "events", "feedback", "max/mean", "largest", "6/6"):
+    for word in ("orders", "customers", "events", "feedback", "messages", "max/mean", "largest"):
         assert word in r.output, word
-    assert "wrote 4 table(s)" in r.output and str(layout) in r.output
+    assert "6/6" in r.output
+    assert "wrote 5 table(s)" in r.output and str(layout) in r.output
     marker = json.loads((layout / "_segrule_buckets.json").read_text(encoding="utf-8"))
     assert marker["buckets"] == 6 and sorted(marker["tables"]) == [
         "customers",
         "events",
         "feedback",
+        "messages",
         "orders",
     ]
     # The summary's rows are the marker's.
@@ -41,7 +43,8 @@ def test_bucket_then_run_on_the_layout(data_dir: Path, tmp_path: Path) -> None:
     outs = []
     for name, folder in (("a", data_dir), ("b", layout)):
         out = tmp_path / f"{name}.parquet"
-        args = ["run", "taobao-5-tier", "rfm", "--data", str(folder), "--as-of", "2026-11-01"]
+        args = ["run", "taobao-5-tier", "rfm", "emotion-tags", "--data", str(folder)]
+        args += ["--as-of", "2026-11-01"]
         done = runner.invoke(app, [*args, "--out", str(out), "-q"])
         assert done.exit_code == 0, done.output
         outs.append(pl.read_parquet(out))

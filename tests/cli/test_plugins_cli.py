@@ -57,6 +57,7 @@ def test_plugins_lists_builtins_with_what_they_registered() -> None:
         "segrule.dimensions",
         "segrule.strategies",
         "segrule.kmeans",
+        "segrule.text_tags",
         "segrule.presets",
     }
     assert rows["segrule.kmeans"]["registered"]["strategies"] == ["kmeans"]

@@ -95,7 +95,7 @@ def test_every_row_is_in_its_customers_bucket_and_the_marker_says_so(
 ) -> None:
     out = tmp_path / "lay"
     result = segrule.bucket(data=text_data, buckets=16, out=out)
-    assert sorted(result.tables) == ["customers", "events", "feedback", "orders"]
+    assert sorted(result.tables) == ["customers", "events", "feedback", "messages", "orders"]
     record = json.loads((out / MARKER).read_text(encoding="utf-8"))
     assert {k: record[k] for k in ("format", "version", "buckets", "hash", "seed")} == {
         "format": "segrule-buckets",

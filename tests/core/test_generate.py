@@ -25,7 +25,7 @@ CUSTOMERS = 5_000
 SEED = 7
 END = datetime.date(2026, 11, 1)
 DAYS = 730
-TABLES = ("orders", "customers", "events", "feedback")
+TABLES = ("orders", "customers", "events", "feedback", "messages")
 
 
 @pytest.fixture(scope="module")

@@ -133,6 +133,7 @@ JOBS: dict[str, dict[str, Any]] = {
     },
     "core presets, blacklist": {"rulesets": ["rfm", "pareto-80-20"], "blacklist": True},
     "generation and transaction stage": {"rulesets": ["generation", "transaction-stage"]},
+    "emotion tags": {"rulesets": ["emotion-tags"]},
     **{
         p: {"rulesets": [p], "text_only": True}
         for p in sorted(golden.engine().presets.items)

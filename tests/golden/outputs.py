@@ -59,7 +59,7 @@ def make_data(folder: Path) -> Path:
         folder,
         orders=4_000,
         seed=11,
-        tables=["orders", "customers", "events", "feedback", *generators],
+        tables=["orders", "customers", "events", "feedback", "messages", *generators],
         generators=generators,
     )
     return folder

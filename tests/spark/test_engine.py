@@ -104,6 +104,7 @@ JOBS: dict[str, dict[str, Any]] = {
     # A k-means fit in the population stage, on the driver over the hand-off.
     "rfm-clusters": {"rulesets": ["rfm-clusters"]},
     "product pareto": {"rulesets": ["product-pareto"]},
+    "emotion tags": {"rulesets": ["emotion-tags"]},
     # Each vertical's presets composed into one run (the plugins' tables keep text ids).
     **{
         f"{vertical} presets": {

@@ -24,8 +24,8 @@ DataOpt = Annotated[
         "--data",
         "-d",
         help="Folder holding <table>.parquet (or .arrow/.ipc/.csv/.ndjson/.xlsx, or a "
-        "<table>/ hive folder) for orders, customers, events, feedback; or an "
-        "object-store prefix such as s3://bucket/data/.",
+        "<table>/ hive folder) for orders, customers, events, feedback, messages and "
+        "plugin tables; or an object-store prefix such as s3://bucket/data/.",
     ),
 ]
 AsOfOpt = Annotated[

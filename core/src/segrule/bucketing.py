@@ -225,6 +225,7 @@ def check_out(
             "customers",
             "events",
             "feedback",
+            "messages",
         }
         real_parent = Path(os.path.realpath(folder.parent))
         stem = folder.name.split(".", 1)[0]

@@ -1,4 +1,5 @@
-"""Seeded, streaming generator of synthetic retail data (orders, customers, events, feedback).
+"""Seeded, streaming generator of synthetic retail data (orders, customers, events, feedback,
+messages).
 
 Public API
 ----------
@@ -37,6 +38,11 @@ temporary file inside ``out_dir`` and then moved onto its final name with
   event_ts, event_type.
 * ``feedback`` (``round(0.3 * orders)`` rows, only from customers that have orders):
   customer_id, ts, score (Int32 0..100, skewed high).
+* ``messages`` (``3 * customers`` rows): customer_id, ts, channel (review/chat/ticket), text.
+  Each customer has a writing persona (shrewd, grumbler, methodical, clear, neutral or
+  silent, by a seeded permutation of its number); a persona's texts (Chinese and
+  English) come from its own short list 65 % of the time, else from neutral ones; silent
+  customers (about 20 %) write nothing; about 2 % of texts are null and some empty.
 
 Ids: customer ``k`` (0-based) is ``"C"`` + ``k`` in 8 digits, order row ``g`` is ``"O"``
 + ``g`` in 10 digits; ``id_type="int"`` writes the same numbers as Int64.
@@ -120,7 +126,7 @@ __all__ = [
 #: ``chunk_rows``); changing it changes the generated data for a given seed.
 BLOCK_ROWS = 1 << 16
 
-DEFAULT_TABLES: tuple[str, ...] = ("orders", "customers", "events", "feedback")
+DEFAULT_TABLES: tuple[str, ...] = ("orders", "customers", "events", "feedback", "messages")
 
 #: Type of the customer_id and order_id columns: ``"C00000042"`` / ``"O0000000042"``
 #: text, or the same numbers as Int64 (42).
@@ -276,6 +282,14 @@ EVENTS_SCHEMA = pa.schema(
     [("customer_id", pa.string()), ("event_ts", _TS), ("event_type", pa.string())]
 )
 FEEDBACK_SCHEMA = pa.schema([("customer_id", pa.string()), ("ts", _TS), ("score", pa.int32())])
+MESSAGES_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("ts", _TS),
+        ("channel", pa.string()),
+        ("text", pa.string()),
+    ]
+)
 
 
 # --- context -------------------------------------------------------------------------------
@@ -732,6 +746,127 @@ def _gen_feedback(ctx: GenContext) -> Iterator[pa.Table]:
         yield schema.empty_table()
 
 
+# Messages: each customer has a writing persona (seed 002's emotion tags); a persona's
+# messages are drawn from its texts most of the time, else from the neutral ones. Silent
+# customers write nothing. Chinese and English, mixed case, regex metacharacters, a few
+# empty and null texts: what the text_tags strategy must read (docs/text-tags.md).
+_PERSONAS = ("shrewd", "grumbler", "methodical", "clear", "neutral", "silent")
+#: persona of a customer: its permuted number modulo 10 indexes this table
+_PERSONA_OF = np.array([0, 0, 1, 1, 2, 3, 4, 4, 5, 5], dtype=np.int64)
+_SILENT = _PERSONAS.index("silent")
+_MESSAGE_TEXTS: dict[str, tuple[str, ...]] = {
+    "shrewd": (
+        "这个价格比别家贵，能不能便宜点？",
+        "有优惠券吗？满减活动什么时候开始",
+        "降价了能保价吗，差价退一下",
+        "性价比不错，包邮就更划算了",
+        "别家同款便宜20元，可以比价吗",
+        "Do you have a COUPON or promo code?",
+        "It is cheaper elsewhere, can you price match?",
+        "Any Discount if I buy two? free shipping?",
+    ),
+    "grumbler": (
+        "等了10天还没到，太差了！！！",
+        "质量垃圾，非常失望，要退款",
+        "客服态度差，我要投诉，差评",
+        "再也不买了，坑人",
+        "不满意，差评！",
+        "Terrible service, I want a REFUND.",
+        "Worst purchase ever, very disappointed!!!",
+        "Waited 12 days and nothing arrived. Never again, I will complain.",
+    ),
+    "methodical": (
+        "首先，尺码偏小；其次，颜色有色差；最后，包装破损。",
+        "1. 物流慢 2. 包装一般 3. 质量还行",
+        "第一，发货快；第二，做工好；另外，希望多送赠品。",
+        "Firstly, the box was fine. Secondly, the fit is good. Finally, delivery was quick.",
+        "1) fabric ok 2) size runs small 3) colour as shown",
+    ),
+    "clear": (
+        "我要型号AB-1234，尺码42码，黑色，今天能发货吗？",
+        "订单号 2026110512345 请改成170cm的规格",
+        "请问货号XK2099的规格是多少",
+        "I need model number TX-5500 in size M (black).",
+        "Order number 88812345: please change to SKU QW-2210.",
+    ),
+    "neutral": (
+        "收到了，谢谢",
+        "还可以",
+        "衣服挺好看的",
+        "满意",
+        "物流很快",
+        "Thanks, received.",
+        "Nice dress :)",
+        "ok",
+        "价格 (含税) 是 [99.00] 元? a+b=c",
+        "",
+    ),
+}
+_MESSAGE_CHANNELS = (("review", 0.5), ("chat", 0.35), ("ticket", 0.15))
+#: share of a persona's messages drawn from its own texts (the rest are neutral)
+_IN_PERSONA = 0.65
+_NULL_TEXT = 0.02  # messages whose text is missing (null)
+
+
+def _messages_rows(ctx: GenContext) -> int:
+    return 3 * ctx.customers
+
+
+def _personas(ctx: GenContext, cust: np.ndarray) -> np.ndarray:
+    """The writing persona of each customer in ``cust`` (an index into ``_PERSONAS``)."""
+    number = ctx.permutation("persona", np.asarray(cust, dtype=np.int64), ctx.customers)
+    return _PERSONA_OF[number % 10]
+
+
+def _gen_messages(ctx: GenContext) -> Iterator[pa.Table]:
+    schema = ctx.schema(MESSAGES_SCHEMA)
+    # All texts in one vocabulary; each persona's texts are a slice of it.
+    vocab: list[str] = []
+    slices: list[tuple[int, int]] = []
+    for name in _PERSONAS[:-1]:
+        texts = _MESSAGE_TEXTS[name]
+        slices.append((len(vocab), len(texts)))
+        vocab.extend(texts)
+    starts = np.array([a for a, _n in slices], dtype=np.int64)
+    sizes = np.array([n for _a, n in slices], dtype=np.int64)
+    neutral = _PERSONAS.index("neutral")
+    channels = _names(_MESSAGE_CHANNELS)
+    yielded = False
+    for b, lo, hi in ctx.blocks(_messages_rows(ctx)):
+        rng = ctx.rng("messages", b)
+        n = hi - lo
+        cust = np.where(
+            rng.random(n) < 0.5, ctx.sample_buyers(rng, n), rng.integers(0, ctx.customers, n)
+        ).astype(np.int64)
+        # Silent customers write nothing: their rows go to the next customer who writes.
+        persona = _personas(ctx, cust)
+        for _ in range(32):
+            silent = persona == _SILENT
+            if not silent.any():
+                break
+            cust[silent] = (cust[silent] + 1) % ctx.customers
+            persona[silent] = _personas(ctx, cust[silent])
+        keep = persona != _SILENT  # only when (almost) every customer is silent
+        cust, persona = cust[keep], persona[keep]
+        n = int(cust.shape[0])
+        source = np.where(rng.random(n) < _IN_PERSONA, persona, neutral)
+        text = starts[source] + np.floor(rng.random(n) * sizes[source]).astype(np.int64)
+        day = ctx.span_days(rng, cust, before=30, after=14)
+        sec = ctx.seconds_of_day(rng, n)
+        yielded = True
+        yield pa.Table.from_arrays(
+            [
+                ctx.customer_id_column(cust),
+                ctx.timestamps(day, sec),
+                GenContext.labels(channels, _choice(rng, _MESSAGE_CHANNELS, n)),
+                GenContext.labels(vocab, text, rng.random(n) < _NULL_TEXT),
+            ],
+            schema=schema,
+        )
+    if not yielded:
+        yield schema.empty_table()
+
+
 # --- registry --------------------------------------------------------------------------------
 
 TableFn = Callable[[GenContext], Iterator[pa.Table]]
@@ -751,6 +886,7 @@ TABLE_GENERATORS: dict[str, TableSpec] = {
     "customers": TableSpec(_gen_customers, lambda ctx: ctx.customers),
     "events": TableSpec(_gen_events, _events_rows),
     "feedback": TableSpec(_gen_feedback, _feedback_rows),
+    "messages": TableSpec(_gen_messages, _messages_rows),
 }
 
 

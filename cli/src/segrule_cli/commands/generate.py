@@ -1,4 +1,5 @@
-"""`segrule generate`: seeded synthetic orders, customers, events and feedback as Parquet."""
+"""`segrule generate`: seeded synthetic orders, customers, events, feedback and messages as
+Parquet."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def generate(
     days: Annotated[int, typer.Option(help="Length of the period in days.", min=1)] = 730,
     tables: Annotated[
         str, typer.Option(help="Comma-separated tables to write.")
-    ] = "orders,customers,events,feedback",
+    ] = "orders,customers,events,feedback,messages",
     chunk_rows: Annotated[
         int, typer.Option(help="Rows per written chunk (bounds memory).", min=1)
     ] = 1_000_000,
@@ -92,7 +93,7 @@ def generate(
     ] = None,
     plugin: PluginOpt = None,
 ) -> None:
-    """Generate seeded synthetic orders, customers, events and feedback as Parquet.
+    """Generate seeded synthetic orders, customers, events, feedback and messages as Parquet.
 
     Streams in chunks, so 100M orders need no more memory than 1M. With --vertical,
     the plugin's own tables (e.g. apparel's order items) are written too, from the same

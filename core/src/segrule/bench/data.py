@@ -140,9 +140,9 @@ class Shape:
     @property
     def tables(self) -> tuple[str, ...]:
         """The tables written for this shape."""
-        from segrule.generate import DEFAULT_TABLES
-
-        return tuple(t for t in DEFAULT_TABLES if self.customers_table or t != "customers")
+        # The benchmarked tables (messages are not: no benchmarked rule set reads them).
+        tables = ("orders", "customers", "events", "feedback")
+        return tuple(t for t in tables if self.customers_table or t != "customers")
 
     def skew_orders(self, orders: int) -> int:
         """Orders of each skewed customer at ``orders`` orders."""
@@ -236,5 +236,6 @@ def bench_data(
     parsed = Shape.parse(shape)
     out = bench_data_dir(orders, seed=seed, cache_dir=cache_dir, shape=parsed)
     if not all((out / f"{table}.parquet").exists() for table in parsed.tables):
-        generate(out, orders=orders, seed=seed, progress=progress, **parsed.generate_kwargs(orders))
+        kwargs = {"tables": parsed.tables, **parsed.generate_kwargs(orders)}
+        generate(out, orders=orders, seed=seed, progress=progress, **kwargs)
     return out

@@ -1264,7 +1264,7 @@ def compile_plan(
         needed["customers"] = {}
     if "customers" not in needed:
         needed.setdefault("orders", {})
-    order = ["orders", "customers", "events", "feedback"]
+    order = ["orders", "customers", "events", "feedback", "messages"]
     needed = dict(
         sorted(
             needed.items(),

@@ -64,7 +64,7 @@ def data_folder_inputs(data: str | Path | None, engine: Registry) -> Inputs:
         return NO_INPUTS
     from segrule.io.sources import find_table_source
 
-    names = [*engine.tables.items, "orders", "customers", "events", "feedback"]
+    names = [*engine.tables.items, "orders", "customers", "events", "feedback", "messages"]
     return Inputs.of((f"the {n} table", find_table_source(data, n)) for n in dict.fromkeys(names))
 
 

@@ -835,10 +835,58 @@ def load_ruleset(
         bl_where = origins.get(("blacklist",), source)
         _inside(listing, _state, "blacklist", data["blacklist"], bl_where)
         merged["blacklist"] = str(listing)
+    for sname, sspec in (data.get("scores") or {}).items():
+        _resolve_file_params(sname, sspec, merged, engine, base_dir, origins, source, _state)
     merged_origins.update(origins)
     sources.append(source)
     model = RuleSetModel.model_validate(merged)
     return RuleSet(model, source, base_dir or Path.cwd(), merged_origins, sources, merged)
+
+
+def _resolve_file_params(
+    sname: str,
+    sspec: Any,
+    merged: dict[str, Any],
+    engine: Registry,
+    base_dir: Path | None,
+    origins: dict[tuple[Any, ...], str],
+    source: str,
+    state: _Load,
+) -> None:
+    """Files a score's strategy reads (its ``file_params``, e.g. a text_tags lexicon) are
+    relative to the rule file that names them and must lie in its folder, like the
+    blacklist; they are made absolute here. A packaged name stays a name."""
+    if not isinstance(sspec, dict) or not isinstance(sspec.get("params"), dict):
+        return
+    strategy = engine.strategies.items.get(str(sspec.get("strategy")))
+    for key in getattr(strategy, "file_params", ()):
+        value = sspec["params"].get(key)
+        if value is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for i, item in enumerate(items):
+            at = ("scores", sname, "params", key) + ((i,) if isinstance(value, list) else ())
+            where = origins.get(at, origins.get(("scores", sname, "params", key), source))
+            if isinstance(item, str) and looks_like_file(item):
+                if base_dir is None:
+                    raise RuleSetError(
+                        f"{key}: a preset names packaged files only, not '{_short_ref(item)}'",
+                        where=where,
+                    )
+                path = Path(item)
+                item = str(
+                    _inside(
+                        path if path.is_absolute() else base_dir / path, state, key, item, where
+                    )
+                )
+            out.append(item)
+        merged["scores"][sname]["params"][key] = out if isinstance(value, list) else out[0]
+
+
+def looks_like_file(ref: str) -> bool:
+    """Whether a parameter's text names a file (else a packaged name)."""
+    return ref.endswith((".yaml", ".yml")) or "/" in ref or os.sep in ref
 
 
 def _load_key(ref: str | Path, engine: Registry) -> str:

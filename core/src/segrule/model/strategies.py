@@ -36,6 +36,10 @@ class Strategy:
     description: str
     params_doc: dict[str, str] = field(default_factory=dict)
     owner: Owner | None = None
+    #: parameters that may name files (``lexicon: mine.yaml``): the rule-set loader makes
+    #: such a path absolute, relative to the rule file naming it, and refuses one outside
+    #: its folder (as for ``blacklist:``); a value without ``/`` or ``.yaml`` is left as is
+    file_params: tuple[str, ...] = ()
 
 
 def row_number(key: pl.Expr, eligible: pl.Expr, *, descending: bool = False) -> pl.Expr:

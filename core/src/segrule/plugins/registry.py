@@ -27,6 +27,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "segrule.plugins.builtin.dimensions",
     "segrule.plugins.builtin.strategies",
     "segrule.plugins.builtin.kmeans",
+    "segrule.plugins.builtin.text_tags",
     "segrule.plugins.builtin.presets",
 )
 

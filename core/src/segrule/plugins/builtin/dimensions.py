@@ -1,5 +1,5 @@
 """Core dimensions: recency, frequency, money, lifecycle inputs, events, feedback,
-demographics, geography, transaction stage and the activity index.
+messages, demographics, geography, transaction stage and the activity index.
 
 Windowed dimensions are families: ``orders_<window>`` answers to ``orders_30d``,
 ``orders_12w`` and ``orders_lifetime`` alike. Order dimensions count only orders
@@ -272,6 +272,21 @@ def _feedback_count(
         g["window"],
         ("score",),
         f"feedback given, {g['window']}",
+    )
+
+
+def _messages(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
+    # A message whose text is null or blank says nothing: it does not count.
+    written = pl.col("text").str.strip_chars().str.len_chars() > 0
+    return _count(
+        ctx,
+        name,
+        "messages",
+        "ts",
+        written,
+        g["window"],
+        ("text",),
+        f"messages with text (reviews, chats, tickets), {g['window']}",
     )
 
 
@@ -607,6 +622,16 @@ DIMENSIONS: list[Dimension] = [
         tables=("feedback",),
     ),
     Dimension(
+        "messages_<window>",
+        _messages,
+        "aggregate",
+        "messages written (non-blank text) in the window",
+        "integer",
+        pattern=f"messages_{W}",
+        tables=("messages",),
+        examples=("messages_365d", "messages_lifetime"),
+    ),
+    Dimension(
         "birth_year",
         _attribute("birth_year", "year of birth"),
         "attribute",
@@ -724,6 +749,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "intent_events_<window>": ("意向行为数 {window}", "intent events {window}"),
     "feedback_mean": ("平均满意度 {window}", "mean feedback {window}"),
     "feedback_count_<window>": ("评价次数 {window}", "feedback count {window}"),
+    "messages_<window>": ("留言数 {window}", "messages {window}"),
     "birth_year": ("出生年份", "birth year"),
     "gender": ("性别", "gender"),
     "city": ("城市", "city"),

@@ -1,4 +1,4 @@
-"""Core table contracts: orders, customers, events, feedback."""
+"""Core table contracts: orders, customers, events, feedback, messages."""
 
 from __future__ import annotations
 
@@ -79,6 +79,19 @@ def segrule_register_tables(register: Register) -> None:
                 Column("score", "number", True, "satisfaction score 0..100"),
             ],
             "Satisfaction feedback.",
+            ts_column="ts",
+        )
+    )
+    register(
+        TableContract(
+            "messages",
+            [
+                Column(BASE, "string", True, "customer id"),
+                Column("ts", "datetime", True, "when the message was written"),
+                Column("text", "string", True, "what the customer wrote (any language)"),
+                Column("channel", "string", False, "review, chat, ticket, ... (not read by core)"),
+            ],
+            "What customers wrote: reviews, chats, service tickets (the text_tags strategy).",
             ts_column="ts",
         )
     )
