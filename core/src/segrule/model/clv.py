@@ -1,0 +1,346 @@
+"""The BG/NBD and Gamma-Gamma customer-lifetime-value models: likelihoods, fits and
+predictions over whole NumPy arrays.
+
+BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way") models repeat
+purchases: while alive a customer buys at a Poisson rate drawn from Gamma(r, alpha) and
+after each purchase drops out with a probability drawn from Beta(a, b). Gamma-Gamma
+(Fader & Hardie 2013, "The Gamma-Gamma model of monetary value") models the mean
+spend of repeat purchases with the parameters p, q, gamma.
+
+Per customer the inputs are those of the ``lifetimes`` package's
+``summary_data_from_transaction_data``: ``frequency`` (repeat purchase periods),
+``recency`` (age at the last purchase), ``T`` (age at the as-of) and ``monetary`` (mean
+value of the repeat purchases).
+
+The fits maximise the mean log-likelihood with a quadratic penalty on the parameters
+(``lifetimes``' ``penalizer_coef``) by BFGS over the log-parameters with analytic
+gradients, from the same starting point every time; time is scaled by ``10 / max(T)``
+during the BG/NBD fit, as ``lifetimes`` does. Customers with the same inputs are
+collapsed into one weighted row first (sorted, so the result does not depend on row
+order), which makes a fit over a million customers a fit over their distinct
+histories.
+
+NumPy and SciPy are imported inside the functions (the ``segrule[models]`` extra): core
+scoring imports this module without them. Nothing here reads or writes polars frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Array = NDArray[np.float64]
+
+log = logging.getLogger(__name__)
+
+#: the extra that installs NumPy and SciPy
+EXTRA = "segrule[models]"
+#: days per discounting period: ``discount_rate`` is per 30 days, as ``lifetimes``'
+#: ``customer_lifetime_value(freq="D")`` treats a month
+DISCOUNT_PERIOD_DAYS = 30
+#: the largest gradient (of the mean log-likelihood in log-parameters) a fit that
+#: BFGS reports as not converged may still have to be accepted (BFGS stops with
+#: "precision loss" at an optimum it cannot improve in float64)
+GRADIENT_TOLERANCE = 1e-4
+
+
+def missing_modules() -> list[str]:
+    """The modules of the models extra that cannot be imported (empty when installed)."""
+    import importlib.util
+
+    return [m for m in ("numpy", "scipy") if importlib.util.find_spec(m) is None]
+
+
+@dataclass(frozen=True)
+class BetaGeoParams:
+    """Fitted BG/NBD parameters (time in the input's unit, days in segrule)."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+
+@dataclass(frozen=True)
+class GammaGammaParams:
+    """Fitted Gamma-Gamma parameters (``v`` is the scale called gamma in the paper)."""
+
+    p: float
+    q: float
+    v: float
+
+
+# -- collapsing equal rows --------------------------------------------------------
+def distinct_rows(*columns: Array) -> tuple[list[Array], Array, Any]:
+    """The distinct rows of ``columns`` in sorted order, their counts, and for each input
+    row the index of its distinct row (so ``distinct[k][inverse]`` is ``columns[k]``)."""
+    import numpy as np
+
+    n = len(columns[0])
+    if n == 0:
+        return [c[:0] for c in columns], np.zeros(0), np.zeros(0, dtype=np.int64)
+    order = np.lexsort(tuple(reversed(columns)))  # first column is the primary key
+    sorted_cols = [c[order] for c in columns]
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for c in sorted_cols:
+        new[1:] |= c[1:] != c[:-1]
+    group = np.cumsum(new) - 1
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = group
+    weights = np.bincount(group).astype(np.float64)
+    return [c[new] for c in sorted_cols], weights, inverse
+
+
+# -- BG/NBD -------------------------------------------------------------------------
+def bgnbd_loglik(
+    params: Array, x: Array, tx: Array, T: Array
+) -> tuple[Array, Array]:
+    """Per-row log-likelihood of BG/NBD at ``params = (r, alpha, a, b)`` and its
+    gradient with respect to the parameters (rows x 4)."""
+    import numpy as np
+    from scipy.special import digamma, gammaln
+
+    r, alpha, a, b = (float(v) for v in params)
+    repeat = x > 0
+    a1 = gammaln(r + x) - gammaln(r) + r * math.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    log_at, log_atx = np.log(alpha + T), np.log(alpha + tx)
+    a3 = -(r + x) * log_at
+    bx1 = np.where(repeat, b + x - 1, 1.0)
+    a4 = np.where(repeat, math.log(a) - np.log(bx1) - (r + x) * log_atx, -np.inf)
+    tail = np.logaddexp(a3, a4)
+    w3, w4 = np.exp(a3 - tail), np.exp(a4 - tail)
+    ll = a1 + a2 + tail
+    d_r = digamma(r + x) - digamma(r) + math.log(alpha) - w3 * log_at - w4 * log_atx
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + tx)
+    d_ab = digamma(a + b) - digamma(a + b + x)
+    d_a = d_ab + w4 / a
+    d_b = d_ab + digamma(b + x) - digamma(b) - w4 / bx1
+    return ll, np.stack([d_r, d_alpha, d_a, d_b], axis=1)
+
+
+def _fit(
+    loglik: Any,
+    data: tuple[Array, ...],
+    weights: Array,
+    n_params: int,
+    penalizer: float,
+) -> tuple[Array, bool, float]:
+    """Maximise the weighted mean log-likelihood minus ``penalizer * sum(params**2)`` by
+    BFGS over log-parameters from log-params 0.1 (``lifetimes``' start). Returns the
+    parameters, whether the fit is accepted, and the largest final gradient."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    total = float(weights.sum())
+
+    def objective(theta: Array) -> tuple[float, Array]:
+        params = np.exp(theta)
+        if not np.all(np.isfinite(params)):
+            return math.inf, np.zeros_like(theta)
+        with np.errstate(all="ignore"):
+            ll, grad = loglik(params, *data)
+        value = -float(ll @ weights) / total + penalizer * float(params @ params)
+        g = -(weights @ grad) / total + 2 * penalizer * params
+        if not math.isfinite(value) or not np.all(np.isfinite(g)):
+            return math.inf, np.zeros_like(theta)
+        return value, g * params  # chain rule: d/dlog(p) = p * d/dp
+
+    start = np.full(n_params, 0.1)
+    res = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000})
+    params = np.exp(res.x)
+    _, g = objective(res.x)
+    worst = float(np.max(np.abs(g))) if np.all(np.isfinite(g)) else math.inf
+    ok = bool(np.all(np.isfinite(params)) and math.isfinite(res.fun) and worst < GRADIENT_TOLERANCE)
+    return params, ok, worst
+
+
+def fit_bgnbd(
+    frequency: Array, recency: Array, T: Array, penalizer: float = 0.0
+) -> BetaGeoParams | None:
+    """BG/NBD maximum-likelihood parameters, or None when no fit is possible (no
+    customer, or the optimum is not found: e.g. nobody ever came back)."""
+    if len(frequency) == 0:
+        return None
+    (x, tx, t), weights, _ = distinct_rows(frequency, recency, T)
+    t_max = float(t.max())
+    scale = 10.0 / t_max if t_max > 0 else 1.0
+    params, ok, worst = _fit(bgnbd_loglik, (x, tx * scale, t * scale), weights, 4, penalizer)
+    if not ok:
+        log.info("clv: the BG/NBD fit did not converge (gradient %.3g); no estimates", worst)
+        return None
+    r, alpha, a, b = (float(v) for v in params)
+    return BetaGeoParams(r, alpha / scale, a, b)
+
+
+def expected_purchases(
+    params: BetaGeoParams, t: float, x: Array, tx: Array, T: Array
+) -> Array:
+    """Expected purchases in the next ``t`` of a customer with (x, tx, T): FHL 2005 eq. 10."""
+    import numpy as np
+    from scipy.special import hyp2f1
+
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    if t <= 0:
+        return np.zeros_like(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        z = t / (alpha + T + t)
+        head = (a + b + x - 1) / (a - 1)
+        body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        odds = np.where(
+            x > 0, a / np.where(x > 0, b + x - 1, 1.0) * ((alpha + T) / (alpha + tx)) ** (r + x), 0.0
+        )
+        return np.asarray(head * body / (1 + odds), dtype=np.float64)
+
+
+def probability_alive(params: BetaGeoParams, x: Array, tx: Array, T: Array) -> Array:
+    """P(alive) of a customer with (x, tx, T); 1 when x = 0 (BG/NBD's customers drop out
+    only right after a purchase)."""
+    import numpy as np
+    from scipy.special import expit
+
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    with np.errstate(all="ignore"):
+        log_odds = (r + x) * np.log((alpha + T) / (alpha + tx)) + np.log(a / (b + np.maximum(x, 1) - 1))
+        return np.asarray(np.where(x == 0, 1.0, expit(-log_odds)), dtype=np.float64)
+
+
+# -- Gamma-Gamma ------------------------------------------------------------------------
+def gamma_gamma_loglik(params: Array, x: Array, m: Array) -> tuple[Array, Array]:
+    """Per-row Gamma-Gamma log-likelihood at ``params = (p, q, v)`` for customers with
+    ``x > 0`` repeat purchases of mean value ``m > 0``, and its gradient (rows x 3)."""
+    import numpy as np
+    from scipy.special import digamma, gammaln
+
+    p, q, v = (float(val) for val in params)
+    px = p * x
+    log_vmx = np.log(v + m * x)
+    ll = (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * math.log(v)
+        + (px - 1) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * log_vmx
+    )
+    d_p = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_vmx)
+    d_q = digamma(px + q) - digamma(q) + math.log(v) - log_vmx
+    d_v = q / v - (px + q) / (v + m * x)
+    return ll, np.stack([d_p, d_q, d_v], axis=1)
+
+
+def fit_gamma_gamma(
+    frequency: Array, monetary: Array, penalizer: float = 0.0
+) -> GammaGammaParams | None:
+    """Gamma-Gamma maximum-likelihood parameters over the customers with a repeat
+    purchase of positive mean value, or None when there are none or no optimum is found."""
+    keep = (frequency > 0) & (monetary > 0)
+    if not keep.any():
+        return None
+    (x, m), weights, _ = distinct_rows(frequency[keep], monetary[keep])
+    params, ok, worst = _fit(gamma_gamma_loglik, (x, m), weights, 3, penalizer)
+    if not ok:
+        log.info("clv: the Gamma-Gamma fit did not converge (gradient %.3g); no estimates", worst)
+        return None
+    p, q, v = (float(val) for val in params)
+    return GammaGammaParams(p, q, v)
+
+
+def expected_spend(params: GammaGammaParams, x: Array, m: Array) -> Array:
+    """Expected mean value of a customer's future purchases: (v + m x) p / (p x + q - 1);
+    for x = 0 the population mean p v / (q - 1)."""
+    import numpy as np
+
+    p, q, v = params.p, params.q, params.v
+    with np.errstate(all="ignore"):
+        mm = np.where(x > 0, m, 0.0)
+        return np.asarray((v + mm * x) * p / (p * x + q - 1), dtype=np.float64)
+
+
+def lifetime_value(
+    bg: BetaGeoParams,
+    spend: Array,
+    horizon: float,
+    x: Array,
+    tx: Array,
+    T: Array,
+    discount_rate: float = 0.0,
+) -> Array:
+    """Expected value of a customer's purchases in the next ``horizon`` days: expected
+    purchases times expected spend, discounted per 30-day period at ``discount_rate``
+    (``lifetimes``' ``customer_lifetime_value`` with ``freq="D"``: month i's purchases
+    are discounted by (1 + rate)^i; a last partial period by its fraction)."""
+    import numpy as np
+
+    if discount_rate == 0:
+        return np.asarray(expected_purchases(bg, horizon, x, tx, T) * spend, dtype=np.float64)
+    total = np.zeros_like(spend, dtype=np.float64)
+    before = np.zeros_like(spend, dtype=np.float64)
+    step = 1
+    while (step - 1) * DISCOUNT_PERIOD_DAYS < horizon:
+        t = min(step * DISCOUNT_PERIOD_DAYS, horizon)
+        upto = expected_purchases(bg, t, x, tx, T)
+        total += spend * (upto - before) / (1 + discount_rate) ** (t / DISCOUNT_PERIOD_DAYS)
+        before = upto
+        step += 1
+    return total
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """Per-customer model outputs (NaN where there is no estimate) and the fits."""
+
+    expected_purchases: Array
+    p_alive: Array
+    expected_spend: Array
+    clv: Array
+    bgnbd: BetaGeoParams | None
+    gamma_gamma: GammaGammaParams | None
+
+
+def estimate(
+    frequency: Array,
+    recency: Array,
+    T: Array,
+    monetary: Array,
+    *,
+    horizon: float,
+    penalizer: float = 0.0,
+    discount_rate: float = 0.0,
+) -> Estimates:
+    """Fit both models on the customers whose four inputs are all known (NaN marks an
+    unknown input) and predict for them; every other customer gets NaN.
+
+    Predictions are computed once per distinct (frequency, recency, T) history.
+    """
+    import numpy as np
+
+    n = len(frequency)
+    known = ~(np.isnan(frequency) | np.isnan(recency) | np.isnan(T) | np.isnan(monetary))
+    out = {k: np.full(n, np.nan) for k in ("purchases", "alive", "spend", "clv")}
+    x, tx, t, m = frequency[known], recency[known], T[known], monetary[known]
+    bg = fit_bgnbd(x, tx, t, penalizer) if len(x) else None
+    gg = fit_gamma_gamma(x, m, penalizer) if len(x) else None
+    if bg is not None:
+        (ux, utx, ut), _, inverse = distinct_rows(x, tx, t)
+        out["purchases"][known] = expected_purchases(bg, horizon, ux, utx, ut)[inverse]
+        out["alive"][known] = probability_alive(bg, ux, utx, ut)[inverse]
+    if gg is not None:
+        spend = expected_spend(gg, x, m)
+        out["spend"][known] = spend
+        if bg is not None:
+            (ux, utx, ut, us), _, inverse = distinct_rows(x, tx, t, spend)
+            value = lifetime_value(bg, us, horizon, ux, utx, ut, discount_rate)
+            out["clv"][known] = value[inverse]
+    for key, arr in out.items():
+        arr[~np.isfinite(arr)] = np.nan
+        out[key] = arr
+    return Estimates(out["purchases"], out["alive"], out["spend"], out["clv"], bg, gg)
