@@ -7,7 +7,8 @@ day is the calendar day of ``order_ts`` in the business time zone):
 
 - ``clv_frequency``: distinct paid purchase days minus 1 (repeat purchase days);
 - ``clv_recency_days``: days from the first to the last paid purchase day;
-- ``clv_t_days``: days from the first paid purchase day to the as-of day;
+- ``clv_t_days``: days from the first paid purchase day to the as-of day (the last day
+  the run sees: the day before an as-of at midnight);
 - ``clv_monetary``: mean value per repeat purchase day (paid amounts after the first
   day divided by ``clv_frequency``; 0 without repeat purchases).
 
@@ -22,6 +23,7 @@ whole columns to :func:`segrule.model.clv.estimate` once per run (NumPy/SciPy, t
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -69,11 +71,11 @@ def _frequency(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any
 
 def _days_between(first: str, last: str | None, description: str) -> Any:
     def build(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]) -> list[Node]:
-        end = (
-            pl.lit(ctx.as_of.date(), dtype=pl.Date)
-            if last is None
-            else pl.col(last).dt.date()
-        )
+        # The as-of day is the last day the run sees (rows before the as-of instant
+        # count): an as-of at midnight ends the day before, as lifetimes'
+        # observation_period_end names the last day of the data.
+        as_of_day = (ctx.as_of - dt.timedelta(microseconds=1)).date()
+        end = pl.lit(as_of_day, dtype=pl.Date) if last is None else pl.col(last).dt.date()
         expr = (end - pl.col(first).dt.date()).dt.total_days().cast(pl.Int64).alias(name)
         deps = (first,) if last is None else (first, last)
         return [Node(name, "derived", expr, deps=deps, description=description)]
