@@ -56,6 +56,7 @@ def test_plugins_lists_builtins_with_what_they_registered() -> None:
         "segrule.tables",
         "segrule.dimensions",
         "segrule.strategies",
+        "segrule.clv",
         "segrule.presets",
     }
     assert rows["segrule.strategies"]["registered"]["strategies"] == [
@@ -64,6 +65,7 @@ def test_plugins_lists_builtins_with_what_they_registered() -> None:
         "quantile",
         "rfm",
     ]
+    assert rows["segrule.clv"]["registered"]["strategies"] == ["clv"]
     assert rows["segrule.tables"]["hooks"] == ["segrule_register_tables"]
     assert all(p["distribution"] == "segrule" and p["builtin"] for p in rows.values())
 

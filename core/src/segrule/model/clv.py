@@ -99,9 +99,7 @@ def distinct_rows(*columns: Array) -> tuple[list[Array], Array, Any]:
 
 
 # -- BG/NBD -------------------------------------------------------------------------
-def bgnbd_loglik(
-    params: Array, x: Array, tx: Array, T: Array
-) -> tuple[Array, Array]:
+def bgnbd_loglik(params: Array, x: Array, tx: Array, T: Array) -> tuple[Array, Array]:
     """Per-row log-likelihood of BG/NBD at ``params = (r, alpha, a, b)`` and its
     gradient with respect to the parameters (rows x 4)."""
     import numpy as np
@@ -154,7 +152,9 @@ def _fit(
         return value, g * params  # chain rule: d/dlog(p) = p * d/dp
 
     start = np.full(n_params, 0.1)
-    res = minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000})
+    res = minimize(
+        objective, start, jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000}
+    )
     params = np.exp(res.x)
     _, g = objective(res.x)
     worst = float(np.max(np.abs(g))) if np.all(np.isfinite(g)) else math.inf
@@ -180,9 +180,7 @@ def fit_bgnbd(
     return BetaGeoParams(r, alpha / scale, a, b)
 
 
-def expected_purchases(
-    params: BetaGeoParams, t: float, x: Array, tx: Array, T: Array
-) -> Array:
+def expected_purchases(params: BetaGeoParams, t: float, x: Array, tx: Array, T: Array) -> Array:
     """Expected purchases in the next ``t`` of a customer with (x, tx, T): FHL 2005 eq. 10."""
     import numpy as np
     from scipy.special import hyp2f1
@@ -193,9 +191,13 @@ def expected_purchases(
     with np.errstate(all="ignore"):
         z = t / (alpha + T + t)
         head = (a + b + x - 1) / (a - 1)
-        body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
+            r + x, b + x, a + b + x - 1, z
+        )
         odds = np.where(
-            x > 0, a / np.where(x > 0, b + x - 1, 1.0) * ((alpha + T) / (alpha + tx)) ** (r + x), 0.0
+            x > 0,
+            a / np.where(x > 0, b + x - 1, 1.0) * ((alpha + T) / (alpha + tx)) ** (r + x),
+            0.0,
         )
         return np.asarray(head * body / (1 + odds), dtype=np.float64)
 
@@ -208,7 +210,9 @@ def probability_alive(params: BetaGeoParams, x: Array, tx: Array, T: Array) -> A
 
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     with np.errstate(all="ignore"):
-        log_odds = (r + x) * np.log((alpha + T) / (alpha + tx)) + np.log(a / (b + np.maximum(x, 1) - 1))
+        log_odds = (r + x) * np.log((alpha + T) / (alpha + tx)) + np.log(
+            a / (b + np.maximum(x, 1) - 1)
+        )
         return np.asarray(np.where(x == 0, 1.0, expit(-log_odds)), dtype=np.float64)
 
 

@@ -87,7 +87,7 @@ def _monetary(ctx: BuildContext, name: str, g: dict[str, str], p: dict[str, Any]
     first_day = f"_{name}_first_day_cents"
     total, freq = "_monetary_lifetime_cents", "clv_frequency"
     first = masked(DAY, PAID).min()
-    first_cents = masked(pl.col("amount_cents"), PAID & (DAY == first)).sum()
+    first_cents = masked(pl.col("amount_cents"), PAID & (first == DAY)).sum()
     repeat_cents = pl.col(total) - pl.col(first_day)
     # One IEEE division of two exact integers: the same bits whatever the row order.
     expr = (
@@ -274,7 +274,9 @@ def _clv(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
     discount = _number(params, "discount_rate", 0, where, name)
     penalizer = _number(params, "penalizer", 0, where, name)
     if horizon <= 0:
-        raise RuleSetError(f"horizon_days must be positive, got {horizon:g}", where=where, name=name)
+        raise RuleSetError(
+            f"horizon_days must be positive, got {horizon:g}", where=where, name=name
+        )
     if discount < 0 or penalizer < 0:
         raise RuleSetError(
             "discount_rate and penalizer must not be negative", where=where, name=name
@@ -332,7 +334,9 @@ def _clv(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
         )
     )
     if "tiers" in params:
-        nodes.extend(_tiers(name, inputs[0], params, where, str(columns.get("tier", f"{name}_tier"))))
+        nodes.extend(
+            _tiers(name, inputs[0], params, where, str(columns.get("tier", f"{name}_tier")))
+        )
     if "churn_below" in params:
         below = _fraction(params["churn_below"], "churn_below", where, name)
         flag = str(columns.get("churn_risk", f"{name}_churn_risk"))
@@ -354,14 +358,14 @@ def _clv(ctx: BuildContext, name: str, params: dict[str, Any], where: str) -> li
     return nodes
 
 
-def _tiers(
-    name: str, frequency: str, params: dict[str, Any], where: str, tier: str
-) -> list[Node]:
+def _tiers(name: str, frequency: str, params: dict[str, Any], where: str, tier: str) -> list[Node]:
     """Tiers by CLV: a ladder (``min``) or top shares (``top``) of the customers with an
     estimate; ``no_purchase`` without the inputs, ``no_estimate`` without a CLV."""
     tiers = params["tiers"]
     if not isinstance(tiers, list) or not tiers or not all(isinstance(t, dict) for t in tiers):
-        raise RuleSetError("tiers must be a non-empty list of {label, min|top}", where=where, name=name)
+        raise RuleSetError(
+            "tiers must be a non-empty list of {label, min|top}", where=where, name=name
+        )
     value = pl.col(name)
     default = str(params.get("default_tier", "low"))
     labels = dict(TIER_LABELS) | _labels(params.get("labels"))
@@ -386,7 +390,9 @@ def _tiers(
                 role="tier",
                 labels=labels,
                 description=f"tier by {name}",
-                cases=tuple(Case(str(t["label"]), value >= t["min"], f"{name} >= {t['min']}") for t in tiers),
+                cases=tuple(
+                    Case(str(t["label"]), value >= t["min"], f"{name} >= {t['min']}") for t in tiers
+                ),
                 default=default,
                 ladder=tuple((str(t["label"]), t["min"]) for t in tiers),
             )
@@ -445,8 +451,7 @@ STRATEGIES = [
             "clv_recency_days, clv_t_days, clv_monetary)",
             "horizon_days": "prediction horizon in days (default 365)",
             "discount_rate": "discount per 30 days (default 0)",
-            "penalizer": "L2 penalty on the parameters, like lifetimes' penalizer_coef "
-            "(default 0)",
+            "penalizer": "L2 penalty on the parameters, like lifetimes' penalizer_coef (default 0)",
             "tiers": "list of {label, min} (CLV ladder, highest first) or {label, top} "
             "(top shares, smallest first)",
             "default_tier": "label below the last tier (default low)",
@@ -456,6 +461,7 @@ STRATEGIES = [
         },
     )
 ]
+
 
 @hookimpl
 def segrule_register_dimensions(register: Register) -> None:
