@@ -365,4 +365,5 @@ def test_the_fit_is_logged(
         score(tmp_path, cdnow_orders)
     fits = [r.getMessage() for r in caplog.records if "clv fit over" in r.getMessage()]
     assert len(fits) == 1  # one fit per run (the one-row type check logs nothing)
-    assert fits[0].startswith("clv fit over 2357 customers: BG/NBD BetaGeoParams(r=0.2")
+    assert fits[0].startswith("clv fit over 2357 customers: BG/NBD r=0.25356")
+    assert "; Gamma-Gamma p=4.68" in fits[0]

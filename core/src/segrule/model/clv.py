@@ -66,6 +66,9 @@ class BetaGeoParams:
     a: float
     b: float
 
+    def __str__(self) -> str:
+        return f"r={self.r:.6g} alpha={self.alpha:.6g} a={self.a:.6g} b={self.b:.6g}"
+
 
 @dataclass(frozen=True)
 class GammaGammaParams:
@@ -74,6 +77,9 @@ class GammaGammaParams:
     p: float
     q: float
     v: float
+
+    def __str__(self) -> str:
+        return f"p={self.p:.6g} q={self.q:.6g} v={self.v:.6g}"
 
 
 # -- collapsing equal rows --------------------------------------------------------
