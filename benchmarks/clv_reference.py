@@ -6,7 +6,7 @@ orders; lifetimes (BetaGeoFitter, GammaGammaFitter: maximum likelihood) and
 pymc-marketing (clv.BetaGeoModel, clv.GammaGammaModel: MAP with flat priors, which is the
 maximum-likelihood point) are fitted on those same inputs. Printed: the fitted parameters
 of each, and the largest differences of the predictions (absolute, and relative over
-values of at least 0.01) (365-day horizon; CLV over 12
+values of at least 0.01, for money 1.00) (365-day horizon; CLV over 12
 months of 30 days discounted 1% a month, lifetimes' and pymc-marketing's convention).
 
 pymc-marketing does not share an environment with the workspace (PyMC, PyTensor), so
@@ -145,12 +145,17 @@ def fmt(values: np.ndarray) -> str:
     return ", ".join(f"{v:.6g}" for v in values)
 
 
-def gap(ours: np.ndarray, theirs: object) -> str:
+#: the smallest reference value a relative difference is taken over: segrule rounds
+#: probabilities and counts to 1e-6 and money to the cent
+FLOOR = {"p_alive": 0.01, "purchases": 0.01, "spend": 1.0, "clv": 1.0}
+
+
+def gap(ours: np.ndarray, theirs: object, what: str) -> str:
     """Largest absolute difference, and in brackets the largest relative one over the
-    values of at least 0.01."""
+    reference values of at least FLOOR[what]."""
     ref = np.asarray(theirs, dtype=float)
     diff = np.abs(ours - ref)
-    big = np.abs(ref) >= 0.01
+    big = np.abs(ref) >= FLOOR[what]
     rel = float(np.max(diff[big] / np.abs(ref[big]))) if big.any() else 0.0
     return f"{float(np.max(diff)):.1e} ({rel:.0e})"
 
@@ -193,7 +198,7 @@ def compare(name: str, s: pd.DataFrame) -> None:
     print("|---|---|---|---|---|---|")
     for ref, got in refs.items():
         rel = max(float(np.max(np.abs(ours[k] / np.asarray(got[k]) - 1))) for k in ("bg", "gg"))
-        diffs = [gap(ours[k], got[k]) for k in ("p_alive", "purchases", "spend", "clv")]
+        diffs = [gap(ours[k], got[k], k) for k in ("p_alive", "purchases", "spend", "clv")]
         print(f"| {ref} | {rel:.1e} | " + " | ".join(diffs) + " |")
     print()
     print("segrule's formulas evaluated at each reference's own parameters (unrounded):\n")
@@ -209,7 +214,7 @@ def compare(name: str, s: pd.DataFrame) -> None:
             "spend": spend,
             "clv": model.lifetime_value(rbg, spend, HORIZON, x, tx, t, 0.01),
         }
-        diffs = [gap(mine[k], got[k]) for k in ("p_alive", "purchases", "spend", "clv")]
+        diffs = [gap(mine[k], got[k], k) for k in ("p_alive", "purchases", "spend", "clv")]
         print(f"| {ref} | " + " | ".join(diffs) + " |")
 
 
