@@ -101,6 +101,8 @@ JOBS: dict[str, dict[str, Any]] = {
         "history": True,
     },
     "generation and transaction stage": {"rulesets": ["generation", "transaction-stage"]},
+    # The population stage's model fit (one map_batches over every customer) on the driver.
+    "clv and churn risk": {"rulesets": ["clv", "churn-risk"]},
     # Each vertical's presets composed into one run (the plugins' tables keep text ids).
     **{
         f"{vertical} presets": {

@@ -200,10 +200,6 @@ def _fit_function(horizon: float, penalizer: float, discount: float) -> Any:
 
         import numpy as np
 
-        for module in ("scipy.optimize", "scipy.special"):  # before the clock: the log
-            importlib.import_module(module)  # line times the fit, not the import
-
-        start = time.perf_counter()
         frame = inputs.struct.unnest()
         cols = [
             frame.get_column(c).cast(pl.Float64).fill_null(float("nan")).to_numpy()
@@ -215,14 +211,18 @@ def _fit_function(horizon: float, penalizer: float, discount: float) -> Any:
             bad = (x < 0) | (x != np.floor(x)) | (tx < 0) | (tx > t) | (m < 0)
         for arr in (x, tx, t, m):
             arr[bad] = np.nan
+        known = int((~(np.isnan(x) | np.isnan(tx) | np.isnan(t) | np.isnan(m))).sum())
+        if known:  # not the compiler's one-row type check, which needs no SciPy
+            for module in ("scipy.optimize", "scipy.special"):  # imported before the
+                importlib.import_module(module)  # clock: the log times the fit
+        start = time.perf_counter()
         got = model.estimate(
             x, tx, t, m, horizon=horizon, penalizer=penalizer, discount_rate=discount
         )
-        fitted = int((~np.isnan(x)).sum())
-        if fitted:  # not the compiler's one-row type check
+        if known:
             log.info(
                 "clv fit over %d customers: BG/NBD %s; Gamma-Gamma %s (fit and predictions %.2f s)",
-                fitted,
+                known,
                 got.bgnbd or "no fit",
                 got.gamma_gamma or "no fit",
                 time.perf_counter() - start,
