@@ -367,3 +367,66 @@ def test_the_fit_is_logged(
     assert len(fits) == 1  # one fit per run (the one-row type check logs nothing)
     assert fits[0].startswith("clv fit over 2357 customers: BG/NBD r=0.25356")
     assert "; Gamma-Gamma p=4.68" in fits[0]
+
+
+def test_penalized_fits_reach_lifetimes_optimum_or_better(reference: Any) -> None:
+    """With a penalizer the objective is flat and lifetimes' optimiser stops early: on
+    the CDNOW sample segrule's BG/NBD parameters differ from lifetimes' by up to 10% but
+    give a lower value of lifetimes' own objective (evaluated by lifetimes' code)."""
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    summary = reference[0]
+    f, r, t, m = (summary[c].to_numpy(dtype=float) for c in summary.columns)
+    keep = f > 0
+    ones = np.ones(len(f))
+    scale = 10 / t.max()  # lifetimes fits BG/NBD on time scaled so, the penalty too
+
+    def bg_objective(params: list[float]) -> float:
+        rr, alpha, a, b = params
+        logs = np.log([rr, alpha * scale, a, b])
+        return float(
+            BetaGeoFitter._negative_log_likelihood(logs, f, r * scale, t * scale, ones, 0.01)
+        )
+
+    def gg_objective(params: list[float]) -> float:
+        logs = np.log(params)
+        return float(
+            GammaGammaFitter._negative_log_likelihood(logs, f[keep], m[keep], ones[keep], 0.01)
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bg = BetaGeoFitter(penalizer_coef=0.01).fit(f, r, t)
+        gg = GammaGammaFitter(penalizer_coef=0.01).fit(f[keep], m[keep])
+        ours = model.fit_bgnbd(f, r, t, penalizer=0.01)
+        mine = model.fit_gamma_gamma(f, m, penalizer=0.01)
+        assert ours is not None and mine is not None
+        theirs_bg = bg_objective(list(bg.params_[["r", "alpha", "a", "b"]]))
+        ours_bg = bg_objective([ours.r, ours.alpha, ours.a, ours.b])
+        theirs_gg = gg_objective(list(gg.params_[["p", "q", "v"]]))
+        ours_gg = gg_objective([mine.p, mine.q, mine.v])
+    assert ours_bg <= theirs_bg + 1e-12
+    assert ours_gg <= theirs_gg + 1e-12
+    unpenalized = model.fit_bgnbd(f, r, t)
+    assert unpenalized is not None and abs(unpenalized.a - ours.a) > 0.1  # it does bite
+
+
+def test_inputs_no_history_can_give_get_no_estimate_and_columns_are_renamed(
+    tmp_path: Path, cdnow_orders: pl.DataFrame
+) -> None:
+    # Recency and T swapped: every customer whose recency is below T now has "recency
+    # above T", which no purchase history gives.
+    params = (
+        "{recency: clv_t_days, T: clv_recency_days, "
+        "columns: {p_alive: alive, expected_purchases: n_next, expected_spend: spend}}"
+    )
+    outputs = ["customer_id", "clv_recency_days", "clv_t_days", "clv", "alive", "n_next", "spend"]
+    df = score(tmp_path, cdnow_orders, params, outputs=outputs)
+    invalid = df.filter(pl.col("clv_recency_days") < pl.col("clv_t_days"))
+    assert invalid.height > 0
+    assert (
+        invalid.select("clv", "alive", "n_next", "spend").null_count().row(0)
+        == (invalid.height,) * 4
+    )
+    valid = df.filter(pl.col("clv_recency_days") == pl.col("clv_t_days"))
+    assert valid["alive"].null_count() == 0
