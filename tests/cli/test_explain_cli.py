@@ -36,6 +36,22 @@ def test_run_explain_adds_reason_columns(data_dir: Path, tmp_path: Path) -> None
     assert gaps["tier_next"].is_in(["super_vip", "vip", "advanced"]).all()
 
 
+def test_run_distance_says_which_outputs_get_no_columns(data_dir: Path, tmp_path: Path) -> None:
+    args = ["run", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]
+    out = tmp_path / "d.parquet"
+    result = runner.invoke(app, [*args, "--out", str(out), "--distance"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if "--distance adds no columns" in line]
+    # lifecycle and freq_tier are not ladders (each one threshold); tier and amount_tier are
+    assert {n.split(" for ")[1].split(":")[0] for n in notes} == {
+        "lifecycle",
+        "freq_tier",
+        "interaction",
+        "satisfaction",
+    } - {c[: -len("_next")] for c in pl.read_parquet(out).columns if c.endswith("_next")}
+    assert notes and all(": " in n.split(" for ", 1)[1] for n in notes)
+
+
 def test_explain_one_customer(data_dir: Path, tmp_path: Path) -> None:
     cid = pl.read_parquet(data_dir / "customers.parquet")["customer_id"][5]
     args = ["explain", "taobao-5-tier", "--data", str(data_dir), "--as-of", "2026-11-01"]

@@ -56,9 +56,11 @@ def test_plugins_lists_builtins_with_what_they_registered() -> None:
         "segrule.tables",
         "segrule.dimensions",
         "segrule.strategies",
+        "segrule.kmeans",
         "segrule.clv",
         "segrule.presets",
     }
+    assert rows["segrule.kmeans"]["registered"]["strategies"] == ["kmeans"]
     assert rows["segrule.strategies"]["registered"]["strategies"] == [
         "pareto",
         "points",

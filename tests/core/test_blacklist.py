@@ -33,7 +33,13 @@ def _ids(data: Path, n: int) -> list[str]:
 
 
 def _blacklisted(result: segrule.RunResult) -> int:
-    return next(q["rows"] for q in result.quality if q["check"] == "blacklisted")
+    return next(q["rows"] for q in result.quality if q["check"] == "blacklisted_customers")
+
+
+def _rows(result: segrule.RunResult, table: str, check: str) -> int:
+    return next(
+        (q["rows"] for q in result.quality if q["table"] == table and q["check"] == check), 0
+    )
 
 
 def _without(data: Path, ids: list[str], folder: Path) -> Path:
@@ -51,12 +57,22 @@ def test_excluded_as_if_their_rows_were_never_there(tmp_path: Path, data: Path) 
     result = segrule.run(
         PRESETS, tmp_path / "with.parquet", data=data, as_of=AS_OF, blacklist=listing
     )
-    assert [q for q in result.quality if q["check"] == "blacklisted"] == [
-        {"table": "customers", "check": "blacklisted", "action": "excluded", "rows": 25}
+    assert [q for q in result.quality if q["check"] == "blacklisted_customers"] == [
+        {"table": "customers", "check": "blacklisted_customers", "action": "excluded", "rows": 25}
     ]
-    segrule.run(
+    without = segrule.run(
         PRESETS, tmp_path / "without.parquet", data=_without(data, ids, tmp_path / "w"), as_of=AS_OF
     )
+    # Their rows are reported as excluded, not as used: what is used is what a run
+    # without them uses.
+    for table in ("orders", "customers", "events", "feedback"):
+        assert _rows(result, table, "rows_used") == _rows(without, table, "rows_used"), table
+        assert _rows(result, table, "blacklisted") > 0, table
+        assert _rows(result, table, "rows_read") - _rows(without, table, "rows_read") >= _rows(
+            result, table, "blacklisted"
+        )
+    bl = [q for q in result.quality if q["table"] == "orders" and q["check"] == "blacklisted"]
+    assert bl[0]["action"] == "excluded"
     assert_frame_equal(
         pl.read_parquet(tmp_path / "with.parquet"), pl.read_parquet(tmp_path / "without.parquet")
     )
@@ -126,3 +142,44 @@ def test_bad_blacklists_are_clear_errors(tmp_path: Path, data: Path) -> None:
     rule.write_text("name: r\nextends: rfm\nblacklist: gone.txt\n")
     with pytest.raises(DataError, match=r"gone\.txt \(named in .*r\.yaml:3:12\)"):
         segrule.score([str(rule)], data=data, as_of=AS_OF)
+
+
+@pytest.mark.parametrize("universe", ["customers", "orders"])
+def test_a_duplicate_order_of_a_blacklisted_customer_counts_once(
+    tmp_path: Path, make_tables, universe: str
+) -> None:
+    """A blacklisted customer's row dropped as a duplicate order id is counted as the
+    duplicate only; rows used + every left-out count = rows read."""
+    import datetime as dt
+
+    t = dt.datetime(2026, 10, 1)
+    tables = make_tables(
+        orders=[
+            {"order_id": "o1", "customer_id": "bad", "order_ts": t, "amount": 5.0},
+            {
+                "order_id": "o1",
+                "customer_id": "good",
+                "order_ts": t + dt.timedelta(1),
+                "amount": 5.0,
+            },
+            {"order_id": "o2", "customer_id": "bad", "order_ts": t, "amount": 7.0},
+            {"order_id": "o3", "customer_id": "good", "order_ts": t, "amount": 1.0},
+            {
+                "order_id": "o3",
+                "customer_id": "bad",
+                "order_ts": t + dt.timedelta(1),
+                "amount": 1.0,
+            },
+            {"order_id": "o4", "customer_id": "bad", "order_ts": t, "amount": -1.0},
+        ],
+        customers=["bad", "good"] if universe == "customers" else None,
+    )
+    listing = tmp_path / "bl.txt"
+    listing.write_text("bad\n")
+    result = segrule.run(["rfm"], tmp_path / "o.parquet", tables, as_of=AS_OF, blacklist=listing)
+    assert _rows(result, "orders", "rows_read") == 6
+    assert _rows(result, "orders", "bad_amount") == 1  # o4
+    assert _rows(result, "orders", "duplicate_order_id") == 2  # o1 (good's), o3 (bad's)
+    assert _rows(result, "orders", "blacklisted") == 2  # o1 (bad's, kept as first), o2
+    assert _rows(result, "orders", "rows_used") == 1  # o3 (good's)
+    assert _blacklisted(result) == 1

@@ -699,6 +699,47 @@ def test_transaction_stage_each_stage(make_tables) -> None:
     assert by_id(df, "buyer_class")["unpaid"] == "not_buyer"
 
 
+def test_buyer_class_follows_seed_000(make_tables) -> None:
+    """普通 once and little, 优质 often, 重点 often and a lot; buyers between them are
+    occasional; without a paid order nobody is a buyer, after-sales or not."""
+    tables = make_tables(
+        orders=[
+            ("once_little", ago(5), 499.99),
+            ("once_500", ago(5), 500.0),
+            ("twice", ago(5), 10.0),
+            ("twice", ago(400), 10.0),
+            *[("often", ago(d), 10.0) for d in (1, 50, 100)],
+            *[("key", ago(d), 1000.0) for d in (1, 2, 3, 4, 5, 6)],
+            *[("often_small", ago(d), 10.0) for d in (1, 2, 3, 4, 5, 6)],  # often, not a lot
+            ("refund_only", ago(3), 10.0, "refunded"),
+            ("unpaid", ago(3), 10.0, "pending"),
+        ],
+        events=[("complaint_only", ago(2), "complaint")],
+        customers=[
+            "once_little",
+            "once_500",
+            "twice",
+            "often",
+            "key",
+            "often_small",
+            "refund_only",
+            "complaint_only",
+            "unpaid",
+        ],
+    )
+    assert by_id(score("transaction-stage", tables), "buyer_class") == {
+        "once_little": "ordinary",
+        "once_500": "occasional",
+        "twice": "occasional",
+        "often": "quality",
+        "key": "key",
+        "often_small": "quality",
+        "refund_only": "not_buyer",
+        "complaint_only": "not_buyer",
+        "unpaid": "not_buyer",
+    }
+
+
 def test_activity_index_rises_with_purchases_and_decays(rules, make_tables) -> None:
     path = rules("act.yaml", "outputs: [customer_id, activity_index, activity_index_90d]\n")
     one = make_tables(

@@ -483,3 +483,61 @@ def test_points_tier_over_bins_names_the_rise_of_each_value(rules, make_tables) 
         more = make_tables(orders=[*orders, ("p", ago(200), extra)], customers=["p", "q", "r"])
         after = segrule.score(path, more, as_of=AS_OF)
         assert after.filter(pl.col("customer_id") == "p")["level"][0] == level
+
+
+GATED = """
+    segments:
+      card:
+        cases:
+          - {when: "orders_lifetime < 2", label: trial}
+          - {when: "monetary_365d >= 10000", label: gold}
+          - {when: "monetary_365d >= 3000", label: silver}
+        default: basic
+      mixed:
+        cases:
+          - {when: "orders_lifetime >= 5", label: many}
+          - {when: "orders_lifetime >= 2", label: some}
+          - {when: "monetary_365d >= 100", label: rich}
+          - {when: "monetary_365d >= 50", label: ok}
+        default: none
+    outputs: [customer_id, monetary_365d, orders_lifetime, card, mixed]
+    """
+
+
+def test_a_numeric_gate_on_another_column_before_the_rungs(rules, make_tables) -> None:
+    """``orders_lifetime < 2`` is a gate, not a rung: the ladder is monetary_365d's and
+    the customers it does not catch get their distance."""
+    tables = make_tables(
+        orders=[
+            ("a", ago(1), 2000.0),
+            ("a", ago(2), 2000.0),  # 4000, two orders: silver, 6000 short of gold
+            ("b", ago(1), 500.0),
+            ("b", ago(2), 500.0),  # 1000: basic, 2000 short of silver
+            ("c", ago(1), 50000.0),  # one order: trial (a gate) whatever it spends
+        ]
+    )
+    path = rules("gated.yaml", GATED)
+    plan = segrule.compile(path, tables, as_of=AS_OF, explain=ALL)
+    card = find_ladder(plan.nodes["card"], plan.dtypes)
+    assert card is not None and card.column == "monetary_365d" and card.gates == (0,)
+    out = segrule.score(path, tables, as_of=AS_OF, explain=ALL)
+    assert isinstance(out, pl.DataFrame)
+    rows = {r["customer_id"]: r for r in out.iter_rows(named=True)}
+    assert (rows["a"]["card"], rows["a"]["card_next"], rows["a"]["card_gap"]) == (
+        "silver",
+        "gold",
+        6000.0,
+    )
+    assert rows["b"]["card_lacks"] == "monetary_365d needs 2000 more for silver"
+    assert (rows["c"]["card"], rows["c"]["card_next"]) == ("trial", None)
+    # two columns compared equally often: no ladder, and the note says why
+    from segrule.explain import distance_notes
+
+    assert "mixed_next" not in out.columns
+    assert distance_notes(plan.nodes, plan.dtypes, plan.outputs) == [
+        (
+            "mixed",
+            "its cases compare monetary_365d and orders_lifetime with numbers equally often, "
+            "so which one is the ladder is ambiguous",
+        )
+    ]

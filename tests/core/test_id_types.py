@@ -474,7 +474,7 @@ def test_blacklist_file_of_integer_ids_excludes_integer_customers(tmp_path: Path
         engine=ENGINE,
         blacklist=listing,
     )
-    assert quality_rows(result, "customers", "blacklisted") == 2
+    assert quality_rows(result, "customers", "blacklisted_customers") == 2
     out = pl.read_parquet(tmp_path / "out.parquet")
     assert out.schema["customer_id"] == pl.Int64()
     assert out["customer_id"].to_list() == [80, 700, 5000]

@@ -101,6 +101,8 @@ JOBS: dict[str, dict[str, Any]] = {
         "history": True,
     },
     "generation and transaction stage": {"rulesets": ["generation", "transaction-stage"]},
+    # A k-means fit in the population stage, on the driver over the hand-off.
+    "rfm-clusters": {"rulesets": ["rfm-clusters"]},
     # The population stage's model fit (one map_batches over every customer) on the driver.
     "clv and churn risk": {"rulesets": ["clv", "churn-risk"]},
     # Each vertical's presets composed into one run (the plugins' tables keep text ids).
@@ -132,6 +134,11 @@ def test_spark_run_is_byte_identical_to_the_local_run(
             kw[flag] = True
     if spec.get("blacklist"):
         ids_ = pl.read_parquet(data / "customers.parquet")[BASE].head(7)
+        # and the owners of duplicated order ids: a blacklisted row that is also a
+        # duplicate is counted once, whichever bucket holds the kept row
+        orders_ = pl.read_parquet(data / "orders.parquet").filter(pl.col(BASE).is_not_null())
+        owners = orders_.filter(pl.col("order_id").is_duplicated())[BASE]
+        ids_ = pl.concat([ids_, owners.cast(ids_.dtype)]).unique().sort()
         kw["blacklist"] = tmp_path / "blacklist.csv"
         pl.DataFrame({BASE: ids_}).write_csv(kw["blacklist"])
     a, b, local, remote = _pair(spark, tmp_path, "run", spec["rulesets"], buckets=3, **kw)
@@ -141,6 +148,8 @@ def test_spark_run_is_byte_identical_to_the_local_run(
         # The dirty rows were seen: the comparison is not between two clean runs.
         assert counts[("orders", "duplicate_order_id")] >= 1
         assert counts[("orders", "null_customer_id")] >= 1
+    if spec.get("blacklist"):
+        assert counts[("orders", "blacklisted")] >= 1
     if spec.get("rejects"):
         assert (local / "rejects" / "orders.parquet").is_file()
     if spec.get("history"):

@@ -252,7 +252,7 @@ def print_quality(console: Console, result: Any, lang: str = "en") -> None:
     t = words("quality", lang)
     tables: dict[str, dict[str, tuple[str, int]]] = {}
     for q in result.quality:
-        if q["check"] == "blacklisted":
+        if q["check"] == "blacklisted_customers":
             if q["rows"]:
                 text = t["blacklisted"].format(rows=q["rows"], file=result.plan.blacklist)
                 console.print(text, highlight=False)
@@ -261,7 +261,7 @@ def print_quality(console: Console, result: Any, lang: str = "en") -> None:
 
     def note(check: str, action: str, rows: int) -> str:
         found = CHECKS.get(check)
-        name = found.display(lang) if found else t["where"] if check == "where" else check
+        name = found.display(lang) if found else t.get(check + "_rows", check)
         shown = ACTIONS[action][lang] if lang == "zh" and action in ACTIONS else action
         return t["note"].format(rows=rows, check=check, name=name, action=shown)
 

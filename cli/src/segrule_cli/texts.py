@@ -42,7 +42,8 @@ TEXTS: dict[str, dict[str, dict[str, str]]] = {
         "note": {"en": "{rows:,} {check} {action}", "zh": "{rows:,} 行{name}，{action}（{check}）"},
         "notes": {"en": " ({notes})", "zh": "；{notes}"},
         "sep": {"en": "; ", "zh": "；"},
-        "where": {"en": "where", "zh": "不符合 where 条件"},
+        "where_rows": {"en": "where", "zh": "不符合 where 条件"},
+        "blacklisted_rows": {"en": "blacklisted", "zh": "属于黑名单客户"},
         "blacklisted": {
             "en": "excluded {rows:,} blacklisted customers ({file})",
             "zh": "已排除 {rows:,} 位黑名单客户（{file}）",
@@ -52,6 +53,10 @@ TEXTS: dict[str, dict[str, dict[str, str]]] = {
             "zh": "已将 {rows:,} 行被剔除的 {table} 数据写入 {path}",
         },
         "history": {"en": "history: wrote {path}", "zh": "历史：已写入 {path}"},
+        "no_distance": {
+            "en": "note: --distance adds no columns for {name}: {why}",
+            "zh": "注意：--distance 未给 {name} 添加距离列：{why}",
+        },
         "hysteresis": {
             "en": "note: the rule set has hysteresis, which applies only with --history",
             "zh": "注意：规则集设置了 hysteresis（防抖），只在使用 --history 时生效",

@@ -43,7 +43,7 @@ from segrule.engine.compiler import Plan
 from segrule.errors import RuleSetError, option
 from segrule.model.conditions import NEGATE, Atom, Cond, comparison, split_condition
 from segrule.model.keys import BASE
-from segrule.model.ladders import OPS, Ladder, find_ladder
+from segrule.model.ladders import OPS, Ladder, find_ladder, why_no_ladder
 from segrule.model.nodes import BuildContext, Case, Node, PointsPart, RankLadder
 from segrule.model.sql import parse_sql, referenced_names
 
@@ -480,6 +480,21 @@ class ExplainOptions:
     def __post_init__(self) -> None:
         if self.lang not in LACKS_TEXT:
             raise ValueError(f"ExplainOptions.lang '{self.lang}': use one of {sorted(LACKS_TEXT)}")
+
+
+def distance_notes(
+    nodes: Mapping[str, Node], dtypes: Mapping[str, pl.DataType], outputs: Sequence[str]
+) -> list[tuple[str, str]]:
+    """The output segments and tiers ``--distance`` gives no columns, each with why
+    (``(name, reason)``): neither a threshold ladder nor a top-share ladder."""
+    out = []
+    for n in outputs:
+        node = nodes.get(n)
+        if node is None or node.role not in ("segment", "tier") or n == BASE:
+            continue
+        if node.rank_ladder is None and find_ladder(node, dtypes) is None:
+            out.append((n, why_no_ladder(node, dtypes) or "it is not a threshold ladder"))
+    return out
 
 
 def explain_nodes(

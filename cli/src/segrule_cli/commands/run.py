@@ -254,6 +254,13 @@ def run(
         console.print(t["history"].format(path=result.history), highlight=False)
     elif result.plan.ruleset.model.hysteresis and not quiet:
         console.print(t["hysteresis"], style="yellow", highlight=False)
+    if distance and not quiet:
+        from segrule.explain import distance_notes
+
+        plan = result.plan
+        for name, why in distance_notes(plan.nodes, plan.dtypes, plan.outputs):
+            note = t["no_distance"].format(name=name, why=why)
+            console.print(note, style="yellow", highlight=False)
     if report:
         record = {
             "output": str(result.output),

@@ -61,6 +61,7 @@ from segrule.io.sources import (
     scan_table,
 )
 from segrule.model.keys import BASE
+from segrule.model.money import cents_sql
 from segrule.model.nodes import (
     BuildContext,
     Case,
@@ -68,6 +69,7 @@ from segrule.model.nodes import (
     Node,
     cents_to_units,
     masked,
+    money_nodes,
     parse_window,
 )
 from segrule.model.ruleset import DimensionSpec, RuleSet, SegmentSpec, TableSpec, outputs_of
@@ -216,6 +218,7 @@ class Compiler:
         self.errors: list[RuleSetError] = []
         self.conditions: list[tuple[str, str, pl.Expr, str]] = []  # node, label, cond, where
         self.failed: set[str] = set()  # definitions that raised (not reported again as unknown)
+        self.expr_sql: dict[str, tuple[str, str]] = {}  # expr: dimension -> (sql, where)
 
     # -- definitions from the rule set ----------------------------------------
     def define(self) -> None:
@@ -236,6 +239,12 @@ class Compiler:
                     node.origin = node.origin or w
                     if (s.zh or s.en) and node.name == n:  # the score's own column only
                         node.title = node.title or {"zh": s.zh or "", "en": s.en or ""}
+                    elif (s.zh or s.en) and node.role == "tier" and not node.title:
+                        # A tier column beside the score (points' tiers:) is named after it.
+                        node.title = {
+                            "zh": f"{s.zh}等级" if s.zh else "",
+                            "en": f"{s.en} tier" if s.en else "",
+                        }
                 self._add(nodes)
 
             self._guard(build, name)
@@ -307,7 +316,9 @@ class Compiler:
                 )
             ]
         if spec.expr:
-            expr = parse_sql(spec.expr, where=self.rs.where("dimensions", name, "expr"), name=name)
+            expr_where = self.rs.where("dimensions", name, "expr")
+            expr = parse_sql(spec.expr, where=expr_where, name=name)
+            self.expr_sql[name] = (spec.expr, expr_where)
             return [
                 Node(
                     name,
@@ -344,7 +355,13 @@ class Compiler:
         cond = None
         for c in conds:
             cond = c if cond is None else cond & c
-        agg, columns, fill = build_aggregate(spec.aggregate, cond, where=agg_where, name=name)
+        order_by: tuple[str, ...] = ()
+        if contract.ts_column is not None:
+            row_id = contract.extra.get("row_id")
+            order_by = (contract.ts_column, *((row_id,) if row_id else ()))
+        agg, columns, fill = build_aggregate(
+            spec.aggregate, cond, where=agg_where, name=name, order_by=order_by
+        )
         # all() of no rows is true but a customer without rows gets the fill (null), and a
         # custom fill differs from sum/count of no rows: only the plain cases drop rows.
         func = spec.aggregate.strip().split("(", 1)[0].strip().lower()
@@ -352,6 +369,24 @@ class Compiler:
         if spec.fill is not None:
             mask = mask if spec.fill == fill else None
             fill = spec.fill
+        m = AGG_RE.match(spec.aggregate)
+        if m and func == "sum" and not m.group(2) and m.group(3).strip() == "amount" and fill == 0:
+            # sum(amount): a money value, kept in cents for exact expr: arithmetic.
+            cents = (
+                masked(pl.col("amount_cents"), mask) if mask is not None else pl.col("amount_cents")
+            )
+            nodes = money_nodes(
+                name,
+                cents.sum(),
+                table=spec.table,
+                columns=columns,
+                description=desc or spec.aggregate,
+                title=title,
+                mask=mask,
+            )
+            nodes[0].origin = nodes[1].origin = where
+            nodes[0].labels = self._labels(spec.labels)
+            return nodes
         return [
             Node(
                 name,
@@ -509,6 +544,37 @@ class Compiler:
                         pending.append((d, n.origin or where, n.name))
         return nodes
 
+    def exact_money(self, nodes: dict[str, Node]) -> None:
+        """``expr:`` dimensions that add and subtract money values (and amounts with at
+        most two decimals) computed on integer cents (:mod:`segrule.model.money`); they
+        are money values themselves, so an ``expr:`` over them is exact too."""
+        changed = True
+        while changed:
+            changed = False
+            cents_of = {n: node.cents for n, node in nodes.items() if node.cents}
+            for name, (sql, where) in self.expr_sql.items():
+                node = nodes.get(name)
+                helper = f"_{name}_cents"
+                if node is None or node.cents or helper in nodes:
+                    continue
+                text = cents_sql(sql, cents_of)
+                if text is None:
+                    continue
+                expr = parse_sql(text, where=where, name=name)
+                nodes[helper] = Node(
+                    helper,
+                    _kind_of(expr),
+                    expr.alias(helper),
+                    deps=self._deps(expr),
+                    origin=node.origin,
+                    role="helper",
+                    description=f"{name} in integer cents",
+                )
+                node.expr = cents_to_units(pl.col(helper)).alias(name)
+                node.deps = (helper,)
+                node.cents = helper
+                changed = True
+
     def layers(self, nodes: dict[str, Node]) -> list[list[str]]:
         """Topological layers of the derived/population/constant nodes; cycles are errors."""
         depth: dict[str, int] = {}
@@ -540,17 +606,41 @@ class Compiler:
 
 
 AGG_RE = re.compile(r"^\s*([A-Za-z_]+)\s*\(\s*(DISTINCT\s+)?(.*?)\s*\)\s*$", re.I | re.S)
-AGG_FUNCS = ("count", "sum", "avg", "mean", "min", "max", "median", "n_unique", "any", "all")
+AGG_FUNCS = (
+    "count",
+    "sum",
+    "avg",
+    "mean",
+    "min",
+    "max",
+    "median",
+    "n_unique",
+    "any",
+    "all",
+    "first",
+    "last",
+    "mode",
+)
+#: Aggregates that pick one row's value by time: they need the table's time column.
+ORDERED_AGGS = ("first", "last")
 
 
 def build_aggregate(
-    sql: str, cond: pl.Expr | None, *, where: str, name: str
+    sql: str,
+    cond: pl.Expr | None,
+    *,
+    where: str,
+    name: str,
+    order_by: tuple[str, ...] = (),
 ) -> tuple[pl.Expr, tuple[str, ...], Any]:
     """``FUNC(expr)`` / ``count(*)`` / ``count(DISTINCT expr)`` with a row condition.
 
     Returns the aggregate expression, the table columns read and the fill value for
     customers without rows. ``sum(amount)`` and ``avg(amount)`` run on integer cents,
-    so they are exact.
+    so they are exact. ``first``/``last`` take the value of the earliest/latest row by
+    ``order_by`` (the table's time column, then its row id where it has one, then the
+    value itself, so ties never depend on the read order); ``mode`` is the most frequent
+    non-null value, ties broken by the smallest value.
     """
     m = AGG_RE.match(sql)
     if not m or m.group(1).lower() not in AGG_FUNCS:
@@ -582,6 +672,22 @@ def build_aggregate(
         return value.drop_nulls().n_unique().cast(pl.Int64), tuple(sorted(columns)), 0
     if func == "count":
         return value.count().cast(pl.Int64), tuple(sorted(columns)), 0
+    if func in ORDERED_AGGS:
+        if not order_by:
+            raise RuleSetError(
+                f"'{sql}': {func}() needs a table with a time column to order its rows",
+                where=where,
+                name=name,
+            )
+        columns |= set(order_by)
+        keys = [pl.col(c) for c in order_by]
+        picked = inner
+        if mask is not None:
+            picked, keys = inner.filter(mask), [k.filter(mask) for k in keys]
+        ordered = picked.sort_by([*keys, picked], nulls_last=True)
+        return getattr(ordered, func)(), tuple(sorted(columns)), None
+    if func == "mode":
+        return value.drop_nulls().mode().min(), tuple(sorted(columns)), None
     if func == "sum":
         expr = value.sum()
         return (cents_to_units(expr) if money else expr), tuple(sorted(columns)), 0
@@ -995,10 +1101,13 @@ def type_check(
 ) -> dict[str, pl.DataType]:
     """Evaluate every node on a one-row all-null frame of its inputs' schema.
 
-    Returns each node's dtype; raises all type problems at once, each at its rule.
+    Returns each node's dtype; raises all type problems at once, each at its rule. A
+    node reading a node that failed is not checked (its error would only repeat the
+    first one's cause).
     """
     dtypes: dict[str, pl.DataType] = {BASE: next(iter(tables.values())).schema[BASE]}
     errors: list[RuleSetError] = []
+    failed: set[str] = set()
     for name, node in nodes.items():
         if node.kind == "aggregate":
             t = tables[node.table or ""]
@@ -1032,6 +1141,10 @@ def type_check(
     for layer in layers:
         for name in layer:
             node = nodes[name]
+            if failed.intersection(node.deps):
+                failed.add(name)
+                dtypes[name] = pl.Null()
+                continue
             # Each case's condition first, so a problem is reported at the case's own line.
             case_errors = []
             for label, cond, where in by_node.get(name, []):
@@ -1068,6 +1181,7 @@ def type_check(
                 errors.append(
                     RuleSetError(f"type error: {_short(exc)}", where=node.origin, name=name)
                 )
+                failed.add(name)
                 dtypes[name] = pl.Null()
     if errors:
         raise RuleSetErrors(errors) if len(errors) > 1 else errors[0]
@@ -1095,6 +1209,7 @@ def resolve_nodes(
         comp.layers(comp.resolve(unused, rs.where("outputs")) | nodes)
     if comp.errors:
         raise RuleSetErrors(comp.errors) if len(comp.errors) > 1 else comp.errors[0]
+    comp.exact_money(nodes)
     return comp, nodes, comp.layers(nodes)
 
 

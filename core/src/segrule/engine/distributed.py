@@ -232,6 +232,11 @@ def run_bucket(job: BucketJob, k: int) -> dict[str, Any]:
         raise SegruleError(mismatch)
     plan = bucket_plan(job, k)
     found = _count(plan)
+    if plan.excluded is not None and job.duplicates is not None and job.duplicates.height:
+        # Blacklisted rows that are duplicates dropped as such count there (as locally).
+        quality.count_blacklisted(
+            plan, dataclasses.replace(found, duplicates=job.duplicates), _kept(job, k)
+        )
     rejected: dict[str, int] = {}
     if job.rejects:
         # From the rows as read, before duplicates are left out (as the one-plan run).
@@ -271,14 +276,18 @@ def _count(plan: Plan) -> quality.QualityResult:
     return quality.collect_quality(counted)
 
 
+def _kept(job: BucketJob, k: int) -> pl.Series | None:
+    """The duplicated order ids whose kept row is in bucket ``k`` (None: no winners)."""
+    if job.winners is None:
+        return None
+    return job.winners.filter(pl.col(DUP_BUCKET) == k).get_column("order_id")
+
+
 def _write_rejects(
     plan: Plan, found: quality.QualityResult, job: BucketJob, k: int
 ) -> dict[str, int]:
     found = dataclasses.replace(found, duplicates=job.duplicates)
-    kept = None
-    if job.winners is not None:
-        kept = job.winners.filter(pl.col(DUP_BUCKET) == k).get_column("order_id")
-    frames = quality.rejected_frames(plan, found, kept)
+    frames = quality.rejected_frames(plan, found, _kept(job, k))
     out: dict[str, int] = {}
     for name, frame in frames.items():
         folder = Path(job.staging, REJECTS, name)
@@ -430,6 +439,11 @@ def reads_across_customers(frame: pl.LazyFrame) -> str | None:
                         for c in value.get("partition_by") or []
                     ]
                     return f"a window over {', '.join(cols) or 'all rows'}"
+                if key == "AnonymousFunction":
+                    # A Python function in an expression: serialized only when cloudpickle
+                    # is installed (else the plan fails to serialize, caught above); what
+                    # it reads cannot be seen.
+                    return "an opaque Python function"
                 if key in _ACROSS_NODES or key in _ACROSS_FUNCTIONS:
                     return f"the expression {key}"
                 if key == "function" and isinstance(value, str) and value in _ACROSS_FUNCTIONS:

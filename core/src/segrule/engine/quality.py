@@ -481,16 +481,52 @@ def collect_quality(plan: Plan) -> QualityResult:
             dups = _duplicates(rows, exact, counts["rows_read"], tq.frame)
             counts["duplicate_order_id"] = int((dups["rows"].cast(pl.Int64) - 1).sum())
             result.duplicates = dups
+        if "duplicate_customer_id" in tq.policies:
+            valid = plan.loaded[name].frame.filter(_valid(plan))
+            repeated = valid.select(pl.len() - pl.col(BASE).n_unique())
+            counts["duplicate_customer_id"] = int(repeated.collect(engine="streaming").item())
         result.counts[name] = counts
     if plan.excluded is not None:
-        result.blacklisted = int(
-            known_ids(plan)
-            .join(plan.excluded.lazy(), on=BASE, how="semi")
-            .select(pl.len())
-            .collect()
-            .item()
-        )
+        count_blacklisted(plan, result)
     return result
+
+
+#: The per-table count of rows left out because their customer is blacklisted, and the
+#: report row counting the blacklisted customers of the universe.
+BLACKLISTED = "blacklisted"
+BLACKLISTED_CUSTOMERS = "blacklisted_customers"
+
+
+def count_blacklisted(plan: Plan, result: QualityResult, kept: pl.Series | None = None) -> None:
+    """The blacklisted customers of the universe (``result.blacklisted``) and, per table,
+    the rows they would otherwise have used (``counts[table]["blacklisted"]``: rows that
+    pass the row checks, ``where`` and the set checks; a duplicate order row dropped as
+    such is counted there, not here). ``kept`` as for :func:`duplicate_losers`. This
+    collects."""
+    assert plan.excluded is not None
+    listed = (
+        known_ids(plan).join(plan.excluded.lazy(), on=BASE, how="semi").collect(engine="streaming")
+    )
+    result.blacklisted = listed.height
+    for name, counts in result.counts.items():
+        rows = plan.loaded[name].frame.filter(_valid(plan))
+        tq = plan.quality_tables()[name]
+        # A repeated customers-table row is counted as the repeat (duplicate_customer_id).
+        one_each = "duplicate_customer_id" in tq.policies
+        n = rows.join(listed.lazy(), on=BASE, how="semi").select(
+            pl.col(BASE).n_unique() if one_each else pl.len()
+        )
+        found = int(n.collect(engine="streaming").item()) if listed.height else 0
+        dups = result.duplicates
+        if (
+            found
+            and dups is not None
+            and dups.height
+            and tq.policies.get("duplicate_order_id") in ("drop", "fail")
+        ):
+            losers = duplicate_losers(plan, dups, kept).join(listed.lazy(), on=BASE, how="semi")
+            found -= int(losers.select(pl.len()).collect(engine="streaming").item())
+        counts[BLACKLISTED] = found
 
 
 def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
@@ -505,8 +541,7 @@ def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
         left_out = sum(
             int(v)
             for k, v in rows.items()
-            if k == "where"
-            or k == "after_as_of"
+            if k in ("where", "after_as_of", BLACKLISTED)
             or (k in policies and policies[k] in ("drop", "fail"))
         )
         rows["rows_used"] = int(rows["rows_read"]) - left_out
@@ -520,7 +555,7 @@ def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
                 action = ""
             elif name == "where":
                 action = "filtered"
-            elif name == "after_as_of":
+            elif name in ("after_as_of", BLACKLISTED):
                 action = "excluded"
             else:
                 action = policies[name]
@@ -529,7 +564,7 @@ def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
         out.append(
             {
                 "table": "customers",
-                "check": "blacklisted",
+                "check": BLACKLISTED_CUSTOMERS,
                 "action": "excluded",
                 "rows": result.blacklisted,
             }
@@ -537,9 +572,11 @@ def report_rows(plan: Plan, result: QualityResult) -> list[dict[str, Any]]:
     # The order rows are counted in: row checks, where, set checks.
     order = [
         "rows_read",
-        *(c for c in CHECKS if c not in SET_CHECKS),
+        *(c for c in CHECKS if c not in SET_CHECKS and c not in AFTER_WHERE),
         "where",
         *SET_CHECKS,
+        *AFTER_WHERE,
+        BLACKLISTED,
         "rows_used",
     ]
     return sorted(
@@ -627,6 +664,50 @@ def without_duplicates(plan: Plan, duplicates: pl.DataFrame | None = None) -> Pl
 DUPLICATE_FLAG = "__segrule_duplicate"
 
 
+#: Checks counted on the rows left after the row checks and ``where``, besides the set
+#: checks (reported after them).
+AFTER_WHERE = ("duplicate_customer_id",)
+
+
+def _passing_rows(tq: TableQuality) -> pl.LazyFrame:
+    """The table's rows as read that pass its row checks and ``where``."""
+    left = [c for c, e in tq.checks.items() if tq.left_out(c)]
+    lf = tq.frame
+    if left:
+        lf = lf.filter(~pl.any_horizontal([tq.checks[c] for c in left]).fill_null(False))
+    if tq.where is not None:
+        lf = lf.filter(tq.where)
+    return lf
+
+
+def duplicate_customer_rows(plan: Plan) -> pl.LazyFrame:
+    """The customers-table rows left out as repeats of a customer id, as read, with
+    ``reason``: every row of a repeated id but the one the universe keeps
+    (:func:`segrule.engine.stages.first_customer_rows`: the first by the attributes the
+    plan reads; ties between rows equal on those, by every other column)."""
+    tq = plan.quality_tables()["customers"]
+    lf = _passing_rows(tq).filter(_valid(plan)).filter(pl.col(BASE).is_duplicated())
+    attrs = [n.expr for n in plan.nodes.values() if n.kind == "attribute"]
+    keyed = lf.with_columns([e.alias(f"__segrule_attr_{i}") for i, e in enumerate(attrs)])
+    schema = keyed.collect_schema()
+
+    def sortable(c: str) -> bool:
+        t = schema[c]
+        return not isinstance(t, (pl.List, pl.Struct, pl.Array)) and t != pl.Object
+
+    firsts = [f"__segrule_attr_{i}" for i in range(len(attrs))]
+    keys = [BASE, *(c for c in firsts if sortable(c))]
+    rest = sorted(c for c in schema if c not in keys and c not in firsts and sortable(c))
+    ranked = keyed.sort([*keys, *rest], nulls_last=True).with_columns(
+        pl.col(BASE).is_first_distinct().alias("_first")
+    )
+    return tq.as_read(
+        ranked.filter(~pl.col("_first")).with_columns(
+            pl.lit("duplicate_customer_id").alias("reason")
+        )
+    )
+
+
 def duplicate_losers(
     plan: Plan, duplicates: pl.DataFrame, kept: pl.Series | None = None
 ) -> pl.LazyFrame:
@@ -635,13 +716,7 @@ def duplicate_losers(
     dropped."""
     tq = plan.quality_tables()["orders"]
     ids = duplicates["order_id"].implode()
-    left = [c for c, e in tq.checks.items() if tq.left_out(c)]
-    lf = tq.frame
-    if left:
-        lf = lf.filter(~pl.any_horizontal([tq.checks[c] for c in left]).fill_null(False))
-    if tq.where is not None:
-        lf = lf.filter(tq.where)
-    lf = lf.filter(pl.col("order_id").is_in(ids) & _valid(plan))
+    lf = _passing_rows(tq).filter(pl.col("order_id").is_in(ids) & _valid(plan))
     if universe_table(plan.loaded) != "orders":
         lf = lf.join(known_ids(plan), on=BASE, how="semi")
     keys = dedupe_order(plan.loaded["orders"].frame, tq.ts_column)
@@ -706,6 +781,8 @@ def rejected_frames(
             parts.append(_unknown_rows(plan, tq))
         if name == "orders" and result.duplicates is not None and result.duplicates.height:
             parts.append(duplicate_losers(plan, result.duplicates, kept))
+        if counts.get("duplicate_customer_id") and tq.policies["duplicate_customer_id"] == "drop":
+            parts.append(duplicate_customer_rows(plan))
         if parts:
             frames[name] = rejects_order(pl.concat(parts, how="vertical_relaxed"))
     return frames

@@ -187,7 +187,7 @@ def aggregate_frame(
     # The universe: the customers table when given, else the customers of orders.
     if "customers" in tables:
         cust = tables["customers"].frame.filter(valid_id_of(tables["customers"]))
-        universe = cust.select(BASE, *[n.expr for n in attrs]).unique(BASE, keep="first")
+        universe = first_customer_rows(cust.select(BASE, *[n.expr for n in attrs]))
         frame = universe
         joined = set()
     else:
@@ -221,6 +221,21 @@ def aggregate_frame(
     if fills:
         frame = frame.with_columns(fills)
     return frame.sort(BASE) if sort else frame
+
+
+def first_customer_rows(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per customer_id: of a customer's rows the first by its columns' values
+    (customer_id, then each column of a sortable type in order), so which row a repeated
+    id keeps never depends on the order rows were read in (a file's, a shuffle's).
+    Sorting first was cheaper than ``unique(keep="first")`` then a sort: 1M customers,
+    three columns, 0.27-0.41 s against 1.3-1.9 s (streaming engine, busy machine)."""
+    schema = frame.collect_schema()
+    keys = [BASE] + [
+        c
+        for c, t in schema.items()
+        if c != BASE and not isinstance(t, (pl.List, pl.Struct, pl.Array)) and t != pl.Object
+    ]
+    return frame.sort(keys, nulls_last=True).unique(BASE, keep="first", maintain_order=True)
 
 
 def with_row_columns(frame: pl.LazyFrame, nodes: list[Node]) -> pl.LazyFrame:

@@ -21,6 +21,8 @@ class Check:
     default: str
     orders_only: bool = False
     description: str = ""
+    #: the one table the check applies to (None: any table, or orders when orders_only)
+    table: str | None = None
     #: display names (``zh``, ``en``) for people reading a run's data-quality lines
     zh: str = ""
     en: str = ""
@@ -101,6 +103,18 @@ CHECKS: dict[str, Check] = {
             zh="订单号重复",
             en="duplicate order id",
         ),
+        Check(
+            "duplicate_customer_id",
+            ("drop", "fail"),
+            "drop",
+            description=(
+                "customer_id on more than one row of the customers table: one row is kept "
+                "(the first by the attributes the rule set reads), the others are counted"
+            ),
+            zh="客户 ID 重复",
+            en="duplicate customer id",
+            table="customers",
+        ),
     ]
 }
 #: What a data-quality line says was done with the rows a check found: its policy
@@ -121,6 +135,8 @@ def applies(check: str, table: str, universe_table: str | None) -> bool:
     """Whether ``check`` applies to ``table`` (``universe_table``: the table the
     universe comes from, customers or orders; None when checking rules only)."""
     if CHECKS[check].orders_only and table != "orders":
+        return False
+    if CHECKS[check].table is not None and table != CHECKS[check].table:
         return False
     if check == "unknown_customer":
         return universe_table is not None and table != universe_table

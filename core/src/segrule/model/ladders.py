@@ -65,23 +65,52 @@ class Ladder:
         return None
 
 
-def find_ladder(node: Node, dtypes: Mapping[str, pl.DataType]) -> Ladder | None:
-    """``node`` as a threshold ladder (see the module docs), else None."""
-    if not node.cases or node.default is None:
-        return None
-    rungs: list[tuple[int, Comparison]] = []
-    gates = []
+def _numeric_cases(node: Node) -> list[tuple[int, Comparison]]:
+    """The cases that compare one column with a number (``monetary_365d >= 5000``)."""
+    out = []
     for i, case in enumerate(node.cases):
         cond = split_condition(case.sql)
         cmp = comparison(cond) if isinstance(cond, Atom) and cond.toks else None
         if cmp is not None and cmp.number is not None and cmp.op in OPS:
-            rungs.append((i, cmp))
-        else:
-            gates.append(i)
-    columns = {c.name for _, c in rungs}
-    if len(columns) != 1 or (len(rungs) < 2 and not node.ladder):
+            out.append((i, cmp))
+    return out
+
+
+def ladder_column(node: Node) -> tuple[str | None, str]:
+    """The column a classification's rungs compare, and why there is none ('' when
+    found): the column most of its numeric cases compare, at least two of them (one for
+    a declared ``ladder``). A numeric case over another column is a gate
+    (``active_quarters_4 < 2 -> lapsed`` before ``monetary_365d`` rungs)."""
+    if not node.cases:
+        return None, "it has no cases"
+    if node.default is None:
+        return None, "it has no default"
+    per: dict[str, int] = {}
+    for _, c in _numeric_cases(node):
+        per[c.name] = per.get(c.name, 0) + 1
+    if not per:
+        return None, "no case compares a column with a number"
+    most = max(per.values())
+    tops = sorted(c for c, n in per.items() if n == most)
+    if most < 2 and not node.ladder:
+        return None, "fewer than two cases compare the same column with a number"
+    if len(tops) > 1:
+        return None, (
+            f"its cases compare {' and '.join(tops)} with numbers equally often, so "
+            "which one is the ladder is ambiguous"
+        )
+    return tops[0], ""
+
+
+def find_ladder(node: Node, dtypes: Mapping[str, pl.DataType]) -> Ladder | None:
+    """``node`` as a threshold ladder (see the module docs), else None
+    (:func:`why_no_ladder` says why)."""
+    column, _ = ladder_column(node)
+    if column is None:
         return None
-    column = rungs[0][1].name
+    rungs = [(i, c) for i, c in _numeric_cases(node) if c.name == column]
+    rung_index = {i for i, _ in rungs}
+    gates = [i for i in range(len(node.cases)) if i not in rung_index]
     dtype = dtypes.get(column)
     if dtype is None or not dtype.is_numeric():
         return None
@@ -122,6 +151,22 @@ def find_ladder(node: Node, dtypes: Mapping[str, pl.DataType]) -> Ladder | None:
         return None
     rung_case = {node.cases[i].label: i for i, _ in rungs}
     return Ladder(node.name, column, tuple(merged), tuple(gates), rung_case)
+
+
+def why_no_ladder(node: Node, dtypes: Mapping[str, pl.DataType]) -> str:
+    """Why ``node`` is not a threshold ladder (one clause; '' when it is one)."""
+    if find_ladder(node, dtypes) is not None:
+        return ""
+    column, why = ladder_column(node)
+    if column is None:
+        return why
+    dtype = dtypes.get(column)
+    if dtype is None or not dtype.is_numeric():
+        return f"{column} is not a number"
+    first = next(c for _, c in _numeric_cases(node) if c.name == column)
+    if first.op not in (">", ">="):
+        return f"its first {column} case is not a lower bound (write the highest rung first)"
+    return f"its labels do not rise with {column} (the highest rung's label is not on top)"
 
 
 # The words of the "what it lacks" sentences, per language (``ExplainOptions.lang``).

@@ -45,6 +45,9 @@ class TableContract:
     generator of it when ``segrule generate --vertical`` names this table's plugin, so
     that the core tables look like the trade too (B2B orders are few, large and
     periodic, not retail baskets).
+
+    ``extra["row_id"]`` (optional) names a column that identifies a row (orders:
+    ``order_id``): ``first()``/``last()`` aggregates break ties in time by it.
     """
 
     name: str

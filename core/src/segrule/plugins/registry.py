@@ -26,6 +26,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "segrule.plugins.builtin.tables",
     "segrule.plugins.builtin.dimensions",
     "segrule.plugins.builtin.strategies",
+    "segrule.plugins.builtin.kmeans",
     "segrule.plugins.builtin.clv",
     "segrule.plugins.builtin.presets",
 )

@@ -35,7 +35,7 @@ def segrule_register_tables(register: Register) -> None:
             ],
             "One row per order.",
             ts_column="order_ts",
-            extra={"statuses": ORDER_STATUSES},
+            extra={"statuses": ORDER_STATUSES, "row_id": "order_id"},
         )
     )
     register(
