@@ -58,6 +58,7 @@ def test_plugins_lists_builtins_with_what_they_registered() -> None:
         "segrule.strategies",
         "segrule.kmeans",
         "segrule.text_tags",
+        "segrule.clv",
         "segrule.presets",
     }
     assert rows["segrule.kmeans"]["registered"]["strategies"] == ["kmeans"]
@@ -67,6 +68,7 @@ def test_plugins_lists_builtins_with_what_they_registered() -> None:
         "quantile",
         "rfm",
     ]
+    assert rows["segrule.clv"]["registered"]["strategies"] == ["clv"]
     assert rows["segrule.tables"]["hooks"] == ["segrule_register_tables"]
     assert all(p["distribution"] == "segrule" and p["builtin"] for p in rows.values())
 

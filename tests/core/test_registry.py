@@ -282,13 +282,13 @@ def test_second_registration_of_a_builtin_dimension_names_both_owners() -> None:
 def test_two_plugins_offering_the_same_strategy_conflict() -> None:
     def make(name: str) -> types.ModuleType:
         def segrule_register_strategies(register: Any) -> None:
-            register(Strategy("clv", lambda *a: [], "customer lifetime value"))
+            register(Strategy("survival", lambda *a: [], "time to churn"))
 
         return plugin_module(name, segrule_register_strategies=segrule_register_strategies)
 
     with pytest.raises(
         PluginConflictError,
-        match="strategy 'clv' is registered twice: by plugin 'first' and by plugin 'second'",
+        match="strategy 'survival' is registered twice: by plugin 'first' and by plugin 'second'",
     ):
         Engine([make("first"), make("second")], autoload=False)
 

@@ -105,6 +105,8 @@ JOBS: dict[str, dict[str, Any]] = {
     "rfm-clusters": {"rulesets": ["rfm-clusters"]},
     "product pareto": {"rulesets": ["product-pareto"]},
     "emotion tags": {"rulesets": ["emotion-tags"]},
+    # The population stage's model fit (one map_batches over every customer) on the driver.
+    "clv and churn risk": {"rulesets": ["clv", "churn-risk"]},
     # Each vertical's presets composed into one run (the plugins' tables keep text ids).
     **{
         f"{vertical} presets": {

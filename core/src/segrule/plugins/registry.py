@@ -28,6 +28,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "segrule.plugins.builtin.strategies",
     "segrule.plugins.builtin.kmeans",
     "segrule.plugins.builtin.text_tags",
+    "segrule.plugins.builtin.clv",
     "segrule.plugins.builtin.presets",
 )
 
